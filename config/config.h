@@ -1,0 +1,56 @@
+#pragma once
+// The validated, immutable configuration. Knows no sockets and no metrics.
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "probes/sip_uri.h"
+
+namespace stx {
+
+// Which final status codes count as a healthy answer: "2xx"-style classes or exact codes.
+struct HealthyCodes {
+  bool classes[7] = {};        // classes[2] true means 2xx
+  std::vector<int> codes;      // exact codes
+  bool contains(int code) const;
+};
+
+struct TargetConfig {
+  std::string name;            // unique; the `target` label
+  std::string uri;             // as written, used as Request-URI and To
+  SipUri parsed_uri;
+  std::chrono::milliseconds interval{30000};
+  std::chrono::milliseconds timeout{5000};
+  int failures_before_down = 3;
+  int successes_before_up = 1;
+  HealthyCodes healthy_codes;  // default 2xx
+  std::string from;
+  std::string user_agent;
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
+};
+
+struct ExporterConfig {
+  std::vector<double> rtt_buckets;  // upper bounds in seconds, strictly increasing
+};
+
+struct Config {
+  ExporterConfig exporter;
+  std::vector<TargetConfig> targets;
+  std::vector<std::string> warnings;  // "file:line:col: ..." lines worth logging
+};
+
+// Thrown with "file:line:col: message" (line/col omitted when unknown).
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::vector<double> default_rtt_buckets();
+std::string default_user_agent();
+
+Config parse_config(std::string_view toml_text, std::string_view source_name);
+Config load_config_file(const std::string& path);
+
+}  // namespace stx

@@ -1,0 +1,49 @@
+#pragma once
+// A strict, bounded parser for SIP responses (RFC 3261 section 7 and 25).
+// Pure: bytes in, a view out. No allocation; every string_view points into the input.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace stx {
+
+inline constexpr std::size_t kMaxSipMessageSize = 65535;
+inline constexpr std::size_t kMaxSipHeaders = 128;
+
+struct SipResponse {
+  int status_code = 0;               // 100..699
+  std::string_view reason;           // reason phrase, may be empty
+  std::string_view via_transport;    // top Via sent-protocol transport, e.g. "UDP"
+  std::string_view via_branch;       // top Via ;branch= value, empty if absent
+  std::string_view call_id;
+  std::uint32_t cseq_number = 0;
+  std::string_view cseq_method;
+  std::string_view to_tag;           // empty if absent
+  std::string_view server;           // Server header, else User-Agent, else empty
+  std::optional<std::uint32_t> retry_after;  // seconds from Retry-After
+  std::size_t content_length = 0;
+  std::size_t message_length = 0;    // start line + headers + body, in bytes
+};
+
+enum class SipParseError {
+  ok,
+  incomplete,          // more bytes needed (only meaningful on stream transports)
+  too_large,           // exceeds kMaxSipMessageSize or kMaxSipHeaders
+  not_a_response,      // a request, or not SIP at all
+  bad_status_line,
+  bad_header,          // a header line without a colon, bad characters, bad folding
+  missing_header,      // Via, Call-ID, CSeq, From or To absent
+  bad_via,
+  bad_cseq,
+  bad_content_length,
+  body_mismatch,       // datagram shorter than Content-Length
+};
+
+std::string_view to_string(SipParseError e);
+
+// Parses one response from a datagram (whole message expected; bytes after
+// Content-Length are ignored as RFC 3261 18.3 says). On error, `out` is unspecified.
+SipParseError parse_sip_response(std::string_view datagram, SipResponse& out);
+
+}  // namespace stx

@@ -1,0 +1,28 @@
+#pragma once
+// Parsing of the sip:/sips: URIs that name probe targets (RFC 3261 section 19.1).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stx {
+
+enum class HostKind { ipv4, ipv6, name };
+
+struct SipUri {
+  bool secure = false;       // sips:
+  std::string user;          // userinfo before '@' (without password), may be empty
+  std::string host;          // IPv6 without brackets, names lower-cased
+  HostKind host_kind = HostKind::name;
+  std::uint16_t port = 0;    // 0 when the URI gives none
+  std::string transport;     // lower-cased ";transport=" value, empty when absent
+};
+
+// Returns the parsed URI, or nullopt with a one-line reason in *error
+// (e.g. "missing host", "port 70000 out of range").
+std::optional<SipUri> parse_sip_uri(std::string_view text, std::string* error);
+
+// "host" or "[v6]" for use in Via, Contact and address labels.
+std::string host_for_uri(std::string_view host, HostKind kind);
+
+}  // namespace stx
