@@ -1,1 +1,197 @@
-// placeholder
+#include "exporter/http_server.h"
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <stdexcept>
+
+namespace stx {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
+constexpr std::uint64_t kMaxBodyBytes = 4 * 1024;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const WebRoutes& routes, Logger& log)
+      : stream_(std::move(socket)), routes_(routes), log_(log) {}
+
+  void run() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(kMaxBodyBytes);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == boost::asio::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec) {
+      // Oversized or malformed request: answer once, then hang up.
+      reply_error(ec == http::error::header_limit || ec == http::error::body_limit ? 431 : 400,
+                  ec.message());
+      return;
+    }
+    const auto& req = parser_->get();
+    WebRequest wr;
+    wr.method = std::string_view(req.method_string().data(), req.method_string().size());
+    wr.target = std::string_view(req.target().data(), req.target().size());
+    const auto ae = req[http::field::accept_encoding];
+    wr.accept_encoding = std::string_view(ae.data(), ae.size());
+    WebResponse r;
+    try {
+      r = handle_web_request(wr, routes_);
+    } catch (const std::exception& e) {
+      log_.log(LogLevel::error, "request failed", {{"path", std::string(wr.target)},
+                                                   {"err", e.what()}});
+      r = WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", ""};
+    }
+    write(std::move(r), req.keep_alive(), req.method() == http::verb::head, req.version());
+  }
+
+  void reply_error(int status, const std::string& why) {
+    WebResponse r;
+    r.status = status;
+    r.body = std::to_string(status) + " " + why + "\n";
+    write(std::move(r), false, false, 11);
+  }
+
+  void write(WebResponse r, bool keep_alive, bool head, unsigned version) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), version);
+    res->set(http::field::server, "sip_trunk_exporter");
+    res->set(http::field::content_type, r.content_type);
+    if (!r.content_encoding.empty()) {
+      res->set(http::field::content_encoding, r.content_encoding);
+      res->set(http::field::vary, "Accept-Encoding");
+    }
+    if (!r.allow.empty()) res->set(http::field::allow, r.allow);
+    res->keep_alive(keep_alive);
+    const auto size = r.body.size();
+    if (!head) res->body() = std::move(r.body);
+    res->content_length(size);
+    stream_.expires_after(kIdleTimeout);
+    if (head) {
+      auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+      http::async_write_header(stream_, *sr,
+                               [self = shared_from_this(), res, sr, keep_alive](
+                                   beast::error_code ec, std::size_t) {
+                                 self->after_write(ec, keep_alive);
+                               });
+      return;
+    }
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec,
+                                                                   std::size_t) {
+                        self->after_write(ec, keep_alive);
+                      });
+  }
+
+  void after_write(beast::error_code ec, bool keep_alive) {
+    if (ec || !keep_alive) {
+      close();
+      return;
+    }
+    read();
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const WebRoutes& routes_;
+  Logger& log_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(WebRoutes routes, Logger& log) : routes_(std::move(routes)), log_(log) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::listen(const std::string& host, std::uint16_t port) {
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code ec;
+  if (host.empty()) {
+    endpoints.emplace_back(tcp::v6(), port);  // dual-stack where the kernel allows it
+  } else {
+    tcp::resolver resolver(io_);
+    auto results = resolver.resolve(host, std::to_string(port),
+                                    tcp::resolver::numeric_service, ec);
+    if (ec) {
+      throw std::runtime_error("cannot resolve web listen address \"" + host +
+                               "\": " + ec.message());
+    }
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
+  const std::string where = (host.empty() ? std::string("*") : host) + ":" + std::to_string(port);
+  auto try_bind = [&](const tcp::endpoint& ep) -> std::unique_ptr<tcp::acceptor> {
+    auto a = std::make_unique<tcp::acceptor>(io_);
+    a->open(ep.protocol(), ec);
+    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && ep.address().is_v6() && host.empty()) a->set_option(boost::asio::ip::v6_only(false), ec);
+    if (!ec) a->bind(ep, ec);
+    if (!ec) a->listen(boost::asio::socket_base::max_listen_connections, ec);
+    if (ec) return nullptr;
+    return a;
+  };
+  for (const auto& ep : endpoints) {
+    auto a = try_bind(ep);
+    if (!a && host.empty()) a = try_bind(tcp::endpoint(tcp::v4(), port));  // no IPv6 here
+    if (!a) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    acceptors_.push_back(std::move(a));
+    break;  // the first usable address, as Go's net.Listen does
+  }
+  if (acceptors_.empty()) throw std::runtime_error("cannot listen on " + where);
+}
+
+void HttpServer::accept(tcp::acceptor& a) {
+  a.async_accept([this, &a](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == boost::asio::error::operation_aborted || !a.is_open()) return;
+    if (!ec) {
+      std::make_shared<Session>(std::move(socket), routes_, log_)->run();
+    } else {
+      log_.log(LogLevel::warn, "accept failed", {{"err", ec.message()}});
+    }
+    accept(a);
+  });
+}
+
+void HttpServer::start() {
+  for (auto& a : acceptors_) accept(*a);
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void HttpServer::stop() {
+  if (!thread_.joinable()) return;
+  boost::asio::post(io_, [this] {
+    for (auto& a : acceptors_) {
+      boost::system::error_code ignored;
+      a->close(ignored);
+    }
+    io_.stop();
+  });
+  thread_.join();
+}
+
+}  // namespace stx

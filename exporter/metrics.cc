@@ -1,1 +1,206 @@
-// placeholder
+#include "exporter/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "version.h"
+
+namespace stx {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+constexpr std::size_t kMaxServerLabel = 128;
+
+prometheus::Labels with(prometheus::Labels base,
+                        std::initializer_list<std::pair<const char*, std::string>> extra) {
+  for (const auto& [k, v] : extra) base[k] = v;
+  return base;
+}
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+Metrics::Metrics(const Config& config)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      up_(BuildGauge()
+              .Name("sip_target_up")
+              .Help("1 if the target answers healthy OPTIONS (after hysteresis), 0 otherwise.")
+              .Register(*registry_)),
+      probes_(BuildCounter()
+                  .Name("sip_probes_total")
+                  .Help("Finished probes by result (success or failure).")
+                  .Register(*registry_)),
+      responses_(BuildCounter()
+                     .Name("sip_probe_responses_total")
+                     .Help("Final responses to probes by SIP status code.")
+                     .Register(*registry_)),
+      failures_(BuildCounter()
+                    .Name("sip_probe_failures_total")
+                    .Help("Probes that got no final response, by reason.")
+                    .Register(*registry_)),
+      rtt_(BuildHistogram()
+               .Name("sip_probe_rtt_seconds")
+               .Help("Time from the first transmission of a probe to its final response.")
+               .Register(*registry_)),
+      last_rtt_(BuildGauge()
+                    .Name("sip_target_last_rtt_seconds")
+                    .Help("RTT of the last probe that got a final response.")
+                    .Register(*registry_)),
+      last_code_(BuildGauge()
+                     .Name("sip_target_last_status_code")
+                     .Help("Final status code of the last probe, 0 if it got none.")
+                     .Register(*registry_)),
+      consecutive_failures_(BuildGauge()
+                                .Name("sip_target_consecutive_failures")
+                                .Help("Failed probes in a row.")
+                                .Register(*registry_)),
+      state_changes_(BuildCounter()
+                         .Name("sip_target_state_changes_total")
+                         .Help("Transitions between up and down.")
+                         .Register(*registry_)),
+      last_change_(BuildGauge()
+                       .Name("sip_target_last_change_timestamp_seconds")
+                       .Help("Unix time the target entered its current state, 0 while unknown.")
+                       .Register(*registry_)),
+      info_(BuildGauge()
+                .Name("sip_target_info")
+                .Help("Target description; server is the Server (or User-Agent) header of "
+                      "the last response.")
+                .Register(*registry_)),
+      build_info_(BuildGauge()
+                      .Name("sip_exporter_build_info")
+                      .Help("Version and git revision of the running exporter.")
+                      .Register(*registry_)),
+      unmatched_(BuildCounter()
+                     .Name("sip_exporter_unmatched_responses_total")
+                     .Help("SIP responses that matched no open probe (late, duplicated, "
+                           "spoofed or with foreign identifiers); dropped.")
+                     .Register(*registry_)),
+      invalid_(BuildCounter()
+                   .Name("sip_exporter_invalid_messages_total")
+                   .Help("Received datagrams that were not a valid SIP response; dropped.")
+                   .Register(*registry_)),
+      in_flight_family_(BuildGauge()
+                            .Name("sip_exporter_probes_in_flight")
+                            .Help("Probes started and not yet finished.")
+                            .Register(*registry_)),
+      buckets_(config.exporter.rtt_buckets) {
+  build_info_.Add({{"version", kVersion}, {"revision", kRevision}}).Set(1);
+  unmatched_total_ = &unmatched_.Add({});
+  in_flight_ = &in_flight_family_.Add({});
+  targets_.reserve(config.targets.size());
+  for (const TargetConfig& t : config.targets) {
+    TargetSeries s;
+    s.base["target"] = t.name;
+    for (const auto& [k, v] : t.labels) s.base[k] = v;
+    s.uri = t.uri;
+    s.up = &up_.Add(s.base);
+    s.success = &probes_.Add(with(s.base, {{"result", "success"}}));
+    s.failure = &probes_.Add(with(s.base, {{"result", "failure"}}));
+    // Every reason exists from the start, so rate() and absent() behave from the first scrape.
+    for (FailureReason r : kAllFailureReasons) {
+      s.failures.emplace_back(
+          r, &failures_.Add(with(s.base, {{"reason", std::string(to_string(r))}})));
+    }
+    s.rtt = &rtt_.Add(s.base, buckets_);
+    s.last_rtt = &last_rtt_.Add(s.base);
+    s.last_code = &last_code_.Add(s.base);
+    s.consecutive_failures = &consecutive_failures_.Add(s.base);
+    s.state_changes = &state_changes_.Add(s.base);
+    s.last_change = &last_change_.Add(s.base);
+    targets_.push_back(std::move(s));
+    set_info(targets_.back(), "");
+  }
+}
+
+void Metrics::set_info(TargetSeries& s, std::string_view server) {
+  if (s.info != nullptr && s.server == server) return;
+  if (s.info != nullptr) info_.Remove(s.info);
+  s.server = std::string(server);
+  s.info = &info_.Add(
+      with(s.base, {{"uri", s.uri}, {"transport", "udp"}, {"server", s.server}}));
+  s.info->Set(1);
+}
+
+prometheus::Counter& Metrics::response_counter(TargetSeries& s, int code) {
+  for (auto& [c, counter] : s.responses) {
+    if (c == code) return *counter;
+  }
+  auto& counter = responses_.Add(with(s.base, {{"code", std::to_string(code)}}));
+  s.responses.emplace_back(code, &counter);
+  return counter;
+}
+
+void Metrics::probe_started() { in_flight_->Increment(); }
+
+void Metrics::probe_finished(std::size_t target, const ProbeResult& r,
+                             const StateChange& change, const TargetState& state,
+                             double wall_seconds) {
+  in_flight_->Decrement();
+  TargetSeries& s = targets_.at(target);
+  (r.success ? s.success : s.failure)->Increment();
+  if (r.status_code != 0) {
+    response_counter(s, r.status_code).Increment();
+    s.rtt->Observe(seconds(r.rtt));
+    s.last_rtt->Set(seconds(r.rtt));
+    set_info(s, sanitize_label_value(r.server));
+  } else {
+    for (auto& [reason, counter] : s.failures) {
+      if (reason == r.reason) counter->Increment();
+    }
+  }
+  s.last_code->Set(r.status_code);
+  s.consecutive_failures->Set(state.consecutive_failures);
+  if (change.is_transition()) s.state_changes->Increment();
+  if (change.changed()) s.last_change->Set(wall_seconds);
+  s.up->Set(state.health == Health::up ? 1 : 0);
+}
+
+void Metrics::unmatched_response() { unmatched_total_->Increment(); }
+
+void Metrics::invalid_message(std::string_view why) {
+  // `why` is one of a small fixed set of parse error names, so cardinality stays bounded;
+  // counters are cached because a flood of junk must not cost a Family::Add each.
+  for (auto& [reason, counter] : invalid_by_reason_) {
+    if (reason == why) {
+      counter->Increment();
+      return;
+    }
+  }
+  auto& counter = invalid_.Add({{"reason", std::string(why)}});
+  invalid_by_reason_.emplace_back(std::string(why), &counter);
+  counter.Increment();
+}
+
+std::string Metrics::serialize() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+std::string Metrics::sanitize_label_value(std::string_view v) {
+  std::string out;
+  out.reserve(std::min(v.size(), kMaxServerLabel));
+  bool space = false;
+  for (unsigned char c : v) {
+    if (out.size() >= kMaxServerLabel) break;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) {
+      out += ' ';
+      space = false;
+    }
+    out += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
+  }
+  return out;
+}
+
+}  // namespace stx

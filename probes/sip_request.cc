@@ -1,1 +1,88 @@
-// placeholder
+#include "probes/sip_request.h"
+
+#include <charconv>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace stx {
+namespace {
+
+// Counts the bytes a build would write, so the buffer is sized once.
+struct LengthSink {
+  std::size_t size = 0;
+  void append(std::string_view s) { size += s.size(); }
+};
+
+// Writes into the caller's buffer; never reallocates after the reserve.
+struct StringSink {
+  std::string& out;
+  void append(std::string_view s) { out.append(s.data(), s.size()); }
+};
+
+template <typename Sink>
+void emit_options(const OptionsRequest& r, std::string_view cseq, Sink& sink) {
+  sink.append("OPTIONS ");
+  sink.append(r.request_uri);
+  sink.append(" SIP/2.0\r\n");
+
+  sink.append("Via: SIP/2.0/");
+  sink.append(r.via_transport);
+  sink.append(" ");
+  sink.append(r.via_sent_by);
+  sink.append(";branch=");
+  sink.append(r.branch);
+  sink.append(";rport\r\n");
+
+  sink.append("Max-Forwards: 70\r\n");
+
+  sink.append("From: <");
+  sink.append(r.from_uri);
+  sink.append(">;tag=");
+  sink.append(r.from_tag);
+  sink.append("\r\n");
+
+  sink.append("To: <");
+  sink.append(r.to_uri);
+  sink.append(">\r\n");
+
+  sink.append("Call-ID: ");
+  sink.append(r.call_id);
+  sink.append("\r\n");
+
+  sink.append("CSeq: ");
+  sink.append(cseq);
+  sink.append(" OPTIONS\r\n");
+
+  sink.append("Contact: <");
+  sink.append(r.contact_uri);
+  sink.append(">\r\n");
+
+  if (!r.user_agent.empty()) {
+    sink.append("User-Agent: ");
+    sink.append(r.user_agent);
+    sink.append("\r\n");
+  }
+
+  sink.append("Accept: application/sdp\r\n");
+  sink.append("Content-Length: 0\r\n");
+  sink.append("\r\n");
+}
+
+}  // namespace
+
+void build_options(const OptionsRequest& r, std::string& out) {
+  char cseq_buf[16];
+  const auto res = std::to_chars(cseq_buf, cseq_buf + sizeof(cseq_buf), r.cseq);
+  const std::string_view cseq(cseq_buf, static_cast<std::size_t>(res.ptr - cseq_buf));
+
+  LengthSink length;
+  emit_options(r, cseq, length);
+
+  out.clear();
+  out.reserve(length.size);  // no-op when the capacity already suffices
+  StringSink sink{out};
+  emit_options(r, cseq, sink);
+}
+
+}  // namespace stx

@@ -1,1 +1,587 @@
-// placeholder
+#include "probes/sip_response.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace stx {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Character classes (RFC 3261 section 25.1). Locale-free on purpose.
+
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+constexpr bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+
+constexpr char to_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+constexpr char to_upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+// token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+constexpr bool is_token_char(char c) {
+  if (is_alnum(c)) return true;
+  switch (c) {
+    case '-':
+    case '.':
+    case '!':
+    case '%':
+    case '*':
+    case '_':
+    case '+':
+    case '`':
+    case '\'':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// gen-value = token / host / quoted-string; a host adds ':' '[' ']' to the token set.
+constexpr bool is_param_value_char(char c) {
+  return is_token_char(c) || c == ':' || c == '[' || c == ']';
+}
+
+// Whitespace inside a header line.
+constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+// Whitespace inside a (possibly folded) header value: LWS spans CRLF + WSP.
+constexpr bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Control characters that may never appear in a line (HTAB is allowed).
+constexpr bool is_forbidden_ctl(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && c != '\t') || u == 0x7f;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!is_token_char(c)) return false;
+  }
+  return true;
+}
+
+std::string_view trim_lws(std::string_view s) {
+  std::size_t b = 0;
+  std::size_t e = s.size();
+  while (b < e && is_lws(s[b])) ++b;
+  while (e > b && is_lws(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+void skip_lws(std::string_view s, std::size_t& i) {
+  while (i < s.size() && is_lws(s[i])) ++i;
+}
+
+std::string_view scan_token(std::string_view s, std::size_t& i) {
+  const std::size_t b = i;
+  while (i < s.size() && is_token_char(s[i])) ++i;
+  return s.substr(b, i - b);
+}
+
+// Skips a quoted-string starting at s[i] == '"'. Returns false if unterminated.
+bool skip_quoted_string(std::string_view s, std::size_t& i) {
+  ++i;  // opening quote
+  while (i < s.size()) {
+    if (s[i] == '\\') {
+      if (i + 1 >= s.size()) return false;
+      i += 2;
+    } else if (s[i] == '"') {
+      ++i;
+      return true;
+    } else {
+      ++i;
+    }
+  }
+  return false;
+}
+
+// Parses `*( LWS ";" LWS name [ LWS "=" LWS value ] ) LWS` starting at s[i].
+// Stops at the end of s or before a ',' (the next element of a list).
+// on_param(name, value, has_value) returns false to reject the parameter.
+template <typename OnParam>
+bool parse_params(std::string_view s, std::size_t& i, OnParam&& on_param) {
+  for (;;) {
+    skip_lws(s, i);
+    if (i == s.size() || s[i] == ',') return true;
+    if (s[i] != ';') return false;
+    ++i;
+    skip_lws(s, i);
+    const std::string_view name = scan_token(s, i);
+    if (name.empty()) return false;
+    skip_lws(s, i);
+    std::string_view value;
+    bool has_value = false;
+    if (i < s.size() && s[i] == '=') {
+      ++i;
+      skip_lws(s, i);
+      has_value = true;
+      const std::size_t b = i;
+      if (i < s.size() && s[i] == '"') {
+        if (!skip_quoted_string(s, i)) return false;
+      } else {
+        while (i < s.size() && is_param_value_char(s[i])) ++i;
+        if (i == b) return false;
+      }
+      value = s.substr(b, i - b);
+    }
+    if (!on_param(name, value, has_value)) return false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Header names.
+
+enum class HeaderId {
+  other,
+  via,
+  call_id,
+  cseq,
+  from,
+  to,
+  content_length,
+  server,
+  user_agent,
+  retry_after,
+};
+
+HeaderId classify(std::string_view name) {
+  if (name.size() == 1) {
+    // Compact forms (RFC 3261 section 7.3.3). m, c, k, s, e are irrelevant here.
+    switch (to_lower(name[0])) {
+      case 'v':
+        return HeaderId::via;
+      case 'i':
+        return HeaderId::call_id;
+      case 'f':
+        return HeaderId::from;
+      case 't':
+        return HeaderId::to;
+      case 'l':
+        return HeaderId::content_length;
+      default:
+        return HeaderId::other;
+    }
+  }
+  if (iequals(name, "Via")) return HeaderId::via;
+  if (iequals(name, "Call-ID")) return HeaderId::call_id;
+  if (iequals(name, "CSeq")) return HeaderId::cseq;
+  if (iequals(name, "From")) return HeaderId::from;
+  if (iequals(name, "To")) return HeaderId::to;
+  if (iequals(name, "Content-Length")) return HeaderId::content_length;
+  if (iequals(name, "Server")) return HeaderId::server;
+  if (iequals(name, "User-Agent")) return HeaderId::user_agent;
+  if (iequals(name, "Retry-After")) return HeaderId::retry_after;
+  return HeaderId::other;
+}
+
+// ---------------------------------------------------------------------------
+// Header values. Each takes the trimmed value; folded values may contain CRLF.
+
+// via-parm = sent-protocol LWS sent-by *( SEMI via-params ); only the first
+// element of a comma-separated list is examined.
+bool parse_top_via(std::string_view v, SipResponse& out) {
+  std::size_t i = 0;
+  skip_lws(v, i);
+  if (!iequals(scan_token(v, i), "SIP")) return false;
+  skip_lws(v, i);
+  if (i >= v.size() || v[i] != '/') return false;
+  ++i;
+  skip_lws(v, i);
+  if (scan_token(v, i) != "2.0") return false;
+  skip_lws(v, i);
+  if (i >= v.size() || v[i] != '/') return false;
+  ++i;
+  skip_lws(v, i);
+  const std::string_view transport = scan_token(v, i);
+  if (transport.empty()) return false;
+
+  // LWS, then sent-by = host [ COLON port ].
+  const std::size_t before_lws = i;
+  skip_lws(v, i);
+  if (i == before_lws || i >= v.size()) return false;
+  const std::size_t host_begin = i;
+  if (v[i] == '[') {
+    ++i;
+    while (i < v.size() && (is_alnum(v[i]) || v[i] == ':' || v[i] == '.')) ++i;
+    if (i >= v.size() || v[i] != ']' || i == host_begin + 1) return false;
+    ++i;
+  } else {
+    while (i < v.size() && (is_alnum(v[i]) || v[i] == '-' || v[i] == '.' || v[i] == '_')) ++i;
+    if (i == host_begin) return false;
+  }
+  std::size_t after_host = i;
+  skip_lws(v, after_host);
+  if (after_host < v.size() && v[after_host] == ':') {
+    i = after_host + 1;
+    skip_lws(v, i);
+    std::uint32_t port = 0;
+    std::size_t digits = 0;
+    while (i < v.size() && is_digit(v[i])) {
+      if (++digits > 5) return false;
+      port = port * 10 + static_cast<std::uint32_t>(v[i] - '0');
+      ++i;
+    }
+    if (digits == 0 || port > 65535) return false;
+  }
+
+  std::string_view branch;
+  bool have_branch = false;
+  const bool params_ok =
+      parse_params(v, i, [&](std::string_view name, std::string_view value, bool has_value) {
+        if (!iequals(name, "branch")) return true;
+        if (!has_value || !is_token(value)) return false;
+        if (!have_branch) {
+          branch = value;
+          have_branch = true;
+        }
+        return true;
+      });
+  if (!params_ok) return false;
+  out.via_transport = transport;
+  out.via_branch = branch;
+  return true;
+}
+
+// Call-ID: non-empty, no whitespace inside.
+bool parse_call_id(std::string_view v, std::string_view& call_id) {
+  if (v.empty()) return false;
+  for (char c : v) {
+    if (is_lws(c)) return false;
+  }
+  call_id = v;
+  return true;
+}
+
+// CSeq = 1*DIGIT LWS Method, number < 2^31.
+bool parse_cseq(std::string_view v, SipResponse& out) {
+  std::size_t i = 0;
+  std::uint64_t n = 0;
+  while (i < v.size() && is_digit(v[i])) {
+    n = n * 10 + static_cast<std::uint64_t>(v[i] - '0');
+    if (n > 0x7fffffffU) return false;
+    ++i;
+  }
+  if (i == 0 || i >= v.size() || !is_lws(v[i])) return false;
+  skip_lws(v, i);
+  const std::string_view method = v.substr(i);
+  if (!is_token(method)) return false;
+  out.cseq_number = static_cast<std::uint32_t>(n);
+  out.cseq_method = method;
+  return true;
+}
+
+// To: ( name-addr / addr-spec ) *( SEMI to-param ). Extracts the tag.
+bool parse_to(std::string_view v, std::string_view& tag) {
+  if (v.empty()) return false;
+  std::size_t i = 0;
+  std::size_t params_begin = 0;
+  if (v[0] == '"') {
+    // Quoted display name, then the bracketed URI.
+    if (!skip_quoted_string(v, i)) return false;
+    skip_lws(v, i);
+    if (i >= v.size() || v[i] != '<') return false;
+  } else {
+    while (i < v.size() && v[i] != '<' && v[i] != ';' && v[i] != '"' && v[i] != '>') ++i;
+    if (i < v.size() && (v[i] == '"' || v[i] == '>')) return false;
+  }
+  if (i < v.size() && v[i] == '<') {
+    // name-addr: the URI (and its own ';' parameters) ends at the first '>'.
+    const std::size_t close = v.find('>', i + 1);
+    if (close == std::string_view::npos || close == i + 1) return false;
+    params_begin = close + 1;
+  } else {
+    // addr-spec: every ';' parameter belongs to the header (RFC 3261 20.10).
+    if (i == 0) return false;
+    params_begin = i;
+  }
+
+  std::size_t p = params_begin;
+  bool have_tag = false;
+  const bool params_ok =
+      parse_params(v, p, [&](std::string_view name, std::string_view value, bool has_value) {
+        if (!iequals(name, "tag")) return true;
+        if (!has_value || !is_token(value)) return false;
+        if (!have_tag) {
+          tag = value;
+          have_tag = true;
+        }
+        return true;
+      });
+  return params_ok && p == v.size();
+}
+
+// Content-Length = 1*DIGIT. Saturates well above kMaxSipMessageSize.
+bool parse_content_length(std::string_view v, std::size_t& length) {
+  if (v.empty()) return false;
+  std::size_t n = 0;
+  for (char c : v) {
+    if (!is_digit(c)) return false;
+    if (n <= kMaxSipMessageSize) n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  length = n;
+  return true;
+}
+
+// Retry-After = delta-seconds [ comment ] *( SEMI retry-param ). Only the
+// leading number matters; anything unparsable yields nullopt.
+std::optional<std::uint32_t> parse_retry_after(std::string_view v) {
+  std::size_t i = 0;
+  std::uint64_t n = 0;
+  while (i < v.size() && is_digit(v[i])) {
+    n = n * 10 + static_cast<std::uint64_t>(v[i] - '0');
+    if (n > 0xffffffffU) return std::nullopt;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  if (i < v.size() && !is_lws(v[i]) && v[i] != '(' && v[i] != ';') return std::nullopt;
+  return static_cast<std::uint32_t>(n);
+}
+
+// ---------------------------------------------------------------------------
+
+struct Seen {
+  bool via = false;
+  bool call_id = false;
+  bool cseq = false;
+  bool from = false;
+  bool to = false;
+  bool content_length = false;
+  bool server = false;
+  bool user_agent = false;
+  bool retry_after = false;
+};
+
+SipParseError handle_header(std::string_view name, std::string_view value, Seen& seen,
+                            std::size_t& content_length, std::string_view& user_agent,
+                            SipResponse& out) {
+  switch (classify(name)) {
+    case HeaderId::via:
+      if (!seen.via) {
+        seen.via = true;
+        if (!parse_top_via(value, out)) return SipParseError::bad_via;
+      }
+      return SipParseError::ok;
+    case HeaderId::call_id:
+      if (seen.call_id) return SipParseError::bad_header;
+      seen.call_id = true;
+      return parse_call_id(value, out.call_id) ? SipParseError::ok : SipParseError::bad_header;
+    case HeaderId::cseq:
+      if (seen.cseq) return SipParseError::bad_header;
+      seen.cseq = true;
+      return parse_cseq(value, out) ? SipParseError::ok : SipParseError::bad_cseq;
+    case HeaderId::from:
+      if (seen.from) return SipParseError::bad_header;
+      seen.from = true;
+      return value.empty() ? SipParseError::bad_header : SipParseError::ok;
+    case HeaderId::to:
+      if (seen.to) return SipParseError::bad_header;
+      seen.to = true;
+      return parse_to(value, out.to_tag) ? SipParseError::ok : SipParseError::bad_header;
+    case HeaderId::content_length:
+      if (seen.content_length) return SipParseError::bad_header;
+      seen.content_length = true;
+      return parse_content_length(value, content_length) ? SipParseError::ok
+                                                         : SipParseError::bad_content_length;
+    case HeaderId::server:
+      if (!seen.server) {
+        seen.server = true;
+        out.server = value;
+      }
+      return SipParseError::ok;
+    case HeaderId::user_agent:
+      if (!seen.user_agent) {
+        seen.user_agent = true;
+        user_agent = value;
+      }
+      return SipParseError::ok;
+    case HeaderId::retry_after:
+      if (!seen.retry_after) {
+        seen.retry_after = true;
+        out.retry_after = parse_retry_after(value);
+      }
+      return SipParseError::ok;
+    case HeaderId::other:
+      return SipParseError::ok;
+  }
+  return SipParseError::ok;
+}
+
+// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (line ending removed).
+// The version prefix has been checked already.
+SipParseError parse_status_line(std::string_view line, SipResponse& out) {
+  std::string_view rest = line.substr(8);  // after "SIP/2.0 "
+  if (rest.size() < 3 || !is_digit(rest[0]) || !is_digit(rest[1]) || !is_digit(rest[2])) {
+    return SipParseError::bad_status_line;
+  }
+  const int code = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
+  if (code < 100 || code > 699) return SipParseError::bad_status_line;
+  rest.remove_prefix(3);
+  if (!rest.empty()) {
+    // Lenient: "SIP/2.0 200" without the SP before an empty reason is accepted.
+    if (rest[0] != ' ') return SipParseError::bad_status_line;
+    rest.remove_prefix(1);
+  }
+  for (char c : rest) {
+    if (is_forbidden_ctl(c)) return SipParseError::bad_status_line;
+  }
+  out.status_code = code;
+  out.reason = rest;
+  return SipParseError::ok;
+}
+
+}  // namespace
+
+std::string_view to_string(SipParseError e) {
+  switch (e) {
+    case SipParseError::ok:
+      return "ok";
+    case SipParseError::incomplete:
+      return "incomplete";
+    case SipParseError::too_large:
+      return "too_large";
+    case SipParseError::not_a_response:
+      return "not_a_response";
+    case SipParseError::bad_status_line:
+      return "bad_status_line";
+    case SipParseError::bad_header:
+      return "bad_header";
+    case SipParseError::missing_header:
+      return "missing_header";
+    case SipParseError::bad_via:
+      return "bad_via";
+    case SipParseError::bad_cseq:
+      return "bad_cseq";
+    case SipParseError::bad_content_length:
+      return "bad_content_length";
+    case SipParseError::body_mismatch:
+      return "body_mismatch";
+  }
+  return "unknown";
+}
+
+SipParseError parse_sip_response(std::string_view in, SipResponse& out) {
+  out = SipResponse{};
+  if (in.size() > kMaxSipMessageSize) return SipParseError::too_large;
+  const std::size_t n = in.size();
+  std::size_t pos = 0;
+
+  // Keepalive CRLFs before the start line (RFC 3261 7.5); a bare LF too.
+  while (pos < n) {
+    if (in[pos] == '\n') {
+      ++pos;
+    } else if (in[pos] == '\r' && pos + 1 < n && in[pos + 1] == '\n') {
+      pos += 2;
+    } else {
+      break;
+    }
+  }
+
+  const std::size_t message_begin = pos;
+
+  // "SIP/2.0 " (SIP-Version is case-insensitive, RFC 3261 7.1).
+  constexpr std::string_view kVersion = "SIP/2.0 ";
+  const std::size_t avail = n - pos;
+  const std::size_t cmp = avail < kVersion.size() ? avail : kVersion.size();
+  for (std::size_t k = 0; k < cmp; ++k) {
+    if (to_upper(in[pos + k]) != kVersion[k]) return SipParseError::not_a_response;
+  }
+  if (avail < kVersion.size()) return SipParseError::incomplete;
+
+  // Splits the next line at pos; returns false when no line ending is left.
+  auto next_line = [&](std::string_view& line) -> bool {
+    const std::size_t lf = in.find('\n', pos);
+    if (lf == std::string_view::npos) return false;
+    std::size_t end = lf;
+    if (end > pos && in[end - 1] == '\r') --end;
+    line = in.substr(pos, end - pos);
+    pos = lf + 1;
+    return true;
+  };
+
+  std::string_view line;
+  if (!next_line(line)) return SipParseError::incomplete;
+  if (const SipParseError e = parse_status_line(line, out); e != SipParseError::ok) return e;
+
+  Seen seen;
+  std::size_t content_length = 0;
+  std::string_view user_agent;
+  std::size_t header_count = 0;
+
+  // The header whose value may still be extended by folded lines.
+  bool pending = false;
+  std::string_view pending_name;
+  const char* value_begin = nullptr;
+  const char* value_end = nullptr;
+
+  auto flush = [&]() -> SipParseError {
+    if (!pending) return SipParseError::ok;
+    pending = false;
+    const std::string_view value =
+        trim_lws(std::string_view(value_begin, static_cast<std::size_t>(value_end - value_begin)));
+    return handle_header(pending_name, value, seen, content_length, user_agent, out);
+  };
+
+  for (;;) {
+    if (!next_line(line)) return SipParseError::incomplete;
+    for (char c : line) {
+      if (is_forbidden_ctl(c)) return SipParseError::bad_header;
+    }
+    if (line.empty()) {
+      if (const SipParseError e = flush(); e != SipParseError::ok) return e;
+      break;
+    }
+    if (is_wsp(line[0])) {
+      // Folded continuation of the previous header's value.
+      if (!pending) return SipParseError::bad_header;
+      value_end = line.data() + line.size();
+      continue;
+    }
+    if (const SipParseError e = flush(); e != SipParseError::ok) return e;
+    if (++header_count > kMaxSipHeaders) return SipParseError::too_large;
+
+    std::size_t k = 0;
+    while (k < line.size() && is_token_char(line[k])) ++k;
+    if (k == 0) return SipParseError::bad_header;
+    pending_name = line.substr(0, k);
+    while (k < line.size() && is_wsp(line[k])) ++k;
+    if (k >= line.size() || line[k] != ':') return SipParseError::bad_header;
+    pending = true;
+    value_begin = line.data() + k + 1;
+    value_end = line.data() + line.size();
+  }
+
+  if (!seen.via || !seen.call_id || !seen.cseq || !seen.from || !seen.to) {
+    return SipParseError::missing_header;
+  }
+
+  const std::size_t header_end = pos;
+  const std::size_t body_avail = n - header_end;
+  if (seen.content_length) {
+    if (content_length > body_avail) return SipParseError::body_mismatch;
+  } else {
+    content_length = body_avail;
+  }
+  if (out.server.empty()) out.server = user_agent;
+  out.content_length = content_length;
+  out.message_length = header_end - message_begin + content_length;
+  return SipParseError::ok;
+}
+
+}  // namespace stx

@@ -1,1 +1,185 @@
-// placeholder
+#include "probes/udp_transport.h"
+
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "probes/sip_response.h"
+
+namespace stx {
+namespace {
+
+constexpr int kMaxDatagramsPerWakeup = 256;  // then yield to timers and HTTP
+constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+
+bool is_error_cmsg(const cmsghdr* c) {
+  return (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+         (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
+}
+
+}  // namespace
+
+struct UdpTransport::Socket {
+  explicit Socket(boost::asio::io_context& io) : sock(io) {}
+  boost::asio::ip::udp::socket sock;
+  bool armed = false;
+};
+
+UdpTransport::UdpTransport(boost::asio::io_context& io, Handlers handlers)
+    : io_(io), handlers_(std::move(handlers)), buffer_(kMaxSipMessageSize + 1) {}
+
+UdpTransport::~UdpTransport() { close(); }
+
+void UdpTransport::close() {
+  boost::system::error_code ignored;
+  if (v4_) v4_->sock.close(ignored);
+  if (v6_) v6_->sock.close(ignored);
+}
+
+UdpTransport::Socket* UdpTransport::socket_for(const UdpEndpoint& to, std::error_code& ec) {
+  const bool v6 = to.address().is_v6();
+  std::unique_ptr<Socket>& slot = v6 ? v6_ : v4_;
+  if (slot && slot->sock.is_open()) return slot.get();
+  auto s = std::make_unique<Socket>(io_);
+  boost::system::error_code bec;
+  const auto proto = v6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4();
+  s->sock.open(proto, bec);
+  if (!bec && v6) s->sock.set_option(boost::asio::ip::v6_only(true), bec);
+  if (!bec) s->sock.bind(UdpEndpoint(proto, 0), bec);
+  if (!bec) s->sock.non_blocking(true, bec);
+  if (bec) {
+    ec = std::error_code(bec.value(), std::generic_category());
+    return nullptr;
+  }
+  const int fd = s->sock.native_handle();
+  const int on = 1;
+  // Without IP_RECVERR an unconnected UDP socket never learns of ICMP unreachables.
+  if (v6) {
+    setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
+  } else {
+    setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on);
+  }
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes, sizeof kReceiveBufferBytes);
+  slot = std::move(s);
+  arm(*slot);
+  return slot.get();
+}
+
+void UdpTransport::arm(Socket& s) {
+  s.armed = true;
+  s.sock.async_wait(boost::asio::ip::udp::socket::wait_read,
+                    [this, &s](const boost::system::error_code& ec) {
+                      s.armed = false;
+                      if (ec || !s.sock.is_open()) return;
+                      drain(s);
+                      if (s.sock.is_open()) arm(s);
+                    });
+}
+
+void UdpTransport::drain(Socket& s) {
+  const int fd = s.sock.native_handle();
+  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
+    UdpEndpoint from;
+    iovec iov{buffer_.data(), buffer_.size()};
+    msghdr msg{};
+    msg.msg_name = from.data();
+    msg.msg_namelen = static_cast<socklen_t>(from.capacity());
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    const ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        drain_errors(s);
+        return;
+      }
+      if (errno == EINTR) continue;
+      // A pending ICMP error surfaces here first (ECONNREFUSED...); the details are queued.
+      drain_errors(s);
+      continue;
+    }
+    const TimePoint received = SteadyClock::now();
+    from.resize(msg.msg_namelen);
+    const bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    handlers_.on_datagram(from, std::string_view(buffer_.data(), static_cast<std::size_t>(n)),
+                          truncated, received);
+  }
+}
+
+void UdpTransport::drain_errors(Socket& s) {
+  const int fd = s.sock.native_handle();
+  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
+    UdpEndpoint dest;
+    char original[2048];
+    alignas(cmsghdr) char control[512];
+    iovec iov{original, sizeof original};
+    msghdr msg{};
+    msg.msg_name = dest.data();
+    msg.msg_namelen = static_cast<socklen_t>(dest.capacity());
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) return;
+    dest.resize(msg.msg_namelen);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (!is_error_cmsg(c)) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      handlers_.on_error(dest, std::string_view(original, static_cast<std::size_t>(n)),
+                         static_cast<int>(ee.ee_errno));
+    }
+  }
+}
+
+int UdpTransport::send(const UdpEndpoint& to, std::string_view data) {
+  std::error_code ec;
+  Socket* s = socket_for(to, ec);
+  if (s == nullptr) return ec.value() ? ec.value() : EBADF;
+  const int fd = s->sock.native_handle();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                               to.data(), static_cast<socklen_t>(to.size()));
+    if (n >= 0) return 0;
+    const int err = errno;
+    // An ICMP error about an earlier datagram may be reported here instead of on receive:
+    // hand it to its own probe and try once more.
+    if (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) {
+      drain_errors(*s);
+      continue;
+    }
+    return err;
+  }
+  return ECONNREFUSED;
+}
+
+std::optional<UdpEndpoint> UdpTransport::local_endpoint_for(const UdpEndpoint& remote,
+                                                            std::error_code& ec) {
+  Socket* s = socket_for(remote, ec);
+  if (s == nullptr) return std::nullopt;
+  // A connected throwaway socket asks the routing table which source address applies.
+  boost::asio::ip::udp::socket probe(io_);
+  boost::system::error_code bec;
+  probe.open(remote.protocol(), bec);
+  if (!bec) probe.connect(remote, bec);
+  UdpEndpoint local;
+  if (!bec) local = probe.local_endpoint(bec);
+  if (bec) {
+    ec = std::error_code(bec.value(), std::generic_category());
+    return std::nullopt;
+  }
+  const UdpEndpoint bound = s->sock.local_endpoint(bec);
+  if (bec) {
+    ec = std::error_code(bec.value(), std::generic_category());
+    return std::nullopt;
+  }
+  local.port(bound.port());
+  return local;
+}
+
+}  // namespace stx

@@ -1,0 +1,14 @@
+#pragma once
+// gzip for /metrics when the scraper asks for it (zlib, as Debian ships it).
+#include <string>
+#include <string_view>
+
+namespace stx {
+
+// Returns the gzip member for `data`; throws std::runtime_error if zlib fails.
+std::string gzip_compress(std::string_view data);
+
+// True when an Accept-Encoding header value accepts gzip (q > 0).
+bool accepts_gzip(std::string_view accept_encoding);
+
+}  // namespace stx

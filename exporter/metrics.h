@@ -1,0 +1,84 @@
+#pragma once
+// The metrics contract (README "Metrics"), held as references so that a probe result
+// costs a few atomic updates and no Family::Add on the hot path.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "probes/probe_result.h"
+#include "probes/target_state.h"
+
+namespace stx {
+
+class Metrics {
+ public:
+  explicit Metrics(const Config& config);
+
+  void probe_started();
+  // `wall_seconds` is the Unix time of the result (for the last-change timestamp).
+  void probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
+                      const TargetState& state, double wall_seconds);
+  void unmatched_response();
+  void invalid_message(std::string_view why);
+
+  // Text exposition format of every series; safe to call from another thread.
+  std::string serialize() const;
+
+  // Bounded, printable form of a peer-supplied header for use as a label value.
+  static std::string sanitize_label_value(std::string_view v);
+
+ private:
+  struct TargetSeries {
+    prometheus::Labels base;  // target + static labels
+    std::string uri;
+    prometheus::Gauge* up = nullptr;
+    prometheus::Counter* success = nullptr;
+    prometheus::Counter* failure = nullptr;
+    std::vector<std::pair<FailureReason, prometheus::Counter*>> failures;
+    std::vector<std::pair<int, prometheus::Counter*>> responses;  // by code, added when seen
+    prometheus::Histogram* rtt = nullptr;
+    prometheus::Gauge* last_rtt = nullptr;
+    prometheus::Gauge* last_code = nullptr;
+    prometheus::Gauge* consecutive_failures = nullptr;
+    prometheus::Counter* state_changes = nullptr;
+    prometheus::Gauge* last_change = nullptr;
+    prometheus::Gauge* info = nullptr;
+    std::string server;  // the `server` label value of `info`
+  };
+
+  prometheus::Counter& response_counter(TargetSeries& s, int code);
+  void set_info(TargetSeries& s, std::string_view server);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>& up_;
+  prometheus::Family<prometheus::Counter>& probes_;
+  prometheus::Family<prometheus::Counter>& responses_;
+  prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Histogram>& rtt_;
+  prometheus::Family<prometheus::Gauge>& last_rtt_;
+  prometheus::Family<prometheus::Gauge>& last_code_;
+  prometheus::Family<prometheus::Gauge>& consecutive_failures_;
+  prometheus::Family<prometheus::Counter>& state_changes_;
+  prometheus::Family<prometheus::Gauge>& last_change_;
+  prometheus::Family<prometheus::Gauge>& info_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+  prometheus::Family<prometheus::Counter>& unmatched_;
+  prometheus::Family<prometheus::Counter>& invalid_;
+  prometheus::Family<prometheus::Gauge>& in_flight_family_;
+  prometheus::Counter* unmatched_total_ = nullptr;
+  prometheus::Gauge* in_flight_ = nullptr;
+  std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
+  prometheus::Histogram::BucketBoundaries buckets_;
+  std::vector<TargetSeries> targets_;
+};
+
+}  // namespace stx

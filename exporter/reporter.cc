@@ -1,0 +1,79 @@
+#include "exporter/reporter.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace stx {
+namespace {
+
+std::string seconds_text(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Reporter::Reporter(const Config& config, Metrics& metrics, Logger& log)
+    : last_code_(config.targets.size(), -1), metrics_(metrics), log_(log) {
+  for (const auto& t : config.targets) names_.push_back(t.name);
+}
+
+void Reporter::probe_started(std::size_t) { metrics_.probe_started(); }
+
+void Reporter::probe_finished(std::size_t target, const ProbeResult& r,
+                              const StateChange& change, const TargetState& state) {
+  metrics_.probe_finished(target, r, change, state, unix_now());
+  const std::string& name = names_.at(target);
+  if (log_.enabled(LogLevel::debug)) {
+    log_.log(LogLevel::debug, "probe finished",
+             {{"target", name},
+              {"result", r.success ? "success" : "failure"},
+              {"code", std::to_string(r.status_code)},
+              {"reason", std::string(to_string(r.reason))},
+              {"rtt_seconds", seconds_text(r.rtt)},
+              {"duration_seconds", seconds_text(r.duration)},
+              {"transmissions", std::to_string(r.transmissions)},
+              {"detail", std::string(r.detail)}});
+  }
+  // RFC 3261 21.5.4: the peer says how long it will be unavailable; worth a line when it
+  // starts saying so, not on every probe.
+  if (r.retry_after && last_code_[target] != r.status_code) {
+    log_.log(LogLevel::info, "peer sent Retry-After",
+             {{"target", name},
+              {"code", std::to_string(r.status_code)},
+              {"retry_after_seconds", std::to_string(*r.retry_after)}});
+  }
+  last_code_[target] = r.status_code;
+  if (change.changed()) {
+    log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "target state changed",
+             {{"target", name},
+              {"from", std::string(to_string(change.from))},
+              {"to", std::string(to_string(change.to))},
+              {"reason", r.status_code ? "status_code" : std::string(to_string(r.reason))},
+              {"code", std::to_string(r.status_code)},
+              {"rtt_seconds", r.status_code ? seconds_text(r.rtt) : std::string()},
+              {"detail", std::string(r.detail)}});
+  }
+}
+
+void Reporter::unmatched_response(std::string_view why) {
+  metrics_.unmatched_response();
+  if (log_.enabled(LogLevel::debug)) {
+    log_.log(LogLevel::debug, "dropped unmatched response", {{"why", std::string(why)}});
+  }
+}
+
+void Reporter::invalid_message(std::string_view why) {
+  metrics_.invalid_message(why);
+  if (log_.enabled(LogLevel::debug)) {
+    log_.log(LogLevel::debug, "dropped invalid message", {{"why", std::string(why)}});
+  }
+}
+
+}  // namespace stx

@@ -1,0 +1,21 @@
+#include "probes/probe_result.h"
+
+namespace stx {
+
+std::string_view to_string(FailureReason r) {
+  switch (r) {
+    case FailureReason::timeout:
+      return "timeout";
+    case FailureReason::refused:
+      return "refused";
+    case FailureReason::send_error:
+      return "send_error";
+    case FailureReason::dns_error:
+      return "dns_error";
+    case FailureReason::none:
+      break;
+  }
+  return "";
+}
+
+}  // namespace stx

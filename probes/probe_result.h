@@ -1,0 +1,46 @@
+#pragma once
+// What one finished probe reports, and the small interface the engine reports through.
+// probes/ never includes exporter/: the exporter implements ProbeSink with metrics and logs.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "probes/target_state.h"
+
+namespace stx {
+
+// Why a probe ended without a final response. Kept small and stable: these are label values.
+enum class FailureReason : std::uint8_t { none, timeout, refused, send_error, dns_error };
+inline constexpr FailureReason kAllFailureReasons[] = {
+    FailureReason::timeout, FailureReason::refused, FailureReason::send_error,
+    FailureReason::dns_error};
+
+std::string_view to_string(FailureReason r);
+
+struct ProbeResult {
+  bool success = false;
+  int status_code = 0;                // final response code, 0 when none arrived
+  FailureReason reason = FailureReason::none;
+  std::chrono::nanoseconds rtt{0};    // first transmission -> final response (status_code != 0)
+  std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
+  int transmissions = 0;              // 1 + retransmissions
+  std::string_view server;            // Server, else User-Agent, of the final response
+  std::optional<std::uint32_t> retry_after;  // seconds, from a Retry-After header
+  std::string_view detail;            // human detail for logs (e.g. errno text)
+};
+
+class ProbeSink {
+ public:
+  virtual ~ProbeSink() = default;
+  virtual void probe_started(std::size_t target) = 0;
+  virtual void probe_finished(std::size_t target, const ProbeResult& result,
+                              const StateChange& change, const TargetState& state) = 0;
+  // A response that matched no open probe (late, duplicate, spoofed, wrong ids).
+  virtual void unmatched_response(std::string_view why) = 0;
+  // Bytes that were not a parsable SIP response (`why` is a short token).
+  virtual void invalid_message(std::string_view why) = 0;
+};
+
+}  // namespace stx

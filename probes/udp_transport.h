@@ -1,0 +1,59 @@
+#pragma once
+// The UDP transport: one unconnected socket per address family, shared by every target.
+// ICMP errors (port/host unreachable) are read from the socket's error queue (IP_RECVERR),
+// which needs no privilege and tells which datagram they answer.
+#include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "probes/timer_queue.h"
+
+namespace stx {
+
+using UdpEndpoint = boost::asio::ip::udp::endpoint;
+
+class UdpTransport {
+ public:
+  struct Handlers {
+    // A datagram arrived. `truncated` when it was larger than the receive buffer.
+    std::function<void(const UdpEndpoint& from, std::string_view data, bool truncated,
+                       TimePoint received)>
+        on_datagram;
+    // An ICMP (or local) error about a datagram we sent to `dest`; `original` is as much of
+    // that datagram's payload as the error quoted; `error` is an errno value.
+    std::function<void(const UdpEndpoint& dest, std::string_view original, int error)> on_error;
+  };
+
+  UdpTransport(boost::asio::io_context& io, Handlers handlers);
+  ~UdpTransport();
+  UdpTransport(const UdpTransport&) = delete;
+  UdpTransport& operator=(const UdpTransport&) = delete;
+
+  // Sends one datagram. Returns 0 or an errno value; never blocks.
+  int send(const UdpEndpoint& to, std::string_view data);
+
+  // The local address and port a datagram to `remote` leaves from (for Via and Contact).
+  std::optional<UdpEndpoint> local_endpoint_for(const UdpEndpoint& remote, std::error_code& ec);
+
+  void close();
+
+ private:
+  struct Socket;
+  Socket* socket_for(const UdpEndpoint& to, std::error_code& ec);
+  void arm(Socket& s);
+  void drain(Socket& s);
+  void drain_errors(Socket& s);
+
+  boost::asio::io_context& io_;
+  Handlers handlers_;
+  std::unique_ptr<Socket> v4_, v6_;
+  std::vector<char> buffer_;
+};
+
+}  // namespace stx

@@ -1,0 +1,163 @@
+#include "probes/sip_request.h"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probes/sip_response.h"
+
+namespace stx {
+namespace {
+
+OptionsRequest sample_request() {
+  OptionsRequest r;
+  r.request_uri = "sip:203.0.113.7:5060";
+  r.to_uri = "sip:203.0.113.7:5060";
+  r.from_uri = "sip:sip_trunk_exporter@example.com";
+  r.from_tag = "a1b2c3d4";
+  r.via_transport = "UDP";
+  r.via_sent_by = "192.0.2.1:40000";
+  r.branch = "z9hG4bK7f3e2d1c0b";
+  r.call_id = "4f8e2a1c9b7d@192.0.2.1";
+  r.cseq = 42;
+  r.contact_uri = "sip:sip_trunk_exporter@192.0.2.1:40000";
+  r.user_agent = "sip_trunk_exporter/0.1.0";
+  return r;
+}
+
+constexpr std::string_view kGolden =
+    "OPTIONS sip:203.0.113.7:5060 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 192.0.2.1:40000;branch=z9hG4bK7f3e2d1c0b;rport\r\n"
+    "Max-Forwards: 70\r\n"
+    "From: <sip:sip_trunk_exporter@example.com>;tag=a1b2c3d4\r\n"
+    "To: <sip:203.0.113.7:5060>\r\n"
+    "Call-ID: 4f8e2a1c9b7d@192.0.2.1\r\n"
+    "CSeq: 42 OPTIONS\r\n"
+    "Contact: <sip:sip_trunk_exporter@192.0.2.1:40000>\r\n"
+    "User-Agent: sip_trunk_exporter/0.1.0\r\n"
+    "Accept: application/sdp\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
+// Splits on CRLF; fails the test on a bare LF or CR.
+std::vector<std::string_view> crlf_lines(std::string_view s) {
+  std::vector<std::string_view> lines;
+  while (!s.empty()) {
+    const std::size_t end = s.find("\r\n");
+    if (end == std::string_view::npos) {
+      ADD_FAILURE() << "unterminated line: " << s;
+      break;
+    }
+    const std::string_view line = s.substr(0, end);
+    EXPECT_EQ(line.find_first_of("\r\n"), std::string_view::npos) << line;
+    lines.push_back(line);
+    s.remove_prefix(end + 2);
+  }
+  return lines;
+}
+
+TEST(SipRequest, GoldenOutput) {
+  std::string out;
+  build_options(sample_request(), out);
+  EXPECT_EQ(out, kGolden);
+}
+
+TEST(SipRequest, UserAgentLineOmittedWhenEmpty) {
+  OptionsRequest r = sample_request();
+  r.user_agent = "";
+  std::string out;
+  build_options(r, out);
+  std::string expected(kGolden);
+  const std::string ua_line = "User-Agent: sip_trunk_exporter/0.1.0\r\n";
+  expected.erase(expected.find(ua_line), ua_line.size());
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(out.find("User-Agent"), std::string::npos);
+}
+
+TEST(SipRequest, TcpIpv6AndLargeCSeq) {
+  OptionsRequest r = sample_request();
+  r.request_uri = "sip:trunk.example.com;transport=tcp";
+  r.to_uri = "sip:trunk.example.com";
+  r.via_transport = "TCP";
+  r.via_sent_by = "[2001:db8::1]:40000";
+  r.cseq = 4294967295U;
+  std::string out;
+  build_options(r, out);
+  EXPECT_EQ(out.substr(0, out.find("\r\n")), "OPTIONS sip:trunk.example.com;transport=tcp SIP/2.0");
+  EXPECT_NE(out.find("\r\nVia: SIP/2.0/TCP [2001:db8::1]:40000;branch=z9hG4bK7f3e2d1c0b;rport\r\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("\r\nTo: <sip:trunk.example.com>\r\n"), std::string::npos);
+  EXPECT_NE(out.find("\r\nCSeq: 4294967295 OPTIONS\r\n"), std::string::npos);
+}
+
+TEST(SipRequest, RoundTripsThroughARequestLineCheck) {
+  std::string out;
+  build_options(sample_request(), out);
+  ASSERT_GE(out.size(), 4U);
+  EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
+
+  const std::vector<std::string_view> lines = crlf_lines(out);
+  ASSERT_EQ(lines.size(), 12U);  // request line, 10 headers, empty line
+  EXPECT_TRUE(lines.back().empty());
+
+  // Request-Line = Method SP Request-URI SP SIP-Version
+  const std::string_view request_line = lines.front();
+  const std::size_t sp1 = request_line.find(' ');
+  const std::size_t sp2 = request_line.find(' ', sp1 + 1);
+  ASSERT_NE(sp1, std::string_view::npos);
+  ASSERT_NE(sp2, std::string_view::npos);
+  EXPECT_EQ(request_line.find(' ', sp2 + 1), std::string_view::npos);
+  EXPECT_EQ(request_line.substr(0, sp1), "OPTIONS");
+  EXPECT_EQ(request_line.substr(sp1 + 1, sp2 - sp1 - 1), "sip:203.0.113.7:5060");
+  EXPECT_EQ(request_line.substr(sp2 + 1), "SIP/2.0");
+
+  // Every header line is "Name: value".
+  for (std::size_t i = 1; i + 1 < lines.size(); ++i) {
+    const std::size_t colon = lines[i].find(": ");
+    EXPECT_NE(colon, std::string_view::npos) << lines[i];
+    EXPECT_GT(colon, 0U) << lines[i];
+  }
+
+  // The response parser must refuse our own request.
+  SipResponse parsed;
+  EXPECT_EQ(parse_sip_response(out, parsed), SipParseError::not_a_response);
+}
+
+TEST(SipRequest, NoAllocationWhenCapacitySuffices) {
+  std::string out;
+  out.reserve(1024);
+  build_options(sample_request(), out);
+  const char* data = out.data();
+  const std::size_t capacity = out.capacity();
+  ASSERT_EQ(out, kGolden);
+
+  OptionsRequest r = sample_request();
+  r.cseq = 4294967295U;
+  r.branch = "z9hG4bKa-much-longer-branch-value-for-the-second-build";
+  build_options(r, out);
+  EXPECT_EQ(out.data(), data);
+  EXPECT_EQ(out.capacity(), capacity);
+  EXPECT_NE(out.find("CSeq: 4294967295 OPTIONS\r\n"), std::string::npos);
+
+  build_options(sample_request(), out);
+  EXPECT_EQ(out.data(), data);
+  EXPECT_EQ(out.capacity(), capacity);
+  EXPECT_EQ(out, kGolden);
+}
+
+TEST(SipRequest, ReusedBufferIsExactlyRewritten) {
+  std::string out = "stale content that must disappear";
+  build_options(sample_request(), out);
+  EXPECT_EQ(out, kGolden);
+  // A buffer sized by a first build is large enough for the same request again.
+  const char* data = out.data();
+  build_options(sample_request(), out);
+  EXPECT_EQ(out.data(), data);
+  EXPECT_EQ(out, kGolden);
+}
+
+}  // namespace
+}  // namespace stx
