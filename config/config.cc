@@ -56,14 +56,26 @@ constexpr std::string_view kTargetKeys[] = {
     "name",          "uri",  "interval",   "timeout", "failures_before_down", "successes_before_up",
     "healthy_codes", "from", "user_agent", "labels"};
 
-// Quotes `s` for a one-line message: printable ASCII and UTF-8 pass through,
-// quotes, backslashes and control bytes are escaped.
+// Quotes `s` for a one-line message: printable ASCII and UTF-8 pass through;
+// quotes, backslashes, control bytes, C1 controls (U+0080..U+009F, which
+// include NEL) and the Unicode line/paragraph separators are escaped.
 std::string quote(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  for (char ch : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
     unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
+    unsigned char next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    unsigned char third = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
+    if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      out += "\\u00";
+      out += kHex[next >> 4];
+      out += kHex[next & 0xf];
+      i += 1;
+    } else if (c == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9)) {
+      out += third == 0xa8 ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else if (c == '"' || c == '\\') {
       out += '\\';
       out += ch;
     } else if (c < 0x20 || c == 0x7f) {
