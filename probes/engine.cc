@@ -79,7 +79,7 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed)
 
 Engine::~Engine() { stop(); }
 
-void Engine::start(const std::vector<TargetConfig>& targets) {
+void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
   const TimePoint now = SteadyClock::now();
   std::mt19937_64 jitter(ids_.next());
   targets_.reserve(targets.size());
@@ -97,8 +97,8 @@ void Engine::start(const std::vector<TargetConfig>& targets) {
       if (!ec) set_remote(*t, slot, UdpEndpoint(addr, uri.port ? uri.port : 5060));
     }
     // Spread first probes over the interval so thousands of targets do not fire at once.
-    std::uniform_int_distribution<std::int64_t> spread(0, cfg.interval.count() - 1);
-    t->next_start = now + std::chrono::milliseconds(spread(jitter));
+    std::uniform_int_distribution<std::int64_t> offset(0, cfg.interval.count() - 1);
+    t->next_start = spread ? now + std::chrono::milliseconds(offset(jitter)) : now;
     queue_.push({t->next_start, slot, 0, TimerKind::start});
     targets_.push_back(std::move(t));
   }

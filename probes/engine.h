@@ -31,8 +31,8 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Starts probing `targets`; target i is reported to the sink as index i.
-  // First probes are spread at random over each target's interval.
-  void start(const std::vector<TargetConfig>& targets);
+  // First probes are spread at random over each target's interval unless `spread` is false.
+  void start(const std::vector<TargetConfig>& targets, bool spread = true);
   // Abandons in-flight probes and closes sockets.
   void stop();
 

@@ -105,8 +105,8 @@ bool wait_until(Clock::duration timeout, const std::function<bool()>& pred, Cloc
 
 TempDir::TempDir(std::string_view prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + std::string(prefix) +
-                     "-XXXXXX";
+  std::string tmpl =
+      std::string(base && *base ? base : "/tmp") + "/" + std::string(prefix) + "-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) throw_errno("mkdtemp " + tmpl);
@@ -211,7 +211,9 @@ std::string describe_wait_status(int status) {
 
 Process::Process(std::string name, std::vector<std::string> argv, const fs::path& log_dir,
                  ProcessOptions options)
-    : name_(std::move(name)), argv_(std::move(argv)) {
+    : name_(std::move(name)),
+      argv_(std::move(argv)),
+      report_on_failure_(options.report_on_failure) {
   if (argv_.empty()) throw std::runtime_error("Process " + name_ + ": empty argv");
   auto exe = find_tool(argv_[0]);
   if (!exe) {
@@ -292,7 +294,7 @@ Process::~Process() {
     } catch (...) {
     }
   }
-  if (::testing::Test::HasFailure()) std::cerr << describe() << std::flush;
+  if (report_on_failure_ && ::testing::Test::HasFailure()) std::cerr << describe() << std::flush;
 }
 
 bool Process::running() {
@@ -307,7 +309,8 @@ bool Process::running() {
 }
 
 std::optional<int> Process::wait_exit(Clock::duration timeout) {
-  wait_until(timeout, [&] { return !running(); }, 10ms);
+  wait_until(
+      timeout, [&] { return !running(); }, 10ms);
   return status_;
 }
 
@@ -391,15 +394,15 @@ RunResult run_command(const std::string& name, std::vector<std::string> argv,
                       std::optional<fs::path> stdin_file) {
   ProcessOptions opts;
   opts.stdin_file = std::move(stdin_file);
+  opts.report_on_failure = false;  // the caller gets the output
   Process p(name + "-" + std::to_string(g_counter++), std::move(argv), log_dir, opts);
   RunResult r;
   if (!p.wait_exit(timeout)) {
     p.kill();
-    throw std::runtime_error(name + " did not finish within " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                timeout)
-                                                .count()) +
-                             " ms: " + p.command_line());
+    throw std::runtime_error(
+        name + " did not finish within " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
+        " ms: " + p.command_line());
   }
   r.status = *p.wait_status();
   r.exit_code = p.exit_code();
@@ -498,8 +501,9 @@ HttpResponse http_get(std::uint16_t port, std::string_view target,
     if (soerr != 0) throw std::runtime_error(where + ": connect: " + errno_text(soerr));
   }
 
-  std::string req = "GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                    std::to_string(port) + "\r\nConnection: close\r\n";
+  std::string req = "GET " + std::string(target) +
+                    " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                    "\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "\r\n";
   std::size_t sent = 0;
@@ -805,7 +809,7 @@ std::optional<std::string> via_branch(std::string_view message) {
 
 fs::path peers_dir() { return STX_PEERS_DIR; }
 fs::path exporter_binary() { return STX_EXPORTER_BINARY; }
-fs::path source_dir() { return fs::weakly_canonical(peers_dir() / ".." / ".."); }
+fs::path source_dir() { return fs::weakly_canonical(peers_dir() / ".." / ".." / ".."); }
 
 std::string project_version() {
   auto cm = source_dir() / "CMakeLists.txt";
@@ -920,16 +924,17 @@ void KamailioPeer::start() {
   fs::path cfg_path = dir_ / (name_ + ".cfg");
   write_file(cfg_path, cfg);
   std::string pname = name_ + "-" + std::to_string(++generation_);
-  std::vector<std::string> argv = {kamailio.string(), "-f", cfg_path.string(), "-DD", "-E",
-                                   "-m",  "64", "-M", "8", "-Y", rundir.string(),
-                                   "-w", rundir.string()};
+  std::vector<std::string> argv = {
+      kamailio.string(), "-f", cfg_path.string(), "-DD", "-E", "-m", "64", "-M", "8", "-Y",
+      rundir.string(),   "-w", rundir.string()};
   ProcessOptions opts;
   opts.cwd = dir_;
   auto p = std::make_unique<Process>(pname, std::move(argv), dir_, opts);
   bool up = wait_until(15s, [&] { return !p->running() || udp_port_bound(port_); });
   if (!up || !p->running()) {
-    std::string what = "Kamailio (" + template_ + ") did not come up on 127.0.0.1:" +
-                       std::to_string(port_) + ":\n" + p->describe();
+    std::string what = "Kamailio (" + template_ +
+                       ") did not come up on 127.0.0.1:" + std::to_string(port_) + ":\n" +
+                       p->describe();
     throw std::runtime_error(what);
   }
   process_ = std::move(p);
@@ -956,8 +961,7 @@ void KamailioPeer::restart() {
 RunResult sipsak_options(std::uint16_t port, const fs::path& log_dir, std::string_view name) {
   auto sipsak = require_tool("sipsak");
   return run_command(std::string(name),
-                     {sipsak.string(), "-vv", "-s",
-                      "sip:sipsak@127.0.0.1:" + std::to_string(port)},
+                     {sipsak.string(), "-vv", "-s", "sip:sipsak@127.0.0.1:" + std::to_string(port)},
                      log_dir, 20s);
 }
 
@@ -1037,9 +1041,10 @@ Exporter::Exporter(const fs::path& dir, const ExporterConfigSpec& spec, std::str
     // Retry only when it might have been a port collision.
     if (read_file(p->stderr_path()).find("in use") == std::string::npos) break;
   }
-  throw std::runtime_error("exporter did not become healthy (GET /-/healthy -> 200) within 10 s "
-                           "with config:\n" +
-                           render_config(spec) + failures);
+  throw std::runtime_error(
+      "exporter did not become healthy (GET /-/healthy -> 200) within 10 s "
+      "with config:\n" +
+      render_config(spec) + failures);
 }
 
 HttpResponse Exporter::get(std::string_view target,

@@ -68,6 +68,7 @@ std::filesystem::path require_tool(std::string_view tool);
 struct ProcessOptions {
   std::optional<std::filesystem::path> cwd;
   std::optional<std::filesystem::path> stdin_file;  // default /dev/null
+  bool report_on_failure = true;                    // print log tails if the test failed
 };
 
 // A child process in its own process group, with stdout and stderr written to
@@ -115,6 +116,7 @@ class Process {
   std::vector<std::string> argv_;
   std::filesystem::path stdout_path_;
   std::filesystem::path stderr_path_;
+  bool report_on_failure_ = true;
   pid_t pid_ = -1;
   std::optional<int> status_;
 };

@@ -71,9 +71,9 @@ TEST_F(HarnessTest, ParsesLogfmt) {
   EXPECT_EQ(l["reason"], "");
   EXPECT_EQ(l["duration_seconds"], "0.0012");
   EXPECT_EQ(l["note"], "a \"quoted\" word");
-  EXPECT_EQ(log_lines_with_msg("msg=\"probe finished\" target=a\nmsg=other\n", "probe finished")
-                .size(),
-            1u);
+  EXPECT_EQ(
+      log_lines_with_msg("msg=\"probe finished\" target=a\nmsg=other\n", "probe finished").size(),
+      1u);
 }
 
 TEST_F(HarnessTest, ProcessCapturesOutputAndExitStatus) {
@@ -86,8 +86,10 @@ TEST_F(HarnessTest, ProcessCapturesOutputAndExitStatus) {
 
 TEST_F(HarnessTest, ProcessStopKillsGroupThatIgnoresSigterm) {
   // The shell ignores SIGTERM and has a child in the same process group.
+  ProcessOptions opts;
+  opts.cwd = tmp_.path();
   Process p("stubborn", {"sh", "-c", "trap '' TERM; sleep 60 & echo $! > child.pid; wait"},
-            tmp_.path(), ProcessOptions{tmp_.path(), std::nullopt});
+            tmp_.path(), opts);
   ASSERT_TRUE(wait_until(5s, [&] { return !read_file(tmp_ / "child.pid").empty(); }));
   const pid_t child = std::stoi(read_file(tmp_ / "child.pid"));
   const auto start = Clock::now();
@@ -136,7 +138,8 @@ void expect_sipp_answers(const std::filesystem::path& dir, std::uint16_t port,
     ASSERT_THAT(resp, ::testing::StartsWith(std::string(status_line)));
     EXPECT_EQ(sip_header(resp, "Server"), "SIPp-demo");
     EXPECT_EQ(sip_header(resp, "Content-Length"), "0");
-    EXPECT_THAT(sip_header(resp, "To").value_or(""), ::testing::ContainsRegex(";tag=[0-9]+SIPpTag01[0-9]+"));
+    EXPECT_THAT(sip_header(resp, "To").value_or(""),
+                ::testing::ContainsRegex(";tag=[0-9]+SIPpTag01[0-9]+"));
     EXPECT_THAT(sip_header(resp, "Via").value_or(""), HasSubstr("branch=z9hG4bK"));
     EXPECT_THAT(sip_header(resp, "CSeq").value_or(""), ::testing::EndsWith("OPTIONS"));
     for (const auto& h : extra_headers) EXPECT_THAT(resp, HasSubstr(h));

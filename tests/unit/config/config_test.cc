@@ -841,11 +841,7 @@ TEST(ConfigErrors, UriSips) {
             "(sips:) is not supported yet (only udp)");
 }
 
-}  // namespace
-}  // namespace stx
-
-namespace stx {
-namespace {
+// --- the shipped example --------------------------------------------------------
 
 // The shipped example must always load; it is what users copy.
 TEST(ExampleConfig, LoadsWithoutErrors) {

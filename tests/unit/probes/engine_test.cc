@@ -1,0 +1,310 @@
+// The engine against a scripted peer on loopback: transaction matching, provisional
+// responses, spoofed and late answers, ICMP refusals. No timing is asserted.
+#include "probes/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/udp.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/sip_response.h"
+
+namespace stx {
+namespace {
+
+using boost::asio::ip::udp;
+using std::chrono::milliseconds;
+
+struct Finished {
+  std::size_t target;
+  ProbeResult result;
+  std::string server;
+  StateChange change;
+  TargetState state;
+};
+
+class RecordingSink : public ProbeSink {
+ public:
+  void probe_started(std::size_t) override { ++started; }
+  void probe_finished(std::size_t target, const ProbeResult& r, const StateChange& c,
+                      const TargetState& s) override {
+    finished.push_back({target, r, std::string(r.server), c, s});
+  }
+  void unmatched_response(std::string_view why) override { unmatched.emplace_back(why); }
+  void invalid_message(std::string_view why) override { invalid.emplace_back(why); }
+
+  int started = 0;
+  std::vector<Finished> finished;
+  std::vector<std::string> unmatched;
+  std::vector<std::string> invalid;
+};
+
+// A UDP peer whose answers the test writes: gets each request, returns the datagrams to send.
+class ScriptedPeer {
+ public:
+  using Script = std::function<std::vector<std::string>(const std::string& request, int n)>;
+  ScriptedPeer(boost::asio::io_context& io, Script script)
+      : socket_(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
+        spoof_(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
+        script_(std::move(script)) {
+    receive();
+  }
+  std::uint16_t port() const { return socket_.local_endpoint().port(); }
+  int received = 0;
+  bool spoof_next = false;  // send the next answers from another port
+
+ private:
+  void receive() {
+    socket_.async_receive_from(boost::asio::buffer(buf_), from_,
+                               [this](boost::system::error_code ec, std::size_t n) {
+                                 if (ec) return;
+                                 ++received;
+                                 for (const std::string& out :
+                                      script_(std::string(buf_.data(), n), received)) {
+                                   (spoof_next ? spoof_ : socket_)
+                                       .send_to(boost::asio::buffer(out), from_);
+                                 }
+                                 receive();
+                               });
+  }
+  udp::socket socket_;
+  udp::socket spoof_;
+  udp::endpoint from_;
+  std::array<char, 65536> buf_{};
+  Script script_;
+};
+
+// The value of header `name` (first occurrence) in a request we sent.
+std::string header(const std::string& msg, const std::string& name) {
+  const auto pos = msg.find("\r\n" + name + ": ");
+  if (pos == std::string::npos) return {};
+  const auto start = pos + name.size() + 4;
+  return msg.substr(start, msg.find("\r\n", start) - start);
+}
+
+std::string reply(const std::string& req, int code, const std::string& extra = "") {
+  return "SIP/2.0 " + std::to_string(code) + " Whatever\r\nVia: " + header(req, "Via") +
+         "\r\nFrom: " + header(req, "From") + "\r\nTo: " + header(req, "To") +
+         ";tag=peer\r\nCall-ID: " + header(req, "Call-ID") + "\r\nCSeq: " +
+         header(req, "CSeq") + "\r\nServer: scripted-peer\r\n" + extra +
+         "Content-Length: 0\r\n\r\n";
+}
+
+TargetConfig target(std::uint16_t port, milliseconds interval = milliseconds(60000),
+                    milliseconds timeout = milliseconds(3000)) {
+  TargetConfig t;
+  t.name = "t";
+  t.uri = "sip:127.0.0.1:" + std::to_string(port);
+  std::string err;
+  t.parsed_uri = *parse_sip_uri(t.uri, &err);
+  t.interval = interval;
+  t.timeout = timeout;
+  t.healthy_codes.classes[2] = true;
+  t.from = "sip:prober@localhost";
+  t.user_agent = "test";
+  return t;
+}
+
+// Runs the loop until `done` or a generous deadline (a safety net, not an assertion on time).
+void run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
+  while (!done() && SteadyClock::now() < deadline) io.run_for(milliseconds(20));
+}
+
+TEST(Engine, AnsweredProbeSucceedsWithCodeServerAndRtt) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [](const std::string& req, int) {
+    return std::vector<std::string>{reply(req, 200)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  const Finished& f = sink.finished[0];
+  EXPECT_TRUE(f.result.success);
+  EXPECT_EQ(f.result.status_code, 200);
+  EXPECT_EQ(f.server, "scripted-peer");
+  EXPECT_GT(f.result.rtt.count(), 0);
+  EXPECT_EQ(f.result.transmissions, 1);
+  EXPECT_EQ(f.state.health, Health::up);
+  EXPECT_EQ(engine.in_flight(), 0u);
+  EXPECT_TRUE(sink.unmatched.empty());
+}
+
+TEST(Engine, RequestIsAWellFormedOptions) {
+  boost::asio::io_context io;
+  std::string seen;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    seen = req;
+    return std::vector<std::string>{reply(req, 200)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  const std::string uri = "sip:127.0.0.1:" + std::to_string(peer.port());
+  EXPECT_EQ(seen.substr(0, seen.find("\r\n")), "OPTIONS " + uri + " SIP/2.0");
+  EXPECT_EQ(header(seen, "Via").rfind("SIP/2.0/UDP 127.0.0.1:", 0), 0u) << header(seen, "Via");
+  EXPECT_NE(header(seen, "Via").find(";branch=z9hG4bK"), std::string::npos);
+  EXPECT_NE(header(seen, "Via").find(";rport"), std::string::npos);
+  EXPECT_EQ(header(seen, "Max-Forwards"), "70");
+  EXPECT_EQ(header(seen, "From").rfind("<sip:prober@localhost>;tag=", 0), 0u);
+  EXPECT_EQ(header(seen, "To"), "<" + uri + ">");
+  EXPECT_EQ(header(seen, "CSeq"), "1 OPTIONS");
+  EXPECT_EQ(header(seen, "Contact").rfind("<sip:prober@127.0.0.1:", 0), 0u);
+  EXPECT_EQ(header(seen, "User-Agent"), "test");
+  EXPECT_EQ(header(seen, "Accept"), "application/sdp");
+  EXPECT_EQ(header(seen, "Content-Length"), "0");
+}
+
+TEST(Engine, ProvisionalDoesNotEndTheProbe) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [](const std::string& req, int n) {
+    // 100 Trying to the first transmission, the final answer to the retransmission.
+    return std::vector<std::string>{reply(req, n == 1 ? 100 : 200)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.status_code, 200);
+  EXPECT_EQ(sink.finished[0].result.transmissions, 2);
+  EXPECT_GE(peer.received, 2);
+}
+
+TEST(Engine, UnhealthyCodeFailsWithCodeAndRetryAfter) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [](const std::string& req, int) {
+    return std::vector<std::string>{reply(req, 503, "Retry-After: 120\r\n")};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  const ProbeResult& r = sink.finished[0].result;
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.status_code, 503);
+  EXPECT_EQ(r.reason, FailureReason::none);
+  ASSERT_TRUE(r.retry_after.has_value());
+  EXPECT_EQ(*r.retry_after, 120u);
+}
+
+TEST(Engine, HealthyCodesDecideSuccess) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [](const std::string& req, int) {
+    return std::vector<std::string>{reply(req, 404)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  TargetConfig t = target(peer.port());
+  t.healthy_codes.codes.push_back(404);
+  engine.start({t}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_TRUE(sink.finished[0].result.success);
+}
+
+TEST(Engine, ForgedAndDuplicatedAnswersAreCountedAndIgnored) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [](const std::string& req, int) {
+    std::string wrong_call = reply(req, 503);
+    wrong_call.replace(wrong_call.find(header(req, "Call-ID")), header(req, "Call-ID").size(),
+                       "forged@example.com");
+    std::string wrong_cseq = reply(req, 503);
+    wrong_cseq.replace(wrong_cseq.find(header(req, "CSeq")), header(req, "CSeq").size(),
+                       "999 OPTIONS");
+    std::string foreign_branch = reply(req, 503);
+    const auto b = foreign_branch.find("z9hG4bK");
+    foreign_branch.replace(b, 31, "z9hG4bKforeignforeignforeign123");
+    // Forgeries first; then the real answer; then a duplicate of it.
+    return std::vector<std::string>{"garbage\r\n\r\n", wrong_call, wrong_cseq, foreign_branch,
+                                    reply(req, 200), reply(req, 200)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return sink.unmatched.size() >= 4; });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.status_code, 200);
+  EXPECT_EQ(sink.invalid, std::vector<std::string>{"not_a_response"});
+  EXPECT_EQ(sink.unmatched, (std::vector<std::string>{"wrong_call_id", "wrong_cseq",
+                                                      "wrong_branch", "no_open_probe"}));
+}
+
+TEST(Engine, AnswerFromAnotherPortIsSpoofed) {
+  boost::asio::io_context io;
+  ScriptedPeer* p = nullptr;
+  ScriptedPeer peer(io, [&](const std::string& req, int n) {
+    p->spoof_next = n == 1;  // first answer from a foreign port, the retransmission's from ours
+    return std::vector<std::string>{reply(req, n == 1 ? 503 : 200)};
+  });
+  p = &peer;
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.status_code, 200);
+  EXPECT_EQ(sink.unmatched, std::vector<std::string>{"wrong_source"});
+}
+
+TEST(Engine, SilentPeerTimesOutAfterRetransmitting) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [](const std::string&, int) { return std::vector<std::string>{}; });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port(), milliseconds(60000), milliseconds(1200))}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.reason, FailureReason::timeout);
+  EXPECT_EQ(sink.finished[0].result.status_code, 0);
+  EXPECT_EQ(sink.finished[0].result.transmissions, 2);  // at 0 and 0.5 s; 1.5 s is past 1.2 s
+  EXPECT_EQ(sink.finished[0].state.health, Health::down);
+}
+
+TEST(Engine, ClosedPortIsRefused) {
+  boost::asio::io_context io;
+  std::uint16_t port;
+  {
+    udp::socket s(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    port = s.local_endpoint().port();
+  }  // closed again: nothing listens there now
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(port, milliseconds(60000), milliseconds(10000))}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.reason, FailureReason::refused);
+  EXPECT_EQ(sink.finished[0].result.transmissions, 1) << "refused before any retransmission";
+}
+
+TEST(Engine, ManyTargetsShareOneSocketAndEachGetsItsOwnAnswer) {
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<ScriptedPeer>> peers;
+  std::vector<TargetConfig> targets;
+  for (int i = 0; i < 20; ++i) {
+    const int code = 200 + i;
+    peers.push_back(std::make_unique<ScriptedPeer>(io, [code](const std::string& req, int) {
+      return std::vector<std::string>{reply(req, code)};
+    }));
+    targets.push_back(target(peers.back()->port(), milliseconds(1000), milliseconds(900)));
+  }
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start(targets, false);
+  run_until(io, [&] { return sink.finished.size() >= 20; });
+  ASSERT_GE(sink.finished.size(), 20u);
+  for (const Finished& f : sink.finished) {
+    EXPECT_EQ(f.result.status_code, 200 + static_cast<int>(f.target)) << f.target;
+  }
+  EXPECT_TRUE(sink.unmatched.empty());
+}
+
+}  // namespace
+}  // namespace stx
