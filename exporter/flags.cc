@@ -11,8 +11,8 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"config.file", true}, {"web.listen-address", true}, {"log.level", true},
-    {"config.check", false}, {"version", false},          {"help", false},
+    {"config.file", true},   {"web.listen-address", true}, {"log.level", true},
+    {"config.check", false}, {"version", false},           {"help", false},
 };
 
 }  // namespace

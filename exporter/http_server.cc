@@ -29,10 +29,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(kMaxBodyBytes);
     stream_.expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -57,8 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       r = handle_web_request(wr, routes_);
     } catch (const std::exception& e) {
-      log_.log(LogLevel::error, "request failed", {{"path", std::string(wr.target)},
-                                                   {"err", e.what()}});
+      log_.log(LogLevel::error, "request failed",
+               {{"path", std::string(wr.target)}, {"err", e.what()}});
       r = WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", ""};
     }
     write(std::move(r), req.keep_alive(), req.method() == http::verb::head, req.version());
@@ -88,18 +87,18 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(kIdleTimeout);
     if (head) {
       auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
-      http::async_write_header(stream_, *sr,
-                               [self = shared_from_this(), res, sr, keep_alive](
-                                   beast::error_code ec, std::size_t) {
-                                 self->after_write(ec, keep_alive);
-                               });
+      http::async_write_header(
+          stream_, *sr,
+          [self = shared_from_this(), res, sr, keep_alive](beast::error_code ec, std::size_t) {
+            self->after_write(ec, keep_alive);
+          });
       return;
     }
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec,
-                                                                   std::size_t) {
-                        self->after_write(ec, keep_alive);
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          self->after_write(ec, keep_alive);
+        });
   }
 
   void after_write(beast::error_code ec, bool keep_alive) {
@@ -136,8 +135,7 @@ void HttpServer::listen(const std::string& host, std::uint16_t port) {
     endpoints.emplace_back(tcp::v6(), port);  // dual-stack where the kernel allows it
   } else {
     tcp::resolver resolver(io_);
-    auto results = resolver.resolve(host, std::to_string(port),
-                                    tcp::resolver::numeric_service, ec);
+    auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::numeric_service, ec);
     if (ec) {
       throw std::runtime_error("cannot resolve web listen address \"" + host +
                                "\": " + ec.message());
@@ -149,7 +147,8 @@ void HttpServer::listen(const std::string& host, std::uint16_t port) {
     auto a = std::make_unique<tcp::acceptor>(io_);
     a->open(ep.protocol(), ec);
     if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && ep.address().is_v6() && host.empty()) a->set_option(boost::asio::ip::v6_only(false), ec);
+    if (!ec && ep.address().is_v6() && host.empty())
+      a->set_option(boost::asio::ip::v6_only(false), ec);
     if (!ec) a->bind(ep, ec);
     if (!ec) a->listen(boost::asio::socket_base::max_listen_connections, ec);
     if (ec) return nullptr;

@@ -26,7 +26,8 @@ class Logger {
   void log(LogLevel l, std::string_view msg, std::initializer_list<LogField> fields = {});
 
   // The line log() would write, without the timestamp (for tests).
-  static std::string format(LogLevel l, std::string_view msg, std::initializer_list<LogField> fields);
+  static std::string format(LogLevel l, std::string_view msg,
+                            std::initializer_list<LogField> fields);
 
  private:
   std::atomic<LogLevel> level_{LogLevel::info};

@@ -33,7 +33,8 @@ int run(const stx::Flags& flags, stx::Logger& log) {
     log.log(stx::LogLevel::error, "invalid configuration", {{"err", e.what()}});
     return 1;
   }
-  for (const auto& w : config.warnings) log.log(stx::LogLevel::warn, "configuration", {{"warning", w}});
+  for (const auto& w : config.warnings)
+    log.log(stx::LogLevel::warn, "configuration", {{"warning", w}});
   if (flags.config_check) {
     std::cout << flags.config_file << ": OK, " << config.targets.size() << " target(s)\n";
     return 0;
@@ -92,8 +93,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags.version) {
-    std::cout << "sip_trunk_exporter, version " << stx::kVersion << " (revision: "
-              << stx::kRevision << ")\n";
+    std::cout << "sip_trunk_exporter, version " << stx::kVersion << " (revision: " << stx::kRevision
+              << ")\n";
     return 0;
   }
   log.set_level(*stx::parse_log_level(flags.log_level));

@@ -123,8 +123,7 @@ void Metrics::set_info(TargetSeries& s, std::string_view server) {
   if (s.info != nullptr && s.server == server) return;
   if (s.info != nullptr) info_.Remove(s.info);
   s.server = std::string(server);
-  s.info = &info_.Add(
-      with(s.base, {{"uri", s.uri}, {"transport", "udp"}, {"server", s.server}}));
+  s.info = &info_.Add(with(s.base, {{"uri", s.uri}, {"transport", "udp"}, {"server", s.server}}));
   s.info->Set(1);
 }
 
@@ -139,9 +138,8 @@ prometheus::Counter& Metrics::response_counter(TargetSeries& s, int code) {
 
 void Metrics::probe_started() { in_flight_->Increment(); }
 
-void Metrics::probe_finished(std::size_t target, const ProbeResult& r,
-                             const StateChange& change, const TargetState& state,
-                             double wall_seconds) {
+void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
+                             const TargetState& state, double wall_seconds) {
   in_flight_->Decrement();
   TargetSeries& s = targets_.at(target);
   (r.success ? s.success : s.failure)->Increment();

@@ -13,8 +13,7 @@ std::string seconds_text(std::chrono::nanoseconds d) {
 }
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -26,8 +25,8 @@ Reporter::Reporter(const Config& config, Metrics& metrics, Logger& log)
 
 void Reporter::probe_started(std::size_t) { metrics_.probe_started(); }
 
-void Reporter::probe_finished(std::size_t target, const ProbeResult& r,
-                              const StateChange& change, const TargetState& state) {
+void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
+                              const TargetState& state) {
   metrics_.probe_finished(target, r, change, state, unix_now());
   const std::string& name = names_.at(target);
   if (log_.enabled(LogLevel::debug)) {

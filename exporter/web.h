@@ -17,7 +17,7 @@ struct WebResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string content_encoding;  // "gzip" or empty
   std::string body;
-  std::string allow;             // for 405
+  std::string allow;  // for 405
 };
 
 struct WebRoutes {

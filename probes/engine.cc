@@ -34,9 +34,9 @@ struct Engine::Target {
   bool resolved = false;
   UdpEndpoint remote;
   TimePoint resolved_at{};
-  std::string sent_by;   // our address as seen in Via: "192.0.2.1:40000"
-  std::string contact;   // "sip:user@192.0.2.1:40000"
-  std::string request;   // rebuilt per probe into the same capacity
+  std::string sent_by;  // our address as seen in Via: "192.0.2.1:40000"
+  std::string contact;  // "sip:user@192.0.2.1:40000"
+  std::string request;  // rebuilt per probe into the same capacity
   Transaction tx;
   TargetState state;
   TimePoint next_start{};
@@ -67,13 +67,12 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed)
     : io_(io),
       sink_(sink),
       ids_(seed),
-      transport_(io,
-                 UdpTransport::Handlers{
-                     [this](const UdpEndpoint& from, std::string_view data, bool truncated,
-                            TimePoint at) { on_datagram(from, data, truncated, at); },
-                     [this](const UdpEndpoint& dest, std::string_view original, int error) {
-                       on_transport_error(dest, original, error);
-                     }}),
+      transport_(io, UdpTransport::Handlers{
+                         [this](const UdpEndpoint& from, std::string_view data, bool truncated,
+                                TimePoint at) { on_datagram(from, data, truncated, at); },
+                         [this](const UdpEndpoint& dest, std::string_view original, int error) {
+                           on_transport_error(dest, original, error);
+                         }}),
       resolver_(io),
       timer_(io) {}
 
@@ -147,8 +146,7 @@ void Engine::on_timer() {
       case TimerKind::timeout:
         if (t.tx.open && t.tx.seq == e.seq) {
           fail(e.slot, t.tx.awaiting_dns ? FailureReason::dns_error : FailureReason::timeout,
-               t.tx.awaiting_dns ? "no DNS answer before the timeout" : "no final response",
-               now);
+               t.tx.awaiting_dns ? "no DNS answer before the timeout" : "no final response", now);
         }
         break;
     }
@@ -328,8 +326,7 @@ void Engine::on_transport_error(const UdpEndpoint& dest, std::string_view origin
     const auto slot = slot_from_branch(branch);
     if (slot && *slot < targets_.size()) {
       Target& t = *targets_[*slot];
-      if (t.tx.open && !t.tx.awaiting_dns && t.tx.branch_view() == branch &&
-          t.remote == dest) {
+      if (t.tx.open && !t.tx.awaiting_dns && t.tx.branch_view() == branch && t.remote == dest) {
         fail(*slot, FailureReason::refused, std::strerror(error), now);
       }
       return;
@@ -339,8 +336,8 @@ void Engine::on_transport_error(const UdpEndpoint& dest, std::string_view origin
   auto range = by_address_.equal_range(key_of(dest));
   for (auto it = range.first; it != range.second; ++it) {
     Target& t = *targets_[it->second];
-    if (t.tx.open && !t.tx.awaiting_dns) fail(it->second, FailureReason::refused,
-                                              std::strerror(error), now);
+    if (t.tx.open && !t.tx.awaiting_dns)
+      fail(it->second, FailureReason::refused, std::strerror(error), now);
   }
 }
 

@@ -21,14 +21,14 @@ std::string_view to_string(FailureReason r);
 
 struct ProbeResult {
   bool success = false;
-  int status_code = 0;                // final response code, 0 when none arrived
+  int status_code = 0;  // final response code, 0 when none arrived
   FailureReason reason = FailureReason::none;
-  std::chrono::nanoseconds rtt{0};    // first transmission -> final response (status_code != 0)
+  std::chrono::nanoseconds rtt{0};       // first transmission -> final response (status_code != 0)
   std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
-  int transmissions = 0;              // 1 + retransmissions
-  std::string_view server;            // Server, else User-Agent, of the final response
+  int transmissions = 0;                 // 1 + retransmissions
+  std::string_view server;               // Server, else User-Agent, of the final response
   std::optional<std::uint32_t> retry_after;  // seconds, from a Retry-After header
-  std::string_view detail;            // human detail for logs (e.g. errno text)
+  std::string_view detail;                   // human detail for logs (e.g. errno text)
 };
 
 class ProbeSink {

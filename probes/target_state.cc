@@ -14,8 +14,7 @@ std::string_view to_string(Health h) {
   return "unknown";
 }
 
-StateChange TargetState::record(bool success, int failures_before_down,
-                                int successes_before_up) {
+StateChange TargetState::record(bool success, int failures_before_down, int successes_before_up) {
   StateChange change{health, health};
   if (success) {
     ++consecutive_successes;

@@ -50,8 +50,14 @@ void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, Time
 // The slot encoded in one of our branches, or nullopt if `branch` is not ours.
 std::optional<std::uint32_t> slot_from_branch(std::string_view branch);
 
-enum class Match : std::uint8_t { ok, no_open_probe, wrong_branch, wrong_call_id, wrong_cseq,
-                                  wrong_source };
+enum class Match : std::uint8_t {
+  ok,
+  no_open_probe,
+  wrong_branch,
+  wrong_call_id,
+  wrong_cseq,
+  wrong_source
+};
 
 std::string_view to_string(Match m);
 

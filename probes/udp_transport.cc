@@ -143,8 +143,8 @@ int UdpTransport::send(const UdpEndpoint& to, std::string_view data) {
   if (s == nullptr) return ec.value() ? ec.value() : EBADF;
   const int fd = s->sock.native_handle();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                               to.data(), static_cast<socklen_t>(to.size()));
+    const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to.data(),
+                               static_cast<socklen_t>(to.size()));
     if (n >= 0) return 0;
     const int err = errno;
     // An ICMP error about an earlier datagram may be reported here instead of on receive:

@@ -58,17 +58,15 @@ class ScriptedPeer {
 
  private:
   void receive() {
-    socket_.async_receive_from(boost::asio::buffer(buf_), from_,
-                               [this](boost::system::error_code ec, std::size_t n) {
-                                 if (ec) return;
-                                 ++received;
-                                 for (const std::string& out :
-                                      script_(std::string(buf_.data(), n), received)) {
-                                   (spoof_next ? spoof_ : socket_)
-                                       .send_to(boost::asio::buffer(out), from_);
-                                 }
-                                 receive();
-                               });
+    socket_.async_receive_from(
+        boost::asio::buffer(buf_), from_, [this](boost::system::error_code ec, std::size_t n) {
+          if (ec) return;
+          ++received;
+          for (const std::string& out : script_(std::string(buf_.data(), n), received)) {
+            (spoof_next ? spoof_ : socket_).send_to(boost::asio::buffer(out), from_);
+          }
+          receive();
+        });
   }
   udp::socket socket_;
   udp::socket spoof_;
@@ -88,9 +86,8 @@ std::string header(const std::string& msg, const std::string& name) {
 std::string reply(const std::string& req, int code, const std::string& extra = "") {
   return "SIP/2.0 " + std::to_string(code) + " Whatever\r\nVia: " + header(req, "Via") +
          "\r\nFrom: " + header(req, "From") + "\r\nTo: " + header(req, "To") +
-         ";tag=peer\r\nCall-ID: " + header(req, "Call-ID") + "\r\nCSeq: " +
-         header(req, "CSeq") + "\r\nServer: scripted-peer\r\n" + extra +
-         "Content-Length: 0\r\n\r\n";
+         ";tag=peer\r\nCall-ID: " + header(req, "Call-ID") + "\r\nCSeq: " + header(req, "CSeq") +
+         "\r\nServer: scripted-peer\r\n" + extra + "Content-Length: 0\r\n\r\n";
 }
 
 TargetConfig target(std::uint16_t port, milliseconds interval = milliseconds(60000),
@@ -116,9 +113,8 @@ void run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
 
 TEST(Engine, AnsweredProbeSucceedsWithCodeServerAndRtt) {
   boost::asio::io_context io;
-  ScriptedPeer peer(io, [](const std::string& req, int) {
-    return std::vector<std::string>{reply(req, 200)};
-  });
+  ScriptedPeer peer(
+      io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 200)}; });
   RecordingSink sink;
   Engine engine(io, sink, 1);
   engine.start({target(peer.port())}, false);
@@ -197,9 +193,8 @@ TEST(Engine, UnhealthyCodeFailsWithCodeAndRetryAfter) {
 
 TEST(Engine, HealthyCodesDecideSuccess) {
   boost::asio::io_context io;
-  ScriptedPeer peer(io, [](const std::string& req, int) {
-    return std::vector<std::string>{reply(req, 404)};
-  });
+  ScriptedPeer peer(
+      io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 404)}; });
   RecordingSink sink;
   Engine engine(io, sink, 1);
   TargetConfig t = target(peer.port());
@@ -223,8 +218,8 @@ TEST(Engine, ForgedAndDuplicatedAnswersAreCountedAndIgnored) {
     const auto b = foreign_branch.find("z9hG4bK");
     foreign_branch.replace(b, 31, "z9hG4bKforeignforeignforeign123");
     // Forgeries first; then the real answer; then a duplicate of it.
-    return std::vector<std::string>{"garbage\r\n\r\n", wrong_call, wrong_cseq, foreign_branch,
-                                    reply(req, 200), reply(req, 200)};
+    return std::vector<std::string>{"garbage\r\n\r\n", wrong_call,      wrong_cseq,
+                                    foreign_branch,    reply(req, 200), reply(req, 200)};
   });
   RecordingSink sink;
   Engine engine(io, sink, 1);
@@ -233,8 +228,8 @@ TEST(Engine, ForgedAndDuplicatedAnswersAreCountedAndIgnored) {
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
   EXPECT_EQ(sink.invalid, std::vector<std::string>{"not_a_response"});
-  EXPECT_EQ(sink.unmatched, (std::vector<std::string>{"wrong_call_id", "wrong_cseq",
-                                                      "wrong_branch", "no_open_probe"}));
+  EXPECT_EQ(sink.unmatched, (std::vector<std::string>{"wrong_call_id", "wrong_cseq", "wrong_branch",
+                                                      "no_open_probe"}));
 }
 
 TEST(Engine, AnswerFromAnotherPortIsSpoofed) {

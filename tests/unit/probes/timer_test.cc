@@ -17,8 +17,8 @@ std::vector<milliseconds> send_times(milliseconds until, int provisional_after_s
   milliseconds at = e;
   while (at < until) {
     sends.push_back(at);
-    const bool provisional = provisional_after_send >= 0 &&
-                             static_cast<int>(sends.size()) > provisional_after_send;
+    const bool provisional =
+        provisional_after_send >= 0 && static_cast<int>(sends.size()) > provisional_after_send;
     e = next_timer_e(e, provisional);
     at += e;
   }

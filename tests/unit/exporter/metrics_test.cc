@@ -1,0 +1,122 @@
+#include "exporter/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace stx {
+namespace {
+
+using std::chrono::milliseconds;
+
+Config two_targets() {
+  return parse_config(R"(
+[[target]]
+name = "a"
+uri = "sip:192.0.2.1:5060"
+labels = { carrier = "acme" }
+[[target]]
+name = "b"
+uri = "sip:192.0.2.2"
+)",
+                      "test.toml");
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+ProbeResult answered(int code, milliseconds rtt, std::string_view server) {
+  ProbeResult r;
+  r.status_code = code;
+  r.success = code / 100 == 2;
+  r.rtt = rtt;
+  r.server = server;
+  return r;
+}
+
+TEST(Metrics, SeriesExistBeforeAnyProbe) {
+  Metrics m(two_targets());
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_target_up{carrier=\"acme\",target=\"a\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_target_up{target=\"b\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_probe_failures_total{reason=\"timeout\",target=\"b\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_probe_failures_total{reason=\"dns_error\",target=\"b\"} 0"));
+  EXPECT_TRUE(has_line(
+      t, "sip_target_info{server=\"\",target=\"b\",transport=\"udp\",uri=\"sip:192.0.2.2\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_exporter_probes_in_flight 0"));
+  EXPECT_NE(t.find("sip_exporter_build_info{revision="), std::string::npos);
+  EXPECT_NE(t.find("# TYPE sip_probe_rtt_seconds histogram"), std::string::npos);
+  EXPECT_EQ(t.find("sip_probe_responses_total{"), std::string::npos) << "no code seen yet";
+}
+
+TEST(Metrics, AnsweredProbe) {
+  Metrics m(two_targets());
+  TargetState s;
+  const StateChange c = s.record(true, 3, 1);
+  m.probe_started();
+  m.probe_finished(0, answered(200, milliseconds(20), "Kamailio"), c, s, 1700000000.5);
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_target_up{carrier=\"acme\",target=\"a\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_probes_total{carrier=\"acme\",result=\"success\",target=\"a\"} 1"));
+  EXPECT_TRUE(
+      has_line(t, "sip_probe_responses_total{carrier=\"acme\",code=\"200\",target=\"a\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_target_last_status_code{carrier=\"acme\",target=\"a\"} 200"));
+  EXPECT_TRUE(has_line(t, "sip_target_last_rtt_seconds{carrier=\"acme\",target=\"a\"} 0.02"));
+  EXPECT_TRUE(
+      has_line(t, "sip_probe_rtt_seconds_bucket{carrier=\"acme\",target=\"a\",le=\"0.025\"} 1"));
+  EXPECT_TRUE(
+      has_line(t, "sip_probe_rtt_seconds_bucket{carrier=\"acme\",target=\"a\",le=\"0.01\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_target_state_changes_total{carrier=\"acme\",target=\"a\"} 0"));
+  EXPECT_TRUE(has_line(
+      t, "sip_target_last_change_timestamp_seconds{carrier=\"acme\",target=\"a\"} 1700000000.5"));
+  EXPECT_TRUE(has_line(t,
+                       "sip_target_info{carrier=\"acme\",server=\"Kamailio\",target=\"a\","
+                       "transport=\"udp\",uri=\"sip:192.0.2.1:5060\"} 1"));
+  EXPECT_EQ(t.find("server=\"\",target=\"a\""), std::string::npos) << "old info series removed";
+  EXPECT_TRUE(has_line(t, "sip_exporter_probes_in_flight 0"));
+}
+
+TEST(Metrics, FailuresCodesAndTransitions) {
+  Metrics m(two_targets());
+  TargetState s;
+  m.probe_finished(1, answered(200, milliseconds(1), ""), s.record(true, 1, 1), s, 1);
+  m.probe_finished(1, answered(503, milliseconds(2), ""), s.record(false, 1, 1), s, 2);
+  ProbeResult timeout;
+  timeout.reason = FailureReason::timeout;
+  m.probe_finished(1, timeout, s.record(false, 1, 1), s, 3);
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_target_up{target=\"b\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_probes_total{result=\"failure\",target=\"b\"} 2"));
+  EXPECT_TRUE(has_line(t, "sip_probe_responses_total{code=\"503\",target=\"b\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_probe_failures_total{reason=\"timeout\",target=\"b\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_probe_failures_total{reason=\"refused\",target=\"b\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_target_last_status_code{target=\"b\"} 0"));
+  EXPECT_TRUE(has_line(t, "sip_target_last_rtt_seconds{target=\"b\"} 0.002"));
+  EXPECT_TRUE(has_line(t, "sip_target_consecutive_failures{target=\"b\"} 2"));
+  EXPECT_TRUE(has_line(t, "sip_target_state_changes_total{target=\"b\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_target_last_change_timestamp_seconds{target=\"b\"} 2"));
+  EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_count{target=\"b\"} 2"));
+}
+
+TEST(Metrics, DroppedTrafficCounters) {
+  Metrics m(two_targets());
+  m.unmatched_response();
+  m.unmatched_response();
+  m.invalid_message("bad_via");
+  m.invalid_message("bad_via");
+  m.invalid_message("too_large");
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_exporter_unmatched_responses_total 2"));
+  EXPECT_TRUE(has_line(t, "sip_exporter_invalid_messages_total{reason=\"bad_via\"} 2"));
+  EXPECT_TRUE(has_line(t, "sip_exporter_invalid_messages_total{reason=\"too_large\"} 1"));
+}
+
+TEST(Metrics, ServerLabelIsBoundedAndPrintable) {
+  EXPECT_EQ(Metrics::sanitize_label_value("  Kamailio\t(5.6)\r\n x  "), "Kamailio (5.6) x");
+  EXPECT_EQ(Metrics::sanitize_label_value(std::string("a\0b\x7f\xff", 5)), "a?b??");
+  EXPECT_EQ(Metrics::sanitize_label_value(std::string(1000, 'x')).size(), 128u);
+}
+
+}  // namespace
+}  // namespace stx
