@@ -93,13 +93,10 @@ void UdpTransport::drain(Socket& s) {
     msg.msg_iovlen = 1;
     const ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        drain_errors(s);
-        return;
-      }
-      if (errno == EINTR) continue;
-      // A pending ICMP error surfaces here first (ECONNREFUSED...); the details are queued.
-      drain_errors(s);
+      // With IP_RECVERR a queued ICMP error makes recvmsg fail once (ECONNREFUSED...) when
+      // no data is waiting; EAGAIN means there is none, so the error queue needs no look.
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno != EINTR) drain_errors(s);
       continue;
     }
     const TimePoint received = SteadyClock::now();
