@@ -456,15 +456,29 @@ std::optional<UdpSocket::Datagram> UdpSocket::receive(Clock::time_point deadline
     if (r < 0) throw_errno("poll");
     if (r == 0) return std::nullopt;
     std::array<char, 65536> buf;
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    sockaddr_in from{};
+    socklen_t from_len = sizeof from;
+    ssize_t n =
+        ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
     auto at = Clock::now();
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n < 0) throw_errno("recv");
     timeval tv{};
     if (::ioctl(fd_, SIOCGSTAMP, &tv) != 0) throw_errno("ioctl SIOCGSTAMP");
     return Datagram{std::string(buf.data(), static_cast<std::size_t>(n)), at,
-                    static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6};
+                    static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6,
+                    ntohs(from.sin_port)};
   }
+}
+
+void UdpSocket::send_to(std::uint16_t port, std::string_view data) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port);
+  ssize_t n =
+      ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  if (n != static_cast<ssize_t>(data.size())) throw_errno("sendto");
 }
 
 // ---------------------------------------------------------------------------
@@ -938,6 +952,11 @@ void KamailioPeer::start() {
     throw std::runtime_error(what);
   }
   process_ = std::move(p);
+}
+
+Process& KamailioPeer::process() {
+  if (!process_) throw std::runtime_error("Kamailio is not running (killed, not restarted)");
+  return *process_;
 }
 
 std::string KamailioPeer::uri() const { return "sip:127.0.0.1:" + std::to_string(port_); }

@@ -154,11 +154,14 @@ class UdpSocket {
   std::uint16_t port() const { return port_; }
   struct Datagram {
     std::string data;
-    Clock::time_point received;  // when recv() returned
-    double kernel_seconds = 0;   // kernel receive timestamp (SIOCGSTAMP, wall clock)
+    Clock::time_point received;   // when recv() returned
+    double kernel_seconds = 0;    // kernel receive timestamp (SIOCGSTAMP, wall clock)
+    std::uint16_t from_port = 0;  // sender's port (the sender is on 127.0.0.1)
   };
   // Waits for one datagram until `deadline`.
   std::optional<Datagram> receive(Clock::time_point deadline);
+  // Sends `data` to 127.0.0.1:port.
+  void send_to(std::uint16_t port, std::string_view data);
 
  private:
   int fd_ = -1;
@@ -269,15 +272,17 @@ class SippPeer {
   std::unique_ptr<Process> process_;
 };
 
-// Kamailio from a config template in the peers directory; "@PORT@" is replaced
-// with the port and "@RUNDIR@" with a per-peer runtime directory.
+// Kamailio from a config template in the peers directory, in the foreground
+// (-DD -E) with -Y pointing at a per-peer runtime directory. "@PORT@" in the
+// template is replaced with the port ("@RUNDIR@", if used, with that directory).
 class KamailioPeer {
  public:
   KamailioPeer(const std::filesystem::path& dir, std::string_view config_template,
                std::uint16_t port = 0, std::string_view name = "kamailio");
   std::uint16_t port() const { return port_; }
   std::string uri() const;
-  Process& process() { return *process_; }
+  // The running Kamailio; throws after kill() until restart().
+  Process& process();
   // Kills Kamailio and waits for its port to be released.
   void kill();
   // Starts it again on the same port.

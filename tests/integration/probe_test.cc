@@ -215,6 +215,26 @@ TEST_F(ProbeTest, SilentPeerGetsTimerERetransmissionsThenTimesOut) {
   EXPECT_EQ(field(logs[0], "code"), "0");
   EXPECT_NEAR(log_double(logs[0], "duration_seconds"), 3.2, 0.3);
 
+  // A late 200 for the finished transaction is counted as unmatched and
+  // changes nothing for the target.
+  const double unmatched_before =
+      s.last.value("sip_exporter_unmatched_responses_total").value_or(0);
+  std::string late = "SIP/2.0 200 OK\r\n";
+  for (const char* h : {"Via", "From", "To", "Call-ID", "CSeq"}) {
+    late += std::string(h) + ": " + sip_header(msg, h).value_or("") +
+            (std::string_view(h) == "To" ? ";tag=late1" : "") + "\r\n";
+  }
+  late += "Server: late-peer\r\nContent-Length: 0\r\n\r\n";
+  silent.send_to(first->from_port, late);
+  auto after_late = exporter.scrape_until(2s, [&](const Exposition& e) {
+    return e.value("sip_exporter_unmatched_responses_total").value_or(0) >= unmatched_before + 1;
+  });
+  EXPECT_TRUE(after_late.ok) << "a response to a timed-out probe was not counted as unmatched:\n"
+                             << after_late.last.grep("unmatched");
+  EXPECT_EQ(after_late.last.value("sip_target_up", t), 0.0);
+  EXPECT_EQ(after_late.last.value("sip_target_last_status_code", t), 0.0);
+  EXPECT_EQ(after_late.last.sum("sip_probe_responses_total", t), 0.0);
+
   // The next probe, one interval after the first, is a new transaction.
   auto next = silent.receive(first->received + 7s);
   ASSERT_TRUE(next) << "no second probe within 7 s of the first (interval 5s)";
