@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "config/duration.h"
+#include "probes/message_text.h"
 #include "version.h"
 
 namespace stx {
@@ -55,40 +56,6 @@ constexpr std::string_view kDefaultsKeys[] = {
 constexpr std::string_view kTargetKeys[] = {
     "name",          "uri",  "interval",   "timeout", "failures_before_down", "successes_before_up",
     "healthy_codes", "from", "user_agent", "labels"};
-
-// Quotes `s` for a one-line message: printable ASCII and UTF-8 pass through;
-// quotes, backslashes, control bytes, C1 controls (U+0080..U+009F, which
-// include NEL) and the Unicode line/paragraph separators are escaped.
-std::string quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char ch = s[i];
-    unsigned char c = static_cast<unsigned char>(ch);
-    unsigned char next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-    unsigned char third = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
-    if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
-      out += "\\u00";
-      out += kHex[next >> 4];
-      out += kHex[next & 0xf];
-      i += 1;
-    } else if (c == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9)) {
-      out += third == 0xa8 ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-  return out;
-}
 
 // Replaces control characters so that a foreign message stays on one line.
 std::string one_line(std::string_view s) {
@@ -160,7 +127,7 @@ bool is_one_of(std::string_view key, const std::string_view (&allowed)[N]) {
 template <std::size_t N>
 std::string unknown_key_message(std::string_view what, std::string_view key,
                                 const std::string_view (&allowed)[N]) {
-  std::string message = std::string(what) + " " + quote(key);
+  std::string message = std::string(what) + " " + quote_utf8(key);
   std::size_t best = 3;
   std::string_view suggestion;
   for (std::string_view candidate : allowed) {
@@ -170,7 +137,7 @@ std::string unknown_key_message(std::string_view what, std::string_view key,
       suggestion = candidate;
     }
   }
-  if (!suggestion.empty()) message += " (did you mean " + quote(suggestion) + "?)";
+  if (!suggestion.empty()) message += " (did you mean " + quote_utf8(suggestion) + "?)";
   return message;
 }
 
@@ -321,7 +288,7 @@ class Parser {
     for (const auto& [key, value] : in_document_order(*table)) {
       if (key->str() == "name" || key->str() == "uri") {
         fail(key->source(), context,
-             "unknown key " + quote(key->str()) + " (" + std::string(key->str()) +
+             "unknown key " + quote_utf8(key->str()) + " (" + std::string(key->str()) +
                  " can only be set in a [[target]] table)");
       }
       if (!is_one_of(key->str(), kDefaultsKeys)) {
@@ -344,19 +311,19 @@ class Parser {
       if (s.interval < kMinInterval) {
         fail(node.source(), key_context,
              "must be at least " + format_duration(kMinInterval) + ", got " +
-                 quote(*node.value<std::string_view>()));
+                 quote_utf8(*node.value<std::string_view>()));
       }
       if (s.interval > kMaxInterval) {
         fail(node.source(), key_context,
              "must be at most " + format_duration(kMaxInterval) + ", got " +
-                 quote(*node.value<std::string_view>()));
+                 quote_utf8(*node.value<std::string_view>()));
       }
       s.interval_node = &node;
     } else if (key == "timeout") {
       s.timeout = parse_duration_value(node, key_context, "5s");
       if (s.timeout <= Millis::zero()) {
         fail(node.source(), key_context,
-             "must be greater than 0, got " + quote(*node.value<std::string_view>()));
+             "must be greater than 0, got " + quote_utf8(*node.value<std::string_view>()));
       }
       s.timeout_node = &node;
     } else if (key == "failures_before_down") {
@@ -434,13 +401,13 @@ class Parser {
       bool is_code = digit0 && text[1] >= '0' && text[1] <= '9' && text[2] >= '0' && text[2] <= '9';
       if (!is_class && !is_code) {
         fail(element.source(), key_context,
-             quote(text) + " is not a status class like \"2xx\" or a code like \"404\"");
+             quote_utf8(text) + " is not a status class like \"2xx\" or a code like \"404\"");
       }
-      if (text[0] == '1') fail(element.source(), key_context, quote(text) + provisional);
+      if (text[0] == '1') fail(element.source(), key_context, quote_utf8(text) + provisional);
       if (text[0] < '2' || text[0] > '6') {
         fail(element.source(), key_context,
-             quote(text) + (is_class ? " is not a status class from 2xx to 6xx"
-                                     : " is not a final status code (want 200 to 699)"));
+             quote_utf8(text) + (is_class ? " is not a status class from 2xx to 6xx"
+                                          : " is not a final status code (want 200 to 699)"));
       }
       if (is_class) {
         codes.classes[text[0] - '0'] = true;
@@ -471,7 +438,8 @@ class Parser {
                std::to_string(text.size()) + ")");
     }
     std::string error;
-    if (!parse_sip_uri(text, &error)) fail(node.source(), key_context, quote(text) + ": " + error);
+    if (!parse_sip_uri(text, &error))
+      fail(node.source(), key_context, quote_utf8(text) + ": " + error);
     return text;
   }
 
@@ -490,7 +458,7 @@ class Parser {
       unsigned char c = static_cast<unsigned char>(text[i]);
       if (c < 0x20 || c > 0x7e) {
         fail(node.source(), key_context,
-             quote(text) + " contains a byte that is not printable ASCII at offset " +
+             quote_utf8(text) + " contains a byte that is not printable ASCII at offset " +
                  std::to_string(i));
       }
     }
@@ -515,15 +483,16 @@ class Parser {
       }
       if (!valid) {
         fail(key->source(), key_context,
-             "name " + quote(name) + " is not a valid label name (want [a-zA-Z_][a-zA-Z0-9_]*)");
+             "name " + quote_utf8(name) +
+                 " is not a valid label name (want [a-zA-Z_][a-zA-Z0-9_]*)");
       }
       if (name.starts_with("__")) {
         fail(key->source(), key_context,
-             "name " + quote(name) + " is reserved (names starting with \"__\" are internal)");
+             "name " + quote_utf8(name) + " is reserved (names starting with \"__\" are internal)");
       }
       if (is_one_of(name, kReservedLabels)) {
         fail(key->source(), key_context,
-             "name " + quote(name) + " is reserved for the exporter's own labels");
+             "name " + quote_utf8(name) + " is reserved for the exporter's own labels");
       }
       const auto* str = value->as_string();
       if (str == nullptr) {
@@ -574,12 +543,12 @@ class Parser {
       auto used = names_.find(target.name);
       if (used != names_.end()) {
         fail(name_node->source(), context,
-             "name " + quote(target.name) + " is already used by [[target]] #" +
+             "name " + quote_utf8(target.name) + " is already used by [[target]] #" +
                  std::to_string(used->second.first) + " (line " +
                  std::to_string(used->second.second) + ")");
       }
       names_.emplace(target.name, std::make_pair(number, name_node->source().begin.line));
-      context += " " + quote(target.name);
+      context += " " + quote_utf8(target.name);
     }
 
     Settings s = defaults_;
@@ -649,7 +618,7 @@ class Parser {
                 static_cast<unsigned char>(name[i + 1]) <= 0x9f;
       if (c < 0x20 || c == 0x7f || c1) {
         fail(node.source(), key_context,
-             quote(name) + " contains a control character at offset " + std::to_string(i));
+             quote_utf8(name) + " contains a control character at offset " + std::to_string(i));
       }
     }
     return name;
@@ -662,7 +631,7 @@ class Parser {
            "expected a SIP URI string like \"sip:203.0.113.7:5060\", got " + type_name(node));
     }
     const std::string& text = str->get();
-    const std::string uri_context = context + ": uri " + quote(text);
+    const std::string uri_context = context + ": uri " + quote_utf8(text);
     if (text.size() > kMaxUriLength) {
       fail(node.source(), context + ": uri",
            "longer than " + std::to_string(kMaxUriLength) + " bytes (" +
@@ -676,7 +645,7 @@ class Parser {
     }
     if (!uri->transport.empty() && uri->transport != "udp") {
       fail(node.source(), uri_context,
-           "transport " + quote(uri->transport) + " is not supported yet (only udp)");
+           "transport " + quote_utf8(uri->transport) + " is not supported yet (only udp)");
     }
     target.uri = text;
     target.parsed_uri = std::move(*uri);

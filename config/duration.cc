@@ -12,29 +12,10 @@
 #include <string>
 #include <utility>
 
+#include "probes/message_text.h"
+
 namespace stx {
 namespace {
-
-// Quotes `s` for a one-line message, escaping anything that is not printable ASCII.
-std::string quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-  return out;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -58,13 +39,14 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
   if (text.empty()) return fail(error, "empty duration");
   for (char ch : text) {
     unsigned char c = static_cast<unsigned char>(ch);
-    if (c == ' ' || c == '\t') return fail(error, "spaces are not allowed in " + quote(text));
-    if (c == '-' || c == '+') return fail(error, "signs are not allowed in " + quote(text));
+    if (c == ' ' || c == '\t') return fail(error, "spaces are not allowed in " + quote_ascii(text));
+    if (c == '-' || c == '+') return fail(error, "signs are not allowed in " + quote_ascii(text));
     if (c == '.' || c == ',') {
-      return fail(error, "fractions are not allowed in " + quote(text) + " (use a smaller unit)");
+      return fail(error,
+                  "fractions are not allowed in " + quote_ascii(text) + " (use a smaller unit)");
     }
     if (!is_digit(ch) && !is_letter(ch)) {
-      return fail(error, "unexpected character in " + quote(text));
+      return fail(error, "unexpected character in " + quote_ascii(text));
     }
   }
 
@@ -85,28 +67,29 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
     std::size_t unit_begin = pos;
     while (pos < text.size() && is_letter(text[pos])) ++pos;
     std::string_view unit_text = text.substr(unit_begin, pos - unit_begin);
-    if (unit_begin == digits_begin) return fail(error, "missing number in " + quote(text));
-    if (unit_text.empty()) return fail(error, "missing unit in " + quote(text));
+    if (unit_begin == digits_begin) return fail(error, "missing number in " + quote_ascii(text));
+    if (unit_text.empty()) return fail(error, "missing unit in " + quote_ascii(text));
 
     int unit = -1;
     for (int i = 0; i < static_cast<int>(std::size(kUnits)); ++i) {
       if (kUnits[i].name == unit_text) unit = i;
     }
     if (unit < 0) {
-      return fail(error, "unknown unit " + quote(unit_text) + " in " + quote(text) +
+      return fail(error, "unknown unit " + quote_ascii(unit_text) + " in " + quote_ascii(text) +
                              " (want h, m, s or ms)");
     }
     if (unit < next_unit) {
       if (unit == next_unit - 1) {
-        return fail(error, "unit " + quote(unit_text) + " used twice in " + quote(text));
+        return fail(error,
+                    "unit " + quote_ascii(unit_text) + " used twice in " + quote_ascii(text));
       }
-      return fail(error, "units out of order in " + quote(text) + " (want h, m, s, ms)");
+      return fail(error, "units out of order in " + quote_ascii(text) + " (want h, m, s, ms)");
     }
     next_unit = unit + 1;
 
     std::int64_t factor = kUnits[unit].millis;
     if (too_large || number > kMax / factor || total > kMax - number * factor) {
-      return fail(error, "duration " + quote(text) + " is too large");
+      return fail(error, "duration " + quote_ascii(text) + " is too large");
     }
     total += number * factor;
   }

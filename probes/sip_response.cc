@@ -4,17 +4,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include "probes/sip_grammar.h"
+
 namespace stx {
 namespace {
 
 // ---------------------------------------------------------------------------
-// Character classes (RFC 3261 section 25.1). Locale-free on purpose.
-
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-constexpr bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+// Character classes beyond the shared ones in probes/sip_grammar.h. Locale-free
+// on purpose.
 
 constexpr char to_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -22,26 +19,6 @@ constexpr char to_lower(char c) {
 
 constexpr char to_upper(char c) {
   return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-// token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
-constexpr bool is_token_char(char c) {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '-':
-    case '.':
-    case '!':
-    case '%':
-    case '*':
-    case '_':
-    case '+':
-    case '`':
-    case '\'':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 // gen-value = token / host / quoted-string; a host adds ':' '[' ']' to the token set.
@@ -65,14 +42,6 @@ bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_token_char(c)) return false;
   }
   return true;
 }

@@ -18,16 +18,14 @@
 #include <string>
 #include <utility>
 
+#include "probes/message_text.h"
+#include "probes/sip_grammar.h"
+
 namespace stx {
 namespace {
 
 constexpr std::size_t kMaxHostNameLength = 253;
 constexpr std::size_t kMaxLabelLength = 63;
-
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -41,53 +39,6 @@ bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
-
-// RFC 3261: mark = "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")"
-bool is_unreserved(char c) {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '-':
-    case '_':
-    case '.':
-    case '!':
-    case '~':
-    case '*':
-    case '\'':
-    case '(':
-    case ')':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// RFC 3261: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
-bool is_token_char(char c) {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '-':
-    case '.':
-    case '!':
-    case '%':
-    case '*':
-    case '_':
-    case '+':
-    case '`':
-    case '\'':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_token_char(c)) return false;
   }
   return true;
 }
@@ -165,18 +116,6 @@ bool is_param_char(char c) {
   }
 }
 
-// Control characters and non-ASCII bytes are rejected before anything is
-// quoted, so escaping quotes and backslashes keeps messages unambiguous.
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 bool fail(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
   return false;
@@ -190,11 +129,11 @@ bool parse_ipv4(std::string_view host, std::string* error) {
     std::string_view octet =
         host.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     if (octet.empty()) {
-      return fail(error, "invalid IPv4 address " + quoted(host) + " (empty octet)");
+      return fail(error, "invalid IPv4 address " + quote_ascii(host) + " (empty octet)");
     }
     if (octet.size() > 1 && octet[0] == '0') {
-      return fail(error, "invalid IPv4 address " + quoted(host) + " (octet " + quoted(octet) +
-                             " has a leading zero)");
+      return fail(error, "invalid IPv4 address " + quote_ascii(host) + " (octet " +
+                             quote_ascii(octet) + " has a leading zero)");
     }
     int value = 0;
     for (char c : octet) {
@@ -202,15 +141,15 @@ bool parse_ipv4(std::string_view host, std::string* error) {
       if (value > 255) break;
     }
     if (octet.size() > 3 || value > 255) {
-      return fail(error, "invalid IPv4 address " + quoted(host) + " (octet " + quoted(octet) +
-                             " out of range 0-255)");
+      return fail(error, "invalid IPv4 address " + quote_ascii(host) + " (octet " +
+                             quote_ascii(octet) + " out of range 0-255)");
     }
     ++octets;
     if (end == std::string_view::npos) break;
     pos = end + 1;
   }
   if (octets != 4) {
-    return fail(error, "invalid IPv4 address " + quoted(host) + " (want 4 octets, got " +
+    return fail(error, "invalid IPv4 address " + quote_ascii(host) + " (want 4 octets, got " +
                            std::to_string(octets) + ")");
   }
   return true;
@@ -229,21 +168,21 @@ bool parse_host_name(std::string_view host, std::string* error) {
     std::size_t end = name.find('.', pos);
     label = name.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     if (label.empty()) {
-      return fail(error, "invalid host name " + quoted(host) + " (empty label)");
+      return fail(error, "invalid host name " + quote_ascii(host) + " (empty label)");
     }
     if (label.size() > kMaxLabelLength) {
       return fail(error,
-                  "invalid host name " + quoted(host) + " (label longer than 63 characters)");
+                  "invalid host name " + quote_ascii(host) + " (label longer than 63 characters)");
     }
     for (char c : label) {
       if (!is_alnum(c) && c != '-') {
-        return fail(error, "invalid host name " + quoted(host) + " (character '" +
+        return fail(error, "invalid host name " + quote_ascii(host) + " (character '" +
                                std::string(1, c) + "' not allowed)");
       }
     }
     if (label.front() == '-' || label.back() == '-') {
-      return fail(error, "invalid host name " + quoted(host) + " (label " + quoted(label) +
-                             " starts or ends with '-')");
+      return fail(error, "invalid host name " + quote_ascii(host) + " (label " +
+                             quote_ascii(label) + " starts or ends with '-')");
     }
     if (end == std::string_view::npos) break;
     pos = end + 1;
@@ -251,8 +190,8 @@ bool parse_host_name(std::string_view host, std::string* error) {
   // RFC 3261 toplabel = ALPHA / ALPHA *( alphanum / "-" ) alphanum. Requiring a
   // letter here also catches mistyped IPv4 addresses such as "10.0.0.1x".
   if (!is_alpha(label.front())) {
-    return fail(error, "invalid host name " + quoted(host) + " (last label " + quoted(label) +
-                           " must start with a letter)");
+    return fail(error, "invalid host name " + quote_ascii(host) + " (last label " +
+                           quote_ascii(label) + " must start with a letter)");
   }
   return true;
 }
@@ -260,7 +199,7 @@ bool parse_host_name(std::string_view host, std::string* error) {
 bool parse_port(std::string_view text, std::uint16_t* port, std::string* error) {
   if (text.empty()) return fail(error, "missing port after ':'");
   for (char c : text) {
-    if (!is_digit(c)) return fail(error, "invalid port " + quoted(text) + " (digits only)");
+    if (!is_digit(c)) return fail(error, "invalid port " + quote_ascii(text) + " (digits only)");
   }
   long value = 0;
   for (char c : text) {
@@ -268,7 +207,7 @@ bool parse_port(std::string_view text, std::uint16_t* port, std::string* error) 
     if (value > 65535) break;
   }
   if (value < 1 || value > 65535) {
-    return fail(error, "port " + quoted(text) + " out of range 1-65535");
+    return fail(error, "port " + quote_ascii(text) + " out of range 1-65535");
   }
   *port = static_cast<std::uint16_t>(value);
   return true;
@@ -286,16 +225,16 @@ bool parse_params(std::string_view params, SipUri* uri, std::string* error) {
     std::size_t eq = param.find('=');
     std::string_view name = param.substr(0, eq);
     if (!is_token(name)) {
-      return fail(error, "invalid URI parameter name " + quoted(name));
+      return fail(error, "invalid URI parameter name " + quote_ascii(name));
     }
     std::string bad;
     if (eq != std::string_view::npos) {
       std::string_view value = param.substr(eq + 1);
       if (value.empty()) {
-        return fail(error, "URI parameter " + quoted(name) + " has an empty value");
+        return fail(error, "URI parameter " + quote_ascii(name) + " has an empty value");
       }
       if (!valid_escaped(value, is_param_char, &bad)) {
-        return fail(error, "invalid URI parameter " + quoted(param) + " (" + bad + ")");
+        return fail(error, "invalid URI parameter " + quote_ascii(param) + " (" + bad + ")");
       }
     }
     if (iequals(name, "transport")) {
@@ -303,7 +242,7 @@ bool parse_params(std::string_view params, SipUri* uri, std::string* error) {
       if (eq == std::string_view::npos) return fail(error, "transport parameter has no value");
       std::string_view value = param.substr(eq + 1);
       if (!is_token(value)) {
-        return fail(error, "invalid transport " + quoted(value));
+        return fail(error, "invalid transport " + quote_ascii(value));
       }
       uri->transport = lower(value);
       have_transport = true;
@@ -316,6 +255,7 @@ bool parse_params(std::string_view params, SipUri* uri, std::string* error) {
 
 bool parse(std::string_view text, SipUri* uri, std::string* error) {
   if (text.empty()) return fail(error, "empty URI");
+  // Everything quoted in a message below is therefore printable ASCII.
   for (std::size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == ' ' || c == '\t') {
@@ -339,7 +279,7 @@ bool parse(std::string_view text, SipUri* uri, std::string* error) {
   } else if (iequals(scheme, "sips")) {
     uri->secure = true;
   } else {
-    return fail(error, "unsupported scheme " + quoted(scheme) + " (want sip: or sips:)");
+    return fail(error, "unsupported scheme " + quote_ascii(scheme) + " (want sip: or sips:)");
   }
   std::string_view rest = text.substr(colon + 1);
 
@@ -355,7 +295,7 @@ bool parse(std::string_view text, SipUri* uri, std::string* error) {
     if (user.empty()) return fail(error, "empty user before '@'");
     std::string bad;
     if (!valid_escaped(user, is_user_char, &bad)) {
-      return fail(error, "invalid user " + quoted(user) + " (" + bad + ")");
+      return fail(error, "invalid user " + quote_ascii(user) + " (" + bad + ")");
     }
     if (pw != std::string_view::npos &&
         !valid_escaped(userinfo.substr(pw + 1), is_password_char, &bad)) {
@@ -373,7 +313,7 @@ bool parse(std::string_view text, SipUri* uri, std::string* error) {
     if (v6.empty()) return fail(error, "missing host");
     in6_addr addr{};
     if (inet_pton(AF_INET6, v6.c_str(), &addr) != 1) {
-      return fail(error, "invalid IPv6 address " + quoted(v6));
+      return fail(error, "invalid IPv6 address " + quote_ascii(v6));
     }
     uri->host = lower(v6);
     uri->host_kind = HostKind::ipv6;
@@ -419,7 +359,7 @@ bool parse(std::string_view text, SipUri* uri, std::string* error) {
     return fail(error, "URI headers (?...) are not allowed in a probe target");
   }
   if (!rest.empty()) {
-    return fail(error, "unexpected " + quoted(rest) + " after host");
+    return fail(error, "unexpected " + quote_ascii(rest) + " after host");
   }
   return true;
 }

@@ -166,8 +166,11 @@ TEST_F(ProbeTest, SilentPeerGetsTimerERetransmissionsThenTimesOut) {
     EXPECT_EQ(d.data, msg) << "a retransmission differs from the original";
     offsets.push_back(d.kernel_seconds - first->kernel_seconds);
   }
-  EXPECT_NEAR(offsets[1], 0.5, 0.15);
-  EXPECT_NEAR(offsets[2], 1.5, 0.2);
+  // Never early; late only by scheduling delay on a loaded machine.
+  EXPECT_GE(offsets[1], 0.49);
+  EXPECT_LE(offsets[1], 1.0);
+  EXPECT_GE(offsets[2], 1.49);
+  EXPECT_LE(offsets[2], 2.2);
 
   // The request itself.
   const std::string request_line =
@@ -213,7 +216,8 @@ TEST_F(ProbeTest, SilentPeerGetsTimerERetransmissionsThenTimesOut) {
   EXPECT_EQ(field(logs[0], "result"), "failure");
   EXPECT_EQ(field(logs[0], "reason"), "timeout");
   EXPECT_EQ(field(logs[0], "code"), "0");
-  EXPECT_NEAR(log_double(logs[0], "duration_seconds"), 3.2, 0.3);
+  EXPECT_GE(log_double(logs[0], "duration_seconds"), 3.19);
+  EXPECT_LE(log_double(logs[0], "duration_seconds"), 4.0);
 
   // A late 200 for the finished transaction is counted as unmatched and
   // changes nothing for the target.
@@ -238,7 +242,8 @@ TEST_F(ProbeTest, SilentPeerGetsTimerERetransmissionsThenTimesOut) {
   // The next probe, one interval after the first, is a new transaction.
   auto next = silent.receive(first->received + 7s);
   ASSERT_TRUE(next) << "no second probe within 7 s of the first (interval 5s)";
-  EXPECT_NEAR(next->kernel_seconds - first->kernel_seconds, 5.0, 0.5);
+  EXPECT_GE(next->kernel_seconds - first->kernel_seconds, 4.95);
+  EXPECT_LE(next->kernel_seconds - first->kernel_seconds, 6.0);
   EXPECT_NE(via_branch(next->data), branch);
   EXPECT_NE(sip_header(next->data, "Call-ID"), call_id);
   EXPECT_THAT(sip_header(next->data, "Via").value_or(""), HasSubstr("branch=z9hG4bK"));
