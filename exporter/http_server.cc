@@ -1,6 +1,7 @@
 #include "exporter/http_server.h"
 
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <stdexcept>
@@ -15,6 +16,7 @@ using tcp = boost::asio::ip::tcp;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::uint64_t kMaxBodyBytes = 4 * 1024;
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -169,10 +171,15 @@ void HttpServer::accept(tcp::acceptor& a) {
     if (ec == boost::asio::error::operation_aborted || !a.is_open()) return;
     if (!ec) {
       std::make_shared<Session>(std::move(socket), routes_, log_)->run();
-    } else {
-      log_.log(LogLevel::warn, "accept failed", {{"err", ec.message()}});
+      accept(a);
+      return;
     }
-    accept(a);
+    // Out of file descriptors and the like: pause instead of spinning on the error.
+    log_.log(LogLevel::warn, "accept failed", {{"err", ec.message()}});
+    auto pause = std::make_shared<boost::asio::steady_timer>(io_, kAcceptRetryDelay);
+    pause->async_wait([this, &a, pause](const boost::system::error_code& wait_ec) {
+      if (!wait_ec && a.is_open()) accept(a);
+    });
   });
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "probes/sip_request.h"
@@ -10,8 +11,10 @@
 namespace stx {
 namespace {
 
-// Without TTLs from the system resolver, a hostname is looked up again at most this often.
-constexpr std::chrono::seconds kResolveEvery{60};
+// Without TTLs from the system resolver, a hostname is looked up again this often; the
+// route (our source address for Via and Contact) is checked as often, so a target that was
+// unroutable at start, or a changed local address, is picked up.
+constexpr std::chrono::seconds kRefreshEvery{60};
 constexpr std::size_t kRequestCapacity = 2048;
 
 bool is_unreachable_errno(int e) {
@@ -31,12 +34,15 @@ std::string user_of(const std::string& uri) {
 struct Engine::Target {
   TargetConfig cfg;
   std::string from_user;
-  bool resolved = false;
+  std::optional<UdpEndpoint> literal;  // the URI's address when it is an IP literal
+  bool resolved = false;               // remote and our source address for it are known
+  bool registered = false;             // remote is in by_address_
   UdpEndpoint remote;
-  TimePoint resolved_at{};
-  std::string sent_by;  // our address as seen in Via: "192.0.2.1:40000"
-  std::string contact;  // "sip:user@192.0.2.1:40000"
-  std::string request;  // rebuilt per probe into the same capacity
+  TimePoint resolved_at{};  // last DNS answer (hostnames)
+  TimePoint routed_at{};    // last source-address lookup
+  std::string sent_by;      // our address as seen in Via: "192.0.2.1:40000"
+  std::string contact;      // "sip:user@192.0.2.1:40000"
+  std::string request;      // rebuilt per probe into the same capacity
   Transaction tx;
   TargetState state;
   TimePoint next_start{};
@@ -93,7 +99,7 @@ void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
     if (uri.host_kind != HostKind::name) {
       boost::system::error_code ec;
       const auto addr = boost::asio::ip::make_address(uri.host, ec);
-      if (!ec) set_remote(*t, slot, UdpEndpoint(addr, uri.port ? uri.port : 5060));
+      if (!ec) t->literal = UdpEndpoint(addr, uri.port ? uri.port : 5060);
     }
     // Spread first probes over the interval so thousands of targets do not fire at once.
     std::uniform_int_distribution<std::int64_t> offset(0, cfg.interval.count() - 1);
@@ -160,16 +166,17 @@ void Engine::start_probe(std::uint32_t slot, TimePoint now) {
   ++in_flight_;
   sink_.probe_started(slot);
   queue_.push({t.tx.deadline, slot, t.tx.seq, TimerKind::timeout});
-  const bool stale = t.cfg.parsed_uri.host_kind == HostKind::name &&
-                     (!t.resolved || now - t.resolved_at >= kResolveEvery);
-  if (stale) {
-    t.tx.awaiting_dns = true;
-    resolve(slot);
-    return;
-  }
-  if (!t.resolved) {
-    fail(slot, FailureReason::send_error, "target address is not usable", now);
-    return;
+  if (!t.literal) {
+    if (!t.resolved || now - t.resolved_at >= kRefreshEvery) {
+      t.tx.awaiting_dns = true;
+      resolve(slot);
+      return;
+    }
+  } else if (!t.resolved || now - t.routed_at >= kRefreshEvery) {
+    if (const std::error_code ec = set_remote(t, slot, *t.literal, now)) {
+      fail(slot, FailureReason::send_error, ec.message(), now);
+      return;
+    }
   }
   send_request(slot, now);
 }
@@ -190,38 +197,42 @@ void Engine::resolve(std::uint32_t slot) {
           fail(slot, FailureReason::dns_error, ec ? ec.message() : "no A record", now);
           return;
         }
-        set_remote(t, slot, results.begin()->endpoint());
         t.resolved_at = now;
         t.tx.awaiting_dns = false;
-        if (!t.resolved) {
-          fail(slot, FailureReason::send_error, "no route to the resolved address", now);
+        if (const std::error_code route = set_remote(t, slot, results.begin()->endpoint(), now)) {
+          fail(slot, FailureReason::send_error, route.message(), now);
           return;
         }
         send_request(slot, now);
       });
 }
 
-void Engine::set_remote(Target& t, std::uint32_t slot, const UdpEndpoint& remote) {
-  if (t.resolved && t.remote == remote) return;
-  if (t.resolved) {
-    auto range = by_address_.equal_range(key_of(t.remote));
-    for (auto it = range.first; it != range.second; ++it) {
-      if (it->second == slot) {
-        by_address_.erase(it);
-        break;
+std::error_code Engine::set_remote(Target& t, std::uint32_t slot, const UdpEndpoint& remote,
+                                   TimePoint now) {
+  if (!t.registered || t.remote != remote) {
+    if (t.registered) {
+      auto range = by_address_.equal_range(key_of(t.remote));
+      for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == slot) {
+          by_address_.erase(it);
+          break;
+        }
       }
     }
+    t.remote = remote;
+    by_address_.emplace(key_of(remote), slot);
+    t.registered = true;
   }
   std::error_code ec;
   const auto local = transport_.local_endpoint_for(remote, ec);
   t.resolved = local.has_value();
-  if (!local) return;
-  t.remote = remote;
-  by_address_.emplace(key_of(remote), slot);
+  if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
+  t.routed_at = now;
   const auto a = local->address();
   t.sent_by = host_for_uri(a.to_string(), a.is_v6() ? HostKind::ipv6 : HostKind::ipv4) + ":" +
               std::to_string(local->port());
   t.contact = "sip:" + (t.from_user.empty() ? std::string() : t.from_user + "@") + t.sent_by;
+  return {};
 }
 
 void Engine::send_request(std::uint32_t slot, TimePoint now) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -54,7 +55,9 @@ class Engine {
   void on_timer();
   void start_probe(std::uint32_t slot, TimePoint now);
   void resolve(std::uint32_t slot);
-  void set_remote(Target& t, std::uint32_t slot, const UdpEndpoint& remote);
+  // Records `remote` and looks up our source address for it (Via, Contact).
+  std::error_code set_remote(Target& t, std::uint32_t slot, const UdpEndpoint& remote,
+                             TimePoint now);
   void send_request(std::uint32_t slot, TimePoint now);
   void retransmit(std::uint32_t slot, TimePoint due);
   void finish(std::uint32_t slot, ProbeResult& result, TimePoint now);
