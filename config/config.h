@@ -16,6 +16,7 @@ struct HealthyCodes {
   bool classes[7] = {};        // classes[2] true means 2xx
   std::vector<int> codes;      // exact codes
   bool contains(int code) const;
+  bool operator==(const HealthyCodes&) const = default;
 };
 
 struct TargetConfig {
@@ -30,6 +31,14 @@ struct TargetConfig {
   std::string from;
   std::string user_agent;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
+  bool operator==(const TargetConfig&) const = default;
+};
+
+// A `[module.<name>]` table: probe settings for /probe?module=<name>. `settings` holds every
+// per-target key resolved against [defaults]; its name, uri and labels are empty.
+struct ModuleConfig {
+  std::string name;
+  TargetConfig settings;
 };
 
 struct ExporterConfig {
@@ -39,6 +48,7 @@ struct ExporterConfig {
 struct Config {
   ExporterConfig exporter;
   std::vector<TargetConfig> targets;
+  std::vector<ModuleConfig> modules;  // sorted by name; always holds "default" ([defaults])
   std::vector<std::string> warnings;  // "file:line:col: ..." lines worth logging
 };
 
@@ -51,6 +61,14 @@ std::vector<double> default_rtt_buckets();
 std::string default_user_agent();
 
 Config parse_config(std::string_view toml_text, std::string_view source_name);
+
+// The module called `name`, or nullptr.
+const ModuleConfig* find_module(const Config& config, std::string_view name);
+
+// A target for one /probe request: `module`'s settings with `uri` (from the query string).
+// Throws ConfigError with a one-line reason fit for an HTTP 400 body
+// (e.g. `target "sip:x:99999": port "99999" out of range 1-65535`).
+TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri);
 Config load_config_file(const std::string& path);
 
 }  // namespace stx

@@ -16,6 +16,7 @@ struct SipUri {
   HostKind host_kind = HostKind::name;
   std::uint16_t port = 0;    // 0 when the URI gives none
   std::string transport;     // lower-cased ";transport=" value, empty when absent
+  bool operator==(const SipUri&) const = default;
 };
 
 // Returns the parsed URI, or nullopt with a one-line reason in *error

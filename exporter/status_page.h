@@ -1,0 +1,56 @@
+#pragma once
+// The status pages an on-call engineer opens first: "/" lists every target, "/target?name=X"
+// shows one with its recent exchanges. Plain server-rendered HTML with inline CSS and SVG:
+// no external assets, readable without JavaScript. Pure functions of a snapshot.
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stx {
+
+// One finished probe as the detail page shows it.
+struct ExchangeRecord {
+  double unix_time = 0;         // when the probe finished
+  bool success = false;
+  int code = 0;                 // final status code, 0 if none
+  std::string reason;           // failure reason when code == 0 ("timeout", "refused", ...)
+  double rtt_seconds = -1;      // < 0 when no final response
+  double duration_seconds = 0;
+  int transmissions = 0;
+  std::string request;          // the OPTIONS as sent (first transmission)
+  std::string response;         // the final response as received, empty if none
+};
+
+struct TargetStatus {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> labels;  // static labels
+  std::string uri;
+  std::string state;             // "up", "down" or "unknown"
+  int last_code = 0;             // 0 if the last probe got none
+  double last_rtt_seconds = -1;  // < 0 until a final response arrived
+  int consecutive_failures = 0;
+  double last_change_unix = 0;   // 0 while unknown
+  std::string server;            // Server/User-Agent of the last response
+  std::vector<double> recent_rtts;          // oldest first; < 0 marks a probe without answer
+  std::vector<ExchangeRecord> exchanges;    // newest first
+};
+
+struct StatusSnapshot {
+  double now_unix = 0;
+  std::string version;
+  std::string revision;
+  std::vector<TargetStatus> targets;  // sorted by name
+};
+
+// "/": every target with state, last code, last RTT, a sparkline of recent RTTs,
+// consecutive failures, time since last change and server header; links to the details.
+std::string render_status_page(const StatusSnapshot& s);
+
+// "/target?name=X": one target, its labels, and its last exchanges (request and response
+// text with timings). `t` is one of `s.targets`.
+std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t);
+
+// HTML-escapes text (&, <, >, ", ').
+std::string html_escape(std::string_view text);
+
+}  // namespace stx
