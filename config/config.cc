@@ -3,6 +3,10 @@
 // Nothing is guessed: every key is checked for type and range, unknown keys are
 // errors, and the first problem throws a ConfigError with a one-line
 // "FILE:LINE:COL: [table]: key: message" pointing at the offending node.
+//
+// [defaults] and [[target]] tables share one set of validators (apply_setting), and so do
+// [module.<name>] tables; the URI of a /probe request goes through the same checks as a
+// target's `uri` (parse_target_uri).
 #include "config/config.h"
 
 #include <toml++/toml.h>
@@ -36,11 +40,14 @@ constexpr std::size_t kMaxNameLength = 128;
 constexpr std::size_t kMaxUriLength = 1024;
 constexpr std::size_t kMaxHeaderValueLength = 256;  // from, user_agent
 constexpr std::size_t kMaxLabelValueLength = 1024;
+constexpr std::size_t kMaxModuleNameLength = 64;
 constexpr std::int64_t kMinCount = 1;
 constexpr std::int64_t kMaxCount = 100;
 constexpr Millis kMinInterval{1'000};
 constexpr Millis kWarnInterval{10'000};
 constexpr Millis kMaxInterval{24 * 3'600'000};
+constexpr Millis kMaxModuleTimeout{60'000};  // a /probe request must not hang
+constexpr const char* kDefaultModule = "default";
 constexpr const char* kDefaultFrom = "sip:sip_trunk_exporter@localhost";
 
 // Label names the exporter sets itself (or Prometheus attaches on scrape).
@@ -48,7 +55,7 @@ constexpr std::string_view kReservedLabels[] = {
     "target",  "code", "result",  "reason",   "uri",      "transport", "server",
     "address", "le",   "version", "revision", "instance", "job"};
 
-constexpr std::string_view kTopLevelKeys[] = {"exporter", "defaults", "target"};
+constexpr std::string_view kTopLevelKeys[] = {"exporter", "defaults", "target", "module"};
 constexpr std::string_view kExporterKeys[] = {"rtt_buckets"};
 constexpr std::string_view kDefaultsKeys[] = {
     "interval",      "timeout", "failures_before_down", "successes_before_up",
@@ -56,6 +63,7 @@ constexpr std::string_view kDefaultsKeys[] = {
 constexpr std::string_view kTargetKeys[] = {
     "name",          "uri",  "interval",   "timeout", "failures_before_down", "successes_before_up",
     "healthy_codes", "from", "user_agent", "labels"};
+constexpr std::string_view kModuleKeys[] = {"timeout", "healthy_codes", "from", "user_agent"};
 
 // Replaces control characters so that a foreign message stays on one line.
 std::string one_line(std::string_view s) {
@@ -154,7 +162,39 @@ std::vector<std::pair<const toml::key*, const toml::node*>> in_document_order(
   return entries;
 }
 
-// Settings shared by [defaults] and [[target]], with the nodes they came from.
+// "longer than 1024 bytes (1026)" for a target URI that is too long, else empty.
+std::string uri_length_error(std::string_view text) {
+  if (text.size() <= kMaxUriLength) return "";
+  return "longer than " + std::to_string(kMaxUriLength) + " bytes (" + std::to_string(text.size()) +
+         ")";
+}
+
+// A target URI (a [[target]]'s `uri` or a /probe request's `target`): a SIP URI the prober can
+// use. Returns nullopt with a one-line reason in *error.
+std::optional<SipUri> parse_target_uri(std::string_view text, std::string* error) {
+  std::optional<SipUri> uri = parse_sip_uri(text, error);
+  if (!uri) return std::nullopt;
+  if (uri->secure) {
+    *error = "transport \"tls\" (sips:) is not supported yet (only udp)";
+    return std::nullopt;
+  }
+  if (!uri->transport.empty() && uri->transport != "udp") {
+    *error = "transport " + quote_utf8(uri->transport) + " is not supported yet (only udp)";
+    return std::nullopt;
+  }
+  return uri;
+}
+
+// 1-64 characters of [A-Za-z0-9_-]: safe in a query string, a log line and a label value.
+bool is_valid_module_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxModuleNameLength) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+// Settings shared by [defaults], [[target]] and [module.<name>], with the nodes they came from.
 struct Settings {
   Millis interval{30'000};
   Millis timeout{5'000};
@@ -168,6 +208,20 @@ struct Settings {
   std::map<std::string, std::string> labels;
 
   Settings() { healthy_codes.classes[2] = true; }
+
+  // A TargetConfig with these settings; name, uri and parsed_uri are left empty.
+  TargetConfig resolved() const {
+    TargetConfig t;
+    t.interval = interval;
+    t.timeout = timeout;
+    t.failures_before_down = failures_before_down;
+    t.successes_before_up = successes_before_up;
+    t.healthy_codes = healthy_codes;
+    t.from = from;
+    t.user_agent = user_agent;
+    t.labels.assign(labels.begin(), labels.end());  // std::map: sorted by name
+    return t;
+  }
 };
 
 class Parser {
@@ -193,6 +247,7 @@ class Parser {
     if (const toml::node* exporter = root.get("exporter")) parse_exporter(*exporter);
     if (const toml::node* defaults = root.get("defaults")) parse_defaults(*defaults);
     if (const toml::node* targets = root.get("target")) parse_targets(*targets);
+    parse_modules(root.get("module"));
 
     if (config_.targets.empty()) {
       config_.warnings.push_back(source_name_ +
@@ -313,11 +368,7 @@ class Parser {
              "must be at least " + format_duration(kMinInterval) + ", got " +
                  quote_utf8(*node.value<std::string_view>()));
       }
-      if (s.interval > kMaxInterval) {
-        fail(node.source(), key_context,
-             "must be at most " + format_duration(kMaxInterval) + ", got " +
-                 quote_utf8(*node.value<std::string_view>()));
-      }
+      check_at_most(node, key_context, s.interval, kMaxInterval);
       s.interval_node = &node;
     } else if (key == "timeout") {
       s.timeout = parse_duration_value(node, key_context, "5s");
@@ -338,6 +389,16 @@ class Parser {
       s.user_agent = parse_user_agent(node, key_context);
     } else if (key == "labels") {
       parse_labels(node, key_context, s.labels);
+    }
+  }
+
+  // `must be at most 24h, got "25h"` for a duration `node` whose parsed value is `value`.
+  void check_at_most(const toml::node& node, const std::string& key_context, Millis value,
+                     Millis max) const {
+    if (value > max) {
+      fail(node.source(), key_context,
+           "must be at most " + format_duration(max) + ", got " +
+               quote_utf8(*node.value<std::string_view>()));
     }
   }
 
@@ -587,15 +648,11 @@ class Parser {
       warn_short_interval(*interval_node, context, s.interval);
     }
 
-    target.interval = s.interval;
-    target.timeout = s.timeout;
-    target.failures_before_down = s.failures_before_down;
-    target.successes_before_up = s.successes_before_up;
-    target.healthy_codes = s.healthy_codes;
-    target.from = s.from;
-    target.user_agent = s.user_agent;
-    target.labels.assign(s.labels.begin(), s.labels.end());  // std::map: sorted by name
-    config_.targets.push_back(std::move(target));
+    TargetConfig resolved = s.resolved();
+    resolved.name = std::move(target.name);
+    resolved.uri = std::move(target.uri);
+    resolved.parsed_uri = std::move(target.parsed_uri);
+    config_.targets.push_back(std::move(resolved));
   }
 
   std::string parse_name(const toml::node& node, const std::string& context) {
@@ -631,24 +688,103 @@ class Parser {
            "expected a SIP URI string like \"sip:203.0.113.7:5060\", got " + type_name(node));
     }
     const std::string& text = str->get();
-    const std::string uri_context = context + ": uri " + quote_utf8(text);
-    if (text.size() > kMaxUriLength) {
-      fail(node.source(), context + ": uri",
-           "longer than " + std::to_string(kMaxUriLength) + " bytes (" +
-               std::to_string(text.size()) + ")");
+    if (std::string error = uri_length_error(text); !error.empty()) {
+      fail(node.source(), context + ": uri", error);
     }
     std::string error;
-    std::optional<SipUri> uri = parse_sip_uri(text, &error);
-    if (!uri) fail(node.source(), uri_context, error);
-    if (uri->secure) {
-      fail(node.source(), uri_context, "transport \"tls\" (sips:) is not supported yet (only udp)");
-    }
-    if (!uri->transport.empty() && uri->transport != "udp") {
-      fail(node.source(), uri_context,
-           "transport " + quote_utf8(uri->transport) + " is not supported yet (only udp)");
-    }
+    std::optional<SipUri> uri = parse_target_uri(text, &error);
+    if (!uri) fail(node.source(), context + ": uri " + quote_utf8(text), error);
     target.uri = text;
     target.parsed_uri = std::move(*uri);
+  }
+
+  // --- [module.<name>] -----------------------------------------------------
+
+  void parse_modules(const toml::node* node) {
+    std::vector<ModuleConfig>& modules = config_.modules;
+    modules.push_back(default_module());
+    if (node != nullptr) {
+      const toml::table* table = node->as_table();
+      if (table == nullptr) {
+        fail(node->source(), "",
+             "module: expected a table of modules ([module.<name>]), got " + type_name(*node));
+      }
+      for (const auto& [key, value] : in_document_order(*table)) {
+        modules.push_back(parse_module(*key, *value));
+      }
+    }
+    std::sort(modules.begin(), modules.end(),
+              [](const ModuleConfig& a, const ModuleConfig& b) { return a.name < b.name; });
+  }
+
+  // "default" is [defaults] itself, with a timeout that fits a /probe request.
+  ModuleConfig default_module() {
+    ModuleConfig module{kDefaultModule, defaults_.resolved()};
+    module.settings.labels.clear();
+    if (module.settings.timeout > kMaxModuleTimeout) {
+      // Not an error: the timeout is fine for [[target]] tables, which may not use /probe.
+      warn(defaults_.timeout_node->source(), "[defaults]: timeout",
+           format_duration(module.settings.timeout) + " is longer than the " +
+               format_duration(kMaxModuleTimeout) +
+               " allowed for /probe modules; /probe requests with module \"default\" use " +
+               format_duration(kMaxModuleTimeout));
+      module.settings.timeout = kMaxModuleTimeout;
+    }
+    return module;
+  }
+
+  ModuleConfig parse_module(const toml::key& key, const toml::node& node) {
+    const std::string name(key.str());
+    if (name == kDefaultModule) {
+      fail(key.source(), "[module.default]",
+           "the name \"default\" is reserved: the default module is [defaults] itself (set its "
+           "keys there)");
+    }
+    if (!is_valid_module_name(name)) {
+      fail(key.source(), "",
+           "module: name " + quote_utf8(name) + " is not a valid module name (want 1-" +
+               std::to_string(kMaxModuleNameLength) + " characters of A-Z a-z 0-9 _ -)");
+    }
+    const std::string context = "[module." + name + "]";
+    const toml::table* table = node.as_table();
+    if (table == nullptr) fail(node.source(), context, "expected a table, got " + type_name(node));
+
+    Settings s = defaults_;
+    const toml::node* timeout_node = nullptr;
+    for (const auto& [k, value] : in_document_order(*table)) {
+      const std::string_view key_name = k->str();
+      if (std::string reason = not_for_modules(key_name); !reason.empty()) {
+        fail(k->source(), context + ": " + std::string(key_name),
+             "not used by /probe modules (" + reason + ")");
+      }
+      if (!is_one_of(key_name, kModuleKeys)) {
+        fail(k->source(), context, unknown_key_message("unknown key", key_name, kModuleKeys));
+      }
+      if (key_name == "timeout") timeout_node = value;
+      apply_setting(key_name, *value, context, s);
+    }
+    if (timeout_node != nullptr) {
+      check_at_most(*timeout_node, context + ": timeout", s.timeout, kMaxModuleTimeout);
+    } else if (s.timeout > kMaxModuleTimeout) {
+      fail(s.timeout_node->source(), context + ": timeout",
+           format_duration(s.timeout) + " from [defaults] is longer than the " +
+               format_duration(kMaxModuleTimeout) + " allowed for /probe modules; set timeout in " +
+               context);
+    }
+
+    ModuleConfig module{name, s.resolved()};
+    module.settings.labels.clear();
+    return module;
+  }
+
+  // Why a per-target key has no place in a module, or empty if it does.
+  static std::string not_for_modules(std::string_view key) {
+    if (key == "interval" || key == "failures_before_down" || key == "successes_before_up") {
+      return "a /probe request runs one probe";
+    }
+    if (key == "labels") return "add labels with relabeling in the Prometheus scrape config";
+    if (key == "name" || key == "uri") return "the target comes from /probe?target=<sip-uri>";
+    return "";
   }
 
   std::string source_name_;
@@ -672,6 +808,31 @@ std::string default_user_agent() { return std::string("sip_trunk_exporter/") + k
 
 Config parse_config(std::string_view toml_text, std::string_view source_name) {
   return Parser(source_name).run(toml_text);
+}
+
+const ModuleConfig* find_module(const Config& config, std::string_view name) {
+  auto it = std::lower_bound(
+      config.modules.begin(), config.modules.end(), name,
+      [](const ModuleConfig& module, std::string_view n) { return module.name < n; });
+  if (it == config.modules.end() || it->name != name) return nullptr;
+  return &*it;
+}
+
+TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) {
+  if (uri.empty()) {
+    throw ConfigError("target: must not be empty (want a SIP URI like \"sip:203.0.113.7:5060\")");
+  }
+  if (std::string error = uri_length_error(uri); !error.empty()) {
+    throw ConfigError("target: " + error);
+  }
+  std::string error;
+  std::optional<SipUri> parsed = parse_target_uri(uri, &error);
+  if (!parsed) throw ConfigError("target " + quote_utf8(uri) + ": " + error);
+  TargetConfig target = module.settings;
+  target.name = std::string(uri);
+  target.uri = std::string(uri);
+  target.parsed_uri = std::move(*parsed);
+  return target;
 }
 
 Config load_config_file(const std::string& path) {
