@@ -11,8 +11,9 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"config.file", true},   {"web.listen-address", true}, {"log.level", true},
-    {"config.check", false}, {"version", false},           {"help", false},
+    {"config.file", true}, {"web.listen-address", true}, {"log.level", true},
+    {"log.format", true},  {"config.check", false},      {"version", false},
+    {"help", false},
 };
 
 }  // namespace
@@ -25,15 +26,18 @@ std::string usage() {
          "Flags:\n"
          "  --config.file=PATH           TOML configuration file (default "
          "\"sip_trunk_exporter.toml\")\n"
-         "  --web.listen-address=ADDR    address to serve HTTP on, HOST:PORT or :PORT\n"
+         "  --web.listen-address=ADDR    address to serve HTTP on, HOST:PORT, [IPv6]:PORT or\n"
+         "                               :PORT; repeat the flag to listen on several\n"
          "                               (default \":15060\")\n"
          "  --log.level=LEVEL            debug, info, warn or error (default \"info\")\n"
+         "  --log.format=FORMAT          logfmt or json (default \"logfmt\")\n"
          "  --config.check               validate the configuration and exit 0 (valid) or 1\n"
          "  --version                    print version and git revision, then exit\n"
          "  --help                       print this help, then exit\n";
 }
 
 std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
+  bool listen_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     if (a.substr(0, 2) != "--") {
@@ -64,7 +68,17 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
       continue;
     }
     if (name == "config.file") out.config_file = std::string(*value);
-    if (name == "web.listen-address") out.listen_address = std::string(*value);
+    if (name == "web.listen-address") {
+      if (!listen_given) out.listen_addresses.clear();
+      listen_given = true;
+      out.listen_addresses.emplace_back(*value);
+    }
+    if (name == "log.format") {
+      if (*value != "logfmt" && *value != "json") {
+        return "flag --log.format: \"" + std::string(*value) + "\" is not one of logfmt, json";
+      }
+      out.log_format = std::string(*value);
+    }
     if (name == "log.level") {
       if (*value != "debug" && *value != "info" && *value != "warn" && *value != "error") {
         return "flag --log.level: \"" + std::string(*value) +
@@ -74,8 +88,8 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
     }
   }
   std::string error;
-  if (!parse_listen_address(out.listen_address, &error)) {
-    return "flag --web.listen-address: " + error;
+  for (const std::string& a : out.listen_addresses) {
+    if (!parse_listen_address(a, &error)) return "flag --web.listen-address: " + error;
   }
   return {};
 }

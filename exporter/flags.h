@@ -12,8 +12,9 @@ inline constexpr std::uint16_t kDefaultPort = 15060;
 
 struct Flags {
   std::string config_file = "sip_trunk_exporter.toml";
-  std::string listen_address = ":15060";
+  std::vector<std::string> listen_addresses = {":15060"};  // the flag may be repeated
   std::string log_level = "info";
+  std::string log_format = "logfmt";
   bool config_check = false;
   bool version = false;
   bool help = false;

@@ -1,6 +1,7 @@
 #include "exporter/http_server.h"
 
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -54,15 +55,25 @@ class Session : public std::enable_shared_from_this<Session> {
     wr.target = std::string_view(req.target().data(), req.target().size());
     const auto ae = req[http::field::accept_encoding];
     wr.accept_encoding = std::string_view(ae.data(), ae.size());
-    WebResponse r;
+    const auto st = req["X-Prometheus-Scrape-Timeout-Seconds"];
+    wr.scrape_timeout = std::string_view(st.data(), st.size());
+    const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    const unsigned version = req.version();
+    // Some answers come later from the engine's thread: hop back to this stream's executor.
+    Respond respond = [self = shared_from_this(), keep_alive, head, version](WebResponse r) {
+      boost::asio::post(self->stream_.get_executor(),
+                        [self, r = std::move(r), keep_alive, head, version]() mutable {
+                          self->write(std::move(r), keep_alive, head, version);
+                        });
+    };
     try {
-      r = handle_web_request(wr, routes_);
+      handle_web_request(wr, routes_, respond);
     } catch (const std::exception& e) {
       log_.log(LogLevel::error, "request failed",
                {{"path", std::string(wr.target)}, {"err", e.what()}});
-      r = WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", ""};
+      respond(WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", ""});
     }
-    write(std::move(r), req.keep_alive(), req.method() == http::verb::head, req.version());
   }
 
   void reply_error(int status, const std::string& why) {

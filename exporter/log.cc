@@ -44,6 +44,32 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<LogFormat> parse_log_format(std::string_view s) {
+  if (s == "logfmt") return LogFormat::logfmt;
+  if (s == "json") return LogFormat::json;
+  return std::nullopt;
+}
+
+std::string json_string(std::string_view v) {
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else if (c >= 0x80) {
+      out += "\\ufffd";  // logs stay valid JSON whatever bytes a peer sent
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  return out;
+}
+
 std::string logfmt_value(std::string_view v) {
   bool quote = v.empty();
   for (unsigned char c : v) {
@@ -71,24 +97,35 @@ std::string logfmt_value(std::string_view v) {
   return out;
 }
 
-std::string Logger::format(LogLevel l, std::string_view msg,
-                           std::initializer_list<LogField> fields) {
-  std::string line = "level=";
+std::string Logger::format(LogLevel l, std::string_view msg, std::initializer_list<LogField> fields,
+                           LogFormat f, std::string_view ts) {
+  if (f == LogFormat::json) {
+    std::string line = "{";
+    if (!ts.empty()) line += "\"ts\":" + json_string(ts) + ",";
+    line += "\"level\":" + json_string(level_name(l)) + ",\"msg\":" + json_string(msg);
+    for (const LogField& field : fields) {
+      line += "," + json_string(field.key) + ":" + json_string(field.value);
+    }
+    return line + "}";
+  }
+  std::string line;
+  if (!ts.empty()) line = "ts=" + std::string(ts) + " ";
+  line += "level=";
   line += level_name(l);
   line += " msg=";
   line += logfmt_value(msg);
-  for (const LogField& f : fields) {
+  for (const LogField& field : fields) {
     line += ' ';
-    line += f.key;
+    line += field.key;
     line += '=';
-    line += logfmt_value(f.value);
+    line += logfmt_value(field.value);
   }
   return line;
 }
 
 void Logger::log(LogLevel l, std::string_view msg, std::initializer_list<LogField> fields) {
   if (!enabled(l)) return;
-  std::string line = "ts=" + timestamp() + " " + format(l, msg, fields) + "\n";
+  std::string line = format(l, msg, fields, format_.load(), timestamp()) + "\n";
   std::lock_guard lock(mu_);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);

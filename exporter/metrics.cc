@@ -90,33 +90,66 @@ Metrics::Metrics(const Config& config)
                             .Name("sip_exporter_probes_in_flight")
                             .Help("Probes started and not yet finished.")
                             .Register(*registry_)),
-      buckets_(config.exporter.rtt_buckets) {
+      buckets_(config.exporter.rtt_buckets),
+      reload_ok_(BuildGauge()
+                     .Name("sip_exporter_config_last_reload_successful")
+                     .Help("1 if the last configuration load or reload succeeded.")
+                     .Register(*registry_)),
+      reload_time_(BuildGauge()
+                       .Name("sip_exporter_config_last_reload_success_timestamp_seconds")
+                       .Help("Unix time of the last successful configuration load or reload.")
+                       .Register(*registry_)) {
   build_info_.Add({{"version", kVersion}, {"revision", kRevision}}).Set(1);
   unmatched_total_ = &unmatched_.Add({});
   in_flight_ = &in_flight_family_.Add({});
-  targets_.reserve(config.targets.size());
-  for (const TargetConfig& t : config.targets) {
-    TargetSeries s;
-    s.base["target"] = t.name;
-    for (const auto& [k, v] : t.labels) s.base[k] = v;
-    s.uri = t.uri;
-    s.up = &up_.Add(s.base);
-    s.success = &probes_.Add(with(s.base, {{"result", "success"}}));
-    s.failure = &probes_.Add(with(s.base, {{"result", "failure"}}));
-    // Every reason exists from the start, so rate() and absent() behave from the first scrape.
-    for (FailureReason r : kAllFailureReasons) {
-      s.failures.emplace_back(
-          r, &failures_.Add(with(s.base, {{"reason", std::string(to_string(r))}})));
-    }
-    s.rtt = &rtt_.Add(s.base, buckets_);
-    s.last_rtt = &last_rtt_.Add(s.base);
-    s.last_code = &last_code_.Add(s.base);
-    s.consecutive_failures = &consecutive_failures_.Add(s.base);
-    s.state_changes = &state_changes_.Add(s.base);
-    s.last_change = &last_change_.Add(s.base);
-    targets_.push_back(std::move(s));
-    set_info(targets_.back(), "");
+}
+
+void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
+  if (targets_.size() <= slot) targets_.resize(slot + 1);
+  auto series = std::make_unique<TargetSeries>();
+  TargetSeries& s = *series;
+  s.base["target"] = t.name;
+  for (const auto& [k, v] : t.labels) s.base[k] = v;
+  s.uri = t.uri;
+  s.up = &up_.Add(s.base);
+  s.success = &probes_.Add(with(s.base, {{"result", "success"}}));
+  s.failure = &probes_.Add(with(s.base, {{"result", "failure"}}));
+  // Every reason exists from the start, so rate() and absent() behave from the first scrape.
+  for (FailureReason r : kAllFailureReasons) {
+    s.failures.emplace_back(r,
+                            &failures_.Add(with(s.base, {{"reason", std::string(to_string(r))}})));
   }
+  s.rtt = &rtt_.Add(s.base, buckets_);
+  s.last_rtt = &last_rtt_.Add(s.base);
+  s.last_code = &last_code_.Add(s.base);
+  s.consecutive_failures = &consecutive_failures_.Add(s.base);
+  s.state_changes = &state_changes_.Add(s.base);
+  s.last_change = &last_change_.Add(s.base);
+  set_info(s, "");
+  targets_[slot] = std::move(series);
+}
+
+void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {
+  if (probe_in_flight) in_flight_->Decrement();
+  std::unique_ptr<TargetSeries> s = std::move(targets_.at(slot));
+  if (!s) return;
+  up_.Remove(s->up);
+  probes_.Remove(s->success);
+  probes_.Remove(s->failure);
+  for (auto& [reason, counter] : s->failures) failures_.Remove(counter);
+  for (auto& [code, counter] : s->responses) responses_.Remove(counter);
+  rtt_.Remove(s->rtt);
+  last_rtt_.Remove(s->last_rtt);
+  last_code_.Remove(s->last_code);
+  consecutive_failures_.Remove(s->consecutive_failures);
+  state_changes_.Remove(s->state_changes);
+  last_change_.Remove(s->last_change);
+  info_.Remove(s->info);
+}
+
+void Metrics::config_reloaded(bool success, double wall_seconds) {
+  reload_ok_.Add({}).Set(success ? 1 : 0);
+  if (success) reload_time_.Add({}).Set(wall_seconds);
 }
 
 void Metrics::set_info(TargetSeries& s, std::string_view server) {
@@ -141,7 +174,7 @@ void Metrics::probe_started() { in_flight_->Increment(); }
 void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
                              const TargetState& state, double wall_seconds) {
   in_flight_->Decrement();
-  TargetSeries& s = targets_.at(target);
+  TargetSeries& s = *targets_.at(target);
   (r.success ? s.success : s.failure)->Increment();
   if (r.status_code != 0) {
     response_counter(s, r.status_code).Increment();

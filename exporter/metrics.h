@@ -21,7 +21,15 @@ namespace stx {
 
 class Metrics {
  public:
+  // Exporter-wide series; per-target series come and go with add_target/remove_target.
   explicit Metrics(const Config& config);
+
+  void add_target(std::size_t slot, const TargetConfig& target);
+  // Removes every series of the target. `probe_in_flight`: one of its probes was abandoned.
+  void remove_target(std::size_t slot, bool probe_in_flight);
+  // RTT buckets for targets added from now on.
+  void set_rtt_buckets(const std::vector<double>& buckets) { buckets_ = buckets; }
+  void config_reloaded(bool success, double wall_seconds);
 
   void probe_started();
   // `wall_seconds` is the Unix time of the result (for the last-change timestamp).
@@ -78,7 +86,9 @@ class Metrics {
   prometheus::Gauge* in_flight_ = nullptr;
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   prometheus::Histogram::BucketBoundaries buckets_;
-  std::vector<TargetSeries> targets_;
+  std::vector<std::unique_ptr<TargetSeries>> targets_;  // by slot; null when free
+  prometheus::Family<prometheus::Gauge>& reload_ok_;
+  prometheus::Family<prometheus::Gauge>& reload_time_;
 };
 
 }  // namespace stx

@@ -18,17 +18,31 @@ double unix_now() {
 
 }  // namespace
 
-Reporter::Reporter(const Config& config, Metrics& metrics, Logger& log)
-    : last_code_(config.targets.size(), -1), metrics_(metrics), log_(log) {
-  for (const auto& t : config.targets) names_.push_back(t.name);
+Reporter::Reporter(Metrics& metrics, StatusBoard& board, Logger& log)
+    : metrics_(metrics), board_(board), log_(log) {}
+
+void Reporter::target_added(std::size_t target, const TargetConfig& config) {
+  if (targets_.size() <= target) targets_.resize(target + 1);
+  targets_[target] = Known{config.name, -1};
+  metrics_.add_target(target, config);
+  board_.add_target(target, config);
+}
+
+void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
+  metrics_.remove_target(target, probe_in_flight);
+  board_.remove_target(target);
+  targets_.at(target) = Known{};
 }
 
 void Reporter::probe_started(std::size_t) { metrics_.probe_started(); }
 
 void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
                               const TargetState& state) {
-  metrics_.probe_finished(target, r, change, state, unix_now());
-  const std::string& name = names_.at(target);
+  const double now = unix_now();
+  metrics_.probe_finished(target, r, change, state, now);
+  board_.record(target, r, state, change, now);
+  Known& known = targets_.at(target);
+  const std::string& name = known.name;
   if (log_.enabled(LogLevel::debug)) {
     log_.log(LogLevel::debug, "probe finished",
              {{"target", name},
@@ -42,13 +56,13 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
   }
   // RFC 3261 21.5.4: the peer says how long it will be unavailable; worth a line when it
   // starts saying so, not on every probe.
-  if (r.retry_after && last_code_[target] != r.status_code) {
+  if (r.retry_after && known.last_code != r.status_code) {
     log_.log(LogLevel::info, "peer sent Retry-After",
              {{"target", name},
               {"code", std::to_string(r.status_code)},
               {"retry_after_seconds", std::to_string(*r.retry_after)}});
   }
-  last_code_[target] = r.status_code;
+  known.last_code = r.status_code;
   if (change.changed()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "target state changed",
              {{"target", name},

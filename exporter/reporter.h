@@ -1,20 +1,23 @@
 #pragma once
-// The engine's ProbeSink in the exporter: every result goes to metrics, state changes and
-// (at debug) every probe go to the log.
+// The engine's ProbeSink in the exporter: every result goes to metrics and the status board;
+// state changes and (at debug) every probe go to the log.
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
+#include "exporter/status_board.h"
 #include "probes/probe_result.h"
 
 namespace stx {
 
 class Reporter : public ProbeSink {
  public:
-  Reporter(const Config& config, Metrics& metrics, Logger& log);
+  Reporter(Metrics& metrics, StatusBoard& board, Logger& log);
 
+  void target_added(std::size_t target, const TargetConfig& config) override;
+  void target_removed(std::size_t target, bool probe_in_flight) override;
   void probe_started(std::size_t target) override;
   void probe_finished(std::size_t target, const ProbeResult& result, const StateChange& change,
                       const TargetState& state) override;
@@ -22,9 +25,13 @@ class Reporter : public ProbeSink {
   void invalid_message(std::string_view why) override;
 
  private:
-  std::vector<std::string> names_;
-  std::vector<int> last_code_;
+  struct Known {
+    std::string name;
+    int last_code = -1;
+  };
+  std::vector<Known> targets_;  // by slot
   Metrics& metrics_;
+  StatusBoard& board_;
   Logger& log_;
 };
 

@@ -1,31 +1,14 @@
 #include "exporter/web.h"
 
+#include <cstdlib>
+
 #include "exporter/gzip.h"
-#include "version.h"
+#include "exporter/query_string.h"
 
 namespace stx {
 namespace {
 
 constexpr std::string_view kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
-
-std::string landing_page() {
-  std::string page =
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
-      "<title>SIP Trunk Exporter</title>\n"
-      "<style>body{font-family:sans-serif;margin:2em;max-width:40em}"
-      "code{background:#eee;padding:0 .2em}</style></head>\n<body>\n"
-      "<h1>SIP Trunk Exporter</h1>\n"
-      "<p>Probes SIP trunks and gateways with OPTIONS and exports what it sees for "
-      "Prometheus.</p>\n<ul>\n"
-      "<li><a href=\"metrics\">Metrics</a></li>\n"
-      "<li><a href=\"-/healthy\">Health</a></li>\n</ul>\n"
-      "<p>Version <code>";
-  page += kVersion;
-  page += "</code>, revision <code>";
-  page += kRevision;
-  page += "</code></p>\n</body>\n</html>\n";
-  return page;
-}
 
 WebResponse text(int status, std::string body) {
   WebResponse r;
@@ -34,30 +17,88 @@ WebResponse text(int status, std::string body) {
   return r;
 }
 
-}  // namespace
+WebResponse html(std::string body) {
+  WebResponse r = text(200, std::move(body));
+  r.content_type = "text/html; charset=utf-8";
+  return r;
+}
 
-WebResponse handle_web_request(const WebRequest& req, const WebRoutes& routes) {
-  const std::string_view path = req.target.substr(0, req.target.find('?'));
-  const bool known = path == "/" || path == "/metrics" || path == "/-/healthy";
-  if (!known) return text(404, "404 page not found\n");
-  if (req.method != "GET" && req.method != "HEAD") {
-    WebResponse r = text(405, "405 method not allowed\n");
-    r.allow = "GET, HEAD";
-    return r;
-  }
-  if (path == "/-/healthy") return text(200, "Healthy.\n");
-  if (path == "/") {
-    WebResponse r = text(200, landing_page());
-    r.content_type = "text/html; charset=utf-8";
-    return r;
-  }
+bool allowed(std::string_view method, std::string_view path) {
+  if (path == "/-/reload") return method == "POST" || method == "PUT";
+  return method == "GET" || method == "HEAD";
+}
+
+void serve_metrics(const WebRequest& req, const WebRoutes& routes, const Respond& respond) {
   WebResponse r = text(200, routes.metrics_text());
   r.content_type = kExpositionType;
   if (accepts_gzip(req.accept_encoding)) {
     r.body = gzip_compress(r.body);
     r.content_encoding = "gzip";
   }
-  return r;
+  respond(std::move(r));
+}
+
+void serve_probe(const WebRequest& req, const QueryParams& params, const WebRoutes& routes,
+                 const Respond& respond) {
+  ProbeRequest p;
+  auto target = query_value(params, "target");
+  if (!target || target->empty()) {
+    respond(text(400, "target parameter is missing\n"));
+    return;
+  }
+  p.target = std::move(*target);
+  p.module = query_value(params, "module").value_or("default");
+  const auto debug = query_value(params, "debug").value_or("false");
+  if (debug != "true" && debug != "false") {
+    respond(text(400, "debug must be true or false\n"));
+    return;
+  }
+  p.debug = debug == "true";
+  if (!req.scrape_timeout.empty()) {
+    const std::string t(req.scrape_timeout);
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (end != t.c_str() + t.size() || !(v > 0) || v > 3600) {
+      respond(text(400, "bad X-Prometheus-Scrape-Timeout-Seconds header \"" + t + "\"\n"));
+      return;
+    }
+    p.scrape_timeout = v;
+  }
+  routes.probe(p, respond);
+}
+
+}  // namespace
+
+void handle_web_request(const WebRequest& req, const WebRoutes& routes, const Respond& respond) {
+  const auto q = req.target.find('?');
+  const std::string_view path = req.target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? "" : req.target.substr(q + 1);
+  const bool known = path == "/" || path == "/metrics" || path == "/-/healthy" ||
+                     path == "/-/ready" || path == "/-/reload" || path == "/probe" ||
+                     path == "/target";
+  if (!known) return respond(text(404, "404 page not found\n"));
+  if (!allowed(req.method, path)) {
+    WebResponse r = text(405, "405 method not allowed\n");
+    r.allow = path == "/-/reload" ? "POST, PUT" : "GET, HEAD";
+    return respond(std::move(r));
+  }
+  const auto params = parse_query(query);
+  if (!params) return respond(text(400, "malformed query string\n"));
+  if (path == "/-/healthy") return respond(text(200, "Healthy.\n"));
+  if (path == "/-/ready") {
+    return respond(routes.ready() ? text(200, "Ready.\n") : text(503, "Not ready.\n"));
+  }
+  if (path == "/-/reload") return routes.reload(respond);
+  if (path == "/metrics") return serve_metrics(req, routes, respond);
+  if (path == "/probe") return serve_probe(req, *params, routes, respond);
+  if (path == "/target") {
+    const auto name = query_value(*params, "name");
+    if (!name) return respond(text(400, "name parameter is missing\n"));
+    const StatusSnapshot s = routes.status_of(*name);
+    if (s.targets.empty()) return respond(text(404, "no target named \"" + *name + "\"\n"));
+    return respond(html(render_target_page(s, s.targets.front())));
+  }
+  respond(html(render_status_page(routes.status())));
 }
 
 }  // namespace stx

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "probes/sip_request.h"
 
@@ -33,6 +35,9 @@ std::string user_of(const std::string& uri) {
 
 struct Engine::Target {
   TargetConfig cfg;
+  std::uint32_t generation = 0;
+  bool background = true;  // false for probe_once() targets: never rescheduled, not reported
+  OneShotDone done;        // probe_once() callback
   std::string from_user;
   std::optional<UdpEndpoint> literal;  // the URI's address when it is an IP literal
   bool resolved = false;               // remote and our source address for it are known
@@ -73,6 +78,7 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed)
     : io_(io),
       sink_(sink),
       ids_(seed),
+      jitter_(seed ^ 0x9e3779b97f4a7c15ull),
       transport_(io, UdpTransport::Handlers{
                          [this](const UdpEndpoint& from, std::string_view data, bool truncated,
                                 TimePoint at) { on_datagram(from, data, truncated, at); },
@@ -86,28 +92,97 @@ Engine::~Engine() { stop(); }
 
 void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
   const TimePoint now = SteadyClock::now();
-  std::mt19937_64 jitter(ids_.next());
   targets_.reserve(targets.size());
   queue_.reserve(targets.size() * 3 + 16);
   for (const TargetConfig& cfg : targets) {
-    auto t = std::make_unique<Target>();
-    t->cfg = cfg;
-    t->from_user = user_of(cfg.from);
-    t->request.reserve(kRequestCapacity);
-    const auto slot = static_cast<std::uint32_t>(targets_.size());
-    const SipUri& uri = cfg.parsed_uri;
-    if (uri.host_kind != HostKind::name) {
-      boost::system::error_code ec;
-      const auto addr = boost::asio::ip::make_address(uri.host, ec);
-      if (!ec) t->literal = UdpEndpoint(addr, uri.port ? uri.port : 5060);
-    }
-    // Spread first probes over the interval so thousands of targets do not fire at once.
-    std::uniform_int_distribution<std::int64_t> offset(0, cfg.interval.count() - 1);
-    t->next_start = spread ? now + std::chrono::milliseconds(offset(jitter)) : now;
-    queue_.push({t->next_start, slot, 0, TimerKind::start});
-    targets_.push_back(std::move(t));
+    add_target(cfg, spread ? spread_start(cfg, now) : now, nullptr);
   }
   arm_timer();
+}
+
+void Engine::reload(const std::vector<TargetConfig>& targets) {
+  std::unordered_map<std::string_view, const TargetConfig*> wanted;
+  for (const TargetConfig& cfg : targets) wanted.emplace(cfg.name, &cfg);
+  std::unordered_set<std::string_view> kept;
+  for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
+    const Target* t = targets_[slot].get();
+    if (t == nullptr || !t->background) continue;
+    const auto it = wanted.find(t->cfg.name);
+    if (it != wanted.end() && *it->second == t->cfg) {
+      kept.insert(it->first);
+    } else {
+      remove_target(slot);
+    }
+  }
+  const TimePoint now = SteadyClock::now();
+  for (const TargetConfig& cfg : targets) {
+    if (!kept.contains(cfg.name)) add_target(cfg, spread_start(cfg, now), nullptr);
+  }
+  arm_timer();
+}
+
+void Engine::probe_once(const TargetConfig& target, OneShotDone done) {
+  add_target(target, SteadyClock::now(), std::move(done));
+  arm_timer();
+}
+
+TimePoint Engine::spread_start(const TargetConfig& cfg, TimePoint now) {
+  // Spread first probes over the interval so thousands of targets do not fire at once.
+  std::uniform_int_distribution<std::int64_t> offset(0, cfg.interval.count() - 1);
+  return now + std::chrono::milliseconds(offset(jitter_));
+}
+
+std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start, OneShotDone done) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(targets_.size());
+    targets_.emplace_back();
+  }
+  auto t = std::make_unique<Target>();
+  t->cfg = cfg;
+  t->generation = next_generation_++;
+  if (next_generation_ == 0) next_generation_ = 1;
+  t->background = !done;
+  t->done = std::move(done);
+  t->from_user = user_of(cfg.from);
+  t->request.reserve(kRequestCapacity);
+  const SipUri& uri = cfg.parsed_uri;
+  if (uri.host_kind != HostKind::name) {
+    boost::system::error_code ec;
+    const auto addr = boost::asio::ip::make_address(uri.host, ec);
+    if (!ec) t->literal = UdpEndpoint(addr, uri.port ? uri.port : 5060);
+  }
+  t->next_start = first_start;
+  queue_.push({first_start, slot, t->generation, 0, TimerKind::start});
+  const bool background = t->background;
+  targets_[slot] = std::move(t);
+  if (background) sink_.target_added(slot, cfg);
+  return slot;
+}
+
+void Engine::remove_target(std::uint32_t slot) {
+  Target& t = *targets_[slot];
+  const bool in_flight = t.tx.open;
+  if (t.registered) forget_address(t, slot);
+  if (t.background) {
+    if (in_flight) --in_flight_;
+    sink_.target_removed(slot, in_flight);
+  }
+  targets_[slot].reset();  // its timer entries go stale: the generation no longer matches
+  free_slots_.push_back(slot);
+}
+
+void Engine::forget_address(const Target& t, std::uint32_t slot) {
+  auto range = by_address_.equal_range(key_of(t.remote));
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second == slot) {
+      by_address_.erase(it);
+      return;
+    }
+  }
 }
 
 void Engine::stop() {
@@ -138,12 +213,17 @@ void Engine::on_timer() {
   const TimePoint now = SteadyClock::now();
   TimerEntry e;
   while (queue_.pop_due(now, e)) {
+    if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
+      continue;  // the target was removed (and the slot perhaps reused) since
+    }
     Target& t = *targets_[e.slot];
     switch (e.kind) {
       case TimerKind::start:
-        // Fixed-rate schedule: the next start is planned from this one, not from `now`.
-        t.next_start = e.due + t.cfg.interval;
-        queue_.push({t.next_start, e.slot, 0, TimerKind::start});
+        if (t.background) {
+          // Fixed-rate schedule: the next start is planned from this one, not from `now`.
+          t.next_start = e.due + t.cfg.interval;
+          queue_.push({t.next_start, e.slot, t.generation, 0, TimerKind::start});
+        }
         start_probe(e.slot, now);
         break;
       case TimerKind::retransmit:
@@ -163,9 +243,11 @@ void Engine::start_probe(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
   if (t.tx.open) return;  // cannot happen while timeout < interval; never run two at once
   open_transaction(t.tx, slot, ids_, now, t.cfg.timeout);
-  ++in_flight_;
-  sink_.probe_started(slot);
-  queue_.push({t.tx.deadline, slot, t.tx.seq, TimerKind::timeout});
+  if (t.background) {
+    ++in_flight_;
+    sink_.probe_started(slot);
+  }
+  queue_.push({t.tx.deadline, slot, t.generation, t.tx.seq, TimerKind::timeout});
   if (!t.literal) {
     if (!t.resolved || now - t.resolved_at >= kRefreshEvery) {
       t.tx.awaiting_dns = true;
@@ -185,11 +267,13 @@ void Engine::resolve(std::uint32_t slot) {
   Target& t = *targets_[slot];
   const SipUri& uri = t.cfg.parsed_uri;
   const std::uint32_t seq = t.tx.seq;
+  const std::uint32_t gen = t.generation;
   resolver_.async_resolve(
       boost::asio::ip::udp::v4(), uri.host, std::to_string(uri.port ? uri.port : 5060),
-      [this, slot, seq](const boost::system::error_code& ec,
-                        boost::asio::ip::udp::resolver::results_type results) {
+      [this, slot, gen, seq](const boost::system::error_code& ec,
+                             boost::asio::ip::udp::resolver::results_type results) {
         if (ec == boost::asio::error::operation_aborted || stopped_) return;
+        if (!targets_[slot] || targets_[slot]->generation != gen) return;  // removed meanwhile
         Target& t = *targets_[slot];
         if (!t.tx.open || t.tx.seq != seq || !t.tx.awaiting_dns) return;  // timed out meanwhile
         const TimePoint now = SteadyClock::now();
@@ -210,15 +294,7 @@ void Engine::resolve(std::uint32_t slot) {
 std::error_code Engine::set_remote(Target& t, std::uint32_t slot, const UdpEndpoint& remote,
                                    TimePoint now) {
   if (!t.registered || t.remote != remote) {
-    if (t.registered) {
-      auto range = by_address_.equal_range(key_of(t.remote));
-      for (auto it = range.first; it != range.second; ++it) {
-        if (it->second == slot) {
-          by_address_.erase(it);
-          break;
-        }
-      }
-    }
+    if (t.registered) forget_address(t, slot);
     t.remote = remote;
     by_address_.emplace(key_of(remote), slot);
     t.registered = true;
@@ -259,7 +335,7 @@ void Engine::send_request(std::uint32_t slot, TimePoint now) {
   }
   t.tx.transmissions = 1;
   t.tx.timer_e = kT1;
-  queue_.push({now + t.tx.timer_e, slot, t.tx.seq, TimerKind::retransmit});
+  queue_.push({now + t.tx.timer_e, slot, t.generation, t.tx.seq, TimerKind::retransmit});
 }
 
 void Engine::retransmit(std::uint32_t slot, TimePoint due) {
@@ -268,17 +344,24 @@ void Engine::retransmit(std::uint32_t slot, TimePoint due) {
   // A failed retransmission is not fatal: the next one or the timeout decides.
   if (transport_.send(t.remote, t.request) == 0) ++t.tx.transmissions;
   t.tx.timer_e = next_timer_e(t.tx.timer_e, t.tx.provisional_seen);
-  queue_.push({due + t.tx.timer_e, slot, t.tx.seq, TimerKind::retransmit});
+  queue_.push({due + t.tx.timer_e, slot, t.generation, t.tx.seq, TimerKind::retransmit});
 }
 
 void Engine::finish(std::uint32_t slot, ProbeResult& result, TimePoint now) {
   Target& t = *targets_[slot];
   t.tx.open = false;
   t.tx.awaiting_dns = false;
-  --in_flight_;
   result.duration = now - t.tx.started;
   result.transmissions = t.tx.transmissions;
+  result.request = t.request;
   result.success = result.status_code != 0 && t.cfg.healthy_codes.contains(result.status_code);
+  if (!t.background) {
+    const OneShotDone done = std::move(t.done);
+    done(result);
+    remove_target(slot);
+    return;
+  }
+  --in_flight_;
   const StateChange change =
       t.state.record(result.success, t.cfg.failures_before_down, t.cfg.successes_before_up);
   sink_.probe_finished(slot, result, change, t.state);
@@ -305,8 +388,8 @@ void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool tr
     return;
   }
   const auto slot = slot_from_branch(r.via_branch);
-  if (!slot || *slot >= targets_.size()) {
-    sink_.unmatched_response(to_string(Match::wrong_branch));
+  if (!slot || *slot >= targets_.size() || !targets_[*slot]) {
+    sink_.unmatched_response(to_string(slot ? Match::no_open_probe : Match::wrong_branch));
     return;
   }
   Target& t = *targets_[*slot];
@@ -324,6 +407,7 @@ void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool tr
   result.rtt = received - t.tx.first_sent;
   result.server = r.server;
   result.retry_after = r.retry_after;
+  result.response = data.substr(0, r.message_length);
   finish(*slot, result, received);
 }
 
@@ -335,7 +419,7 @@ void Engine::on_transport_error(const UdpEndpoint& dest, std::string_view origin
   if (pos != std::string_view::npos) {
     const auto branch = original.substr(pos + 8, kBranchLength);
     const auto slot = slot_from_branch(branch);
-    if (slot && *slot < targets_.size()) {
+    if (slot && *slot < targets_.size() && targets_[*slot]) {
       Target& t = *targets_[*slot];
       if (t.tx.open && !t.tx.awaiting_dns && t.tx.branch_view() == branch && t.remote == dest) {
         fail(*slot, FailureReason::refused, std::strerror(error), now);

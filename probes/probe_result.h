@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "config/config.h"
 #include "probes/target_state.h"
 
 namespace stx {
@@ -29,11 +30,18 @@ struct ProbeResult {
   std::string_view server;               // Server, else User-Agent, of the final response
   std::optional<std::uint32_t> retry_after;  // seconds, from a Retry-After header
   std::string_view detail;                   // human detail for logs (e.g. errno text)
+  std::string_view request;                  // the request as sent
+  std::string_view response;                 // the final response as received, empty if none
 };
 
+// Background probing reports here. Targets are named by slot: a small integer the engine
+// assigns on target_added and may reuse after target_removed.
 class ProbeSink {
  public:
   virtual ~ProbeSink() = default;
+  virtual void target_added(std::size_t target, const TargetConfig& config) = 0;
+  // `probe_in_flight`: a started probe of this target is abandoned and will never finish.
+  virtual void target_removed(std::size_t target, bool probe_in_flight) = 0;
   virtual void probe_started(std::size_t target) = 0;
   virtual void probe_finished(std::size_t target, const ProbeResult& result,
                               const StateChange& change, const TargetState& state) = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // One min-heap of deadlines for every probe timer: start, retransmit, timeout.
-// Entries are never removed early; a stale one is recognised by its sequence number.
+// Entries are never removed early; a stale one is recognised by its target generation
+// (the slot may have been reused after a reload) and its probe sequence number.
 #include <chrono>
 #include <cstdint>
 #include <queue>
@@ -16,6 +17,7 @@ enum class TimerKind : std::uint8_t { start, retransmit, timeout };
 struct TimerEntry {
   TimePoint due;
   std::uint32_t slot = 0;
+  std::uint32_t gen = 0;  // the target occupying the slot when the entry was made
   std::uint32_t seq = 0;  // the probe the timer belongs to (ignored for start)
   TimerKind kind = TimerKind::start;
 };

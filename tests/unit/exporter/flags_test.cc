@@ -11,7 +11,8 @@ TEST(Flags, Defaults) {
   Flags f;
   EXPECT_EQ(parse({}, f), "");
   EXPECT_EQ(f.config_file, "sip_trunk_exporter.toml");
-  EXPECT_EQ(f.listen_address, ":15060");
+  EXPECT_EQ(f.listen_addresses, std::vector<std::string>{":15060"});
+  EXPECT_EQ(f.log_format, "logfmt");
   EXPECT_EQ(f.log_level, "info");
   EXPECT_FALSE(f.config_check);
 }
@@ -23,9 +24,21 @@ TEST(Flags, EqualsAndSeparateValues) {
                   f),
             "");
   EXPECT_EQ(f.config_file, "/etc/x.toml");
-  EXPECT_EQ(f.listen_address, "127.0.0.1:9999");
+  EXPECT_EQ(f.listen_addresses, std::vector<std::string>{"127.0.0.1:9999"});
   EXPECT_EQ(f.log_level, "debug");
   EXPECT_TRUE(f.config_check);
+}
+
+TEST(Flags, ListenAddressRepeatsAndLogFormat) {
+  Flags f;
+  EXPECT_EQ(parse({"--web.listen-address=127.0.0.1:1", "--web.listen-address=[::1]:2",
+                   "--log.format=json"},
+                  f),
+            "");
+  EXPECT_EQ(f.listen_addresses, (std::vector<std::string>{"127.0.0.1:1", "[::1]:2"}));
+  EXPECT_EQ(f.log_format, "json");
+  EXPECT_EQ(parse({"--log.format=xml"}, f),
+            "flag --log.format: \"xml\" is not one of logfmt, json");
 }
 
 TEST(Flags, Errors) {
@@ -62,8 +75,8 @@ TEST(ListenAddress, Forms) {
 
 TEST(Flags, UsageNamesEveryFlag) {
   const std::string u = usage();
-  for (const char* f : {"--config.file", "--web.listen-address", "--log.level", "--config.check",
-                        "--version", "--help"}) {
+  for (const char* f : {"--config.file", "--web.listen-address", "--log.level", "--log.format",
+                        "--config.check", "--version", "--help"}) {
     EXPECT_NE(u.find(f), std::string::npos) << f;
   }
 }

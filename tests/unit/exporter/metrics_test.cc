@@ -9,7 +9,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-Config two_targets() {
+Config two_targets_config() {
   return parse_config(R"(
 [[target]]
 name = "a"
@@ -21,6 +21,16 @@ uri = "sip:192.0.2.2"
 )",
                       "test.toml");
 }
+
+// Metrics with the two targets added at slots 0 and 1, as the engine would.
+struct TwoTargets {
+  Config config = two_targets_config();
+  Metrics m{config};
+  TwoTargets() {
+    m.add_target(0, config.targets[0]);
+    m.add_target(1, config.targets[1]);
+  }
+};
 
 bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
@@ -36,7 +46,8 @@ ProbeResult answered(int code, milliseconds rtt, std::string_view server) {
 }
 
 TEST(Metrics, SeriesExistBeforeAnyProbe) {
-  Metrics m(two_targets());
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
   const std::string t = m.serialize();
   EXPECT_TRUE(has_line(t, "sip_target_up{carrier=\"acme\",target=\"a\"} 0"));
   EXPECT_TRUE(has_line(t, "sip_target_up{target=\"b\"} 0"));
@@ -51,7 +62,8 @@ TEST(Metrics, SeriesExistBeforeAnyProbe) {
 }
 
 TEST(Metrics, AnsweredProbe) {
-  Metrics m(two_targets());
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
   TargetState s;
   const StateChange c = s.record(true, 3, 1);
   m.probe_started();
@@ -78,7 +90,8 @@ TEST(Metrics, AnsweredProbe) {
 }
 
 TEST(Metrics, FailuresCodesAndTransitions) {
-  Metrics m(two_targets());
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
   TargetState s;
   m.probe_finished(1, answered(200, milliseconds(1), ""), s.record(true, 1, 1), s, 1);
   m.probe_finished(1, answered(503, milliseconds(2), ""), s.record(false, 1, 1), s, 2);
@@ -100,7 +113,8 @@ TEST(Metrics, FailuresCodesAndTransitions) {
 }
 
 TEST(Metrics, DroppedTrafficCounters) {
-  Metrics m(two_targets());
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
   m.unmatched_response();
   m.unmatched_response();
   m.invalid_message("bad_via");
@@ -110,6 +124,30 @@ TEST(Metrics, DroppedTrafficCounters) {
   EXPECT_TRUE(has_line(t, "sip_exporter_unmatched_responses_total 2"));
   EXPECT_TRUE(has_line(t, "sip_exporter_invalid_messages_total{reason=\"bad_via\"} 2"));
   EXPECT_TRUE(has_line(t, "sip_exporter_invalid_messages_total{reason=\"too_large\"} 1"));
+}
+
+TEST(Metrics, RemovedTargetLosesEverySeries) {
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
+  TargetState s;
+  m.probe_started();
+  m.probe_finished(1, answered(503, milliseconds(2), "x"), s.record(false, 1, 1), s, 2);
+  m.probe_started();
+  m.remove_target(1, true);
+  const std::string t = m.serialize();
+  EXPECT_EQ(t.find("target=\"b\""), std::string::npos) << t;
+  EXPECT_NE(t.find("target=\"a\""), std::string::npos);
+  EXPECT_TRUE(has_line(t, "sip_exporter_probes_in_flight 0"));
+}
+
+TEST(Metrics, ReloadOutcome) {
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
+  m.config_reloaded(true, 100);
+  m.config_reloaded(false, 200);
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_exporter_config_last_reload_successful 0"));
+  EXPECT_TRUE(has_line(t, "sip_exporter_config_last_reload_success_timestamp_seconds 100"));
 }
 
 TEST(Metrics, ServerLabelIsBoundedAndPrintable) {

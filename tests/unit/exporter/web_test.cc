@@ -23,31 +23,106 @@ std::string gunzip(const std::string& in) {
   return out;
 }
 
-const WebRoutes kRoutes{[] { return std::string("sip_target_up{target=\"a\"} 1\n"); }};
+WebRoutes routes() {
+  WebRoutes r;
+  r.metrics_text = [] { return std::string("sip_target_up{target=\"a\"} 1\n"); };
+  r.status = [] {
+    StatusSnapshot s;
+    s.targets.push_back(TargetStatus{});
+    s.targets.back().name = "edge-a";
+    s.targets.back().state = "up";
+    return s;
+  };
+  r.status_of = [](std::string_view name) {
+    StatusSnapshot s;
+    if (name == "edge a") {
+      s.targets.push_back(TargetStatus{});
+      s.targets.back().name = "edge a";
+    }
+    return s;
+  };
+  r.ready = [] { return false; };
+  r.probe = [](const ProbeRequest& p, Respond respond) {
+    WebResponse w;
+    w.body = p.target + "|" + p.module + "|" + (p.debug ? "debug" : "metrics") + "|" +
+             std::to_string(p.scrape_timeout);
+    respond(std::move(w));
+  };
+  r.reload = [](Respond respond) {
+    WebResponse w;
+    w.body = "reloaded";
+    respond(std::move(w));
+  };
+  return r;
+}
+
+const WebRoutes kRoutes = routes();
+
+// Synchronous view of the handler for tests; every response must come exactly once.
+WebResponse handle(const WebRequest& req) {
+  int calls = 0;
+  WebResponse out;
+  handle_web_request(req, kRoutes, [&](WebResponse r) {
+    ++calls;
+    out = std::move(r);
+  });
+  EXPECT_EQ(calls, 1) << req.target;
+  return out;
+}
 
 TEST(Web, MetricsPlainAndGzip) {
-  WebResponse r = handle_web_request({"GET", "/metrics", ""}, kRoutes);
+  WebResponse r = handle({"GET", "/metrics", "", ""});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(r.content_encoding, "");
   EXPECT_EQ(r.body, "sip_target_up{target=\"a\"} 1\n");
-  r = handle_web_request({"GET", "/metrics", "deflate, gzip;q=0.8"}, kRoutes);
+  r = handle({"GET", "/metrics", "deflate, gzip;q=0.8", ""});
   EXPECT_EQ(r.content_encoding, "gzip");
   EXPECT_EQ(gunzip(r.body), "sip_target_up{target=\"a\"} 1\n");
 }
 
 TEST(Web, LandingHealthAndErrors) {
-  WebResponse r = handle_web_request({"GET", "/", ""}, kRoutes);
+  WebResponse r = handle({"GET", "/", "", ""});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
-  EXPECT_NE(r.body.find("<a href=\"metrics\">"), std::string::npos);
-  EXPECT_EQ(handle_web_request({"GET", "/-/healthy", ""}, kRoutes).status, 200);
-  EXPECT_EQ(handle_web_request({"HEAD", "/-/healthy", ""}, kRoutes).status, 200);
-  EXPECT_EQ(handle_web_request({"GET", "/metrics?x=1", ""}, kRoutes).status, 200);
-  EXPECT_EQ(handle_web_request({"GET", "/nope", ""}, kRoutes).status, 404);
-  r = handle_web_request({"POST", "/metrics", ""}, kRoutes);
+  EXPECT_NE(r.body.find("metrics"), std::string::npos);
+  EXPECT_EQ(handle({"GET", "/-/healthy", "", ""}).status, 200);
+  EXPECT_EQ(handle({"HEAD", "/-/healthy", "", ""}).status, 200);
+  EXPECT_EQ(handle({"GET", "/metrics?x=1", "", ""}).status, 200);
+  EXPECT_EQ(handle({"GET", "/nope", "", ""}).status, 404);
+  r = handle({"POST", "/metrics", "", ""});
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.allow, "GET, HEAD");
+}
+
+TEST(Web, ProbeParameters) {
+  WebRequest req{"GET", "/probe?target=sip%3A192.0.2.1%3A5060&module=strict&debug=true", "", "9.5"};
+  EXPECT_EQ(handle(req).body, "sip:192.0.2.1:5060|strict|debug|9.500000");
+  EXPECT_EQ(handle({"GET", "/probe?target=sip:192.0.2.1", "", ""}).body,
+            "sip:192.0.2.1|default|metrics|0.000000");
+  WebResponse r = handle({"GET", "/probe?module=strict", "", ""});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "target parameter is missing\n");
+  EXPECT_EQ(handle({"GET", "/probe?target=x&debug=yes", "", ""}).status, 400);
+  r = handle({"GET", "/probe?target=x", "", "soon"});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "bad X-Prometheus-Scrape-Timeout-Seconds header \"soon\"\n");
+  EXPECT_EQ(handle({"GET", "/probe?target=%zz", "", ""}).status, 400);
+}
+
+TEST(Web, ReadyReloadAndStatusPages) {
+  EXPECT_EQ(handle({"GET", "/-/ready", "", ""}).status, 503);
+  EXPECT_EQ(handle({"POST", "/-/reload", "", ""}).body, "reloaded");
+  EXPECT_EQ(handle({"PUT", "/-/reload", "", ""}).body, "reloaded");
+  WebResponse r = handle({"GET", "/-/reload", "", ""});
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "POST, PUT");
+  r = handle({"GET", "/", "", ""});
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("edge-a"), std::string::npos);
+  EXPECT_EQ(handle({"GET", "/target?name=edge+a", "", ""}).status, 200);
+  EXPECT_EQ(handle({"GET", "/target?name=nobody", "", ""}).status, 404);
+  EXPECT_EQ(handle({"GET", "/target", "", ""}).status, 400);
 }
 
 TEST(Gzip, AcceptEncodingParsing) {
@@ -82,6 +157,16 @@ TEST(Log, LogfmtQuotingAndFields) {
   EXPECT_EQ(Logger::format(LogLevel::warn, "target state changed",
                            {{"target", "edge a"}, {"to", "down"}}),
             "level=warn msg=\"target state changed\" target=\"edge a\" to=down");
+}
+
+TEST(Log, JsonFormat) {
+  EXPECT_EQ(
+      Logger::format(LogLevel::info, "started", {{"targets", "2"}, {"server", "a\"b\x01\xff"}},
+                     LogFormat::json, "2026-01-01T00:00:00.000Z"),
+      "{\"ts\":\"2026-01-01T00:00:00.000Z\",\"level\":\"info\",\"msg\":\"started\","
+      "\"targets\":\"2\",\"server\":\"a\\\"b\\u0001\\ufffd\"}");
+  EXPECT_EQ(parse_log_format("json"), LogFormat::json);
+  EXPECT_FALSE(parse_log_format("text"));
 }
 
 TEST(Log, LevelFilter) {

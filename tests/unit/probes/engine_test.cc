@@ -28,6 +28,12 @@ struct Finished {
 
 class RecordingSink : public ProbeSink {
  public:
+  void target_added(std::size_t target, const TargetConfig& config) override {
+    added.emplace_back(target, config.name);
+  }
+  void target_removed(std::size_t target, bool in_flight) override {
+    removed.emplace_back(target, in_flight);
+  }
   void probe_started(std::size_t) override { ++started; }
   void probe_finished(std::size_t target, const ProbeResult& r, const StateChange& c,
                       const TargetState& s) override {
@@ -37,6 +43,8 @@ class RecordingSink : public ProbeSink {
   void invalid_message(std::string_view why) override { invalid.emplace_back(why); }
 
   int started = 0;
+  std::vector<std::pair<std::size_t, std::string>> added;
+  std::vector<std::pair<std::size_t, bool>> removed;
   std::vector<Finished> finished;
   std::vector<std::string> unmatched;
   std::vector<std::string> invalid;
@@ -299,6 +307,86 @@ TEST(Engine, ManyTargetsShareOneSocketAndEachGetsItsOwnAnswer) {
     EXPECT_EQ(f.result.status_code, 200 + static_cast<int>(f.target)) << f.target;
   }
   EXPECT_TRUE(sink.unmatched.empty());
+}
+
+TEST(Engine, ReloadKeepsUnchangedTargetsAndReplacesTheRest) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(
+      io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 200)}; });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  TargetConfig a = target(peer.port(), milliseconds(1000), milliseconds(900));
+  a.name = "a";
+  TargetConfig b = a;
+  b.name = "b";
+  TargetConfig c = a;
+  c.name = "c";
+  engine.start({a, b, c}, false);
+  run_until(io, [&] { return sink.finished.size() >= 3; });
+  ASSERT_EQ(sink.added.size(), 3u);
+  const std::size_t slot_a = sink.added[0].first;
+
+  TargetConfig b2 = b;
+  b2.timeout = milliseconds(800);  // changed: replaced
+  TargetConfig d = a;
+  d.name = "d";
+  engine.reload({a, b2, d});  // c removed, d added
+  std::vector<std::string> removed_names;
+  for (const auto& [slot, in_flight] : sink.removed) {
+    for (const auto& [s2, name] : sink.added) {
+      if (s2 == slot) removed_names.push_back(name);
+    }
+  }
+  // Slots are reused, so match removals against the names first given to them.
+  EXPECT_EQ(sink.removed.size(), 2u);
+  EXPECT_EQ(sink.added.size(), 5u);
+  EXPECT_EQ(sink.added[3].second, "b");
+  EXPECT_EQ(sink.added[4].second, "d");
+  for (const auto& [slot, in_flight] : sink.removed) EXPECT_NE(slot, slot_a);
+
+  // "a" keeps probing on its schedule: exactly one more result per interval, no double start.
+  const std::size_t before = sink.finished.size();
+  run_until(io, [&] {
+    int a_results = 0;
+    for (std::size_t i = before; i < sink.finished.size(); ++i) {
+      if (sink.finished[i].target == slot_a) ++a_results;
+    }
+    return a_results >= 2;
+  });
+  int a_results = 0;
+  for (std::size_t i = before; i < sink.finished.size(); ++i) {
+    if (sink.finished[i].target == slot_a) {
+      ++a_results;
+      EXPECT_EQ(sink.finished[i].state.health, Health::up);
+      EXPECT_FALSE(sink.finished[i].change.changed()) << "state survived the reload";
+    }
+  }
+  EXPECT_EQ(a_results, 2);
+}
+
+TEST(Engine, ProbeOnceAnswersItsCallerOnly) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(
+      io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 486)}; });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  std::optional<ProbeResult> got;
+  std::string request, response;
+  engine.probe_once(target(peer.port()), [&](const ProbeResult& r) {
+    got = r;
+    request = std::string(r.request);
+    response = std::string(r.response);
+  });
+  run_until(io, [&] { return got.has_value(); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status_code, 486);
+  EXPECT_FALSE(got->success);
+  EXPECT_EQ(request.rfind("OPTIONS sip:127.0.0.1:", 0), 0u);
+  EXPECT_EQ(response.rfind("SIP/2.0 486 ", 0), 0u);
+  EXPECT_TRUE(sink.finished.empty());
+  EXPECT_TRUE(sink.added.empty());
+  EXPECT_EQ(sink.started, 0);
+  EXPECT_EQ(engine.in_flight(), 0u);
 }
 
 }  // namespace

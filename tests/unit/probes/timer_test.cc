@@ -53,9 +53,9 @@ TEST(TimerE, NeverExceedsT2) {
 TEST(TimerQueue, PopsInDeadlineOrderOnlyWhenDue) {
   TimerQueue q;
   const TimePoint t0{};
-  q.push({t0 + milliseconds(30), 3, 0, TimerKind::start});
-  q.push({t0 + milliseconds(10), 1, 7, TimerKind::retransmit});
-  q.push({t0 + milliseconds(20), 2, 0, TimerKind::timeout});
+  q.push({t0 + milliseconds(30), 3, 1, 0, TimerKind::start});
+  q.push({t0 + milliseconds(10), 1, 1, 7, TimerKind::retransmit});
+  q.push({t0 + milliseconds(20), 2, 1, 0, TimerKind::timeout});
   EXPECT_EQ(q.next_due(), t0 + milliseconds(10));
   TimerEntry e;
   EXPECT_FALSE(q.pop_due(t0 + milliseconds(9), e));

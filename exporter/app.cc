@@ -1,0 +1,151 @@
+#include "exporter/app.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <random>
+
+#include "exporter/probe_endpoint.h"
+#include "version.h"
+
+namespace stx {
+namespace {
+
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+WebResponse text(int status, std::string body) {
+  WebResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+App::App(const Flags& flags, Logger& log) : flags_(flags), log_(log) {}
+
+App::~App() {
+  if (http_) http_->stop();
+}
+
+WebRoutes App::routes() {
+  WebRoutes r;
+  r.metrics_text = [this] { return metrics_->serialize(); };
+  r.status = [this] { return board_.snapshot(unix_now()); };
+  r.status_of = [this](std::string_view name) { return board_.snapshot_of(name, unix_now()); };
+  r.ready = [this] { return ready_.load(); };
+  r.probe = [this](const ProbeRequest& req, Respond respond) {
+    boost::asio::post(io_, [this, req, respond = std::move(respond)]() mutable {
+      run_probe_request(*engine_, *config_, req, std::move(respond));
+    });
+  };
+  r.reload = [this](Respond respond) {
+    boost::asio::post(io_, [this, respond = std::move(respond)] {
+      const std::string error = reload();
+      respond(error.empty() ? text(200, "Reloaded.\n")
+                            : text(500, "failed to reload config: " + error + "\n"));
+    });
+  };
+  return r;
+}
+
+std::string App::reload() {
+  Config next;
+  try {
+    next = load_config_file(flags_.config_file);
+  } catch (const ConfigError& e) {
+    log_.log(LogLevel::error, "reload failed, the running configuration stays",
+             {{"err", e.what()}});
+    metrics_->config_reloaded(false, unix_now());
+    return e.what();
+  }
+  for (const auto& w : next.warnings) log_.log(LogLevel::warn, "configuration", {{"warning", w}});
+  if (next.exporter.rtt_buckets != config_->exporter.rtt_buckets) {
+    // Histograms cannot change buckets in place: every target's series start over.
+    metrics_->set_rtt_buckets(next.exporter.rtt_buckets);
+    engine_->reload({});
+  }
+  engine_->reload(next.targets);
+  config_ = std::make_shared<const Config>(std::move(next));
+  metrics_->config_reloaded(true, unix_now());
+  log_.log(LogLevel::info, "configuration reloaded",
+           {{"config", flags_.config_file}, {"targets", std::to_string(config_->targets.size())}});
+  return {};
+}
+
+void App::wait_for_signals() {
+  signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      reload();
+      wait_for_signals();
+      return;
+    }
+    log_.log(LogLevel::info, "stopping", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
+    ready_ = false;
+    engine_->stop();
+    io_.stop();
+  });
+}
+
+int App::run() {
+  try {
+    config_ = std::make_shared<const Config>(load_config_file(flags_.config_file));
+  } catch (const ConfigError& e) {
+    log_.log(LogLevel::error, "invalid configuration", {{"err", e.what()}});
+    return 1;
+  }
+  for (const auto& w : config_->warnings) {
+    log_.log(LogLevel::warn, "configuration", {{"warning", w}});
+  }
+  if (flags_.config_check) {
+    std::cout << flags_.config_file << ": OK, " << config_->targets.size() << " target(s), "
+              << config_->modules.size() << " module(s)\n";
+    return 0;
+  }
+
+  metrics_ = std::make_unique<Metrics>(*config_);
+  reporter_ = std::make_unique<Reporter>(*metrics_, board_, log_);
+  engine_ = std::make_unique<Engine>(io_, *reporter_, random_seed());
+  http_ = std::make_unique<HttpServer>(routes(), log_);
+  try {
+    for (const std::string& address : flags_.listen_addresses) {
+      std::string error;
+      const auto listen = parse_listen_address(address, &error);
+      http_->listen(listen->host, listen->port);
+    }
+  } catch (const std::exception& e) {
+    log_.log(LogLevel::error, "cannot serve HTTP", {{"err", e.what()}});
+    return 1;
+  }
+
+  signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM, SIGHUP);
+  wait_for_signals();
+  http_->start();
+  engine_->start(config_->targets);
+  metrics_->config_reloaded(true, unix_now());
+  ready_ = true;
+  std::string listen;
+  for (const auto& a : flags_.listen_addresses) listen += (listen.empty() ? "" : ",") + a;
+  log_.log(LogLevel::info, "started",
+           {{"version", kVersion},
+            {"revision", kRevision},
+            {"config", flags_.config_file},
+            {"targets", std::to_string(config_->targets.size())},
+            {"listen", listen}});
+  io_.run();
+  http_->stop();
+  log_.log(LogLevel::info, "stopped");
+  return 0;
+}
+
+}  // namespace stx

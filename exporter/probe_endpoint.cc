@@ -1,0 +1,115 @@
+#include "exporter/probe_endpoint.h"
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "config/duration.h"
+
+namespace stx {
+namespace {
+
+WebResponse text(int status, std::string body) {
+  WebResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string seconds_text(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6fs", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+}  // namespace
+
+std::chrono::milliseconds probe_timeout(std::chrono::milliseconds module_timeout,
+                                        double scrape_timeout_seconds) {
+  if (scrape_timeout_seconds <= 0) return module_timeout;
+  const auto budget =
+      std::chrono::milliseconds(static_cast<std::int64_t>(scrape_timeout_seconds * 1000)) -
+      kScrapeTimeoutOffset;
+  return std::max(kMinProbeTimeout, std::min(module_timeout, budget));
+}
+
+void run_probe_request(Engine& engine, const Config& config, const ProbeRequest& req,
+                       Respond respond) {
+  const ModuleConfig* module = find_module(config, req.module);
+  if (module == nullptr) {
+    respond(text(400, "unknown module \"" + req.module + "\"\n"));
+    return;
+  }
+  TargetConfig target;
+  try {
+    target = target_for_probe(*module, req.target);
+  } catch (const ConfigError& e) {
+    respond(text(400, std::string(e.what()) + "\n"));
+    return;
+  }
+  target.timeout = probe_timeout(target.timeout, req.scrape_timeout);
+  engine.probe_once(target, [req, target, respond = std::move(respond)](const ProbeResult& r) {
+    WebResponse w;
+    if (req.debug) {
+      w.body = probe_debug_text(req, target, r);
+    } else {
+      w.body = probe_metrics_text(r);
+      w.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    }
+    respond(std::move(w));
+  });
+}
+
+std::string probe_metrics_text(const ProbeResult& r) {
+  prometheus::Registry registry;
+  prometheus::BuildGauge()
+      .Name("sip_probe_success")
+      .Help("1 if the probe got a healthy final response, 0 otherwise.")
+      .Register(registry)
+      .Add({})
+      .Set(r.success ? 1 : 0);
+  prometheus::BuildGauge()
+      .Name("sip_probe_duration_seconds")
+      .Help("How long the probe took, from start to final response or failure.")
+      .Register(registry)
+      .Add({})
+      .Set(std::chrono::duration<double>(r.duration).count());
+  prometheus::BuildGauge()
+      .Name("sip_probe_status_code")
+      .Help("Final SIP status code of the probe, 0 if none arrived.")
+      .Register(registry)
+      .Add({})
+      .Set(r.status_code);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry.Collect());
+  return out.str();
+}
+
+std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target,
+                             const ProbeResult& r) {
+  std::string out;
+  out += "Module: " + req.module + "\n";
+  out += "Target: " + target.uri + "\n";
+  out += "Timeout: " + format_duration(target.timeout) + "\n";
+  out += "Result: " + std::string(r.success ? "success" : "failure");
+  if (r.status_code != 0) {
+    out += ", status code " + std::to_string(r.status_code);
+  } else {
+    out += ", reason " + std::string(to_string(r.reason));
+    if (!r.detail.empty()) out += " (" + std::string(r.detail) + ")";
+  }
+  out += "\nDuration: " + seconds_text(r.duration) + "\n";
+  out += "Transmissions: " + std::to_string(r.transmissions) + "\n";
+  if (r.status_code != 0) out += "RTT: " + seconds_text(r.rtt) + "\n";
+  out += "\n--- request ---\n";
+  out += r.request.empty() ? std::string("(not sent)\n") : std::string(r.request);
+  out += "--- response ---\n";
+  out += r.response.empty() ? std::string("(none)\n") : std::string(r.response);
+  return out;
+}
+
+}  // namespace stx

@@ -1,0 +1,112 @@
+#include "exporter/status_board.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "version.h"
+
+namespace stx {
+namespace {
+
+// Assigns at most StatusBoard::kMaxText bytes, reusing the string's buffer.
+void assign_capped(std::string& to, std::string_view from) {
+  to.assign(from.substr(0, StatusBoard::kMaxText));
+}
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+void StatusBoard::add_target(std::size_t slot, const TargetConfig& target) {
+  auto e = std::make_unique<Entry>();
+  e->status.name = target.name;
+  e->status.labels = target.labels;
+  e->status.uri = target.uri;
+  e->status.state = std::string(to_string(Health::unknown));
+  e->rtts.resize(kRecentRtts);
+  e->exchanges.resize(kExchanges);
+  std::lock_guard lock(mu_);
+  if (entries_.size() <= slot) entries_.resize(slot + 1);
+  entries_[slot] = std::move(e);
+}
+
+void StatusBoard::remove_target(std::size_t slot) {
+  std::unique_ptr<Entry> gone;  // freed outside the lock
+  std::lock_guard lock(mu_);
+  if (slot < entries_.size()) gone = std::move(entries_[slot]);
+}
+
+void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetState& state,
+                         const StateChange& change, double unix_now) {
+  std::lock_guard lock(mu_);
+  if (slot >= entries_.size() || !entries_[slot]) return;
+  Entry& e = *entries_[slot];
+  TargetStatus& s = e.status;
+  s.state = to_string(state.health);
+  s.last_code = r.status_code;
+  if (r.status_code != 0) {
+    s.last_rtt_seconds = seconds(r.rtt);
+    assign_capped(s.server, r.server);
+  }
+  s.consecutive_failures = state.consecutive_failures;
+  if (change.changed()) s.last_change_unix = unix_now;
+  e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? seconds(r.rtt) : -1;
+  ExchangeRecord& x = e.exchanges[e.exchange_count++ % kExchanges];
+  x.unix_time = unix_now;
+  x.success = r.success;
+  x.code = r.status_code;
+  x.reason.assign(to_string(r.reason));
+  x.rtt_seconds = r.status_code != 0 ? seconds(r.rtt) : -1;
+  x.duration_seconds = seconds(r.duration);
+  x.transmissions = r.transmissions;
+  assign_capped(x.response, r.response);
+  assign_capped(e.last_request, r.request);
+}
+
+TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) {
+  TargetStatus s = e.status;
+  const std::size_t n_rtts = std::min(e.rtt_count, kRecentRtts);
+  for (std::size_t i = e.rtt_count - n_rtts; i < e.rtt_count; ++i) {
+    s.recent_rtts.push_back(e.rtts[i % kRecentRtts]);
+  }
+  if (!with_exchanges) return s;
+  const std::size_t n = std::min(e.exchange_count, kExchanges);
+  for (std::size_t i = 0; i < n; ++i) {  // newest first
+    s.exchanges.push_back(e.exchanges[(e.exchange_count - 1 - i) % kExchanges]);
+  }
+  if (!s.exchanges.empty()) s.exchanges.front().request = e.last_request;
+  return s;
+}
+
+StatusSnapshot StatusBoard::snapshot(double unix_now) const {
+  StatusSnapshot snap;
+  snap.now_unix = unix_now;
+  snap.version = kVersion;
+  snap.revision = kRevision;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& e : entries_) {
+      if (e) snap.targets.push_back(export_entry(*e, false));
+    }
+  }
+  std::sort(snap.targets.begin(), snap.targets.end(),
+            [](const TargetStatus& a, const TargetStatus& b) { return a.name < b.name; });
+  return snap;
+}
+
+StatusSnapshot StatusBoard::snapshot_of(std::string_view name, double unix_now) const {
+  StatusSnapshot snap;
+  snap.now_unix = unix_now;
+  snap.version = kVersion;
+  snap.revision = kRevision;
+  std::lock_guard lock(mu_);
+  for (const auto& e : entries_) {
+    if (e && e->status.name == name) {
+      snap.targets.push_back(export_entry(*e, true));
+      break;
+    }
+  }
+  return snap;
+}
+
+}  // namespace stx
