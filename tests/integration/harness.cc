@@ -1021,6 +1021,7 @@ std::string render_config(const ExporterConfigSpec& spec) {
     }
     for (const auto& [k, v] : t.overrides) ss << k << " = " << v << "\n";
   }
+  ss << spec.extra_toml;
   return ss.str();
 }
 

@@ -322,6 +322,7 @@ struct ExporterConfigSpec {
   int successes_before_up = 1;
   std::vector<std::string> healthy_codes = {"2xx"};
   std::vector<TargetSpec> targets;
+  std::string extra_toml;  // appended verbatim (e.g. [module.x] tables)
 };
 
 std::string render_config(const ExporterConfigSpec& spec);
