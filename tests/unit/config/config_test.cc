@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "parse_helpers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,27 +20,8 @@ using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
-// Parses `toml` and returns the ConfigError message, or fails the test.
-std::string error_of(const std::string& toml) {
-  try {
-    Config config = parse_config(toml, "config.toml");
-    ADD_FAILURE() << "parsed without error:\n" << toml;
-  } catch (const ConfigError& e) {
-    std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "message is not one line: " << message;
-    return message;
-  }
-  return "";
-}
-
-Config parse_ok(const std::string& toml) {
-  try {
-    return parse_config(toml, "config.toml");
-  } catch (const ConfigError& e) {
-    ADD_FAILURE() << "unexpected error: " << e.what();
-  }
-  return Config{};
-}
+using test::error_of;
+using test::parse_ok;
 
 // A minimal valid target table body, for tests that care about one other key.
 const std::string kTarget = "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"\n";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "parse_helpers.h"
 #include "version.h"
 
 namespace stx {
@@ -14,26 +15,8 @@ namespace {
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 
-std::string error_of(const std::string& toml) {
-  try {
-    Config config = parse_config(toml, "config.toml");
-    ADD_FAILURE() << "parsed without error:\n" << toml;
-  } catch (const ConfigError& e) {
-    std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "message is not one line: " << message;
-    return message;
-  }
-  return "";
-}
-
-Config parse_ok(const std::string& toml) {
-  try {
-    return parse_config(toml, "config.toml");
-  } catch (const ConfigError& e) {
-    ADD_FAILURE() << "unexpected error: " << e.what();
-  }
-  return Config{};
-}
+using test::error_of;
+using test::parse_ok;
 
 // target_for_probe's error message, or fails the test.
 std::string probe_error_of(const ModuleConfig& module, std::string_view uri) {
