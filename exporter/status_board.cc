@@ -69,10 +69,14 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) {
   for (std::size_t i = e.rtt_count - n_rtts; i < e.rtt_count; ++i) {
     s.recent_rtts.push_back(e.rtts[i % kRecentRtts]);
   }
-  if (!with_exchanges) return s;
-  const std::size_t n = std::min(e.exchange_count, kExchanges);
+  const std::size_t n = std::min(e.exchange_count, with_exchanges ? kExchanges : 1);
   for (std::size_t i = 0; i < n; ++i) {  // newest first
     s.exchanges.push_back(e.exchanges[(e.exchange_count - 1 - i) % kExchanges]);
+  }
+  if (!with_exchanges) {
+    // The list page shows the newest result (its failure reason), not the texts.
+    for (ExchangeRecord& x : s.exchanges) x.response.clear();
+    return s;
   }
   if (!s.exchanges.empty()) s.exchanges.front().request = e.last_request;
   return s;

@@ -26,8 +26,8 @@ class StatusBoard {
   void record(std::size_t slot, const ProbeResult& r, const TargetState& state,
               const StateChange& change, double unix_now);
 
-  // Every target, sorted by name, without exchanges; or, with `name`, only that target
-  // with its exchanges (empty `targets` when there is no such target).
+  // Every target, sorted by name, each with only its newest exchange and no texts; or, with
+  // `name`, only that target with all its exchanges (no `targets` when there is none).
   StatusSnapshot snapshot(double unix_now) const;
   StatusSnapshot snapshot_of(std::string_view name, double unix_now) const;
 

@@ -162,11 +162,13 @@ std::string badge(std::string_view state) {
   return "<span class=\"badge " + state_class(state) + "\">" + html_escape(text) + "</span>";
 }
 
-// The final code, or the failure reason when there was none (from the newest exchange).
+// The final code; without one, the failure reason from the newest exchange, else "0".
 std::string code_or_reason(const TargetStatus& t) {
   if (t.last_code > 0) return std::to_string(t.last_code);
   if (!t.exchanges.empty() && t.exchanges.front().code == 0 && !t.exchanges.front().reason.empty())
     return "<span class=\"reason\">" + html_escape(t.exchanges.front().reason) + "</span>";
+  // Probed, but the snapshot carries no exchange to name the reason.
+  if (!t.recent_rtts.empty()) return "<span class=\"reason\" title=\"no final response\">0</span>";
   return "\xe2\x80\x93";
 }
 
@@ -392,8 +394,10 @@ std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t) {
            (e.transmissions == 1 ? " transmission" : " transmissions") + "</span>";
     out += "<span class=\"muted\">" + human_duration(s.now_unix - e.unix_time) + " ago</span>";
     out += "</h3>\n";
-    out += "<div class=\"muted\">Request</div><pre class=\"request\">" + html_escape(e.request) +
-           "</pre>\n";
+    if (!e.request.empty()) {  // the board may keep the request text of the newest only
+      out += "<div class=\"muted\">Request</div><pre class=\"request\">" + html_escape(e.request) +
+             "</pre>\n";
+    }
     if (e.response.empty()) {
       out += "<div class=\"muted\">Response</div><p class=\"muted\">No final response.</p>\n";
     } else {

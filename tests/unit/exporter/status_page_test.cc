@@ -168,10 +168,24 @@ TEST(StatusPage, DownRowShowsReasonWhenThereWasNoCode) {
   EXPECT_THAT(text, Not(HasSubstr(" ms ")));  // no RTT without an answer
 }
 
+TEST(StatusPage, CodeIsZeroWhenNoExchangeNamesTheReason) {
+  TargetStatus down = down_target();
+  down.exchanges.clear();  // "/" may be rendered from a snapshot without exchanges
+  TargetStatus fresh = unknown_target();
+  const std::string html = render_status_page(snapshot({down, fresh}));
+  // State, last code, last RTT, consecutive failures.
+  EXPECT_THAT(visible_text(row_of(html, "bravo")), HasSubstr(" down 0 \xe2\x80\x93 7 "));
+  EXPECT_THAT(
+      row_of(html, "bravo"),
+      HasSubstr(
+          "<td class=\"num\"><span class=\"reason\" title=\"no final response\">0</span></td>"));
+  EXPECT_THAT(row_of(html, "charlie"),
+              HasSubstr("<td class=\"num\">\xe2\x80\x93</td><td class=\"num\">\xe2\x80\x93</td>"));
+}
+
 TEST(StatusPage, StateIsTextNotColourAlone) {
   const std::string html =
       render_status_page(snapshot({up_target(), down_target(), unknown_target()}));
-  const std::string text = visible_text(html);
   EXPECT_THAT(visible_text(row_of(html, "alpha")), HasSubstr(" up "));
   EXPECT_THAT(visible_text(row_of(html, "bravo")), HasSubstr(" down "));
   EXPECT_THAT(visible_text(row_of(html, "charlie")), HasSubstr(" unknown "));
@@ -357,6 +371,18 @@ TEST(TargetPage, ListsEachExchangeNewestFirstWithRequestAndResponse) {
   EXPECT_EQ(count(html, "<pre class=\"request\">"), 3u);
   EXPECT_EQ(count(html, "<pre class=\"response\">"), 2u);
   EXPECT_THAT(text, HasSubstr("No final response."));
+}
+
+TEST(TargetPage, LeavesOutARequestTextItDoesNotHave) {
+  TargetStatus t = up_target();
+  ExchangeRecord older = t.exchanges[0];
+  older.unix_time -= 10;
+  older.request.clear();
+  t.exchanges.push_back(older);
+  const std::string html = render_target_page(snapshot({t}), t);
+  EXPECT_EQ(count(html, "<article class=\"exchange"), 2u);
+  EXPECT_EQ(count(html, "<pre class=\"request\">"), 1u);
+  EXPECT_EQ(count(html, "<pre class=\"response\">"), 2u);
 }
 
 TEST(TargetPage, WithoutExchangesSaysSo) {

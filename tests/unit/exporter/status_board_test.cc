@@ -1,0 +1,87 @@
+#include "exporter/status_board.h"
+
+#include <gtest/gtest.h>
+
+namespace stx {
+namespace {
+
+using std::chrono::milliseconds;
+
+TargetConfig config_named(const std::string& name) {
+  TargetConfig t;
+  t.name = name;
+  t.uri = "sip:192.0.2.1";
+  t.labels = {{"carrier", "acme"}};
+  return t;
+}
+
+ProbeResult answered(int code, milliseconds rtt) {
+  ProbeResult r;
+  r.status_code = code;
+  r.success = code / 100 == 2;
+  r.rtt = rtt;
+  r.server = "peer";
+  r.request = "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n";
+  r.response = "SIP/2.0 200 OK\r\n\r\n";
+  return r;
+}
+
+TEST(StatusBoard, RecordsStateRingsAndExchanges) {
+  StatusBoard board;
+  board.add_target(3, config_named("b"));
+  board.add_target(0, config_named("a"));
+  TargetState st;
+  for (int i = 0; i < 45; ++i) {
+    board.record(3, answered(200, milliseconds(i)), st, st.record(true, 1, 1), 100 + i);
+  }
+  ProbeResult refused;
+  refused.reason = FailureReason::refused;
+  refused.request = "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n";
+  board.record(3, refused, st, st.record(false, 1, 1), 200);
+
+  const StatusSnapshot all = board.snapshot(300);
+  ASSERT_EQ(all.targets.size(), 2u);
+  EXPECT_EQ(all.targets[0].name, "a");
+  EXPECT_EQ(all.targets[0].state, "unknown");
+  const TargetStatus& b = all.targets[1];
+  EXPECT_EQ(b.state, "down");
+  EXPECT_EQ(b.last_code, 0);
+  EXPECT_DOUBLE_EQ(b.last_rtt_seconds, 0.044);  // the last answered probe
+  EXPECT_EQ(b.server, "peer");
+  EXPECT_EQ(b.last_change_unix, 200);
+  ASSERT_EQ(b.recent_rtts.size(), StatusBoard::kRecentRtts);
+  EXPECT_LT(b.recent_rtts.back(), 0) << "the failed probe is marked";
+  EXPECT_DOUBLE_EQ(b.recent_rtts.front(), 0.006);  // oldest kept of 46
+  ASSERT_EQ(b.exchanges.size(), 1u) << "the list shows only the newest result";
+  EXPECT_EQ(b.exchanges[0].reason, "refused");
+  EXPECT_TRUE(b.exchanges[0].response.empty());
+
+  const StatusSnapshot one = board.snapshot_of("b", 300);
+  ASSERT_EQ(one.targets.size(), 1u);
+  const auto& x = one.targets[0].exchanges;
+  ASSERT_EQ(x.size(), StatusBoard::kExchanges);
+  EXPECT_EQ(x[0].reason, "refused");  // newest first
+  EXPECT_EQ(x[0].request, "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n");
+  EXPECT_EQ(x[1].code, 200);
+  EXPECT_EQ(x[1].response, "SIP/2.0 200 OK\r\n\r\n");
+  EXPECT_TRUE(board.snapshot_of("nobody", 300).targets.empty());
+}
+
+TEST(StatusBoard, TextsAreCappedAndRemovedTargetsGo) {
+  StatusBoard board;
+  board.add_target(0, config_named("a"));
+  std::string huge(10000, 'x');
+  ProbeResult r = answered(200, milliseconds(1));
+  r.response = huge;
+  TargetState st;
+  board.record(0, r, st, st.record(true, 1, 1), 1);
+  EXPECT_EQ(board.snapshot_of("a", 2).targets[0].exchanges[0].response.size(),
+            StatusBoard::kMaxText);
+  board.remove_target(0);
+  EXPECT_TRUE(board.snapshot(3).targets.empty());
+  board.record(0, r, st, st.record(true, 1, 1), 4);  // late result for a removed slot: ignored
+  EXPECT_TRUE(board.snapshot(5).targets.empty());
+}
+
+}  // namespace
+}  // namespace stx
