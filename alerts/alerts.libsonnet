@@ -1,0 +1,214 @@
+// Alerting rules. Every threshold and duration comes from _config (config.libsonnet).
+local num(x) = '%g' % x;
+
+{
+  prometheusAlerts+:: {
+    local cfg = $._config,
+    local sel = cfg.exporterSelector,
+    local groupBy = std.join(', ', cfg.groupLabels),
+    local groupSel = std.join(',', [sel] + ['%s!=""' % l for l in cfg.groupLabels]),
+
+    // --- Annotation snippets (Go templates evaluated by Prometheus) -------------
+
+    // "carrier=x, instance=y, ...": every label of the alert but the target itself
+    // (and the metric name a filtering comparison keeps).
+    local otherLabels =
+      '{{ $sep := "" }}{{ range $k, $v := $labels }}{{ if and (ne $k "target") (ne $k "__name__") }}' +
+      '{{ $sep }}{{ $k }}={{ $v }}{{ $sep = ", " }}{{ end }}{{ end }}',
+    local targetWithLabels = '{{ $labels.target }} (' + otherLabels + ')',
+
+    // A per-target series of the alerting target, for template queries.
+    local seriesQuery(metric) =
+      'printf `' + metric + '{target=%q,instance=%q,job=%q}` $labels.target $labels.instance $labels.job',
+    local since =
+      '{{ with ' + seriesQuery('sip_target_last_change_timestamp_seconds') +
+      ' | query }}{{ . | first | value | humanizeTimestamp }}{{ end }}',
+    // "SIP 503", or "none (refused)" when the last probes got no final response.
+    local lastAnswer =
+      '{{ with ' + seriesQuery('sip_target_last_status_code') +
+      ' | query }}{{ with . | first | value }}SIP {{ . }}{{ else }}none{{ end }}{{ end }}' +
+      '{{ with printf `topk(1, increase(sip_probe_failures_total{target=%q,instance=%q,job=%q}[5m]) > 0)`' +
+      ' $labels.target $labels.instance $labels.job | query }} ({{ . | first | label "reason" }}){{ end }}',
+
+    local groupLabelsText = std.join(' ', ['%s={{ $labels.%s }}' % [l, l] for l in cfg.groupLabels]),
+    local groupMembersQuery =
+      'printf `sip_target_up{' + sel + ',' +
+      std.join(',', ['%s=%%q' % l for l in cfg.groupLabels]) + '} == 0` ' +
+      std.join(' ', ['$labels.%s' % l for l in cfg.groupLabels]),
+
+    local alert(name, severity, expr, forDuration, summary, description) = {
+      alert: name,
+      expr: expr,
+      'for': forDuration,
+      labels: { severity: severity },
+      annotations: {
+        summary: summary,
+        description: description,
+        runbook_url: cfg.runbookURLBase + '#' + std.asciiLower(name),
+      },
+    },
+
+    // A target is down once it got its first verdict: while unknown after a start
+    // sip_target_up is 0 too, but sip_target_last_change_timestamp_seconds is 0.
+    // SipTrunkGroupDown spells the same condition out per group.
+    local downTargets = |||
+      sip_target_up{%(s)s} == 0
+      and
+      sip_target_last_change_timestamp_seconds{%(s)s} > 0
+    ||| % { s: sel },
+
+    local answerRatio(codeMatcher) = |||
+      (
+        sum without (code) (rate(sip_probe_responses_total{%(sel)s,%(codes)s}[%(w)s]))
+        /
+        sum without (result) (rate(sip_probes_total{%(sel)s}[%(w)s]))
+      )
+    ||| % { sel: sel, codes: codeMatcher, w: cfg.answerRatioWindow },
+
+    local failureRatio(window) =
+      '(1 - %s{%s})' % [$.availabilityRecord(window), sel],
+    local burnThreshold =
+      '(%s * (1 - %s))' % [num(cfg.availabilityBurnRate), num(cfg.availabilityObjective)],
+    local objectivePercent = num(cfg.availabilityObjective * 100) + '%',
+
+    groups+: [
+      {
+        name: 'sip_trunk_exporter.alerts',
+        rules: [
+          alert(
+            'SipTrunkDown',
+            'critical',
+            downTargets,
+            cfg.targetDownFor,
+            'SIP trunk {{ $labels.target }} is down.',
+            'SIP target ' + targetWithLabels + ' has answered no healthy OPTIONS for more than ' +
+            cfg.targetDownFor + ': down since ' + since + '. Last answer: ' + lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkGroupDown',
+            'critical',
+            |||
+              count by (%(by)s) (
+                sip_target_up{%(gsel)s} == 0
+                and
+                sip_target_last_change_timestamp_seconds{%(gsel)s} > 0
+              )
+              == count by (%(by)s) (sip_target_up{%(gsel)s})
+              and
+              count by (%(by)s) (sip_target_up{%(gsel)s}) >= %(min)d
+            ||| % { by: groupBy, gsel: groupSel, min: cfg.groupDownMinTargets },
+            cfg.groupDownFor,
+            'All SIP targets of ' + groupLabelsText + ' are down.',
+            'All {{ $value }} SIP targets with ' + groupLabelsText +
+            ' have been down for more than ' + cfg.groupDownFor + ':' +
+            '{{ range ' + groupMembersQuery + ' | query | sortByLabel "target" }} {{ .Labels.target }}{{ end }}.' +
+            ' Their own SipTrunkDown alerts are inhibited in Alertmanager.',
+          ),
+          alert(
+            'SipTrunkHighRtt',
+            'warning',
+            |||
+              histogram_quantile(%(q)s, rate(sip_probe_rtt_seconds_bucket{%(sel)s}[%(w)s]))
+              > %(t)s
+            ||| % {
+              q: num(cfg.highRttQuantile),
+              sel: sel,
+              w: cfg.highRttWindow,
+              t: num(cfg.highRttThresholdSeconds),
+            },
+            cfg.highRttFor,
+            'SIP trunk {{ $labels.target }} answers slowly.',
+            'The p%s OPTIONS round-trip time of %s has been {{ $value | humanizeDuration }} over the last %s, above %sms.' % [
+              num(cfg.highRttQuantile * 100),
+              targetWithLabels,
+              cfg.highRttWindow,
+              num(cfg.highRttThresholdSeconds * 1000),
+            ],
+          ),
+          alert(
+            'SipTrunkServerErrors',
+            'warning',
+            answerRatio('code=~"5..",code!="503"') +
+            '> %s\nand\nsip_target_up{%s} == 1\n' % [num(cfg.serverErrorRatio), sel],
+            cfg.answerRatioFor,
+            'SIP trunk {{ $labels.target }} answers with server errors.',
+            'SIP target ' + targetWithLabels + ' is up but answered {{ $value | humanizePercentage }} of its probes over the last ' +
+            cfg.answerRatioWindow + ' with a 5xx server error (other than 503). Last answer: ' + lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkOverloaded',
+            'warning',
+            answerRatio('code="503"') +
+            '> %s\nand\nsip_target_up{%s} == 1\n' % [num(cfg.overloadedRatio), sel],
+            cfg.answerRatioFor,
+            'SIP trunk {{ $labels.target }} says it is overloaded (503).',
+            'SIP target ' + targetWithLabels + ' is up but answered {{ $value | humanizePercentage }} of its probes over the last ' +
+            cfg.answerRatioWindow + ' with 503 Service Unavailable; the exporter logs the Retry-After it sends. Last answer: ' +
+            lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkFlapping',
+            'warning',
+            'increase(sip_target_state_changes_total{%s}[%s]) >= %d\n' % [sel, cfg.flappingWindow, cfg.flappingTransitions],
+            cfg.flappingFor,
+            'SIP trunk {{ $labels.target }} is flapping.',
+            'SIP target ' + targetWithLabels + ' changed between up and down {{ printf "%.0f" $value }} times in the last ' +
+            cfg.flappingWindow + '. Last answer: ' + lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkTlsCertificateExpiring',
+            'warning',
+            '(sip_tls_cert_expiry_timestamp_seconds{%s} - time()) < %d * 86400 > 0\n' % [sel, cfg.certExpiryWarningDays],
+            cfg.certExpiringFor,
+            'The TLS certificate of SIP trunk {{ $labels.target }} expires soon.',
+            'The TLS certificate that SIP target ' + targetWithLabels + ' presents at {{ $labels.address }} expires in {{ $value | humanizeDuration }} (less than ' +
+            cfg.certExpiryWarningDays + ' days).',
+          ),
+          alert(
+            'SipTrunkTlsCertificateExpired',
+            'critical',
+            'sip_tls_cert_expiry_timestamp_seconds{%s} <= time()\n' % sel,
+            cfg.certExpiredFor,
+            'The TLS certificate of SIP trunk {{ $labels.target }} has expired.',
+            'The TLS certificate that SIP target ' + targetWithLabels + ' presents at {{ $labels.address }} expired at {{ $value | humanizeTimestamp }}.',
+          ),
+          alert(
+            'SipTrunkAvailabilityBudgetBurn',
+            'warning',
+            '%s > %s\nand\n%s > %s\n' % [failureRatio('1h'), burnThreshold, failureRatio('5m'), burnThreshold],
+            cfg.availabilityBurnFor,
+            'SIP trunk {{ $labels.target }} is burning its availability error budget.',
+            'SIP target ' + targetWithLabels + ' failed {{ $value | humanizePercentage }} of its probes in the last hour: at this rate the ' +
+            objectivePercent + ' availability objective over 30 days is missed within ' + num(30 * 24 / cfg.availabilityBurnRate) + ' hours.',
+          ),
+          alert(
+            'SipTrunkAvailabilityBelowObjective',
+            'info',
+            '%s{%s} < %s\n' % [$.availabilityRecord('30d'), sel, num(cfg.availabilityObjective)],
+            cfg.availabilityBelowObjectiveFor,
+            'SIP trunk {{ $labels.target }} is below its availability objective.',
+            'SIP target ' + targetWithLabels + ' answered {{ $value | humanizePercentage }} of its probes healthily over the last 30 days, below the ' +
+            objectivePercent + ' objective.',
+          ),
+          alert(
+            'SipTrunkExporterDown',
+            'critical',
+            'up{%s} == 0\n' % sel,
+            cfg.exporterDownFor,
+            'SIP trunk exporter {{ $labels.instance }} is not scraped.',
+            'Prometheus has failed to scrape the SIP trunk exporter {{ $labels.instance }} (job {{ $labels.job }}) for more than ' +
+            cfg.exporterDownFor + ': the trunks it probes are not monitored and their alerts cannot fire.',
+          ),
+          alert(
+            'SipTrunkExporterConfigReloadFailed',
+            'critical',
+            'sip_exporter_config_last_reload_successful{%s} == 0\n' % sel,
+            cfg.configReloadFailedFor,
+            'SIP trunk exporter {{ $labels.instance }} failed to reload its configuration.',
+            'The SIP trunk exporter {{ $labels.instance }} (job {{ $labels.job }}) could not load its changed configuration and still runs the previous one; its log names the file, line and key at fault.',
+          ),
+        ],
+      },
+    ],
+  },
+}

@@ -1,0 +1,61 @@
+// The one place for alert thresholds and durations. Tune them here (or override
+// `_config` from your own jsonnet), then run alerts/render.sh; the dashboards read
+// the same values for their threshold lines.
+{
+  _config+:: {
+    // Label matchers that select this exporter's series (its scrape job).
+    exporterSelector: 'job="sip_trunk_exporter"',
+
+    // Static target labels that form a carrier/site group for SipTrunkGroupDown.
+    groupLabels: ['carrier', 'site'],
+    // A group of one target is that target: SipTrunkDown already covers it.
+    groupDownMinTargets: 2,
+
+    // runbook_url = runbookURLBase + '#' + lower-case alert name. The default is the
+    // runbook's path in this repository; point it at where you host the repository.
+    runbookURLBase: 'alerts/runbook.md',
+
+    // SipTrunkDown / SipTrunkGroupDown: sip_target_up is already debounced by
+    // failures_before_down, so this only rides out exporter restarts and blips.
+    targetDownFor: '1m',
+    groupDownFor: '1m',
+
+    // SipTrunkHighRtt: this quantile of the probe RTT over the window, in seconds.
+    highRttQuantile: 0.95,
+    highRttThresholdSeconds: 0.5,
+    highRttWindow: '10m',
+    highRttFor: '10m',
+
+    // SipTrunkServerErrors (5xx but 503) and SipTrunkOverloaded (503): share of
+    // probes answered so while the target is still up.
+    serverErrorRatio: 0.1,
+    overloadedRatio: 0.1,
+    answerRatioWindow: '10m',
+    answerRatioFor: '10m',
+
+    // SipTrunkFlapping: at least this many up/down transitions within the window.
+    flappingTransitions: 4,
+    flappingWindow: '30m',
+    flappingFor: '1m',
+
+    // SipTrunkTlsCertificateExpiring / ...Expired.
+    certExpiryWarningDays: 21,
+    certExpiringFor: '10m',
+    certExpiredFor: '1m',
+
+    // SipTrunkExporterDown / SipTrunkExporterConfigReloadFailed.
+    exporterDownFor: '2m',
+    configReloadFailedFor: '5m',
+
+    // Availability = share of successful probes (recording rules over 5m/1h/1d/30d).
+    // SipTrunkAvailabilityBudgetBurn: the 1h and 5m failure ratios both exceed
+    // availabilityBurnRate times the error budget (1 - objective), i.e. the 30-day
+    // budget would be gone in 30d / 14.4 = 50 hours.
+    availabilityObjective: 0.995,
+    availabilityBurnRate: 14.4,
+    availabilityBurnFor: '2m',
+    // SipTrunkAvailabilityBelowObjective (info): the 30-day availability is below
+    // the objective.
+    availabilityBelowObjectiveFor: '1h',
+  },
+}

@@ -1,0 +1,179 @@
+// "SIP trunks overview": every target at a glance. Rendered to
+// sip-trunk-overview.json by dashboards/render.sh.
+local g = import 'lib/grafana.libsonnet';
+local cfg = (import '../alerts/config.libsonnet')._config;
+local rules = import '../alerts/rules.libsonnet';
+
+local sel = cfg.exporterSelector + ',carrier=~"$carrier",site=~"$site",target=~"$target"';
+local q(metric) = '%s{%s}' % [metric, sel];
+
+// 1 up, 0 down, -1 unknown (no verdict yet since the exporter started).
+local stateExpr = '%s - (%s == bool 0)' % [q('sip_target_up'), q('sip_target_last_change_timestamp_seconds')];
+local stateMappings = g.valueMappings({
+  '1': ['UP', 'green'],
+  '0': ['DOWN', 'red'],
+  '-1': ['UNKNOWN', 'gray'],
+});
+local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
+local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
+
+local byName(name, properties) = {
+  matcher: { id: 'byName', options: name },
+  properties: properties,
+};
+
+g.dashboard(
+  'sip-trunk-overview',
+  'SIP trunks overview',
+  'State, availability, round-trip times and answers of every SIP target probed by sip_trunk_exporter.',
+  [
+    g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % cfg.exporterSelector),
+    g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % cfg.exporterSelector),
+    g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % cfg.exporterSelector),
+  ],
+  [
+    g.stat(
+      'Targets up',
+      'Targets whose state is up.',
+      [g.query('A', 'count(%s == 1) or vector(0)' % q('sip_target_up'), instant=true)],
+      g.pos(0, 0, 4, 4),
+      thresholds=g.thresholds([['green']]),
+    ),
+    g.stat(
+      'Targets down',
+      'Targets whose state is down (after failures_before_down failed probes).',
+      [g.query('A', 'count(%s == 0) or vector(0)' % stateExpr, instant=true)],
+      g.pos(4, 0, 4, 4),
+      thresholds=g.thresholds([['green'], ['red', 1]]),
+    ),
+    g.stat(
+      'Targets unknown',
+      'Targets without a verdict yet since the exporter started.',
+      [g.query('A', 'count(%s == -1) or vector(0)' % stateExpr, instant=true)],
+      g.pos(8, 0, 4, 4),
+      thresholds=g.thresholds([['green'], ['gray', 1]]),
+    ),
+    g.stat(
+      'Availability 24h',
+      'Successful probes of the selected targets over the last day (mean of the targets).',
+      [g.query('A', 'avg(%s)' % q(rules.availabilityRecord('1d')), instant=true)],
+      g.pos(12, 0, 6, 4),
+      unit='percentunit',
+      thresholds=availability,
+      decimals=2,
+    ),
+    g.stat(
+      'Availability 30d',
+      'Successful probes of the selected targets over the last 30 days (mean of the targets).',
+      [g.query('A', 'avg(%s)' % q(rules.availabilityRecord('30d')), instant=true)],
+      g.pos(18, 0, 6, 4),
+      unit='percentunit',
+      thresholds=availability,
+      decimals=3,
+    ),
+    g.stateTimeline(
+      'Target state',
+      'Up, down or unknown over time, one row per target.',
+      [g.query('A', stateExpr, '{{target}}')],
+      g.pos(0, 4, 24, 8),
+      stateMappings,
+    ),
+    g.table(
+      'Current status',
+      'Now: state and since when, the last answer (0: none), its round-trip time, and availability. Click a target for its details.',
+      [
+        g.query('A', stateExpr, instant=true, format='table'),
+        g.query('B', '%s * 1000 > 0' % q('sip_target_last_change_timestamp_seconds'), instant=true, format='table'),
+        g.query('C', q('sip_target_last_status_code'), instant=true, format='table'),
+        g.query('D', q('sip_target_last_rtt_seconds'), instant=true, format='table'),
+        g.query('E', q(rules.availabilityRecord('1d')), instant=true, format='table'),
+        g.query('F', q(rules.availabilityRecord('30d')), instant=true, format='table'),
+      ],
+      g.pos(0, 12, 24, 9),
+      {
+        excludeByName: { Time: true, __name__: true, job: true, instance: true },
+        indexByName: {
+          target: 0,
+          carrier: 1,
+          site: 2,
+          'Value #A': 3,
+          'Value #B': 4,
+          'Value #C': 5,
+          'Value #D': 6,
+          'Value #E': 7,
+          'Value #F': 8,
+        },
+      },
+      [
+        byName('target', [
+          { id: 'displayName', value: 'Target' },
+          { id: 'links', value: [{
+            title: 'Target details',
+            url: '/d/sip-trunk-target/sip-trunk-target?${datasource:queryparam}&var-target=${__value.raw}&${__url_time_range}',
+          }] },
+        ]),
+        byName('carrier', [{ id: 'displayName', value: 'Carrier' }]),
+        byName('site', [{ id: 'displayName', value: 'Site' }]),
+        byName('Value #A', [
+          { id: 'displayName', value: 'State' },
+          { id: 'mappings', value: stateMappings },
+          { id: 'custom.cellOptions', value: { type: 'color-background' } },
+        ]),
+        byName('Value #B', [{ id: 'displayName', value: 'Since' }, { id: 'unit', value: 'dateTimeFromNow' }]),
+        byName('Value #C', [
+          { id: 'displayName', value: 'Last answer' },
+          { id: 'mappings', value: g.valueMappings({ '0': ['none', 'red'] }) },
+        ]),
+        byName('Value #D', [{ id: 'displayName', value: 'Last RTT' }, { id: 'unit', value: 's' }]),
+        byName('Value #E', [
+          { id: 'displayName', value: 'Availability 24h' },
+          { id: 'unit', value: 'percentunit' },
+          { id: 'decimals', value: 2 },
+        ]),
+        byName('Value #F', [
+          { id: 'displayName', value: 'Availability 30d' },
+          { id: 'unit', value: 'percentunit' },
+          { id: 'decimals', value: 3 },
+        ]),
+      ],
+    ),
+    g.barGauge(
+      'Slowest targets',
+      'p95 round-trip time over the shown time range, the ten slowest targets.',
+      [g.query('A', 'topk(10, histogram_quantile(0.95, sum by (target, le) (rate(%s[$__range]))))' % q('sip_probe_rtt_seconds_bucket'), '{{target}}', instant=true)],
+      g.pos(0, 21, 8, 8),
+      's',
+      rtt,
+    ),
+    g.timeseries(
+      'Answers',
+      'Final responses per second by SIP code, and probes without one by reason.',
+      [
+        g.query('A', 'sum by (code) (rate(%s[$__rate_interval]))' % q('sip_probe_responses_total'), '{{code}}'),
+        g.query('B', 'sum by (reason) (rate(%s[$__rate_interval]))' % q('sip_probe_failures_total'), 'no answer: {{reason}}'),
+      ],
+      g.pos(8, 21, 16, 8),
+      unit='reqps',
+      min=0,
+    ),
+    g.timeseries(
+      'Round-trip time p95',
+      'p95 of the OPTIONS round-trip time per target; the line is the SipTrunkHighRtt threshold.',
+      [g.query('A', 'histogram_quantile(0.95, sum by (target, le) (rate(%s[$__rate_interval])))' % q('sip_probe_rtt_seconds_bucket'), '{{target}}')],
+      g.pos(0, 29, 12, 8),
+      unit='s',
+      thresholds=rtt,
+      min=0,
+    ),
+    g.timeseries(
+      'Availability (5m)',
+      'Share of successful probes over 5 minutes per target; the line is the objective.',
+      [g.query('A', q(rules.availabilityRecord('5m')), '{{target}}')],
+      g.pos(12, 29, 12, 8),
+      unit='percentunit',
+      thresholds=availability,
+      min=0,
+      max=1,
+    ),
+  ],
+)

@@ -1,0 +1,148 @@
+// "SIP trunk target": one target in detail. Rendered to sip-trunk-target.json by
+// dashboards/render.sh.
+local g = import 'lib/grafana.libsonnet';
+local cfg = (import '../alerts/config.libsonnet')._config;
+local rules = import '../alerts/rules.libsonnet';
+
+local sel = cfg.exporterSelector + ',target="$target"';
+local q(metric) = '%s{%s}' % [metric, sel];
+
+local stateExpr = '%s - (%s == bool 0)' % [q('sip_target_up'), q('sip_target_last_change_timestamp_seconds')];
+local stateMappings = g.valueMappings({
+  '1': ['UP', 'green'],
+  '0': ['DOWN', 'red'],
+  '-1': ['UNKNOWN', 'gray'],
+});
+local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
+local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
+local quantile(qt, refId) = g.query(
+  refId,
+  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval])))' % [qt, q('sip_probe_rtt_seconds_bucket')],
+  'p%g' % (qt * 100),
+);
+
+g.dashboard(
+  'sip-trunk-target',
+  'SIP trunk target',
+  'One SIP target probed by sip_trunk_exporter: state, round-trip times, answers, failures, certificate and peer software.',
+  [
+    g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % cfg.exporterSelector),
+    g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % cfg.exporterSelector),
+    g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % cfg.exporterSelector, multi=false),
+  ],
+  [
+    g.stat('State',
+           'Up, down, or unknown (no verdict yet since the exporter started).',
+           [g.query('A', stateExpr, instant=true)],
+           g.pos(0, 0, 3, 4),
+           mappings=stateMappings),
+    g.stat('Since',
+           'When the target entered its current state.',
+           [g.query('A', '%s * 1000 > 0' % q('sip_target_last_change_timestamp_seconds'), instant=true)],
+           g.pos(3, 0, 3, 4),
+           unit='dateTimeFromNow',
+           thresholds=g.thresholds([['blue']])),
+    g.stat('Last answer',
+           'SIP code of the last final response; none when the last probe got no answer.',
+           [g.query('A', q('sip_target_last_status_code'), instant=true)],
+           g.pos(6, 0, 3, 4),
+           thresholds=g.thresholds([['red'], ['green', 200], ['orange', 300], ['red', 400]]),
+           mappings=g.valueMappings({ '0': ['none', 'red'] })),
+    g.stat('Last RTT',
+           'Round-trip time of the last probe that got a final response.',
+           [g.query('A', q('sip_target_last_rtt_seconds'), instant=true)],
+           g.pos(9, 0, 3, 4),
+           unit='s',
+           thresholds=rtt),
+    g.stat('Failures in a row',
+           'Consecutive failed probes (failures_before_down of them make the target down).',
+           [g.query('A', q('sip_target_consecutive_failures'), instant=true)],
+           g.pos(12, 0, 3, 4),
+           thresholds=g.thresholds([['green'], ['orange', 1]])),
+    g.stat('Availability 24h',
+           'Successful probes over the last day.',
+           [g.query('A', q(rules.availabilityRecord('1d')), instant=true)],
+           g.pos(15, 0, 3, 4),
+           unit='percentunit',
+           thresholds=availability,
+           decimals=2),
+    g.stat('Availability 30d',
+           'Successful probes over the last 30 days.',
+           [g.query('A', q(rules.availabilityRecord('30d')), instant=true)],
+           g.pos(18, 0, 3, 4),
+           unit='percentunit',
+           thresholds=availability,
+           decimals=3),
+    g.stat('TLS certificate expires in',
+           'Time left until the certificate the target presents expires (TLS targets only).',
+           [g.query('A', '%s - time()' % q('sip_tls_cert_expiry_timestamp_seconds'), instant=true)],
+           g.pos(21, 0, 3, 4),
+           unit='dtdurations',
+           noValue='no TLS',
+           thresholds=g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays * 86400]])),
+    g.table(
+      'Peer',
+      'The target as configured, and the Server (or User-Agent) header of its last response.',
+      [g.query('A', q('sip_target_info'), instant=true, format='table')],
+      g.pos(0, 4, 24, 3),
+      {
+        excludeByName: { Time: true, __name__: true, job: true, Value: true },
+        indexByName: { target: 0, server: 1, uri: 2, transport: 3, instance: 4 },
+      },
+    ),
+    g.heatmap(
+      'Round-trip time distribution',
+      'Probes per round-trip-time bucket of sip_probe_rtt_seconds.',
+      [g.query('A', 'sum by (le) (increase(%s[$__rate_interval]))' % q('sip_probe_rtt_seconds_bucket'), '{{le}}', format='heatmap')],
+      g.pos(0, 7, 12, 9),
+      's',
+    ),
+    g.timeseries(
+      'Round-trip time',
+      'Quantiles from the histogram and the last RTT; the line is the SipTrunkHighRtt threshold.',
+      [
+        quantile(0.5, 'A'),
+        quantile(0.95, 'B'),
+        quantile(0.99, 'C'),
+        g.query('D', q('sip_target_last_rtt_seconds'), 'last'),
+      ],
+      g.pos(12, 7, 12, 9),
+      unit='s',
+      thresholds=rtt,
+      min=0,
+    ),
+    g.timeseries(
+      'Response codes',
+      'Final responses per second by SIP status code.',
+      [g.query('A', 'sum by (code) (rate(%s[$__rate_interval]))' % q('sip_probe_responses_total'), '{{code}}')],
+      g.pos(0, 16, 12, 8),
+      unit='reqps',
+      min=0,
+    ),
+    g.timeseries(
+      'Failure reasons',
+      'Probes per second that got no final response, by reason.',
+      [g.query('A', 'sum by (reason) (rate(%s[$__rate_interval]))' % q('sip_probe_failures_total'), '{{reason}}')],
+      g.pos(12, 16, 12, 8),
+      unit='reqps',
+      min=0,
+    ),
+    g.stateTimeline(
+      'State',
+      'Up, down or unknown over time.',
+      [g.query('A', stateExpr, '{{target}}')],
+      g.pos(0, 24, 12, 6),
+      stateMappings,
+    ),
+    g.timeseries(
+      'State changes and failures in a row',
+      'Transitions between up and down, and consecutive failed probes.',
+      [
+        g.query('A', 'sum(increase(%s[$__rate_interval]))' % q('sip_target_state_changes_total'), 'state changes'),
+        g.query('B', 'max(%s)' % q('sip_target_consecutive_failures'), 'failures in a row'),
+      ],
+      g.pos(12, 24, 12, 6),
+      min=0,
+    ),
+  ],
+)

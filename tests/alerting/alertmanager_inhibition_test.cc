@@ -1,0 +1,112 @@
+// The inhibit rules of alerts/alertmanager.yml in a running Alertmanager: a whole
+// carrier/site group down silences its members' alerts, and a target's critical
+// alert silences its warnings; everything else is notified, critical alerts paged.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <string>
+
+#include "alerting_files.h"
+#include "harness.h"
+#include "monitoring_stack.h"
+
+using namespace std::chrono_literals;
+
+namespace stx::alerting {
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t s = std::chrono::system_clock::to_time_t(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&s));
+  return buf;
+}
+
+json alert(const std::map<std::string, std::string>& labels) {
+  auto now = std::chrono::system_clock::now();
+  return {{"labels", labels},
+          {"annotations", {{"summary", "test"}}},
+          {"startsAt", rfc3339(now - 1min)},
+          {"endsAt", rfc3339(now + 10min)}};
+}
+
+// "alertname target" (or "alertname carrier/site") -> the alert's state.
+std::map<std::string, std::string> states(const json& alerts) {
+  std::map<std::string, std::string> out;
+  for (const auto& a : alerts) {
+    const json& l = a.at("labels");
+    std::string key = l.at("alertname").get<std::string>() + " " +
+                      (l.contains("target") ? l.at("target").get<std::string>()
+                                            : l.value("carrier", "") + "/" + l.value("site", ""));
+    out[key] = a.at("status").at("state");
+  }
+  return out;
+}
+
+TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequences) {
+  it::TempDir dir("stx-am-inhibit");
+  NotificationSink sink(dir.path());
+  AlertmanagerServer am(dir.path(), alertmanager_test_config(dir.path(), sink));
+
+  am.post_alerts(json::array({
+                     // All of acme/nyc is down: the group alert and a member's own.
+                     alert({{"alertname", "SipTrunkGroupDown"}, {"severity", "critical"}, {"carrier", "acme"}, {"site", "nyc"}}),
+                     alert({{"alertname", "SipTrunkDown"}, {"severity", "critical"}, {"target", "nyc-1"}, {"carrier", "acme"}, {"site", "nyc"}}),
+                     // acme/lax has one target down, which is also slow and burning budget.
+                     alert({{"alertname", "SipTrunkDown"}, {"severity", "critical"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
+                     alert({{"alertname", "SipTrunkHighRtt"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
+                     alert({{"alertname", "SipTrunkAvailabilityBelowObjective"}, {"severity", "info"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
+                     // Another target is only slow; an exporter is down (no target).
+                     alert({{"alertname", "SipTrunkHighRtt"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}}),
+                     alert({{"alertname", "SipTrunkExporterDown"}, {"severity", "critical"}, {"instance", "pbx:15060"}}),
+                 }),
+                 dir.path());
+
+  const std::map<std::string, std::string> expected = {
+      {"SipTrunkGroupDown acme/nyc", "active"},
+      {"SipTrunkDown nyc-1", "suppressed"},  // its group is down
+      {"SipTrunkDown lax-1", "active"},
+      {"SipTrunkHighRtt lax-1", "suppressed"},                     // its target is down
+      {"SipTrunkAvailabilityBelowObjective lax-1", "active"},      // info: not a warning
+      {"SipTrunkHighRtt ams-1", "active"},                          // nothing critical there
+      {"SipTrunkExporterDown /", "active"},
+  };
+  std::map<std::string, std::string> got;
+  it::wait_until(15s, [&] { return (got = states(am.alerts())) == expected; }, 100ms);
+  EXPECT_EQ(got, expected);
+
+  // Notifications: each active alert is emailed and the critical ones paged; once
+  // they are all in, none of the inhibited ones has been emailed.
+  auto emailed = [&](const std::string& alertname, const std::string& who) {
+    for (const auto& m : sink.mails()) {
+      std::string s = m.value("subject", "");
+      if (s.find(alertname + " ") != std::string::npos && s.find(who) != std::string::npos) return true;
+    }
+    return false;
+  };
+  auto paged = [&](const std::string& alertname, const std::string& who) {
+    for (const auto& p : sink.posts()) {
+      std::string b = p.dump();
+      if (p.value("path", "") == "/pagerduty" && b.find(alertname) != std::string::npos && b.find(who) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  bool all_in = it::wait_until(20s, [&] {
+    return emailed("SipTrunkGroupDown", "acme nyc") && emailed("SipTrunkDown", "lax-1") &&
+           emailed("SipTrunkHighRtt", "ams-1") && emailed("SipTrunkAvailabilityBelowObjective", "lax-1") &&
+           emailed("SipTrunkExporterDown", "pbx:15060") && paged("SipTrunkGroupDown", "nyc") &&
+           paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060");
+  }, 100ms);
+  EXPECT_TRUE(all_in) << "not every active alert was emailed and paged";
+  EXPECT_FALSE(emailed("SipTrunkDown", "nyc-1"));
+  EXPECT_FALSE(emailed("SipTrunkHighRtt", "lax-1"));
+  EXPECT_FALSE(paged("SipTrunkHighRtt", "ams-1")) << "a warning paged";
+}
+
+}  // namespace
+}  // namespace stx::alerting

@@ -1,0 +1,292 @@
+// The Grafana dashboards in dashboards/: rendered from their jsonnet source, typed
+// against Grafana's own dashboard and panel types (@grafana/schema, checked by tsc),
+// provisionable from files (a datasource variable, no ${DS_...} inputs), with
+// variables for the target and the static labels, and the panels the issue asks for.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "alerting_files.h"
+#include "harness.h"
+#include "promql_names.h"
+#include "tools.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace stx::alerting {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Grafana panel type -> its folder under @grafana/schema's raw/composable.
+const std::map<std::string, std::string> kPanelTypes = {
+    {"timeseries", "timeseries"}, {"stat", "stat"},         {"state-timeline", "statetimeline"},
+    {"table", "table"},           {"bargauge", "bargauge"}, {"heatmap", "heatmap"},
+};
+
+// A TypeScript file that types `dashboard` as Grafana's Dashboard, and each panel's
+// options and custom field config as that panel plugin's Options and FieldConfig.
+std::string typescript_for(const json& dashboard, const fs::path& node_modules) {
+  const std::string schema = (node_modules / "@grafana/schema/dist/types").string();
+  std::string ts = "import type { Dashboard } from '" + schema + "/index';\n";
+  for (const auto& [type, folder] : kPanelTypes) {
+    ts += "import type * as " + folder + " from '" + schema + "/raw/composable/" + folder +
+          "/panelcfg/x/types.gen';\n";
+  }
+  // JSON has no enum values: the schema's string enums become their literal values,
+  // so "absolute" checks against ThresholdsMode and a typo does not.
+  ts += "type Json<T> = T extends string ? `${T}` : T extends readonly (infer U)[] ? Json<U>[] : "
+        "T extends object ? { [K in keyof T]: Json<T[K]> } : T;\n";
+  ts += "export const d: Json<Dashboard> = " + dashboard.dump(1) + ";\n";
+  int i = 0;
+  for (const auto& panel : dashboard.at("panels")) {
+    const std::string type = panel.at("type");
+    auto it = kPanelTypes.find(type);
+    if (it == kPanelTypes.end()) {
+      throw std::runtime_error("panel type '" + type + "' has no entry in kPanelTypes (dashboards_test.cc)");
+    }
+    const std::string n = std::to_string(i++);
+    ts += "export const options" + n + ": Json<" + it->second + ".Options> = " +
+          panel.value("options", json::object()).dump() + ";\n";
+    const json& defaults = panel.at("fieldConfig").at("defaults");
+    if (defaults.contains("custom")) {
+      ts += "export const custom" + n + ": Json<" + it->second + ".FieldConfig> = " + defaults.at("custom").dump() +
+            ";\n";
+    }
+  }
+  return ts;
+}
+
+class DashboardsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    files_ = dashboard_files();
+    ASSERT_EQ(files_.size(), 2u) << "expected the overview and the target dashboards";
+    for (const auto& f : files_) dashboards_[f.filename().string()] = load_json(f);
+  }
+
+  // Runs tsc on the files `sources` (name -> TypeScript); returns its result.
+  it::RunResult tsc(const std::map<std::string, std::string>& sources, const fs::path& dir) {
+    auto modules = node_modules();
+    json files = json::array();
+    for (const auto& [name, text] : sources) {
+      it::write_file(dir / name, text);
+      files.push_back(name);
+    }
+    json tsconfig = {{"compilerOptions",
+                      {{"strict", true},
+                       {"noEmit", true},
+                       {"target", "ES2020"},
+                       {"module", "ES2020"},
+                       {"moduleResolution", "node"},
+                       {"skipLibCheck", true},
+                       {"types", json::array()}}},
+                     {"files", files}};
+    it::write_file(dir / "tsconfig.json", tsconfig.dump(1));
+    return it::run_command("tsc",
+                           {require_tool("node").string(), (modules / "typescript/bin/tsc").string(), "-p",
+                            (dir / "tsconfig.json").string()},
+                           dir, 120s);
+  }
+
+  const json& overview() { return dashboards_.at("sip-trunk-overview.json"); }
+  const json& target() { return dashboards_.at("sip-trunk-target.json"); }
+
+  it::TempDir dir_{"stx-dashboards"};
+  std::vector<fs::path> files_;
+  std::map<std::string, json> dashboards_;
+};
+
+TEST_F(DashboardsTest, CheckedInJsonIsRenderedFromTheJsonnetSource) {
+  run_render_script(dashboards_dir() / "render.sh", dir_.path());
+  for (const auto& f : files_) {
+    std::string fresh = it::read_file(dir_.path() / f.filename());
+    ASSERT_FALSE(fresh.empty()) << f << " has no jsonnet source";
+    EXPECT_EQ(it::read_file(f), fresh)
+        << "dashboards/" << f.filename().string() << " is stale: run dashboards/render.sh and commit the result";
+  }
+}
+
+TEST_F(DashboardsTest, JsonnetSourcesAreFormatted) {
+  auto jsonnetfmt = require_tool("jsonnetfmt");
+  for (const auto& e : fs::recursive_directory_iterator(dashboards_dir())) {
+    auto ext = e.path().extension();
+    if (ext != ".jsonnet" && ext != ".libsonnet") continue;
+    auto r = it::run_command("jsonnetfmt", {jsonnetfmt.string(), "--test", e.path().string()}, dir_.path(), 30s);
+    EXPECT_EQ(r.exit_code, 0) << e.path() << " is not formatted: run jsonnetfmt -i on it";
+  }
+}
+
+TEST_F(DashboardsTest, TypeCheckAgainstGrafanasDashboardAndPanelTypes) {
+  std::map<std::string, std::string> sources;
+  for (const auto& [name, d] : dashboards_) sources[fs::path(name).stem().string() + ".ts"] = typescript_for(d, node_modules());
+  auto r = tsc(sources, dir_.path());
+  EXPECT_EQ(r.exit_code, 0) << "tsc found dashboards that do not fit @grafana/schema:\n" << r.out << r.err;
+}
+
+// The type check bites: a dashboard with an unknown property, a misspelt panel
+// option and an enum value Grafana does not know is rejected, each one reported.
+TEST_F(DashboardsTest, TypeCheckRejectsWhatGrafanaWouldNotUnderstand) {
+  json broken = overview();
+  broken["refreshInterval"] = "30s";
+  for (auto& panel : broken["panels"]) {
+    if (panel["type"] == "stat") panel["options"]["colourMode"] = "background";
+    if (panel["type"] == "timeseries") panel["options"]["legend"]["displayMode"] = "lst";
+  }
+  auto r = tsc({{"broken.ts", typescript_for(broken, node_modules())}}, dir_.path());
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("'\"refreshInterval\"' does not exist"));
+  EXPECT_THAT(r.out, HasSubstr("'\"colourMode\"' does not exist"));
+  EXPECT_THAT(r.out, HasSubstr("Type '\"lst\"' is not assignable"));
+}
+
+// File provisioning does not resolve ${DS_...} inputs: every panel and query uses
+// the `datasource` variable instead.
+TEST_F(DashboardsTest, UseADatasourceVariableAndNoInputs) {
+  for (const auto& [name, d] : dashboards_) {
+    SCOPED_TRACE(name);
+    EXPECT_FALSE(d.contains("__inputs"));
+    EXPECT_THAT(d.dump(), Not(HasSubstr("${DS_")));
+    const json& first = d.at("templating").at("list").at(0);
+    EXPECT_EQ(first.at("name"), "datasource");
+    EXPECT_EQ(first.at("type"), "datasource");
+    EXPECT_EQ(first.at("query"), "prometheus");
+    const json ref = {{"type", "prometheus"}, {"uid", "${datasource}"}};
+    for (const auto& panel : d.at("panels")) {
+      EXPECT_EQ(panel.at("datasource"), ref) << panel.at("title");
+      for (const auto& t : panel.at("targets")) EXPECT_EQ(t.at("datasource"), ref) << panel.at("title");
+    }
+    for (const auto& v : d.at("templating").at("list")) {
+      if (v.at("type") == "query") {
+        EXPECT_EQ(v.at("datasource"), ref) << v.at("name");
+      }
+    }
+  }
+}
+
+// A variable for the target and for each static label of config/example.toml,
+// listing the values the exporter's series carry.
+TEST_F(DashboardsTest, HaveVariablesForTheTargetAndTheStaticLabels) {
+  for (const auto& [name, d] : dashboards_) {
+    SCOPED_TRACE(name);
+    std::map<std::string, json> vars;
+    for (const auto& v : d.at("templating").at("list")) vars[v.at("name")] = v;
+    for (const char* label : {"target", "carrier", "site"}) {
+      ASSERT_EQ(vars.count(label), 1u) << "no variable " << label;
+      const json& v = vars[label];
+      EXPECT_EQ(v.at("type"), "query");
+      std::string query = v.at("query");
+      EXPECT_THAT(query, HasSubstr("label_values(sip_target_up{"));
+      EXPECT_THAT(query, HasSubstr(", " + std::string(label) + ")"));
+    }
+    // Every panel filters by them (the detail dashboard by its one target).
+    for (const auto& panel : d.at("panels")) {
+      for (const auto& t : panel.at("targets")) {
+        std::string expr = t.at("expr");
+        EXPECT_THAT(expr, HasSubstr("$target")) << panel.at("title");
+        if (name == "sip-trunk-overview.json") {
+          EXPECT_THAT(expr, HasSubstr("carrier=~\"$carrier\"")) << panel.at("title");
+          EXPECT_THAT(expr, HasSubstr("site=~\"$site\"")) << panel.at("title");
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(overview().at("templating").at("list").at(3).at("multi").get<bool>());
+  EXPECT_FALSE(target().at("templating").at("list").at(3).at("multi").get<bool>());
+}
+
+TEST_F(DashboardsTest, PanelsAreLaidOutAndQueriedConsistently) {
+  const std::set<std::string> query_keys = {"refId", "datasource", "expr", "legendFormat", "instant", "range", "format"};
+  std::set<std::string> uids;
+  for (const auto& [name, d] : dashboards_) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(uids.insert(d.at("uid").get<std::string>()).second) << "duplicate uid";
+    std::set<int> ids;
+    std::vector<json> boxes;
+    for (const auto& panel : d.at("panels")) {
+      std::string title = panel.at("title");
+      EXPECT_TRUE(ids.insert(panel.at("id").get<int>()).second) << "duplicate id in " << title;
+      const json& g = panel.at("gridPos");
+      EXPECT_LE(g.at("x").get<int>() + g.at("w").get<int>(), 24) << title << " is wider than the dashboard";
+      for (const auto& other : boxes) {
+        bool apart = g["x"].get<int>() >= other["x"].get<int>() + other["w"].get<int>() ||
+                     other["x"].get<int>() >= g["x"].get<int>() + g["w"].get<int>() ||
+                     g["y"].get<int>() >= other["y"].get<int>() + other["h"].get<int>() ||
+                     other["y"].get<int>() >= g["y"].get<int>() + g["h"].get<int>();
+        EXPECT_TRUE(apart) << title << " overlaps another panel";
+      }
+      boxes.push_back(g);
+      std::set<std::string> refs;
+      ASSERT_FALSE(panel.at("targets").empty()) << title;
+      for (const auto& t : panel.at("targets")) {
+        EXPECT_TRUE(refs.insert(t.at("refId").get<std::string>()).second) << title;
+        EXPECT_FALSE(t.at("expr").get<std::string>().empty()) << title;
+        for (const auto& [key, value] : t.items()) EXPECT_EQ(query_keys.count(key), 1u) << title << ": " << key;
+      }
+    }
+  }
+}
+
+TEST_F(DashboardsTest, ProvisioningFileIsAFileProvider) {
+  json p = load_yaml(dashboards_dir() / "provisioning" / "sip_trunk_exporter.yml", dir_.path());
+  EXPECT_EQ(p.at("apiVersion"), 1);
+  ASSERT_EQ(p.at("providers").size(), 1u);
+  const json& provider = p.at("providers").at(0);
+  EXPECT_EQ(provider.at("type"), "file");
+  EXPECT_FALSE(provider.at("options").at("path").get<std::string>().empty());
+}
+
+// What the issue's story needs on screen, by panel type and the metrics queried.
+TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
+  auto panels_of = [](const json& d) {
+    std::multimap<std::string, std::string> out;  // type -> all its exprs joined
+    for (const auto& p : d.at("panels")) {
+      std::string exprs;
+      for (const auto& t : p.at("targets")) exprs += t.at("expr").get<std::string>() + "\n";
+      out.emplace(p.at("type"), exprs);
+    }
+    return out;
+  };
+  auto has = [](const std::multimap<std::string, std::string>& panels, const std::string& type,
+                const std::vector<std::string>& needles) {
+    auto [b, e] = panels.equal_range(type);
+    for (auto it = b; it != e; ++it) {
+      bool all = true;
+      for (const auto& n : needles) all = all && it->second.find(n) != std::string::npos;
+      if (all) return true;
+    }
+    return false;
+  };
+
+  auto o = panels_of(overview());
+  EXPECT_TRUE(has(o, "state-timeline", {"sip_target_up"})) << "state timeline of every target";
+  EXPECT_TRUE(has(o, "table", {"sip_target_up", "sip_target_last_status_code", "sip_target_last_rtt_seconds",
+                               "ratio_rate1d", "ratio_rate30d"}))
+      << "current status table";
+  EXPECT_TRUE(has(o, "stat", {"== 1"}) && has(o, "stat", {"== 0"})) << "counts of up and down";
+  EXPECT_TRUE(has(o, "bargauge", {"topk", "sip_probe_rtt_seconds_bucket"})) << "top RTT";
+  EXPECT_TRUE(has(o, "timeseries", {"sip_probe_responses_total"})) << "response-code rates";
+
+  auto t = panels_of(target());
+  EXPECT_TRUE(has(t, "heatmap", {"sip_probe_rtt_seconds_bucket"})) << "RTT heatmap";
+  EXPECT_TRUE(has(t, "timeseries", {"histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,"}))
+      << "p50/p95/p99";
+  EXPECT_TRUE(has(t, "timeseries", {"sip_probe_responses_total"})) << "response codes over time";
+  EXPECT_TRUE(has(t, "timeseries", {"sip_probe_failures_total"})) << "failure reasons over time";
+  EXPECT_TRUE(has(t, "timeseries", {"sip_target_state_changes_total"})) << "state changes";
+  EXPECT_TRUE(has(t, "stat", {"sip_tls_cert_expiry_timestamp_seconds"})) << "TLS expiry";
+  EXPECT_TRUE(has(t, "table", {"sip_target_info"})) << "server header";
+  for (const auto& p : target().at("panels")) {
+    if (p.at("type") == "heatmap") {
+      EXPECT_EQ(p.at("targets").at(0).at("format"), "heatmap");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stx::alerting

@@ -1,0 +1,127 @@
+// Rules and dashboards name only metrics that exist: what the real exporter exposes
+// (scraped while it probes a SIPp peer, so response and RTT series exist), what the
+// recording rules produce, Prometheus's own `up`, and two metrics announced for
+// later changes that rules and panels may use already.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "alerting_files.h"
+#include "harness.h"
+#include "promql_names.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace stx::alerting {
+namespace {
+
+// Announced metric -> why it may be named before the exporter exposes it.
+const std::map<std::string, std::string> kAnnounced = {
+    {"sip_tls_cert_expiry_timestamp_seconds", "lands with TLS probing"},
+    {"sip_exporter_config_last_reload_successful", "lands with config reloading"},
+};
+
+// Sample names and the families of "# TYPE" lines (empty families included);
+// a histogram family stands for its _bucket, _sum and _count series.
+std::set<std::string> names_in(const it::Exposition& e) {
+  std::set<std::string> names;
+  for (const auto& s : e.samples()) names.insert(s.name);
+  static const std::regex type_re(R"(^# TYPE (\S+) (\S+))");
+  for (const auto& line : it::split_lines(e.text())) {
+    std::smatch m;
+    if (!std::regex_search(line, m, type_re)) continue;
+    names.insert(m[1]);
+    if (m[2] == "histogram") {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) names.insert(m[1].str() + suffix);
+    }
+  }
+  return names;
+}
+
+class ExposedMetricsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    it::TempDir dir("stx-exposed");
+    it::SippPeer peer(dir.path(), "options_200.xml");
+    it::ExporterConfigSpec spec;
+    spec.targets = {{"edge-live", peer.uri(), {{"carrier", "acme"}, {"site", "nyc"}}, {}}};
+    it::Exporter exporter(dir.path(), spec, "info");
+    auto scraped = exporter.scrape_until(15s, [](const it::Exposition& e) {
+      return e.sum("sip_probe_responses_total") > 0;
+    });
+    ASSERT_TRUE(scraped.ok) << "the exporter never saw a response from SIPp";
+    exposed_ = names_in(scraped.last);
+  }
+
+  std::set<std::string> allowed() {
+    std::set<std::string> names = exposed_;
+    names.insert("up");  // Prometheus's scrape health of the exporter
+    for (const auto& [name, why] : kAnnounced) names.insert(name);
+    it::TempDir dir("stx-exposed-rules");
+    for (const auto& rule : all_rules(load_yaml(rules_file(), dir.path()))) {
+      if (rule.contains("record")) names.insert(rule.at("record").get<std::string>());
+    }
+    return names;
+  }
+
+  void expect_known(const std::set<std::string>& names, const std::string& where) {
+    static const auto known = allowed();
+    for (const auto& n : names) {
+      EXPECT_EQ(known.count(n), 1u) << where << " names " << n
+                                    << ", which the exporter does not expose and no recording rule produces";
+    }
+  }
+
+  static std::set<std::string> exposed_;
+};
+
+std::set<std::string> ExposedMetricsTest::exposed_;
+
+TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
+  for (const char* name : {"sip_target_up", "sip_probes_total", "sip_probe_responses_total",
+                           "sip_probe_rtt_seconds_bucket", "sip_target_info"}) {
+    EXPECT_EQ(exposed_.count(name), 1u) << name;
+  }
+}
+
+TEST_F(ExposedMetricsTest, RulesNameOnlyExistingMetrics) {
+  it::TempDir dir("stx-exposed-rules");
+  // PromQL inside annotation templates sits in backquoted printf formats.
+  static const std::regex template_query("`([^`]*)`");
+  for (const auto& rule : all_rules(load_yaml(rules_file(), dir.path()))) {
+    std::string name = rule.value("alert", rule.value("record", ""));
+    expect_known(metric_names(rule.at("expr").get<std::string>()), "rule " + name);
+    const json annotations = rule.value("annotations", json::object());
+    for (const auto& [key, text] : annotations.items()) {
+      std::string s = text;
+      for (std::sregex_iterator m(s.begin(), s.end(), template_query), end; m != end; ++m) {
+        expect_known(metric_names((*m)[1].str()), "annotation " + key + " of " + name);
+      }
+    }
+  }
+}
+
+TEST_F(ExposedMetricsTest, DashboardsNameOnlyExistingMetrics) {
+  for (const auto& file : dashboard_files()) {
+    json d = load_json(file);
+    std::string where = file.filename().string();
+    for (const auto& panel : d.at("panels")) {
+      for (const auto& t : panel.at("targets")) {
+        expect_known(metric_names(t.at("expr").get<std::string>()), where + " panel " + panel.at("title").get<std::string>());
+      }
+    }
+    for (const auto& v : d.at("templating").at("list")) {
+      if (v.at("type") != "query") continue;
+      expect_known(label_values_metric_names(v.at("query").get<std::string>()),
+                   where + " variable " + v.at("name").get<std::string>());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stx::alerting
