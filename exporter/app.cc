@@ -8,6 +8,7 @@
 #include <random>
 
 #include "exporter/probe_endpoint.h"
+#include "exporter/web_config.h"
 #include "version.h"
 
 namespace stx {
@@ -107,6 +108,29 @@ int App::run() {
   for (const auto& w : config_->warnings) {
     log_.log(LogLevel::warn, "configuration", {{"warning", w}});
   }
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  auto auth = std::make_shared<const BasicAuth>();
+  if (!flags_.web_config_file.empty()) {
+    try {
+      const WebConfig web = load_web_config(flags_.web_config_file);
+      for (const auto& w : web.warnings) {
+        log_.log(LogLevel::warn, "web configuration", {{"warning", w}});
+      }
+      if (web.tls) tls = make_tls_context(*web.tls);
+      auth = std::make_shared<const BasicAuth>(web.basic_auth_users);
+      log_.log(
+          LogLevel::info, "web configuration loaded",
+          {{"file", flags_.web_config_file},
+           {"tls", web.tls ? std::string(tls_version_name(web.tls->min_version)) + "+"
+                           : std::string("off")},
+           {"client_auth", web.tls ? std::string(client_auth_name(web.tls->client_auth)) : "-"},
+           {"basic_auth_users", std::to_string(web.basic_auth_users.size())}});
+    } catch (const WebConfigError& e) {
+      log_.log(LogLevel::error, "invalid web configuration",
+               {{"file", flags_.web_config_file}, {"err", e.what()}});
+      return 1;
+    }
+  }
   if (flags_.config_check) {
     std::cout << flags_.config_file << ": OK, " << config_->targets.size() << " target(s), "
               << config_->modules.size() << " module(s)\n";
@@ -117,6 +141,7 @@ int App::run() {
   reporter_ = std::make_unique<Reporter>(*metrics_, board_, log_);
   engine_ = std::make_unique<Engine>(io_, *reporter_, random_seed());
   http_ = std::make_unique<HttpServer>(routes(), log_);
+  http_->secure(std::move(tls), std::move(auth));
   try {
     for (const std::string& address : flags_.listen_addresses) {
       std::string error;

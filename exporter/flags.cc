@@ -13,7 +13,7 @@ struct FlagSpec {
 constexpr FlagSpec kFlags[] = {
     {"config.file", true}, {"web.listen-address", true}, {"log.level", true},
     {"log.format", true},  {"config.check", false},      {"version", false},
-    {"help", false},
+    {"help", false},       {"web.config.file", true},
 };
 
 }  // namespace
@@ -29,6 +29,8 @@ std::string usage() {
          "  --web.listen-address=ADDR    address to serve HTTP on, HOST:PORT, [IPv6]:PORT or\n"
          "                               :PORT; repeat the flag to listen on several\n"
          "                               (default \":15060\")\n"
+         "  --web.config.file=PATH       TLS and basic auth, in the exporter-toolkit web\n"
+         "                               configuration YAML (default: none, plain HTTP)\n"
          "  --log.level=LEVEL            debug, info, warn or error (default \"info\")\n"
          "  --log.format=FORMAT          logfmt or json (default \"logfmt\")\n"
          "  --config.check               validate the configuration and exit 0 (valid) or 1\n"
@@ -68,6 +70,7 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
       continue;
     }
     if (name == "config.file") out.config_file = std::string(*value);
+    if (name == "web.config.file") out.web_config_file = std::string(*value);
     if (name == "web.listen-address") {
       if (!listen_given) out.listen_addresses.clear();
       listen_given = true;

@@ -13,6 +13,7 @@ inline constexpr std::uint16_t kDefaultPort = 15060;
 struct Flags {
   std::string config_file = "sip_trunk_exporter.toml";
   std::vector<std::string> listen_addresses = {":15060"};  // the flag may be repeated
+  std::string web_config_file;  // --web.config.file; empty: plain HTTP, no auth
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool config_check = false;

@@ -2,10 +2,15 @@
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <stdexcept>
+#include <type_traits>
+
+#include "exporter/web_config.h"
 
 namespace stx {
 namespace {
@@ -18,20 +23,64 @@ constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::uint64_t kMaxBodyBytes = 4 * 1024;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+constexpr const char* kBasicChallenge = "Basic realm=\"sip_trunk_exporter\"";
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 
-class Session : public std::enable_shared_from_this<Session> {
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// What --web.config.file asks of each session: `auth` null when basic auth is off.
+struct Guard {
+  const BasicAuth* auth = nullptr;
+  boost::asio::thread_pool* auth_pool = nullptr;
+};
+
+// One connection; Stream is PlainStream or TlsStream.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket socket, const WebRoutes& routes, Logger& log)
-      : stream_(std::move(socket)), routes_(routes), log_(log) {}
+  Session(Stream stream, const WebRoutes& routes, Logger& log, Guard guard)
+      : stream_(std::move(stream)), routes_(routes), log_(log), guard_(guard) {}
 
-  void run() { read(); }
+  void run() {
+    if constexpr (kTls) {
+      handshake();
+    } else {
+      read();
+    }
+  }
 
  private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
+    stream_.async_handshake(boost::asio::ssl::stream_base::server, [self = shared_from_this()](
+                                                                       beast::error_code ec) {
+      if (!ec) {
+        self->read();
+        return;
+      }
+      // Scanners, plain HTTP, refused client certificates: routine.
+      beast::error_code ignored;
+      const auto peer = self->socket().remote_endpoint(ignored);
+      self->log_.log(LogLevel::debug, "TLS handshake failed",
+                     {{"remote", peer.address().to_string() + ":" + std::to_string(peer.port())},
+                      {"err", ec.message()}});
+      self->close_socket();
+    });
+  }
+
   void read() {
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(kMaxBodyBytes);
-    stream_.expires_after(kIdleTimeout);
+    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -43,12 +92,45 @@ class Session : public std::enable_shared_from_this<Session> {
       close();
       return;
     }
+    if (ec.category() == boost::asio::error::get_ssl_category() ||
+        ec == boost::asio::ssl::error::stream_truncated) {
+      close_socket();  // the TLS session is broken: no answer can reach the client
+      return;
+    }
     if (ec) {
       // Oversized or malformed request: answer once, then hang up.
       reply_error(ec == http::error::header_limit || ec == http::error::body_limit ? 431 : 400,
                   ec.message());
       return;
     }
+    if (guard_.auth == nullptr) {
+      dispatch();
+      return;
+    }
+    const auto authorization = parser_->get()[http::field::authorization];
+    boost::asio::post(*guard_.auth_pool,
+                      [self = shared_from_this(), value = std::string(authorization)] {
+                        const bool ok = self->guard_.auth->check(value);
+                        boost::asio::post(self->stream_.get_executor(), [self, ok] {
+                          if (ok) {
+                            self->dispatch();
+                          } else {
+                            self->unauthorized();
+                          }
+                        });
+                      });
+  }
+
+  // As exporter-toolkit: every path, and no hint of what was wrong.
+  void unauthorized() {
+    const auto& req = parser_->get();
+    WebResponse r;
+    r.status = 401;
+    r.body = "Unauthorized\n";
+    write(std::move(r), req.keep_alive(), req.method() == http::verb::head, req.version());
+  }
+
+  void dispatch() {
     const auto& req = parser_->get();
     WebRequest wr;
     wr.method = std::string_view(req.method_string().data(), req.method_string().size());
@@ -87,6 +169,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version);
     res->set(http::field::server, "sip_trunk_exporter");
+    if (r.status == 401) res->set(http::field::www_authenticate, kBasicChallenge);
     res->set(http::field::content_type, r.content_type);
     if (!r.content_encoding.empty()) {
       res->set(http::field::content_encoding, r.content_encoding);
@@ -97,7 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto size = r.body.size();
     if (!head) res->body() = std::move(r.body);
     res->content_length(size);
-    stream_.expires_after(kIdleTimeout);
+    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
     if (head) {
       auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
       http::async_write_header(
@@ -123,16 +206,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    if constexpr (kTls) {
+      // close_notify first, briefly: a client that does not answer it is not waited for.
+      beast::get_lowest_layer(stream_).expires_after(kTlsShutdownTimeout);
+      stream_.async_shutdown(
+          [self = shared_from_this()](beast::error_code) { self->close_socket(); });
+    } else {
+      close_socket();
+    }
   }
 
-  beast::tcp_stream stream_;
+  void close_socket() {
+    beast::error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket().close(ignored);
+  }
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const WebRoutes& routes_;
   Logger& log_;
+  Guard guard_;
 };
 
 }  // namespace
@@ -140,6 +235,13 @@ class Session : public std::enable_shared_from_this<Session> {
 HttpServer::HttpServer(WebRoutes routes, Logger& log) : routes_(std::move(routes)), log_(log) {}
 
 HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::secure(std::shared_ptr<boost::asio::ssl::context> tls,
+                        std::shared_ptr<const BasicAuth> auth) {
+  tls_ = std::move(tls);
+  auth_ = auth && auth->enabled() ? std::move(auth) : nullptr;
+  if (auth_ && !auth_pool_) auth_pool_ = std::make_unique<boost::asio::thread_pool>(1);
+}
 
 void HttpServer::listen(const std::string& host, std::uint16_t port) {
   std::vector<tcp::endpoint> endpoints;
@@ -181,7 +283,15 @@ void HttpServer::accept(tcp::acceptor& a) {
   a.async_accept([this, &a](boost::system::error_code ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted || !a.is_open()) return;
     if (!ec) {
-      std::make_shared<Session>(std::move(socket), routes_, log_)->run();
+      const Guard guard{auth_.get(), auth_pool_.get()};
+      if (tls_) {
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), routes_, log_,
+                                             guard)
+            ->run();
+      } else {
+        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), routes_, log_, guard)
+            ->run();
+      }
       accept(a);
       return;
     }

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,7 +14,13 @@
 #include "exporter/log.h"
 #include "exporter/web.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace stx {
+
+class BasicAuth;
 
 class HttpServer {
  public:
@@ -23,6 +30,10 @@ class HttpServer {
   // Binds `host:port` (host empty: every address). Throws std::runtime_error naming the
   // address and the reason when it cannot listen.
   void listen(const std::string& host, std::uint16_t port);
+  // --web.config.file, before start(): every listener speaks TLS when `tls` is set, and every
+  // request needs the right basic auth credentials when `auth` is enabled (401 otherwise).
+  void secure(std::shared_ptr<boost::asio::ssl::context> tls,
+              std::shared_ptr<const BasicAuth> auth);
   void start();  // runs the io_context on a thread
   void stop();   // closes listeners and sessions, joins the thread
 
@@ -34,6 +45,10 @@ class HttpServer {
   boost::asio::io_context io_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::thread thread_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::shared_ptr<const BasicAuth> auth_;
+  // bcrypt takes tens of milliseconds: checks run here, off the thread that serves requests.
+  std::unique_ptr<boost::asio::thread_pool> auth_pool_;
 };
 
 }  // namespace stx

@@ -18,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "exporter/flags.h"
+
 namespace stx {
 namespace {
 
@@ -792,6 +794,18 @@ TEST(Base64, StandardAlphabetWithPadding) {
   EXPECT_FALSE(decode_base64("Zm9v\n"));
   EXPECT_FALSE(decode_base64("-_-_"));  // the URL alphabet is not Basic's
   EXPECT_FALSE(decode_base64("Zm 9"));
+}
+
+TEST(WebConfigFlag, ParsedAndListed) {
+  Flags f;
+  EXPECT_EQ(parse_flags({}, f), "");
+  EXPECT_EQ(f.web_config_file, "");
+  EXPECT_EQ(parse_flags({"--web.config.file=/etc/sip_trunk_exporter/web.yml"}, f), "");
+  EXPECT_EQ(f.web_config_file, "/etc/sip_trunk_exporter/web.yml");
+  EXPECT_EQ(parse_flags({"--web.config.file", "web.yml"}, f), "");
+  EXPECT_EQ(f.web_config_file, "web.yml");
+  EXPECT_EQ(parse_flags({"--web.config.file"}, f), "flag --web.config.file needs a value");
+  EXPECT_THAT(usage(), HasSubstr("--web.config.file=PATH"));
 }
 
 }  // namespace
