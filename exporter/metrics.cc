@@ -180,7 +180,8 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     response_counter(s, r.status_code).Increment();
     s.rtt->Observe(seconds(r.rtt));
     s.last_rtt->Set(seconds(r.rtt));
-    set_info(s, sanitize_label_value(r.server));
+    sanitize_label_value(r.server, server_scratch_);  // reused buffer: no allocation per probe
+    set_info(s, server_scratch_);
   } else {
     for (auto& [reason, counter] : s.failures) {
       if (reason == r.reason) counter->Increment();
@@ -217,7 +218,12 @@ std::string Metrics::serialize() const {
 
 std::string Metrics::sanitize_label_value(std::string_view v) {
   std::string out;
-  out.reserve(std::min(v.size(), kMaxServerLabel));
+  sanitize_label_value(v, out);
+  return out;
+}
+
+void Metrics::sanitize_label_value(std::string_view v, std::string& out) {
+  out.clear();
   bool space = false;
   for (unsigned char c : v) {
     if (out.size() >= kMaxServerLabel) break;
@@ -231,7 +237,6 @@ std::string Metrics::sanitize_label_value(std::string_view v) {
     }
     out += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
   }
-  return out;
 }
 
 }  // namespace stx

@@ -43,6 +43,7 @@ class Metrics {
 
   // Bounded, printable form of a peer-supplied header for use as a label value.
   static std::string sanitize_label_value(std::string_view v);
+  static void sanitize_label_value(std::string_view v, std::string& out);
 
  private:
   struct TargetSeries {
@@ -85,6 +86,7 @@ class Metrics {
   prometheus::Counter* unmatched_total_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
+  std::string server_scratch_;
   prometheus::Histogram::BucketBoundaries buckets_;
   std::vector<std::unique_ptr<TargetSeries>> targets_;  // by slot; null when free
   prometheus::Family<prometheus::Gauge>& reload_ok_;
