@@ -1,6 +1,8 @@
 #pragma once
 // The validated, immutable configuration. Knows no sockets and no metrics.
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,6 +21,31 @@ struct HealthyCodes {
   bool operator==(const HealthyCodes&) const = default;
 };
 
+enum class Transport : std::uint8_t { udp, tcp, tls };
+std::string_view to_string(Transport t);  // "udp", "tcp", "tls"
+
+// Which resolved addresses a probe cycle sends to, and which make the target up.
+enum class ProbeAddresses : std::uint8_t { all, first };
+enum class UpWhen : std::uint8_t { any, all };
+
+struct TlsSettings {
+  std::string ca_file;      // PEM bundle; empty: the system store
+  std::string cert_file;    // client certificate (mutual TLS); empty: none
+  std::string key_file;     // its key; set exactly when cert_file is
+  std::string server_name;  // SNI and the name checked; empty: the URI host
+  bool insecure_skip_verify = false;
+  bool operator==(const TlsSettings&) const = default;
+};
+
+// Digest credentials (RFC 3261 22, RFC 8760). `password` is resolved at load time,
+// from the config or from the environment variable `password_env` names.
+struct DigestCredentials {
+  std::string user;
+  std::string password;
+  std::string password_env;  // the variable's name, for messages; empty when inline
+  bool operator==(const DigestCredentials&) const = default;
+};
+
 struct TargetConfig {
   std::string name;            // unique; the `target` label
   std::string uri;             // as written, used as Request-URI and To
@@ -31,6 +58,21 @@ struct TargetConfig {
   std::string from;
   std::string user_agent;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
+
+  // Transport: the `transport` key, else the URI's ;transport=, else tls for sips:.
+  // nullopt: RFC 3263 chooses (NAPTR/SRV for a hostname without port, else udp).
+  std::optional<Transport> transport;
+  ProbeAddresses probe = ProbeAddresses::all;
+  UpWhen up_when = UpWhen::any;
+  std::string to;            // To URI; empty: the target URI
+  std::string ruri_user;     // user part put into the Request-URI; empty: the URI as written
+  std::string contact;       // Contact URI; empty: sip:<From user>@<our address>
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, config order
+  std::string source_address;     // local IP to send from; empty: chosen by routing
+  std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
+  TlsSettings tls;
+  std::chrono::milliseconds keepalive_interval{0};  // RFC 5626 CRLF ping on tcp/tls; 0 off
+  std::optional<DigestCredentials> auth;
   bool operator==(const TargetConfig&) const = default;
 };
 
@@ -41,8 +83,17 @@ struct ModuleConfig {
   TargetConfig settings;
 };
 
+struct DnsSettings {
+  std::vector<std::string> servers;  // "ip" or "ip:port" / "[v6]:port"; empty: /etc/resolv.conf
+  std::chrono::seconds min_ttl{10};  // answers are kept at least this long...
+  std::chrono::seconds max_ttl{3600};  // ...and at most this long
+  std::chrono::seconds grace{300};  // a failed refresh keeps the last answer this much past its TTL
+  bool operator==(const DnsSettings&) const = default;
+};
+
 struct ExporterConfig {
   std::vector<double> rtt_buckets;  // upper bounds in seconds, strictly increasing
+  DnsSettings dns;
 };
 
 struct Config {

@@ -1,0 +1,67 @@
+#pragma once
+// RFC 3263 server location: a target URI -> the ordered addresses, ports and transports
+// to probe, with how long the answer may be used. DNS goes through c-ares on the
+// engine's io_context (probes/dns_resolver.h); nothing here blocks.
+#include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "probes/sip_uri.h"
+
+namespace stx {
+
+struct Destination {
+  boost::asio::ip::address address;
+  std::uint16_t port = 0;
+  Transport transport = Transport::udp;
+  bool operator==(const Destination&) const = default;
+};
+
+// "192.0.2.1:5060" or "[2001:db8::1]:5061": the `address` label value.
+std::string to_string(const Destination& d);
+
+struct Location {
+  std::vector<Destination> destinations;  // RFC 3263 order, no duplicates
+  std::chrono::seconds ttl{0};            // smallest TTL of the records used, clamped to
+                                          // [min_ttl, max_ttl]; 0 for IP literals (never expires)
+  bool from_dns = false;                  // false for IP literals
+};
+
+struct LocateResult {
+  bool ok = false;
+  std::string error;  // when !ok: one line, e.g. "SRV _sip._udp.example.net: NXDOMAIN"
+  Location location;
+};
+
+class Locator {
+ public:
+  using Done = std::function<void(const LocateResult&)>;
+
+  Locator(boost::asio::io_context& io, const DnsSettings& settings);
+  ~Locator();  // pending lookups are dropped: their Done never runs
+  Locator(const Locator&) = delete;
+  Locator& operator=(const Locator&) = delete;
+
+  // Locates `uri` (with the target's explicit transport, if any). `done` runs exactly once,
+  // later on the io_context (never inside this call), unless cancel_all() or the destructor
+  // comes first. An IP literal needs no DNS and answers at once (still posted).
+  void locate(const SipUri& uri, std::optional<Transport> transport, Done done);
+
+  // Drops every pending lookup; their Done never runs.
+  void cancel_all();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stx
