@@ -11,6 +11,13 @@
 
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -19,6 +26,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -29,6 +39,7 @@
 
 #include "config/duration.h"
 #include "probes/message_text.h"
+#include "probes/sip_grammar.h"
 #include "version.h"
 
 namespace stx {
@@ -38,15 +49,24 @@ using Millis = std::chrono::milliseconds;
 
 constexpr std::size_t kMaxNameLength = 128;
 constexpr std::size_t kMaxUriLength = 1024;
-constexpr std::size_t kMaxHeaderValueLength = 256;  // from, user_agent
+constexpr std::size_t kMaxHeaderValueLength = 256;  // from, to, contact, user_agent, headers
 constexpr std::size_t kMaxLabelValueLength = 1024;
 constexpr std::size_t kMaxModuleNameLength = 64;
+constexpr std::size_t kMaxRuriUserLength = 64;
+constexpr std::size_t kMaxHeaderNameLength = 64;
+constexpr std::size_t kMaxExtraHeaders = 16;
+constexpr std::size_t kMaxPasswordLength = 1024;
+constexpr std::size_t kMaxPathLength = 4096;
 constexpr std::int64_t kMinCount = 1;
 constexpr std::int64_t kMaxCount = 100;
 constexpr Millis kMinInterval{1'000};
 constexpr Millis kWarnInterval{10'000};
 constexpr Millis kMaxInterval{24 * 3'600'000};
 constexpr Millis kMaxModuleTimeout{60'000};  // a /probe request must not hang
+constexpr Millis kMinKeepalive{5'000};
+constexpr Millis kMaxKeepalive{3'600'000};
+constexpr Millis kMinDnsTtl{1'000};
+constexpr Millis kMaxDnsDuration{24 * 3'600'000};
 constexpr const char* kDefaultModule = "default";
 constexpr const char* kDefaultFrom = "sip:sip_trunk_exporter@localhost";
 
@@ -56,14 +76,55 @@ constexpr std::string_view kReservedLabels[] = {
     "address", "le",   "version", "revision", "instance", "job"};
 
 constexpr std::string_view kTopLevelKeys[] = {"exporter", "defaults", "target", "module"};
-constexpr std::string_view kExporterKeys[] = {"rtt_buckets"};
+constexpr std::string_view kExporterKeys[] = {"rtt_buckets", "dns_servers", "dns_min_ttl",
+                                              "dns_max_ttl", "dns_grace"};
+// clang-format off
 constexpr std::string_view kDefaultsKeys[] = {
-    "interval",      "timeout", "failures_before_down", "successes_before_up",
-    "healthy_codes", "from",    "user_agent",           "labels"};
+    "interval", "timeout", "failures_before_down", "successes_before_up", "healthy_codes",
+    "from", "user_agent", "labels", "transport", "probe", "up_when", "to", "contact",
+    "ruri_user", "headers", "source_address", "source_port", "tls_ca_file", "tls_cert_file",
+    "tls_key_file", "tls_server_name", "tls_insecure_skip_verify", "keepalive_interval",
+    "auth_user", "auth_password", "auth_password_env"};
 constexpr std::string_view kTargetKeys[] = {
-    "name",          "uri",  "interval",   "timeout", "failures_before_down", "successes_before_up",
-    "healthy_codes", "from", "user_agent", "labels"};
-constexpr std::string_view kModuleKeys[] = {"timeout", "healthy_codes", "from", "user_agent"};
+    "name", "uri",
+    "interval", "timeout", "failures_before_down", "successes_before_up", "healthy_codes",
+    "from", "user_agent", "labels", "transport", "probe", "up_when", "to", "contact",
+    "ruri_user", "headers", "source_address", "source_port", "tls_ca_file", "tls_cert_file",
+    "tls_key_file", "tls_server_name", "tls_insecure_skip_verify", "keepalive_interval",
+    "auth_user", "auth_password", "auth_password_env"};
+// The per-target keys minus those not_for_modules() explains.
+constexpr std::string_view kModuleKeys[] = {
+    "timeout", "healthy_codes",
+    "from", "user_agent", "transport", "probe", "up_when", "to", "contact",
+    "ruri_user", "headers", "source_address", "source_port", "tls_ca_file", "tls_cert_file",
+    "tls_key_file", "tls_server_name", "tls_insecure_skip_verify",
+    "auth_user", "auth_password", "auth_password_env"};
+// clang-format on
+
+constexpr std::string_view kTlsKeys[] = {"tls_ca_file", "tls_cert_file", "tls_key_file",
+                                         "tls_server_name", "tls_insecure_skip_verify"};
+
+// Headers the exporter writes itself, and the key that sets each one where there is one.
+struct OwnHeader {
+  std::string_view name;
+  std::string_view compact;  // RFC 3261 7.3.3; empty when none
+  std::string_view key;      // config key that sets it; empty when none
+};
+constexpr OwnHeader kOwnHeaders[] = {
+    {"Via", "v", ""},
+    {"From", "f", "from"},
+    {"To", "t", "to"},
+    {"Call-ID", "i", ""},
+    {"CSeq", "", ""},
+    {"Contact", "m", "contact"},
+    {"Max-Forwards", "", ""},
+    {"Content-Length", "l", ""},
+    {"Content-Type", "c", ""},
+    {"User-Agent", "", "user_agent"},
+    {"Authorization", "", "auth_user"},
+    {"Proxy-Authorization", "", "auth_user"},
+    {"Accept", "", ""},
+};
 
 // Replaces control characters so that a foreign message stays on one line.
 std::string one_line(std::string_view s) {
@@ -169,20 +230,139 @@ std::string uri_length_error(std::string_view text) {
          ")";
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    return lower(x) == lower(y);
+  });
+}
+
+std::optional<Transport> transport_from_name(std::string_view name) {
+  if (name == "udp") return Transport::udp;
+  if (name == "tcp") return Transport::tcp;
+  if (name == "tls") return Transport::tls;
+  return std::nullopt;
+}
+
+std::string quoted(Transport t) { return "\"" + std::string(to_string(t)) + "\""; }
+
 // A target URI (a [[target]]'s `uri` or a /probe request's `target`): a SIP URI the prober can
 // use. Returns nullopt with a one-line reason in *error.
 std::optional<SipUri> parse_target_uri(std::string_view text, std::string* error) {
   std::optional<SipUri> uri = parse_sip_uri(text, error);
   if (!uri) return std::nullopt;
-  if (uri->secure) {
-    *error = "transport \"tls\" (sips:) is not supported yet (only udp)";
+  if (uri->transport.empty()) return uri;
+  const std::optional<Transport> t = transport_from_name(uri->transport);
+  if (!t) {
+    *error = "transport " + quote_utf8(uri->transport) + " is not supported (want udp, tcp or tls)";
     return std::nullopt;
   }
-  if (!uri->transport.empty() && uri->transport != "udp") {
-    *error = "transport " + quote_utf8(uri->transport) + " is not supported yet (only udp)";
+  if (uri->secure && *t != Transport::tls) {
+    *error = "sips: needs transport tls, not ;transport=" + uri->transport;
     return std::nullopt;
   }
   return uri;
+}
+
+// Why the `transport` key `key` cannot go with `uri`, or empty.
+std::string transport_conflict(const SipUri& uri, Transport key) {
+  if (!uri.transport.empty() && uri.transport != to_string(key)) {
+    return quoted(key) + " conflicts with the URI's ;transport=" + uri.transport;
+  }
+  if (uri.secure && key != Transport::tls) {
+    return quoted(key) + " conflicts with the sips: URI, which needs tls";
+  }
+  return "";
+}
+
+// The `transport` key, else the URI's ;transport=, else tls for sips:, else none (RFC 3263).
+std::optional<Transport> effective_transport(const SipUri& uri, std::optional<Transport> key) {
+  if (key) return key;
+  if (!uri.transport.empty()) return transport_from_name(uri.transport);
+  if (uri.secure) return Transport::tls;
+  return std::nullopt;
+}
+
+std::optional<HostKind> ip_literal_kind(const std::string& text) {
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return HostKind::ipv4;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) return HostKind::ipv6;
+  return std::nullopt;
+}
+
+// Why `source_address` cannot reach the URI's host, or empty.
+std::string source_family_conflict(const std::string& source, const SipUri& uri) {
+  if (source.empty() || uri.host_kind == HostKind::name) return "";
+  const HostKind kind = ip_literal_kind(source).value_or(uri.host_kind);
+  if (kind == uri.host_kind) return "";
+  auto family = [](HostKind k) { return k == HostKind::ipv4 ? "IPv4" : "IPv6"; };
+  return quote_utf8(source) + " is " + family(kind) + " but the URI host " + quote_utf8(uri.host) +
+         " is " + family(uri.host_kind);
+}
+
+// "ip", "ip:port" or "[v6]:port" (also "[v6]") with IP literals only; empty when valid.
+std::string dns_server_error(std::string_view text) {
+  const std::string want = " (want \"ip\", \"ip:port\" or \"[v6]:port\" with an IP address)";
+  auto valid_port = [](std::string_view p) {
+    if (p.empty() || p.size() > 5) return false;
+    int v = 0;
+    for (char c : p) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    return v >= 1 && v <= 65535;
+  };
+  std::string host;
+  std::string_view port;
+  bool has_port = false;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) return quote_utf8(text) + ": missing ']'" + want;
+    host.assign(text.substr(1, close - 1));
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return quote_utf8(text) + ": unexpected text after ']'" + want;
+      port = rest.substr(1);
+      has_port = true;
+    }
+    if (ip_literal_kind(host) != HostKind::ipv6) {
+      return quote_utf8(text) + ": " + quote_utf8(host) + " is not an IPv6 address" + want;
+    }
+  } else {
+    host.assign(text);
+    const std::size_t colon = text.find(':');
+    // One colon: IPv4 with a port; more: a bare IPv6 address.
+    if (colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+      host.assign(text.substr(0, colon));
+      port = text.substr(colon + 1);
+      has_port = true;
+      if (ip_literal_kind(host) != HostKind::ipv4) {
+        return quote_utf8(text) + ": " + quote_utf8(host) + " is not an IPv4 address" + want;
+      }
+    } else if (!ip_literal_kind(host)) {
+      return quote_utf8(text) + " is not an IP address" + want;
+    }
+  }
+  if (has_port && !valid_port(port)) {
+    return quote_utf8(text) + ": port " + quote_utf8(port) + " out of range 1-65535";
+  }
+  return "";
+}
+
+// Empty if `path` names a readable file, else the reason ("No such file or directory").
+std::string unreadable_reason(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return std::generic_category().message(errno);
+  struct stat st {};
+  std::string reason;
+  if (::fstat(fd, &st) != 0) {
+    reason = std::generic_category().message(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    reason = std::generic_category().message(EISDIR);
+  }
+  ::close(fd);
+  return reason;
 }
 
 // 1-64 characters of [A-Za-z0-9_-]: safe in a query string, a log line and a label value.
@@ -206,8 +386,29 @@ struct Settings {
   std::string from = kDefaultFrom;
   std::string user_agent = default_user_agent();
   std::map<std::string, std::string> labels;
+  std::optional<Transport> transport;  // the key only; a target's URI may add one
+  ProbeAddresses probe = ProbeAddresses::all;
+  UpWhen up_when = UpWhen::any;
+  std::string to;
+  std::string ruri_user;
+  std::string contact;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string source_address;
+  std::uint16_t source_port = 0;
+  TlsSettings tls;
+  Millis keepalive_interval{0};
+  std::string auth_user;
+  std::string auth_password;  // resolved, from auth_password or auth_password_env
+  std::string auth_password_env;
+  // Where each key was last set (a target's copy starts with the [defaults] nodes).
+  std::map<std::string, const toml::node*, std::less<>> nodes;
 
   Settings() { healthy_codes.classes[2] = true; }
+
+  const toml::node* node(std::string_view key) const {
+    auto it = nodes.find(key);
+    return it == nodes.end() ? nullptr : it->second;
+  }
 
   // A TargetConfig with these settings; name, uri and parsed_uri are left empty.
   TargetConfig resolved() const {
@@ -220,13 +421,29 @@ struct Settings {
     t.from = from;
     t.user_agent = user_agent;
     t.labels.assign(labels.begin(), labels.end());  // std::map: sorted by name
+    t.transport = transport;
+    t.probe = probe;
+    t.up_when = up_when;
+    t.to = to;
+    t.ruri_user = ruri_user;
+    t.contact = contact;
+    t.headers = headers;
+    t.source_address = source_address;
+    t.source_port = source_port;
+    t.tls = tls;
+    t.keepalive_interval = keepalive_interval;
+    if (!auth_user.empty()) t.auth = DigestCredentials{auth_user, auth_password, auth_password_env};
     return t;
   }
 };
 
 class Parser {
  public:
-  explicit Parser(std::string_view source_name) : source_name_(source_name) {}
+  explicit Parser(std::string_view source_name) : source_name_(source_name) {
+    // Relative file names in the config are relative to the config file's directory.
+    const std::size_t slash = source_name_.rfind('/');
+    if (slash != std::string::npos) base_dir_ = source_name_.substr(0, slash + 1);
+  }
 
   Config run(std::string_view text) {
     toml::table root;
@@ -296,6 +513,65 @@ class Parser {
     if (const toml::node* buckets = table->get("rtt_buckets")) {
       config_.exporter.rtt_buckets = parse_rtt_buckets(*buckets, context);
     }
+    parse_dns(*table, context);
+  }
+
+  void parse_dns(const toml::table& table, const std::string& context) {
+    DnsSettings& dns = config_.exporter.dns;
+    if (const toml::node* servers = table.get("dns_servers")) {
+      dns.servers = parse_dns_servers(*servers, context + ": dns_servers");
+    }
+    auto seconds = [&](const char* key, Millis min, std::chrono::seconds& out) {
+      const toml::node* node = table.get(key);
+      if (node == nullptr) return node;
+      const std::string key_context = context + ": " + key;
+      const Millis d = parse_duration_value(*node, key_context, "30s");
+      if (d.count() % 1000 != 0) {
+        fail(node->source(), key_context,
+             "must be whole seconds, got " + quote_utf8(*node->value<std::string_view>()));
+      }
+      if (d < min) {
+        fail(node->source(), key_context,
+             "must be at least " + format_duration(min) + ", got " +
+                 quote_utf8(*node->value<std::string_view>()));
+      }
+      check_at_most(*node, key_context, d, kMaxDnsDuration);
+      out = std::chrono::duration_cast<std::chrono::seconds>(d);
+      return node;
+    };
+    const toml::node* min_node = seconds("dns_min_ttl", kMinDnsTtl, dns.min_ttl);
+    const toml::node* max_node = seconds("dns_max_ttl", kMinDnsTtl, dns.max_ttl);
+    seconds("dns_grace", Millis::zero(), dns.grace);
+    if (dns.min_ttl > dns.max_ttl) {
+      const toml::node* where = max_node != nullptr ? max_node : min_node;
+      fail(where->source(), context + (max_node != nullptr ? ": dns_max_ttl" : ": dns_min_ttl"),
+           "dns_min_ttl (" + format_duration(dns.min_ttl) +
+               ") must not be greater than dns_max_ttl (" + format_duration(dns.max_ttl) + ")");
+    }
+  }
+
+  std::vector<std::string> parse_dns_servers(const toml::node& node,
+                                             const std::string& key_context) {
+    const toml::array* array = node.as_array();
+    if (array == nullptr) {
+      fail(node.source(), key_context,
+           "expected an array like [\"127.0.0.1:5353\"], got " + type_name(node));
+    }
+    if (array->empty()) {
+      fail(node.source(), key_context, "must not be empty (leave it out to use /etc/resolv.conf)");
+    }
+    std::vector<std::string> servers;
+    for (const toml::node& element : *array) {
+      const auto* str = element.as_string();
+      if (str == nullptr) {
+        fail(element.source(), key_context, "expected a string, got " + type_name(element));
+      }
+      if (std::string error = dns_server_error(str->get()); !error.empty()) {
+        fail(element.source(), key_context, error);
+      }
+      servers.push_back(str->get());
+    }
+    return servers;
   }
 
   std::vector<double> parse_rtt_buckets(const toml::node& node, const std::string& context) {
@@ -351,9 +627,12 @@ class Parser {
       }
       apply_setting(key->str(), *value, context, defaults_);
     }
+    check_one_password_source(*table, context);
+    check_settings(defaults_, context, node, nullptr, nullptr);
     if (defaults_.interval_node != nullptr && defaults_.interval < kWarnInterval) {
       warn_short_interval(*defaults_.interval_node, context, defaults_.interval);
     }
+    warn_insecure(defaults_, context);
   }
 
   // --- settings shared by [defaults] and [[target]] ------------------------
@@ -361,6 +640,7 @@ class Parser {
   void apply_setting(std::string_view key, const toml::node& node, const std::string& context,
                      Settings& s) {
     const std::string key_context = context + ": " + std::string(key);
+    s.nodes.insert_or_assign(std::string(key), &node);
     if (key == "interval") {
       s.interval = parse_duration_value(node, key_context, "30s");
       if (s.interval < kMinInterval) {
@@ -389,7 +669,303 @@ class Parser {
       s.user_agent = parse_user_agent(node, key_context);
     } else if (key == "labels") {
       parse_labels(node, key_context, s.labels);
+    } else if (key == "transport") {
+      s.transport = parse_choice<Transport>(
+          node, key_context,
+          {{"udp", Transport::udp}, {"tcp", Transport::tcp}, {"tls", Transport::tls}});
+    } else if (key == "probe") {
+      s.probe = parse_choice<ProbeAddresses>(
+          node, key_context, {{"all", ProbeAddresses::all}, {"first", ProbeAddresses::first}});
+    } else if (key == "up_when") {
+      s.up_when =
+          parse_choice<UpWhen>(node, key_context, {{"any", UpWhen::any}, {"all", UpWhen::all}});
+    } else if (key == "to") {
+      s.to = parse_uri_value(node, key_context, "sip:+15551234567@carrier.example");
+    } else if (key == "contact") {
+      s.contact = parse_uri_value(node, key_context, "sip:probe@198.51.100.7:5060");
+    } else if (key == "ruri_user") {
+      s.ruri_user = parse_ruri_user(node, key_context);
+    } else if (key == "headers") {
+      parse_headers(node, key_context, s.headers);
+    } else if (key == "source_address") {
+      s.source_address = parse_source_address(node, key_context);
+    } else if (key == "source_port") {
+      s.source_port = parse_port(node, key_context);
+    } else if (key == "tls_ca_file") {
+      s.tls.ca_file = parse_file(node, key_context);
+    } else if (key == "tls_cert_file") {
+      s.tls.cert_file = parse_file(node, key_context);
+    } else if (key == "tls_key_file") {
+      s.tls.key_file = parse_file(node, key_context);
+    } else if (key == "tls_server_name") {
+      s.tls.server_name = parse_server_name(node, key_context);
+    } else if (key == "tls_insecure_skip_verify") {
+      const auto* b = node.as_boolean();
+      if (b == nullptr)
+        fail(node.source(), key_context, "expected true or false, got " + type_name(node));
+      s.tls.insecure_skip_verify = b->get();
+    } else if (key == "keepalive_interval") {
+      s.keepalive_interval = parse_keepalive(node, key_context);
+    } else if (key == "auth_user") {
+      s.auth_user = parse_auth_user(node, key_context);
+    } else if (key == "auth_password") {
+      // One password source: a more specific table's replaces an inherited one.
+      s.auth_password = parse_password(node, key_context);
+      s.auth_password_env.clear();
+      s.nodes.erase("auth_password_env");
+    } else if (key == "auth_password_env") {
+      s.auth_password_env = parse_password_env(node, key_context, s.auth_password);
+      s.nodes.erase("auth_password");
     }
+  }
+
+  // One of a few fixed strings: `"sctp" is not one of "udp", "tcp", "tls"`.
+  template <typename E>
+  E parse_choice(const toml::node& node, const std::string& key_context,
+                 std::initializer_list<std::pair<std::string_view, E>> choices) {
+    std::string names;
+    for (const auto& [name, value] : choices) {
+      names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+    }
+    const auto* str = node.as_string();
+    if (str == nullptr) {
+      fail(node.source(), key_context, "expected one of " + names + ", got " + type_name(node));
+    }
+    for (const auto& [name, value] : choices) {
+      if (str->get() == name) return value;
+    }
+    fail(node.source(), key_context, quote_utf8(str->get()) + " is not one of " + names);
+  }
+
+  const std::string& expect_string(const toml::node& node, const std::string& key_context) {
+    const auto* str = node.as_string();
+    if (str == nullptr)
+      fail(node.source(), key_context, "expected a string, got " + type_name(node));
+    return str->get();
+  }
+
+  void check_length(const toml::node& node, const std::string& key_context, std::string_view text,
+                    std::size_t max) {
+    if (text.size() > max) {
+      fail(node.source(), key_context,
+           "longer than " + std::to_string(max) + " bytes (" + std::to_string(text.size()) + ")");
+    }
+  }
+
+  // A sip:/sips: URI for a header (to, contact); `from` has its own message.
+  std::string parse_uri_value(const toml::node& node, const std::string& key_context,
+                              std::string_view example) {
+    if (node.as_string() == nullptr) {
+      fail(node.source(), key_context,
+           "expected a SIP URI string like \"" + std::string(example) + "\", got " +
+               type_name(node));
+    }
+    const std::string& text = node.as_string()->get();
+    check_length(node, key_context, text, kMaxHeaderValueLength);
+    std::string error;
+    if (!parse_sip_uri(text, &error))
+      fail(node.source(), key_context, quote_utf8(text) + ": " + error);
+    return text;
+  }
+
+  std::string parse_ruri_user(const toml::node& node, const std::string& key_context) {
+    const std::string& text = expect_string(node, key_context);
+    if (text.empty()) fail(node.source(), key_context, "must not be empty");
+    check_length(node, key_context, text, kMaxRuriUserLength);
+    std::string error;
+    if (!is_valid_sip_user(text, &error)) {
+      fail(node.source(), key_context,
+           error +
+               "; want RFC 3261 user characters: letters, digits, -_.!~*'() &=+$,;?/ and "
+               "%HH escapes");
+    }
+    return text;
+  }
+
+  // Why `name` cannot be an extra header, or empty.
+  static std::string own_header_reason(std::string_view name) {
+    for (const OwnHeader& h : kOwnHeaders) {
+      const bool compact = !h.compact.empty() && iequals(name, h.compact);
+      if (!compact && !iequals(name, h.name)) continue;
+      std::string reason = quote_utf8(name);
+      if (compact) reason += " (compact form of " + std::string(h.name) + ")";
+      reason += " is written by the exporter";
+      if (!h.key.empty()) reason += "; set it with the \"" + std::string(h.key) + "\" key";
+      return reason;
+    }
+    return "";
+  }
+
+  // Merged into `headers` in document order: a name already there (any case) from [defaults]
+  // gets the new value in place; a name twice in one table is an error.
+  void parse_headers(const toml::node& node, const std::string& key_context,
+                     std::vector<std::pair<std::string, std::string>>& headers) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) {
+      fail(node.source(), key_context,
+           "expected a table like { \"X-Account\" = \"1234\" }, got " + type_name(node));
+    }
+    std::vector<std::string> seen;
+    for (const auto& [key, value] : in_document_order(*table)) {
+      const std::string name(key->str());
+      if (!is_token(name)) {
+        fail(
+            key->source(), key_context,
+            "name " + quote_utf8(name) + " is not a valid header name (RFC 3261 token characters)");
+      }
+      if (name.size() > kMaxHeaderNameLength) {
+        fail(key->source(), key_context,
+             "name longer than " + std::to_string(kMaxHeaderNameLength) + " bytes (" +
+                 std::to_string(name.size()) + ")");
+      }
+      if (std::string reason = own_header_reason(name); !reason.empty()) {
+        fail(key->source(), key_context, reason);
+      }
+      for (const std::string& other : seen) {
+        if (iequals(other, name)) {
+          fail(key->source(), key_context,
+               "header " + quote_utf8(name) + " is given twice (as " + quote_utf8(other) + ")");
+        }
+      }
+      seen.push_back(name);
+      const std::string value_context = key_context + "." + name;
+      const std::string& text = expect_string(*value, value_context);
+      check_length(*value, value_context, text, kMaxHeaderValueLength);
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\t') || c > 0x7e) {
+          fail(value->source(), value_context,
+               quote_utf8(text) + " contains a byte that is not printable ASCII at offset " +
+                   std::to_string(i));
+        }
+      }
+      auto same = std::find_if(headers.begin(), headers.end(),
+                               [&](const auto& h) { return iequals(h.first, name); });
+      if (same != headers.end()) {
+        *same = {name, text};
+      } else {
+        headers.emplace_back(name, text);
+      }
+    }
+    if (headers.size() > kMaxExtraHeaders) {
+      fail(node.source(), key_context,
+           "more than " + std::to_string(kMaxExtraHeaders) + " headers (" +
+               std::to_string(headers.size()) + ")");
+    }
+  }
+
+  std::string parse_source_address(const toml::node& node, const std::string& key_context) {
+    const std::string& text = expect_string(node, key_context);
+    if (!text.empty() && text.front() == '[') {
+      fail(node.source(), key_context,
+           quote_utf8(text) + " is not an IP address (write IPv6 addresses without brackets)");
+    }
+    if (!ip_literal_kind(text)) {
+      fail(node.source(), key_context,
+           quote_utf8(text) + " is not an IPv4 or IPv6 address (host names are not allowed)");
+    }
+    return text;
+  }
+
+  std::uint16_t parse_port(const toml::node& node, const std::string& key_context) {
+    const auto* i = node.as_integer();
+    if (i == nullptr)
+      fail(node.source(), key_context, "expected an integer, got " + type_name(node));
+    if (i->get() < 1 || i->get() > 65535) {
+      fail(node.source(), key_context, "must be from 1 to 65535, got " + std::to_string(i->get()));
+    }
+    return static_cast<std::uint16_t>(i->get());
+  }
+
+  // A file that must be readable now, so that a reload with a bad path is rejected.
+  std::string parse_file(const toml::node& node, const std::string& key_context) {
+    const std::string& text = expect_string(node, key_context);
+    if (text.empty()) fail(node.source(), key_context, "must not be empty");
+    check_length(node, key_context, text, kMaxPathLength);
+    const std::string path = text.front() == '/' ? text : base_dir_ + text;
+    if (std::string reason = unreadable_reason(path); !reason.empty()) {
+      fail(node.source(), key_context, "cannot read " + quote_utf8(path) + ": " + reason);
+    }
+    return path;
+  }
+
+  std::string parse_server_name(const toml::node& node, const std::string& key_context) {
+    const std::string& text = expect_string(node, key_context);
+    const bool name_chars = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return is_alnum(c) || c == '-' || c == '.';
+    });
+    std::string error;
+    std::optional<SipUri> uri;
+    if (name_chars) uri = parse_sip_uri("sip:" + text, &error);
+    if (!uri || uri->host_kind != HostKind::name) {
+      fail(node.source(), key_context,
+           quote_utf8(text) + " is not a host name" + (error.empty() ? "" : " (" + error + ")"));
+    }
+    return text;
+  }
+
+  Millis parse_keepalive(const toml::node& node, const std::string& key_context) {
+    const Millis d = parse_duration_value(node, key_context, "30s");
+    if (d == Millis::zero()) return d;
+    if (d < kMinKeepalive || d > kMaxKeepalive) {
+      fail(node.source(), key_context,
+           "must be 0 (off) or from " + format_duration(kMinKeepalive) + " to " +
+               format_duration(kMaxKeepalive) + ", got " +
+               quote_utf8(*node.value<std::string_view>()));
+    }
+    return d;
+  }
+
+  std::string parse_auth_user(const toml::node& node, const std::string& key_context) {
+    const std::string& text = expect_string(node, key_context);
+    if (text.empty()) fail(node.source(), key_context, "must not be empty");
+    check_length(node, key_context, text, kMaxHeaderValueLength);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c < 0x20 || c == 0x7f) {
+        fail(node.source(), key_context,
+             quote_utf8(text) + " contains a control character at offset " + std::to_string(i));
+      }
+    }
+    return text;
+  }
+
+  // Messages here never quote the value: it is a secret.
+  std::string parse_password(const toml::node& node, const std::string& key_context) {
+    const std::string& text = expect_string(node, key_context);
+    if (text.empty()) fail(node.source(), key_context, "must not be empty");
+    if (text.size() > kMaxPasswordLength) {
+      fail(node.source(), key_context,
+           "longer than " + std::to_string(kMaxPasswordLength) + " bytes");
+    }
+    return text;
+  }
+
+  // Returns the variable's name and stores its value in `password`.
+  std::string parse_password_env(const toml::node& node, const std::string& key_context,
+                                 std::string& password) {
+    const std::string& name = expect_string(node, key_context);
+    const bool valid =
+        !name.empty() && name.size() <= kMaxNameLength && !is_digit(name[0]) &&
+        std::all_of(name.begin(), name.end(), [](char c) { return is_alnum(c) || c == '_'; });
+    if (!valid) {
+      fail(node.source(), key_context,
+           quote_utf8(name) + " is not an environment variable name (want [A-Za-z_][A-Za-z0-9_]*)");
+    }
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) {
+      fail(node.source(), key_context, "environment variable " + quote_utf8(name) + " is not set");
+    }
+    if (*value == '\0') {
+      fail(node.source(), key_context, "environment variable " + quote_utf8(name) + " is empty");
+    }
+    password = value;
+    if (password.size() > kMaxPasswordLength) {
+      fail(node.source(), key_context,
+           "environment variable " + quote_utf8(name) + " is longer than " +
+               std::to_string(kMaxPasswordLength) + " bytes");
+    }
+    return name;
   }
 
   // `must be at most 24h, got "25h"` for a duration `node` whose parsed value is `value`.
@@ -575,6 +1151,107 @@ class Parser {
              "; some providers such as Twilio ban OPTIONS pingers faster than one per 10-15 s");
   }
 
+  // --- checks across keys --------------------------------------------------
+
+  bool from_defaults(const Settings& s, std::string_view key) const {
+    return &s != &defaults_ && s.node(key) != nullptr && s.node(key) == defaults_.node(key);
+  }
+
+  // The node to point at: the first candidate the table itself set, else the first inherited.
+  const toml::node& blame(const Settings& s, std::initializer_list<std::string_view> keys,
+                          const toml::node* uri_node, const toml::node& table) const {
+    for (std::string_view key : keys) {
+      if (s.node(key) != nullptr && !from_defaults(s, key)) return *s.node(key);
+    }
+    if (uri_node != nullptr) return *uri_node;
+    for (std::string_view key : keys) {
+      if (s.node(key) != nullptr) return *s.node(key);
+    }
+    return table;
+  }
+
+  // auth_password and auth_password_env are one setting: a table may set only one of them.
+  void check_one_password_source(const toml::table& table, const std::string& context) {
+    const toml::node* inline_node = table.get("auth_password");
+    const toml::node* env_node = table.get("auth_password_env");
+    if (inline_node == nullptr || env_node == nullptr) return;
+    const bool env_later = env_node->source().begin.line > inline_node->source().begin.line ||
+                           (env_node->source().begin.line == inline_node->source().begin.line &&
+                            env_node->source().begin.column > inline_node->source().begin.column);
+    const toml::node* later = env_later ? env_node : inline_node;
+    fail(later->source(), context + (env_later ? ": auth_password_env" : ": auth_password"),
+         "set either auth_password or auth_password_env, not both");
+  }
+
+  // Checks what one table's settings (with what it inherits) mean together, and returns the
+  // effective transport. `uri` and `uri_node` are a target's; null for [defaults] and modules.
+  std::optional<Transport> check_settings(const Settings& s, const std::string& context,
+                                          const toml::node& table, const SipUri* uri,
+                                          const toml::node* uri_node) {
+    std::optional<Transport> transport = s.transport;
+    if (uri != nullptr) {
+      if (transport) {
+        if (std::string conflict = transport_conflict(*uri, *transport); !conflict.empty()) {
+          const bool inherited = from_defaults(s, "transport");
+          fail(inherited ? uri_node->source() : s.node("transport")->source(),
+               context + ": transport",
+               conflict + (inherited ? " (transport is set in [defaults])" : ""));
+        }
+      }
+      transport = effective_transport(*uri, transport);
+    }
+
+    if (transport && *transport != Transport::tls) {
+      for (std::string_view key : kTlsKeys) {
+        if (s.node(key) == nullptr) continue;
+        fail(blame(s, {key, "transport"}, uri_node, table).source(),
+             context + ": " + std::string(key),
+             "TLS settings need transport \"tls\" (or none), but the transport is " +
+                 quoted(*transport));
+      }
+    }
+    if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
+      const bool cert = !s.tls.cert_file.empty();
+      fail(s.node(cert ? "tls_cert_file" : "tls_key_file")->source(),
+           context + (cert ? ": tls_cert_file" : ": tls_key_file"),
+           cert ? "needs tls_key_file too (the client certificate's private key)"
+                : "needs tls_cert_file too (the client certificate)");
+    }
+    if (transport == Transport::udp && s.keepalive_interval > Millis::zero()) {
+      fail(blame(s, {"keepalive_interval", "transport"}, uri_node, table).source(),
+           context + ": keepalive_interval",
+           "keepalives need transport \"tcp\" or \"tls\", but the transport is \"udp\"");
+    }
+
+    const toml::node* password_node =
+        s.node("auth_password") != nullptr ? s.node("auth_password") : s.node("auth_password_env");
+    if (!s.auth_user.empty() && password_node == nullptr) {
+      fail(s.node("auth_user")->source(), context + ": auth_user",
+           "needs auth_password or auth_password_env");
+    }
+    if (s.auth_user.empty() && password_node != nullptr) {
+      fail(password_node->source(),
+           context +
+               (s.node("auth_password") != nullptr ? ": auth_password" : ": auth_password_env"),
+           "needs auth_user");
+    }
+
+    if (uri != nullptr) {
+      if (std::string conflict = source_family_conflict(s.source_address, *uri);
+          !conflict.empty()) {
+        fail(blame(s, {"source_address"}, uri_node, table).source(), context + ": source_address",
+             conflict);
+      }
+    }
+    return transport;
+  }
+
+  void warn_insecure(const Settings& s, const std::string& context) {
+    if (!s.tls.insecure_skip_verify) return;
+    warn(s.node("tls_insecure_skip_verify")->source(), context + ": tls_insecure_skip_verify",
+         "TLS certificate verification is off: anyone on the path can impersonate the peer");
+  }
+
   // --- [[target]] ---------------------------------------------------------
 
   void parse_targets(const toml::node& node) {
@@ -644,14 +1321,19 @@ class Parser {
            "timeout (" + format_duration(s.timeout) + ") must be shorter than interval (" +
                format_duration(s.interval) + ")");
     }
+    check_one_password_source(*table, context);
+    const std::optional<Transport> transport =
+        check_settings(s, context, node, &target.parsed_uri, uri_node);
     if (interval_node != nullptr && s.interval < kWarnInterval) {
       warn_short_interval(*interval_node, context, s.interval);
     }
+    warn_insecure(s, context);
 
     TargetConfig resolved = s.resolved();
     resolved.name = std::move(target.name);
     resolved.uri = std::move(target.uri);
     resolved.parsed_uri = std::move(target.parsed_uri);
+    resolved.transport = transport;
     config_.targets.push_back(std::move(resolved));
   }
 
@@ -721,6 +1403,7 @@ class Parser {
   ModuleConfig default_module() {
     ModuleConfig module{kDefaultModule, defaults_.resolved()};
     module.settings.labels.clear();
+    module.settings.keepalive_interval = Millis::zero();  // one probe keeps no connection alive
     if (module.settings.timeout > kMaxModuleTimeout) {
       // Not an error: the timeout is fine for [[target]] tables, which may not use /probe.
       warn(defaults_.timeout_node->source(), "[defaults]: timeout",
@@ -750,6 +1433,8 @@ class Parser {
     if (table == nullptr) fail(node.source(), context, "expected a table, got " + type_name(node));
 
     Settings s = defaults_;
+    s.keepalive_interval = Millis::zero();  // one probe keeps no connection alive
+    s.nodes.erase("keepalive_interval");
     const toml::node* timeout_node = nullptr;
     for (const auto& [k, value] : in_document_order(*table)) {
       const std::string_view key_name = k->str();
@@ -772,6 +1457,10 @@ class Parser {
                context);
     }
 
+    check_one_password_source(*table, context);
+    check_settings(s, context, node, nullptr, nullptr);
+    warn_insecure(s, context);
+
     ModuleConfig module{name, s.resolved()};
     module.settings.labels.clear();
     return module;
@@ -783,17 +1472,31 @@ class Parser {
       return "a /probe request runs one probe";
     }
     if (key == "labels") return "add labels with relabeling in the Prometheus scrape config";
+    if (key == "keepalive_interval") return "a /probe request keeps no connection open";
     if (key == "name" || key == "uri") return "the target comes from /probe?target=<sip-uri>";
     return "";
   }
 
   std::string source_name_;
+  std::string base_dir_;  // "" or ending in '/'
   Config config_;
   Settings defaults_;
   std::map<std::string, std::pair<std::size_t, std::uint32_t>> names_;  // -> (#, line)
 };
 
 }  // namespace
+
+std::string_view to_string(Transport t) {
+  switch (t) {
+    case Transport::udp:
+      return "udp";
+    case Transport::tcp:
+      return "tcp";
+    case Transport::tls:
+      return "tls";
+  }
+  return "udp";
+}
 
 bool HealthyCodes::contains(int code) const {
   if (code >= 100 && code <= 699 && classes[code / 100]) return true;
@@ -828,7 +1531,25 @@ TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) 
   std::string error;
   std::optional<SipUri> parsed = parse_target_uri(uri, &error);
   if (!parsed) throw ConfigError("target " + quote_utf8(uri) + ": " + error);
+  auto reject = [&](const std::string& reason) {
+    return ConfigError("target " + quote_utf8(uri) + ": " + reason);
+  };
+  const std::string of_module = " (module " + quote_utf8(module.name) + ")";
   TargetConfig target = module.settings;
+  if (target.transport) {
+    if (std::string conflict = transport_conflict(*parsed, *target.transport); !conflict.empty()) {
+      throw reject("transport " + conflict + of_module);
+    }
+  }
+  target.transport = effective_transport(*parsed, target.transport);
+  if (target.transport && *target.transport != Transport::tls && target.tls != TlsSettings{}) {
+    throw reject("the transport is " + quoted(*target.transport) +
+                 ", but TLS settings need transport \"tls\"" + of_module);
+  }
+  if (std::string conflict = source_family_conflict(target.source_address, *parsed);
+      !conflict.empty()) {
+    throw reject("source_address " + conflict + of_module);
+  }
   target.name = std::string(uri);
   target.uri = std::string(uri);
   target.parsed_uri = std::move(*parsed);

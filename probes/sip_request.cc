@@ -64,6 +64,20 @@ void emit_options(const OptionsRequest& r, std::string_view cseq, Sink& sink) {
     sink.append("\r\n");
   }
 
+  for (const auto& [name, value] : r.extra_headers) {
+    sink.append(name);
+    sink.append(": ");
+    sink.append(value);
+    sink.append("\r\n");
+  }
+
+  if (!r.authorization_name.empty()) {
+    sink.append(r.authorization_name);
+    sink.append(": ");
+    sink.append(r.authorization_value);
+    sink.append("\r\n");
+  }
+
   sink.append("Accept: application/sdp\r\n");
   sink.append("Content-Length: 0\r\n");
   sink.append("\r\n");

@@ -128,6 +128,8 @@ enum class HeaderId {
   server,
   user_agent,
   retry_after,
+  www_authenticate,
+  proxy_authenticate,
 };
 
 HeaderId classify(std::string_view name) {
@@ -157,6 +159,8 @@ HeaderId classify(std::string_view name) {
   if (iequals(name, "Server")) return HeaderId::server;
   if (iequals(name, "User-Agent")) return HeaderId::user_agent;
   if (iequals(name, "Retry-After")) return HeaderId::retry_after;
+  if (iequals(name, "WWW-Authenticate")) return HeaderId::www_authenticate;
+  if (iequals(name, "Proxy-Authenticate")) return HeaderId::proxy_authenticate;
   return HeaderId::other;
 }
 
@@ -323,6 +327,12 @@ std::optional<std::uint32_t> parse_retry_after(std::string_view v) {
   return static_cast<std::uint32_t>(n);
 }
 
+// A challenge counts only with the status that asks for it (RFC 3261 22.2, 22.3).
+void record_challenge(std::string_view value, SipResponse& out) {
+  if (value.empty() || out.challenge_count >= kMaxChallenges) return;
+  out.challenges[out.challenge_count++] = value;
+}
+
 // ---------------------------------------------------------------------------
 
 struct Seen {
@@ -385,6 +395,12 @@ SipParseError handle_header(std::string_view name, std::string_view value, Seen&
         seen.retry_after = true;
         out.retry_after = parse_retry_after(value);
       }
+      return SipParseError::ok;
+    case HeaderId::www_authenticate:
+      if (out.status_code == 401) record_challenge(value, out);
+      return SipParseError::ok;
+    case HeaderId::proxy_authenticate:
+      if (out.status_code == 407) record_challenge(value, out);
       return SipParseError::ok;
     case HeaderId::other:
       return SipParseError::ok;

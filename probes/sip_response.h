@@ -10,34 +10,39 @@ namespace stx {
 
 inline constexpr std::size_t kMaxSipMessageSize = 65535;
 inline constexpr std::size_t kMaxSipHeaders = 128;
+inline constexpr std::size_t kMaxChallenges = 4;
 
 struct SipResponse {
-  int status_code = 0;               // 100..699
-  std::string_view reason;           // reason phrase, may be empty
-  std::string_view via_transport;    // top Via sent-protocol transport, e.g. "UDP"
-  std::string_view via_branch;       // top Via ;branch= value, empty if absent
+  int status_code = 0;             // 100..699
+  std::string_view reason;         // reason phrase, may be empty
+  std::string_view via_transport;  // top Via sent-protocol transport, e.g. "UDP"
+  std::string_view via_branch;     // top Via ;branch= value, empty if absent
   std::string_view call_id;
   std::uint32_t cseq_number = 0;
   std::string_view cseq_method;
-  std::string_view to_tag;           // empty if absent
-  std::string_view server;           // Server header, else User-Agent, else empty
+  std::string_view to_tag;                   // empty if absent
+  std::string_view server;                   // Server header, else User-Agent, else empty
   std::optional<std::uint32_t> retry_after;  // seconds from Retry-After
+  // WWW-Authenticate values of a 401, Proxy-Authenticate values of a 407, trimmed, in
+  // message order; empty values and any beyond kMaxChallenges are not recorded.
+  std::string_view challenges[kMaxChallenges];
+  std::uint8_t challenge_count = 0;
   std::size_t content_length = 0;
-  std::size_t message_length = 0;    // start line + headers + body, in bytes
+  std::size_t message_length = 0;  // start line + headers + body, in bytes
 };
 
 enum class SipParseError {
   ok,
-  incomplete,          // more bytes needed (only meaningful on stream transports)
-  too_large,           // exceeds kMaxSipMessageSize or kMaxSipHeaders
-  not_a_response,      // a request, or not SIP at all
+  incomplete,      // more bytes needed (only meaningful on stream transports)
+  too_large,       // exceeds kMaxSipMessageSize or kMaxSipHeaders
+  not_a_response,  // a request, or not SIP at all
   bad_status_line,
-  bad_header,          // a header line without a colon, bad characters, bad folding
-  missing_header,      // Via, Call-ID, CSeq, From or To absent
+  bad_header,      // a header line without a colon, bad characters, bad folding
+  missing_header,  // Via, Call-ID, CSeq, From or To absent
   bad_via,
   bad_cseq,
   bad_content_length,
-  body_mismatch,       // datagram shorter than Content-Length
+  body_mismatch,  // datagram shorter than Content-Length
 };
 
 std::string_view to_string(SipParseError e);

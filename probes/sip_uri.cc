@@ -377,4 +377,37 @@ std::string host_for_uri(std::string_view host, HostKind kind) {
   return std::string(host);
 }
 
+bool is_valid_sip_user(std::string_view user, std::string* error) {
+  if (user.empty()) return fail(error, "empty user");
+  for (std::size_t i = 0; i < user.size(); ++i) {
+    const auto c = static_cast<unsigned char>(user[i]);
+    if (c <= 0x20 || c >= 0x7f) {
+      return fail(error, "invalid user " + quote_ascii(user) + " (byte " +
+                             quote_ascii(user.substr(i, 1)) + " at offset " + std::to_string(i) +
+                             ")");
+    }
+  }
+  std::string bad;
+  if (!valid_escaped(user, is_user_char, &bad)) {
+    return fail(error, "invalid user " + quote_ascii(user) + " (" + bad + ")");
+  }
+  return true;
+}
+
+std::string request_uri_with_user(const SipUri& uri, std::string_view uri_text,
+                                  std::string_view user) {
+  if (user.empty()) return std::string(uri_text);
+  const std::size_t user_begin = uri_text.find(':') + 1;  // after the scheme: the URI parsed
+  // An existing user part ends at the password's ':' or at the '@'; else insert "user@".
+  const bool has_user = !uri.user.empty();
+  const std::size_t user_end = has_user ? uri_text.find_first_of(":@", user_begin) : user_begin;
+  std::string out;
+  out.reserve(uri_text.size() + user.size() + 1);
+  out.append(uri_text.substr(0, user_begin));
+  out.append(user);
+  if (!has_user) out.push_back('@');
+  out.append(uri_text.substr(user_end));
+  return out;
+}
+
 }  // namespace stx

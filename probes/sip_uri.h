@@ -10,12 +10,12 @@ namespace stx {
 enum class HostKind { ipv4, ipv6, name };
 
 struct SipUri {
-  bool secure = false;       // sips:
-  std::string user;          // userinfo before '@' (without password), may be empty
-  std::string host;          // IPv6 without brackets, names lower-cased
+  bool secure = false;  // sips:
+  std::string user;     // userinfo before '@' (without password), may be empty
+  std::string host;     // IPv6 without brackets, names lower-cased
   HostKind host_kind = HostKind::name;
-  std::uint16_t port = 0;    // 0 when the URI gives none
-  std::string transport;     // lower-cased ";transport=" value, empty when absent
+  std::uint16_t port = 0;  // 0 when the URI gives none
+  std::string transport;   // lower-cased ";transport=" value, empty when absent
   bool operator==(const SipUri&) const = default;
 };
 
@@ -25,5 +25,15 @@ std::optional<SipUri> parse_sip_uri(std::string_view text, std::string* error);
 
 // "host" or "[v6]" for use in Via, Contact and address labels.
 std::string host_for_uri(std::string_view host, HostKind kind);
+
+// True if `user` is a non-empty RFC 3261 `user`: unreserved characters, %HH escapes and
+// "&=+$,;?/". Otherwise false with a one-line reason in *error (may be null).
+bool is_valid_sip_user(std::string_view user, std::string* error);
+
+// `uri_text` (which parsed as `uri`) with its user part replaced by `user`, or `user@`
+// inserted after the scheme; scheme, password, host, port and parameters stay as written.
+// An empty `user` returns `uri_text` unchanged. `user` must pass is_valid_sip_user.
+std::string request_uri_with_user(const SipUri& uri, std::string_view uri_text,
+                                  std::string_view user);
 
 }  // namespace stx

@@ -811,16 +811,21 @@ TEST(ConfigErrors, UriTooLong) {
             "config.toml:3:7: [[target]] #1 \"a\": uri: longer than 1024 bytes (1026)");
 }
 
-TEST(ConfigErrors, UriTcpTransport) {
-  EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=TCP\"\n"),
-            "config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=TCP\": transport "
-            "\"tcp\" is not supported yet (only udp)");
+TEST(ConfigErrors, UriTransportParameterIsTheTransport) {
+  Config config = parse_ok("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=TCP\"\n");
+  EXPECT_EQ(config.targets.at(0).parsed_uri.transport, "tcp");
+  EXPECT_EQ(config.targets.at(0).transport, Transport::tcp);
+  EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=ws\"\n"),
+            "config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=ws\": transport "
+            "\"ws\" is not supported (want udp, tcp or tls)");
 }
 
-TEST(ConfigErrors, UriSips) {
-  EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sips:x.example\"\n"),
-            "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example\": transport \"tls\" "
-            "(sips:) is not supported yet (only udp)");
+TEST(ConfigErrors, UriSipsIsTls) {
+  Config config = parse_ok("[[target]]\nname = \"a\"\nuri = \"sips:x.example\"\n");
+  EXPECT_EQ(config.targets.at(0).transport, Transport::tls);
+  EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sips:x.example;transport=udp\"\n"),
+            "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=udp\": sips: "
+            "needs transport tls, not ;transport=udp");
 }
 
 // --- the shipped example --------------------------------------------------------

@@ -369,6 +369,7 @@ TEST_F(TargetForProbe, CopiesTheModuleAndSetsTheUri) {
   TargetConfig expected = strict_.settings;
   expected.name = expected.uri = "sip:edge.example.com:5080;transport=udp";
   expected.parsed_uri = target.parsed_uri;
+  expected.transport = Transport::udp;  // from the URI's ;transport=
   EXPECT_EQ(target, expected);
 }
 
@@ -393,12 +394,12 @@ TEST_F(TargetForProbe, RejectsWhatAConfiguredTargetRejects) {
             "target \"sip:1.2.3.4:99999\": port \"99999\" out of range 1-65535");
   EXPECT_EQ(probe_error_of(strict_, "http://x"),
             "target \"http://x\": unsupported scheme \"http\" (want sip: or sips:)");
-  EXPECT_EQ(probe_error_of(strict_, "sip:x.example;transport=TCP"),
-            "target \"sip:x.example;transport=TCP\": transport \"tcp\" is not supported yet "
-            "(only udp)");
-  EXPECT_EQ(probe_error_of(strict_, "sips:x.example"),
-            "target \"sips:x.example\": transport \"tls\" (sips:) is not supported yet (only "
-            "udp)");
+  EXPECT_EQ(probe_error_of(strict_, "sip:x.example;transport=SCTP"),
+            "target \"sip:x.example;transport=SCTP\": transport \"sctp\" is not supported (want "
+            "udp, tcp or tls)");
+  EXPECT_EQ(probe_error_of(strict_, "sips:x.example;transport=tcp"),
+            "target \"sips:x.example;transport=tcp\": sips: needs transport tls, not "
+            ";transport=tcp");
   EXPECT_EQ(probe_error_of(strict_, "sip:x.example?Subject=1"),
             "target \"sip:x.example?Subject=1\": URI headers (?...) are not allowed in a probe "
             "target");

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "probes/sip_response.h"
@@ -157,6 +158,77 @@ TEST(SipRequest, ReusedBufferIsExactlyRewritten) {
   build_options(sample_request(), out);
   EXPECT_EQ(out.data(), data);
   EXPECT_EQ(out, kGolden);
+}
+
+const std::vector<std::pair<std::string, std::string>> kExtraHeaders = {
+    {"X-Account", "1234"}, {"P-Preferred-Identity", "<sip:+15551230000@carrier.example>"}};
+
+TEST(SipRequest, ExtraHeadersFollowUserAgentInOrder) {
+  OptionsRequest r = sample_request();
+  r.extra_headers = kExtraHeaders;
+  std::string out;
+  build_options(r, out);
+  std::string expected(kGolden);
+  const std::string after_ua = "User-Agent: sip_trunk_exporter/0.1.0\r\n";
+  expected.insert(expected.find(after_ua) + after_ua.size(),
+                  "X-Account: 1234\r\n"
+                  "P-Preferred-Identity: <sip:+15551230000@carrier.example>\r\n");
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(crlf_lines(out).size(), 14U);
+}
+
+TEST(SipRequest, AuthorizationHeader) {
+  OptionsRequest r = sample_request();
+  r.extra_headers = kExtraHeaders;
+  r.authorization_name = "Proxy-Authorization";
+  r.authorization_value = "Digest username=\"u\", realm=\"r\", response=\"0a\"";
+  std::string out;
+  build_options(r, out);
+  const std::vector<std::string_view> lines = crlf_lines(out);
+  ASSERT_EQ(lines.size(), 15U);
+  EXPECT_EQ(lines[9], "X-Account: 1234");
+  EXPECT_EQ(lines[11], "Proxy-Authorization: Digest username=\"u\", realm=\"r\", response=\"0a\"");
+  EXPECT_EQ(lines[12], "Accept: application/sdp");
+  EXPECT_EQ(lines[14], "");
+
+  r.authorization_name = "Authorization";
+  build_options(r, out);
+  EXPECT_NE(out.find("\r\nAuthorization: Digest username="), std::string::npos);
+  EXPECT_EQ(out.find("Proxy-Authorization"), std::string::npos);
+
+  // Without a name there is no line, whatever the value.
+  r.authorization_name = "";
+  build_options(r, out);
+  EXPECT_EQ(out.find("Authorization"), std::string::npos);
+  EXPECT_EQ(out.find("Digest"), std::string::npos);
+}
+
+TEST(SipRequest, TlsVia) {
+  OptionsRequest r = sample_request();
+  r.request_uri = "sips:trunk.example.com";
+  r.via_transport = "TLS";
+  std::string out;
+  build_options(r, out);
+  EXPECT_NE(out.find("\r\nVia: SIP/2.0/TLS 192.0.2.1:40000;branch=z9hG4bK7f3e2d1c0b;rport\r\n"),
+            std::string::npos);
+  EXPECT_EQ(out.rfind("OPTIONS sips:trunk.example.com SIP/2.0\r\n", 0), 0U);
+}
+
+TEST(SipRequest, NoAllocationWithExtraHeadersAndAuthorization) {
+  OptionsRequest r = sample_request();
+  r.extra_headers = kExtraHeaders;
+  r.authorization_name = "Authorization";
+  r.authorization_value = "Digest username=\"u\"";
+  std::string out;
+  out.reserve(2048);
+  build_options(r, out);
+  const char* data = out.data();
+  const std::size_t capacity = out.capacity();
+  r.authorization_value = "Digest username=\"a-longer-user-name\", realm=\"realm\"";
+  build_options(r, out);
+  EXPECT_EQ(out.data(), data);
+  EXPECT_EQ(out.capacity(), capacity);
+  EXPECT_NE(out.find("realm=\"realm\"\r\n"), std::string::npos);
 }
 
 }  // namespace

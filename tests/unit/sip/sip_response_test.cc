@@ -89,6 +89,7 @@ void expect_views_inside(const SipResponse& r, std::string_view in) {
   EXPECT_TRUE(within(r.cseq_method, in));
   EXPECT_TRUE(within(r.to_tag, in));
   EXPECT_TRUE(within(r.server, in));
+  for (std::size_t i = 0; i < r.challenge_count; ++i) EXPECT_TRUE(within(r.challenges[i], in));
   EXPECT_LE(r.message_length, in.size());
   EXPECT_LE(r.content_length, r.message_length);
 }
@@ -720,12 +721,113 @@ TEST(SipResponseFields, IgnoredCompactForms) {
   EXPECT_EQ(r.to_tag, "t1");
 }
 
+// The minimal response with another status line.
+std::string with_status(std::string_view status_line, std::string_view extra_headers) {
+  std::string m = minimal(extra_headers);
+  m.replace(0, kStart.size(), status_line);
+  return m;
+}
+
+TEST(SipResponseChallenges, AsteriskStyle401) {
+  const std::string m =
+      "SIP/2.0 401 Unauthorized\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1:40000;branch=z9hG4bKabc123;rport=40000;received=192.0.2.1\r\n"
+      "From: <sip:probe@example.com>;tag=f1\r\n"
+      "To: <sip:203.0.113.7>;tag=as1b2c3d4e\r\n"
+      "Call-ID: cid-1@192.0.2.1\r\n"
+      "CSeq: 1 OPTIONS\r\n"
+      "Server: Asterisk PBX 18.20.0\r\n"
+      "WWW-Authenticate: Digest algorithm=MD5, realm=\"asterisk\", nonce=\"1b2c3d4e\"\r\n"
+      "WWW-Authenticate: Digest algorithm=SHA-256, realm=\"asterisk\",\r\n"
+      "  nonce=\"5f6a7b8c\", qop=\"auth\"  \r\n"
+      "Content-Length: 0\r\n"
+      "\r\n";
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response(m, r), E::ok);
+  EXPECT_EQ(r.status_code, 401);
+  ASSERT_EQ(r.challenge_count, 2U);
+  EXPECT_EQ(r.challenges[0], "Digest algorithm=MD5, realm=\"asterisk\", nonce=\"1b2c3d4e\"");
+  // Folded: the view spans the fold, trimmed at both ends.
+  EXPECT_EQ(r.challenges[1],
+            "Digest algorithm=SHA-256, realm=\"asterisk\",\r\n  nonce=\"5f6a7b8c\", qop=\"auth\"");
+  expect_views_inside(r, m);
+}
+
+TEST(SipResponseChallenges, ProxyAuthenticateOn407) {
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 407 Proxy Authentication Required\r\n",
+                                           "proxy-authenticate:Digest realm=\"p\", nonce=\"n\"\r\n"
+                                           "WWW-Authenticate: Digest realm=\"w\", nonce=\"n\"\r\n"),
+                               r),
+            E::ok);
+  ASSERT_EQ(r.challenge_count, 1U);
+  EXPECT_EQ(r.challenges[0], "Digest realm=\"p\", nonce=\"n\"");
+}
+
+TEST(SipResponseChallenges, OnlyTheMatchingHeaderOfA401) {
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 401 Unauthorized\r\n",
+                                           "Proxy-Authenticate: Digest realm=\"p\", nonce=\"n\"\r\n"
+                                           "www-AUTHENTICATE: Digest realm=\"w\", nonce=\"n\"\r\n"),
+                               r),
+            E::ok);
+  ASSERT_EQ(r.challenge_count, 1U);
+  EXPECT_EQ(r.challenges[0], "Digest realm=\"w\", nonce=\"n\"");
+}
+
+TEST(SipResponseChallenges, IgnoredOnOtherStatusCodes) {
+  for (std::string_view status :
+       {"SIP/2.0 200 OK\r\n", "SIP/2.0 403 Forbidden\r\n", "SIP/2.0 100 Trying\r\n"}) {
+    SCOPED_TRACE(status);
+    SipResponse r;
+    ASSERT_EQ(
+        parse_sip_response(with_status(status,
+                                       "WWW-Authenticate: Digest realm=\"w\", nonce=\"n\"\r\n"
+                                       "Proxy-Authenticate: Digest realm=\"p\", nonce=\"n\"\r\n"),
+                           r),
+        E::ok);
+    EXPECT_EQ(r.challenge_count, 0U);
+  }
+}
+
+TEST(SipResponseChallenges, AtMostFourAndEmptyValuesSkipped) {
+  std::string headers = "WWW-Authenticate:   \r\n";
+  for (int i = 0; i < 6; ++i) {
+    headers += "WWW-Authenticate: Digest realm=\"r\", nonce=\"n" + std::to_string(i) + "\"\r\n";
+  }
+  SipResponse r;
+  const std::string m = with_status("SIP/2.0 401 Unauthorized\r\n", headers);
+  ASSERT_EQ(parse_sip_response(m, r), E::ok);
+  ASSERT_EQ(r.challenge_count, kMaxChallenges);
+  EXPECT_EQ(r.challenges[0], "Digest realm=\"r\", nonce=\"n0\"");
+  EXPECT_EQ(r.challenges[3], "Digest realm=\"r\", nonce=\"n3\"");
+  expect_views_inside(r, m);
+}
+
+TEST(SipResponseChallenges, MalformedChallengeDoesNotBreakTheResponse) {
+  // The parser records the value; judging it is parse_digest_challenge's job.
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 401 Unauthorized\r\n",
+                                           "WWW-Authenticate: Digest realm=\"unterminated\r\n"),
+                               r),
+            E::ok);
+  ASSERT_EQ(r.challenge_count, 1U);
+  EXPECT_EQ(r.challenges[0], "Digest realm=\"unterminated");
+}
+
 TEST(SipResponseFields, ResetsOutputBetweenCalls) {
   SipResponse r;
   ASSERT_EQ(parse_sip_response(minimal("Retry-After: 5\r\nServer: x\r\n"), r), E::ok);
   ASSERT_EQ(parse_sip_response(minimal(), r), E::ok);
   EXPECT_FALSE(r.retry_after.has_value());
   EXPECT_EQ(r.server, "");
+  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 401 Unauthorized\r\n",
+                                           "WWW-Authenticate: Digest realm=\"r\"\r\n"),
+                               r),
+            E::ok);
+  ASSERT_EQ(r.challenge_count, 1U);
+  ASSERT_EQ(parse_sip_response(minimal(), r), E::ok);
+  EXPECT_EQ(r.challenge_count, 0U);
 }
 
 }  // namespace

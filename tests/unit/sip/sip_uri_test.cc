@@ -234,5 +234,64 @@ TEST(SipUri, HostForUriRoundTripsParsedIpv6) {
   EXPECT_EQ(host_for_uri(uri.host, uri.host_kind), "[2001:db8::5]");
 }
 
+std::string with_user(std::string_view text, std::string_view user) {
+  std::string error;
+  std::optional<SipUri> uri = parse_sip_uri(text, &error);
+  EXPECT_TRUE(uri.has_value()) << error;
+  std::string out = request_uri_with_user(*uri, text, user);
+  // The result is a valid URI with the new user and everything else unchanged.
+  std::optional<SipUri> again = parse_sip_uri(out, &error);
+  EXPECT_TRUE(again.has_value()) << out << ": " << error;
+  if (again && !user.empty()) {
+    EXPECT_EQ(again->user, user);
+    EXPECT_EQ(again->host, uri->host);
+    EXPECT_EQ(again->port, uri->port);
+    EXPECT_EQ(again->transport, uri->transport);
+    EXPECT_EQ(again->secure, uri->secure);
+  }
+  return out;
+}
+
+TEST(RequestUriWithUser, InsertsWhenThereIsNoUser) {
+  EXPECT_EQ(with_user("sip:203.0.113.7:5060", "+15551234567"), "sip:+15551234567@203.0.113.7:5060");
+  EXPECT_EQ(with_user("SIPS:Edge.Example.com;transport=tls;lr", "trunk"),
+            "SIPS:trunk@Edge.Example.com;transport=tls;lr");
+  EXPECT_EQ(with_user("sip:[2001:db8::1]:5062", "u"), "sip:u@[2001:db8::1]:5062");
+}
+
+TEST(RequestUriWithUser, ReplacesTheUserKeepingThePassword) {
+  EXPECT_EQ(with_user("sip:old@carrier.example", "new"), "sip:new@carrier.example");
+  EXPECT_EQ(with_user("sip:old:secret@carrier.example:5080", "new"),
+            "sip:new:secret@carrier.example:5080");
+  EXPECT_EQ(with_user("sip:a%40b@x.example;user=phone", "1%2023;ext=5"),
+            "sip:1%2023;ext=5@x.example;user=phone");
+}
+
+TEST(RequestUriWithUser, EmptyUserKeepsTheUri) {
+  EXPECT_EQ(with_user("sip:old@carrier.example", ""), "sip:old@carrier.example");
+  EXPECT_EQ(with_user("sip:carrier.example", ""), "sip:carrier.example");
+}
+
+TEST(SipUser, Validation) {
+  std::string error;
+  for (std::string_view ok :
+       {"alice", "+15551234567", "a-b_c.d!e~f*g'h(i)j", "&=+$,;?/", "%41%7e"}) {
+    EXPECT_TRUE(is_valid_sip_user(ok, &error)) << ok << ": " << error;
+  }
+  EXPECT_FALSE(is_valid_sip_user("", &error));
+  EXPECT_EQ(error, "empty user");
+  EXPECT_FALSE(is_valid_sip_user("a b", &error));
+  EXPECT_EQ(error, "invalid user \"a b\" (byte \" \" at offset 1)");
+  EXPECT_FALSE(is_valid_sip_user("a@b", &error));
+  EXPECT_EQ(error, "invalid user \"a@b\" (character '@')");
+  EXPECT_FALSE(is_valid_sip_user("a:b", &error));
+  EXPECT_FALSE(is_valid_sip_user("%4", &error));
+  EXPECT_EQ(error, "invalid user \"%4\" (invalid %-escape)");
+  EXPECT_FALSE(is_valid_sip_user("a\r\nVia", &error));
+  EXPECT_EQ(error, "invalid user \"a\\x0d\\x0aVia\" (byte \"\\x0d\" at offset 1)");
+  EXPECT_TRUE(is_valid_sip_user("a", nullptr));
+  EXPECT_FALSE(is_valid_sip_user("", nullptr));
+}
+
 }  // namespace
 }  // namespace stx
