@@ -57,6 +57,19 @@ local num(x) = '%g' % x;
       sip_target_last_change_timestamp_seconds{%(s)s} > 0
     ||| % { s: sel },
 
+    // An address is down once it got its first verdict. Its series reads 0 until then
+    // too, so it counts only while its target is up: the target's verdict comes from
+    // a probe cycle, and every cycle probes each of its addresses, so after a start
+    // or reload no address is unknown by then. Only an address new in a DNS answer
+    // is unknown under an up target, until its first probe; `for` rides that out.
+    // A down target is SipTrunkDown's (and, with up_when = "all", is down whenever
+    // an address is).
+    local downAddresses = |||
+      sip_address_up{%(s)s} == 0
+      and on (job, instance, target)
+      sip_target_up{%(s)s} == 1
+    ||| % { s: sel },
+
     local answerRatio(codeMatcher) = |||
       (
         sum without (code) (rate(sip_probe_responses_total{%(sel)s,%(codes)s}[%(w)s]))
@@ -154,6 +167,26 @@ local num(x) = '%g' % x;
             'SIP trunk {{ $labels.target }} is flapping.',
             'SIP target ' + targetWithLabels + ' changed between up and down {{ printf "%.0f" $value }} times in the last ' +
             cfg.flappingWindow + '. Last answer: ' + lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkAddressDown',
+            'warning',
+            downAddresses,
+            cfg.addressDownFor,
+            'Address {{ $labels.address }} of SIP trunk {{ $labels.target }} is down.',
+            'Address {{ $labels.address }} ({{ $labels.transport }}) of SIP target ' + targetWithLabels +
+            ' has answered no healthy OPTIONS for more than ' + cfg.addressDownFor +
+            ', while the target is still up through its other addresses. The exporter logs why (msg="address state changed").',
+          ),
+          alert(
+            'SipTrunkKeepaliveFailing',
+            'warning',
+            'sum without (result) (increase(sip_keepalives_total{%s,result="failure"}[%s])) > 0\n' % [sel, cfg.keepaliveFailingWindow],
+            cfg.keepaliveFailingFor,
+            'Keepalives to SIP trunk {{ $labels.target }} at {{ $labels.address }} get no pong.',
+            'RFC 5626 keepalives to SIP target ' + targetWithLabels + ' at {{ $labels.address }} have kept failing for more than ' +
+            cfg.keepaliveFailingFor + ': {{ printf "%.0f" $value }} got no pong in the last ' + cfg.keepaliveFailingWindow +
+            '. Each failure closes the connection, and the exporter opens it again.',
           ),
           alert(
             'SipTrunkTlsCertificateExpiring',

@@ -38,6 +38,18 @@
     flappingWindow: '30m',
     flappingFor: '1m',
 
+    // SipTrunkAddressDown: one address of a target (a DNS/SRV answer or the URI's
+    // literal) is down while the target is still up through the others. Keep it
+    // above the longest probe interval: an address new in a DNS answer reads 0 until
+    // its first probe.
+    addressDownFor: '5m',
+
+    // SipTrunkKeepaliveFailing: RFC 5626 keepalives to an address got no pong in
+    // every window for `for`. Keep the window above the longest keepalive_interval
+    // (plus 10 s for the pong), or failures cannot show in every window.
+    keepaliveFailingWindow: '5m',
+    keepaliveFailingFor: '10m',
+
     // SipTrunkTlsCertificateExpiring / ...Expired.
     certExpiryWarningDays: 21,
     certExpiringFor: '10m',

@@ -17,10 +17,14 @@ local stateMappings = g.valueMappings({
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
 
-local byName(name, properties) = {
-  matcher: { id: 'byName', options: name },
-  properties: properties,
-};
+local byName = g.byName;
+
+// Per address: 1 up, 0 down, -1 unknown. Each probe cycle probes every address of its
+// target, so an address has a verdict once its target has.
+local addressStateExpr = '%s - on (job, instance, target) group_left () (%s == bool 0)' % [
+  q('sip_address_up'),
+  q('sip_target_last_change_timestamp_seconds'),
+];
 
 g.dashboard(
   'sip-trunk-overview',
@@ -54,10 +58,17 @@ g.dashboard(
       thresholds=g.thresholds([['green'], ['gray', 1]]),
     ),
     g.stat(
+      'Addresses down',
+      'Addresses of the selected targets (one per DNS/SRV answer, or the URI literal) that are down, those of down targets included. The target dashboard lists them.',
+      [g.query('A', 'count(%s == 0) or vector(0)' % addressStateExpr, instant=true)],
+      g.pos(12, 0, 4, 4),
+      thresholds=g.thresholds([['green'], ['orange', 1]]),
+    ),
+    g.stat(
       'Availability 24h',
       'Successful probes of the selected targets over the last day (mean of the targets).',
       [g.query('A', 'avg(%s)' % q(rules.availabilityRecord('1d')), instant=true)],
-      g.pos(12, 0, 6, 4),
+      g.pos(16, 0, 4, 4),
       unit='percentunit',
       thresholds=availability,
       decimals=2,
@@ -66,7 +77,7 @@ g.dashboard(
       'Availability 30d',
       'Successful probes of the selected targets over the last 30 days (mean of the targets).',
       [g.query('A', 'avg(%s)' % q(rules.availabilityRecord('30d')), instant=true)],
-      g.pos(18, 0, 6, 4),
+      g.pos(20, 0, 4, 4),
       unit='percentunit',
       thresholds=availability,
       decimals=3,

@@ -13,6 +13,13 @@ local stateMappings = g.valueMappings({
   '0': ['DOWN', 'red'],
   '-1': ['UNKNOWN', 'gray'],
 });
+// Per address: 1 up, 0 down, -1 unknown. Each probe cycle probes every address of the
+// target, so an address has a verdict once the target has.
+local addressStateExpr = '%s - on (job, instance, target) group_left () (%s == bool 0)' % [
+  q('sip_address_up'),
+  q('sip_target_last_change_timestamp_seconds'),
+];
+local certDaysLeft = g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays]]);
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
 local quantile(qt, refId) = g.query(
@@ -74,8 +81,8 @@ g.dashboard(
            thresholds=availability,
            decimals=3),
     g.stat('TLS certificate expires in',
-           'Time left until the certificate the target presents expires (TLS targets only).',
-           [g.query('A', '%s - time()' % q('sip_tls_cert_expiry_timestamp_seconds'), instant=true)],
+           'Time left until the first certificate the target presents at any of its addresses expires (TLS targets only).',
+           [g.query('A', 'min(%s) - time()' % q('sip_tls_cert_expiry_timestamp_seconds'), instant=true)],
            g.pos(21, 0, 3, 4),
            unit='dtdurations',
            noValue='no TLS',
@@ -90,11 +97,63 @@ g.dashboard(
         indexByName: { target: 0, server: 1, uri: 2, transport: 3, instance: 4 },
       },
     ),
+    g.table(
+      'Addresses',
+      'Every address the target resolved to (one per DNS/SRV answer, or the URI literal): its state after hysteresis and the RTT of its last answered probe.',
+      [
+        g.query('A', 'max by (address, transport) (%s)' % addressStateExpr, instant=true, format='table'),
+        g.query('B', 'max by (address, transport) (%s > 0)' % q('sip_address_last_rtt_seconds'), instant=true, format='table'),
+      ],
+      g.pos(0, 7, 12, 7),
+      {
+        excludeByName: { Time: true },
+        indexByName: { address: 0, transport: 1, 'Value #A': 2, 'Value #B': 3 },
+      },
+      [
+        g.byName('address', [{ id: 'displayName', value: 'Address' }]),
+        g.byName('transport', [{ id: 'displayName', value: 'Transport' }]),
+        g.byName('Value #A', [
+          { id: 'displayName', value: 'State' },
+          { id: 'mappings', value: stateMappings },
+          { id: 'custom.cellOptions', value: { type: 'color-background' } },
+        ]),
+        g.byName('Value #B', [
+          { id: 'displayName', value: 'Last RTT' },
+          { id: 'unit', value: 's' },
+          { id: 'thresholds', value: rtt },
+          { id: 'custom.cellOptions', value: { type: 'color-text' } },
+        ]),
+      ],
+    ),
+    g.table(
+      'TLS',
+      'Per TLS address: days until the first certificate of the chain the peer presents expires (set after every handshake, a failed one too), and the version and cipher of the last successful handshake.',
+      [
+        g.query('A', 'max by (address) (%s - time()) / 86400' % q('sip_tls_cert_expiry_timestamp_seconds'), instant=true, format='table'),
+        g.query('B', 'max by (address, version, cipher) (%s)' % q('sip_tls_info'), instant=true, format='table'),
+      ],
+      g.pos(12, 7, 12, 7),
+      {
+        excludeByName: { Time: true, 'Value #B': true },
+        indexByName: { address: 0, 'Value #A': 1, version: 2, cipher: 3 },
+      },
+      [
+        g.byName('address', [{ id: 'displayName', value: 'Address' }]),
+        g.byName('Value #A', [
+          { id: 'displayName', value: 'Certificate days left' },
+          { id: 'decimals', value: 1 },
+          { id: 'thresholds', value: certDaysLeft },
+          { id: 'custom.cellOptions', value: { type: 'color-background' } },
+        ]),
+        g.byName('version', [{ id: 'displayName', value: 'TLS version' }]),
+        g.byName('cipher', [{ id: 'displayName', value: 'Cipher' }]),
+      ],
+    ),
     g.heatmap(
       'Round-trip time distribution',
       'Probes per round-trip-time bucket of sip_probe_rtt_seconds.',
       [g.query('A', 'sum by (le) (increase(%s[$__rate_interval]))' % q('sip_probe_rtt_seconds_bucket'), '{{le}}', format='heatmap')],
-      g.pos(0, 7, 12, 9),
+      g.pos(0, 14, 12, 9),
       's',
     ),
     g.timeseries(
@@ -106,7 +165,7 @@ g.dashboard(
         quantile(0.99, 'C'),
         g.query('D', q('sip_target_last_rtt_seconds'), 'last'),
       ],
-      g.pos(12, 7, 12, 9),
+      g.pos(12, 14, 12, 9),
       unit='s',
       thresholds=rtt,
       min=0,
@@ -115,7 +174,7 @@ g.dashboard(
       'Response codes',
       'Final responses per second by SIP status code.',
       [g.query('A', 'sum by (code) (rate(%s[$__rate_interval]))' % q('sip_probe_responses_total'), '{{code}}')],
-      g.pos(0, 16, 12, 8),
+      g.pos(0, 23, 12, 8),
       unit='reqps',
       min=0,
     ),
@@ -123,7 +182,7 @@ g.dashboard(
       'Failure reasons',
       'Probes per second that got no final response, by reason.',
       [g.query('A', 'sum by (reason) (rate(%s[$__rate_interval]))' % q('sip_probe_failures_total'), '{{reason}}')],
-      g.pos(12, 16, 12, 8),
+      g.pos(12, 23, 12, 8),
       unit='reqps',
       min=0,
     ),
@@ -131,7 +190,7 @@ g.dashboard(
       'State',
       'Up, down or unknown over time.',
       [g.query('A', stateExpr, '{{target}}')],
-      g.pos(0, 24, 12, 6),
+      g.pos(0, 31, 12, 6),
       stateMappings,
     ),
     g.timeseries(
@@ -141,7 +200,7 @@ g.dashboard(
         g.query('A', 'sum(increase(%s[$__rate_interval]))' % q('sip_target_state_changes_total'), 'state changes'),
         g.query('B', 'max(%s)' % q('sip_target_consecutive_failures'), 'failures in a row'),
       ],
-      g.pos(12, 24, 12, 6),
+      g.pos(12, 31, 12, 6),
       min=0,
     ),
   ],

@@ -75,6 +75,7 @@ std::string App::reload() {
     metrics_->set_rtt_buckets(next.exporter.rtt_buckets);
     engine_->reload({});
   }
+  if (next.exporter.dns != config_->exporter.dns) engine_->set_dns(next.exporter.dns);
   engine_->reload(next.targets);
   config_ = std::make_shared<const Config>(std::move(next));
   metrics_->config_reloaded(true, unix_now());
@@ -139,7 +140,7 @@ int App::run() {
 
   metrics_ = std::make_unique<Metrics>(*config_);
   reporter_ = std::make_unique<Reporter>(*metrics_, board_, log_);
-  engine_ = std::make_unique<Engine>(io_, *reporter_, random_seed());
+  engine_ = std::make_unique<Engine>(io_, *reporter_, random_seed(), config_->exporter.dns);
   http_ = std::make_unique<HttpServer>(routes(), log_);
   http_->secure(std::move(tls), std::move(auth));
   try {

@@ -24,6 +24,14 @@ prometheus::Labels with(prometheus::Labels base,
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+// The configured transport; RFC 3263 makes a literal host or an explicit port udp, and
+// leaves only a bare hostname to DNS ("auto").
+std::string transport_label(const TargetConfig& t) {
+  if (t.transport) return std::string(to_string(*t.transport));
+  if (t.parsed_uri.host_kind != HostKind::name || t.parsed_uri.port != 0) return "udp";
+  return "auto";
+}
+
 }  // namespace
 
 Metrics::Metrics(const Config& config)
@@ -98,7 +106,30 @@ Metrics::Metrics(const Config& config)
       reload_time_(BuildGauge()
                        .Name("sip_exporter_config_last_reload_success_timestamp_seconds")
                        .Help("Unix time of the last successful configuration load or reload.")
-                       .Register(*registry_)) {
+                       .Register(*registry_)),
+      address_up_(BuildGauge()
+                      .Name("sip_address_up")
+                      .Help("1 if this address of the target answers healthy OPTIONS (after "
+                            "hysteresis), 0 otherwise.")
+                      .Register(*registry_)),
+      address_rtt_(BuildGauge()
+                       .Name("sip_address_last_rtt_seconds")
+                       .Help("RTT of the last probe of this address that got a final response.")
+                       .Register(*registry_)),
+      cert_expiry_(BuildGauge()
+                       .Name("sip_tls_cert_expiry_timestamp_seconds")
+                       .Help("Unix time the earliest-expiring certificate of the peer's chain "
+                             "expires (also set when verification failed).")
+                       .Register(*registry_)),
+      tls_info_(BuildGauge()
+                    .Name("sip_tls_info")
+                    .Help("TLS version and cipher of the last handshake with this address.")
+                    .Register(*registry_)),
+      keepalives_(BuildCounter()
+                      .Name("sip_keepalives_total")
+                      .Help("RFC 5626 CRLF keepalive pings on TCP/TLS connections, by result "
+                            "(success: the pong came back).")
+                      .Register(*registry_)) {
   build_info_.Add({{"version", kVersion}, {"revision", kRevision}}).Set(1);
   unmatched_total_ = &unmatched_.Add({});
   in_flight_ = &in_flight_family_.Add({});
@@ -111,6 +142,7 @@ void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
   s.base["target"] = t.name;
   for (const auto& [k, v] : t.labels) s.base[k] = v;
   s.uri = t.uri;
+  s.transport = transport_label(t);
   s.up = &up_.Add(s.base);
   s.success = &probes_.Add(with(s.base, {{"result", "success"}}));
   s.failure = &probes_.Add(with(s.base, {{"result", "failure"}}));
@@ -156,7 +188,8 @@ void Metrics::set_info(TargetSeries& s, std::string_view server) {
   if (s.info != nullptr && s.server == server) return;
   if (s.info != nullptr) info_.Remove(s.info);
   s.server = std::string(server);
-  s.info = &info_.Add(with(s.base, {{"uri", s.uri}, {"transport", "udp"}, {"server", s.server}}));
+  s.info =
+      &info_.Add(with(s.base, {{"uri", s.uri}, {"transport", s.transport}, {"server", s.server}}));
   s.info->Set(1);
 }
 
@@ -195,6 +228,62 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
 }
 
 void Metrics::unmatched_response() { unmatched_total_->Increment(); }
+
+void Metrics::add_address(std::size_t target, std::size_t address, const Destination& d) {
+  if (addresses_.size() <= address) addresses_.resize(address + 1);
+  auto series = std::make_unique<AddressSeries>();
+  AddressSeries& a = *series;
+  a.base = targets_.at(target)->base;
+  a.base["address"] = to_string(d);
+  a.transport = std::string(to_string(d.transport));
+  a.up = &address_up_.Add(with(a.base, {{"transport", a.transport}}));
+  a.last_rtt = &address_rtt_.Add(with(a.base, {{"transport", a.transport}}));
+  addresses_[address] = std::move(series);
+}
+
+void Metrics::remove_address(std::size_t address) {
+  if (address >= addresses_.size() || !addresses_[address]) return;
+  std::unique_ptr<AddressSeries> a = std::move(addresses_[address]);
+  address_up_.Remove(a->up);
+  address_rtt_.Remove(a->last_rtt);
+  if (a->cert_expiry != nullptr) cert_expiry_.Remove(a->cert_expiry);
+  if (a->tls_info != nullptr) tls_info_.Remove(a->tls_info);
+  if (a->keepalive_ok != nullptr) keepalives_.Remove(a->keepalive_ok);
+  if (a->keepalive_failed != nullptr) keepalives_.Remove(a->keepalive_failed);
+}
+
+void Metrics::address_finished(std::size_t address, const ProbeResult& r,
+                               const TargetState& state) {
+  AddressSeries& a = *addresses_.at(address);
+  if (r.status_code != 0) a.last_rtt->Set(seconds(r.rtt));
+  a.up->Set(state.health == Health::up ? 1 : 0);
+}
+
+void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
+  AddressSeries& a = *addresses_.at(address);
+  if (info.cert_expiry) {
+    if (a.cert_expiry == nullptr) a.cert_expiry = &cert_expiry_.Add(a.base);
+    a.cert_expiry->Set(*info.cert_expiry);
+  }
+  if (info.version.empty()) return;  // the handshake failed: no version or cipher to show
+  if (a.tls_info != nullptr && a.tls_version == info.version && a.tls_cipher == info.cipher) {
+    return;
+  }
+  if (a.tls_info != nullptr) tls_info_.Remove(a.tls_info);
+  a.tls_version = sanitize_label_value(info.version);
+  a.tls_cipher = sanitize_label_value(info.cipher);
+  a.tls_info = &tls_info_.Add(with(a.base, {{"version", a.tls_version}, {"cipher", a.tls_cipher}}));
+  a.tls_info->Set(1);
+}
+
+void Metrics::keepalive_finished(std::size_t address, bool ok) {
+  AddressSeries& a = *addresses_.at(address);
+  if (a.keepalive_ok == nullptr) {
+    a.keepalive_ok = &keepalives_.Add(with(a.base, {{"result", "success"}}));
+    a.keepalive_failed = &keepalives_.Add(with(a.base, {{"result", "failure"}}));
+  }
+  (ok ? a.keepalive_ok : a.keepalive_failed)->Increment();
+}
 
 void Metrics::invalid_message(std::string_view why) {
   // `why` is one of a small fixed set of parse error names, so cardinality stays bounded;

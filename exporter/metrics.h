@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "config/config.h"
+#include "probes/locator.h"
 #include "probes/probe_result.h"
 #include "probes/target_state.h"
+#include "probes/tls_context.h"
 
 namespace stx {
 
@@ -37,6 +39,13 @@ class Metrics {
                       const TargetState& state, double wall_seconds);
   void unmatched_response();
   void invalid_message(std::string_view why);
+
+  // Per-address series (RFC 3263 answers, or the URI's literal), named by address slot.
+  void add_address(std::size_t target, std::size_t address, const Destination& d);
+  void remove_address(std::size_t address);
+  void address_finished(std::size_t address, const ProbeResult& r, const TargetState& state);
+  void tls_peer(std::size_t address, const TlsPeerInfo& info);
+  void keepalive_finished(std::size_t address, bool ok);
 
   // Text exposition format of every series; safe to call from another thread.
   std::string serialize() const;
@@ -61,7 +70,20 @@ class Metrics {
     prometheus::Counter* state_changes = nullptr;
     prometheus::Gauge* last_change = nullptr;
     prometheus::Gauge* info = nullptr;
-    std::string server;  // the `server` label value of `info`
+    std::string server;     // the `server` label value of `info`
+    std::string transport;  // the `transport` label value of `info`
+  };
+
+  struct AddressSeries {
+    prometheus::Labels base;  // target series labels + address
+    std::string transport;
+    prometheus::Gauge* up = nullptr;
+    prometheus::Gauge* last_rtt = nullptr;
+    prometheus::Gauge* cert_expiry = nullptr;  // once a TLS handshake told
+    prometheus::Gauge* tls_info = nullptr;
+    std::string tls_version, tls_cipher;
+    prometheus::Counter* keepalive_ok = nullptr;  // once keepalives run
+    prometheus::Counter* keepalive_failed = nullptr;
   };
 
   prometheus::Counter& response_counter(TargetSeries& s, int code);
@@ -91,6 +113,12 @@ class Metrics {
   std::vector<std::unique_ptr<TargetSeries>> targets_;  // by slot; null when free
   prometheus::Family<prometheus::Gauge>& reload_ok_;
   prometheus::Family<prometheus::Gauge>& reload_time_;
+  prometheus::Family<prometheus::Gauge>& address_up_;
+  prometheus::Family<prometheus::Gauge>& address_rtt_;
+  prometheus::Family<prometheus::Gauge>& cert_expiry_;
+  prometheus::Family<prometheus::Gauge>& tls_info_;
+  prometheus::Family<prometheus::Counter>& keepalives_;
+  std::vector<std::unique_ptr<AddressSeries>> addresses_;  // by address slot; null when free
 };
 
 }  // namespace stx

@@ -75,6 +75,51 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
   }
 }
 
+void Reporter::address_added(std::size_t target, std::size_t address, const Destination& d) {
+  if (addresses_.size() <= address) addresses_.resize(address + 1);
+  addresses_[address] = to_string(d);
+  metrics_.add_address(target, address, d);
+  board_.add_address(target, address, d);
+}
+
+void Reporter::address_removed(std::size_t target, std::size_t address) {
+  metrics_.remove_address(address);
+  board_.remove_address(target, address);
+}
+
+void Reporter::address_finished(std::size_t target, std::size_t address, const ProbeResult& r,
+                                const StateChange& change, const TargetState& state) {
+  metrics_.address_finished(address, r, state);
+  board_.record_address(target, address, r, state);
+  if (change.is_transition()) {
+    log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "address state changed",
+             {{"target", targets_.at(target).name},
+              {"address", addresses_.at(address)},
+              {"to", std::string(to_string(change.to))},
+              {"reason", r.status_code ? "status_code" : std::string(to_string(r.reason))},
+              {"code", std::to_string(r.status_code)},
+              {"detail", std::string(r.detail)}});
+  }
+}
+
+void Reporter::tls_peer(std::size_t target, std::size_t address, const TlsPeerInfo& info) {
+  metrics_.tls_peer(address, info);
+  board_.tls_peer(target, address, info);
+}
+
+void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool ok) {
+  metrics_.keepalive_finished(address, ok);
+  if (!ok) {
+    log_.log(LogLevel::warn, "keepalive got no pong; connection closed",
+             {{"target", targets_.at(target).name}, {"address", addresses_.at(address)}});
+  }
+}
+
+void Reporter::location_failed(std::size_t target, std::string_view error) {
+  log_.log(LogLevel::warn, "DNS refresh failed; keeping the previous answer",
+           {{"target", targets_.at(target).name}, {"error", std::string(error)}});
+}
+
 void Reporter::unmatched_response(std::string_view why) {
   metrics_.unmatched_response();
   if (log_.enabled(LogLevel::debug)) {

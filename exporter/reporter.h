@@ -23,13 +23,21 @@ class Reporter : public ProbeSink {
                       const TargetState& state) override;
   void unmatched_response(std::string_view why) override;
   void invalid_message(std::string_view why) override;
+  void address_added(std::size_t target, std::size_t address, const Destination& d) override;
+  void address_removed(std::size_t target, std::size_t address) override;
+  void address_finished(std::size_t target, std::size_t address, const ProbeResult& result,
+                        const StateChange& change, const TargetState& state) override;
+  void tls_peer(std::size_t target, std::size_t address, const TlsPeerInfo& info) override;
+  void keepalive_finished(std::size_t target, std::size_t address, bool ok) override;
+  void location_failed(std::size_t target, std::string_view error) override;
 
  private:
   struct Known {
     std::string name;
     int last_code = -1;
   };
-  std::vector<Known> targets_;  // by slot
+  std::vector<Known> targets_;          // by slot
+  std::vector<std::string> addresses_;  // address label by address slot
   Metrics& metrics_;
   StatusBoard& board_;
   Logger& log_;

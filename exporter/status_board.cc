@@ -63,6 +63,50 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   assign_capped(e.last_request, r.request);
 }
 
+void StatusBoard::add_address(std::size_t slot, std::size_t address, const Destination& d) {
+  AddressStatus a;
+  a.address = to_string(d);
+  a.transport = std::string(to_string(d.transport));
+  a.state = std::string(to_string(Health::unknown));
+  std::lock_guard lock(mu_);
+  if (slot >= entries_.size() || !entries_[slot]) return;
+  entries_[slot]->addresses.emplace_back(address, std::move(a));
+}
+
+void StatusBoard::remove_address(std::size_t slot, std::size_t address) {
+  std::lock_guard lock(mu_);
+  if (slot >= entries_.size() || !entries_[slot]) return;
+  auto& v = entries_[slot]->addresses;
+  std::erase_if(v, [&](const auto& e) { return e.first == address; });
+}
+
+AddressStatus* StatusBoard::address_of(std::size_t slot, std::size_t address) {
+  if (slot >= entries_.size() || !entries_[slot]) return nullptr;
+  for (auto& [id, a] : entries_[slot]->addresses) {
+    if (id == address) return &a;
+  }
+  return nullptr;
+}
+
+void StatusBoard::record_address(std::size_t slot, std::size_t address, const ProbeResult& r,
+                                 const TargetState& state) {
+  std::lock_guard lock(mu_);
+  AddressStatus* a = address_of(slot, address);
+  if (a == nullptr) return;
+  a->state = to_string(state.health);
+  a->last_code = r.status_code;
+  a->reason.assign(to_string(r.reason));
+  if (r.status_code != 0) a->last_rtt_seconds = seconds(r.rtt);
+}
+
+void StatusBoard::tls_peer(std::size_t slot, std::size_t address, const TlsPeerInfo& info) {
+  std::lock_guard lock(mu_);
+  AddressStatus* a = address_of(slot, address);
+  if (a == nullptr) return;
+  if (!info.version.empty()) a->tls = info.version + " " + info.cipher;
+  if (info.cert_expiry) a->cert_expiry_unix = *info.cert_expiry;
+}
+
 TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) {
   TargetStatus s = e.status;
   const std::size_t n_rtts = std::min(e.rtt_count, kRecentRtts);
@@ -79,6 +123,7 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) {
     return s;
   }
   if (!s.exchanges.empty()) s.exchanges.front().request = e.last_request;
+  for (const auto& [id, a] : e.addresses) s.addresses.push_back(a);
   return s;
 }
 

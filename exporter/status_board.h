@@ -11,7 +11,9 @@
 
 #include "config/config.h"
 #include "exporter/status_page.h"
+#include "probes/locator.h"
 #include "probes/probe_result.h"
+#include "probes/tls_context.h"
 
 namespace stx {
 
@@ -25,6 +27,11 @@ class StatusBoard {
   void remove_target(std::size_t slot);
   void record(std::size_t slot, const ProbeResult& r, const TargetState& state,
               const StateChange& change, double unix_now);
+  void add_address(std::size_t slot, std::size_t address, const Destination& d);
+  void remove_address(std::size_t slot, std::size_t address);
+  void record_address(std::size_t slot, std::size_t address, const ProbeResult& r,
+                      const TargetState& state);
+  void tls_peer(std::size_t slot, std::size_t address, const TlsPeerInfo& info);
 
   // Every target, sorted by name, each with only its newest exchange and no texts; or, with
   // `name`, only that target with all its exchanges (no `targets` when there is none).
@@ -39,7 +46,9 @@ class StatusBoard {
     std::vector<ExchangeRecord> exchanges;  // ring of kExchanges (request unused)
     std::size_t exchange_count = 0;
     std::string last_request;
+    std::vector<std::pair<std::size_t, AddressStatus>> addresses;  // by address slot
   };
+  AddressStatus* address_of(std::size_t slot, std::size_t address);
   static TargetStatus export_entry(const Entry& e, bool with_exchanges);
 
   mutable std::mutex mu_;

@@ -343,6 +343,35 @@ std::string render_status_page(const StatusSnapshot& s) {
   return out + page_foot(s, "Refreshes every 10 s \xc2\xb7 ");
 }
 
+namespace {
+
+// Each address the target resolved to, with its own health (RFC 3263: one per DNS answer).
+std::string render_addresses(const std::vector<AddressStatus>& addresses) {
+  if (addresses.empty()) return {};
+  std::string out =
+      "<h2>Addresses</h2>\n<table id=\"addresses\">\n<thead><tr><th>Address</th>"
+      "<th>Transport</th><th>State</th><th class=\"num\">Last code</th>"
+      "<th class=\"num\">Last RTT</th><th>TLS</th><th>Certificate expires</th>"
+      "</tr></thead>\n<tbody>\n";
+  for (const AddressStatus& a : addresses) {
+    const std::string code =
+        a.last_code > 0 ? std::to_string(a.last_code)
+                        : "<span class=\"reason\">" +
+                              html_escape(a.reason.empty() ? "\xe2\x80\x93" : a.reason) + "</span>";
+    out += "<tr><td class=\"uri\">" + html_escape(a.address) + "</td><td>" +
+           html_escape(a.transport) + "</td><td>" + badge(a.state) + "</td><td class=\"num\">" +
+           code + "</td><td class=\"num\">" + format_rtt(a.last_rtt_seconds) + "</td><td>" +
+           (a.tls.empty() ? "<span class=\"muted\">\xe2\x80\x93</span>" : html_escape(a.tls)) +
+           "</td><td>" +
+           (a.cert_expiry_unix > 0 ? utc_time(a.cert_expiry_unix, false)
+                                   : "<span class=\"muted\">\xe2\x80\x93</span>") +
+           "</td></tr>\n";
+  }
+  return out + "</tbody>\n</table>\n";
+}
+
+}  // namespace
+
 std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t) {
   std::string out = page_head(t.name + " \xe2\x80\x93 SIP Trunk Exporter", false);
   out += "<header><h1>" + html_escape(t.name) + " " + badge(t.state) +
@@ -369,6 +398,7 @@ std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t) {
        t.server.empty() ? "<span class=\"muted\">\xe2\x80\x93</span>" : html_escape(t.server));
   fact("Recent RTT", sparkline(t.recent_rtts, 360, 48));
   out += "</dl>\n";
+  out += render_addresses(t.addresses);
 
   out += "<h2>Last " + std::to_string(t.exchanges.size()) +
          (t.exchanges.size() == 1 ? " exchange" : " exchanges") + ", newest first</h2>\n";

@@ -10,15 +10,27 @@ namespace stx {
 
 // One finished probe as the detail page shows it.
 struct ExchangeRecord {
-  double unix_time = 0;         // when the probe finished
+  double unix_time = 0;  // when the probe finished
   bool success = false;
-  int code = 0;                 // final status code, 0 if none
-  std::string reason;           // failure reason when code == 0 ("timeout", "refused", ...)
-  double rtt_seconds = -1;      // < 0 when no final response
+  int code = 0;             // final status code, 0 if none
+  std::string reason;       // failure reason when code == 0 ("timeout", "refused", ...)
+  double rtt_seconds = -1;  // < 0 when no final response
   double duration_seconds = 0;
   int transmissions = 0;
-  std::string request;          // the OPTIONS as sent (first transmission)
-  std::string response;         // the final response as received, empty if none
+  std::string request;   // the OPTIONS as sent (first transmission)
+  std::string response;  // the final response as received, empty if none
+};
+
+// One address of a target (RFC 3263 answer or the URI's literal) on the detail page.
+struct AddressStatus {
+  std::string address;    // "192.0.2.1:5060"
+  std::string transport;  // "udp", "tcp", "tls"
+  std::string state;      // "up", "down" or "unknown"
+  int last_code = 0;
+  std::string reason;  // failure reason of the last probe when last_code == 0
+  double last_rtt_seconds = -1;
+  std::string tls;              // "TLSv1.3 TLS_AES_256_GCM_SHA384", empty if none
+  double cert_expiry_unix = 0;  // 0 if unknown
 };
 
 struct TargetStatus {
@@ -29,10 +41,11 @@ struct TargetStatus {
   int last_code = 0;             // 0 if the last probe got none
   double last_rtt_seconds = -1;  // < 0 until a final response arrived
   int consecutive_failures = 0;
-  double last_change_unix = 0;   // 0 while unknown
-  std::string server;            // Server/User-Agent of the last response
-  std::vector<double> recent_rtts;          // oldest first; < 0 marks a probe without answer
-  std::vector<ExchangeRecord> exchanges;    // newest first
+  double last_change_unix = 0;            // 0 while unknown
+  std::string server;                     // Server/User-Agent of the last response
+  std::vector<double> recent_rtts;        // oldest first; < 0 marks a probe without answer
+  std::vector<ExchangeRecord> exchanges;  // newest first
+  std::vector<AddressStatus> addresses;   // in RFC 3263 order (detail page only)
 };
 
 struct StatusSnapshot {

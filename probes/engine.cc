@@ -1,28 +1,15 @@
-#include "probes/engine.h"
-
-#include <boost/asio/ip/address.hpp>
-#include <cerrno>
+// Targets and their probe cycles: scheduling, location (RFC 3263) and the verdict that
+// turns the addresses' answers into the target's. Exchanges live in engine_path.cc.
+#include <algorithm>
 #include <cstring>
-#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "probes/sip_request.h"
+#include "probes/engine_parts.h"
 
 namespace stx {
 namespace {
-
-// Without TTLs from the system resolver, a hostname is looked up again this often; the
-// route (our source address for Via and Contact) is checked as often, so a target that was
-// unroutable at start, or a changed local address, is picked up.
-constexpr std::chrono::seconds kRefreshEvery{60};
-constexpr std::size_t kRequestCapacity = 2048;
-
-bool is_unreachable_errno(int e) {
-  return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
-         e == ENONET || e == EACCES || e == EPERM;
-}
 
 // The user part of a sip: URI string, for the Contact; empty if none.
 std::string user_of(const std::string& uri) {
@@ -32,26 +19,6 @@ std::string user_of(const std::string& uri) {
 }
 
 }  // namespace
-
-struct Engine::Target {
-  TargetConfig cfg;
-  std::uint32_t generation = 0;
-  bool background = true;  // false for probe_once() targets: never rescheduled, not reported
-  OneShotDone done;        // probe_once() callback
-  std::string from_user;
-  std::optional<UdpEndpoint> literal;  // the URI's address when it is an IP literal
-  bool resolved = false;               // remote and our source address for it are known
-  bool registered = false;             // remote is in by_address_
-  UdpEndpoint remote;
-  TimePoint resolved_at{};  // last DNS answer (hostnames)
-  TimePoint routed_at{};    // last source-address lookup
-  std::string sent_by;      // our address as seen in Via: "192.0.2.1:40000"
-  std::string contact;      // "sip:user@192.0.2.1:40000"
-  std::string request;      // rebuilt per probe into the same capacity
-  Transaction tx;
-  TargetState state;
-  TimePoint next_start{};
-};
 
 std::size_t Engine::AddressKeyHash::operator()(const AddressKey& k) const {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a
@@ -74,7 +41,8 @@ Engine::AddressKey Engine::key_of(const UdpEndpoint& e) {
   return k;
 }
 
-Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed)
+Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
+               const DnsSettings& dns)
     : io_(io),
       sink_(sink),
       ids_(seed),
@@ -85,7 +53,8 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed)
                          [this](const UdpEndpoint& dest, std::string_view original, int error) {
                            on_transport_error(dest, original, error);
                          }}),
-      resolver_(io),
+      locator_(std::make_unique<Locator>(io, dns)),
+      dns_(dns),
       timer_(io) {}
 
 Engine::~Engine() { stop(); }
@@ -93,6 +62,7 @@ Engine::~Engine() { stop(); }
 void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
   const TimePoint now = SteadyClock::now();
   targets_.reserve(targets.size());
+  paths_.reserve(targets.size());
   queue_.reserve(targets.size() * 3 + 16);
   for (const TargetConfig& cfg : targets) {
     add_target(cfg, spread ? spread_start(cfg, now) : now, nullptr);
@@ -119,6 +89,17 @@ void Engine::reload(const std::vector<TargetConfig>& targets) {
     if (!kept.contains(cfg.name)) add_target(cfg, spread_start(cfg, now), nullptr);
   }
   arm_timer();
+}
+
+void Engine::set_dns(const DnsSettings& dns) {
+  locator_ = std::make_unique<Locator>(io_, dns);  // drops pending lookups silently
+  dns_ = dns;
+  for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
+    Target* t = targets_[slot].get();
+    if (t == nullptr || !t->locating) continue;
+    t->locating = false;
+    if (t->awaiting_dns) locate(slot);  // a cycle is waiting for this answer: ask again
+  }
 }
 
 void Engine::probe_once(const TargetConfig& target, OneShotDone done) {
@@ -148,13 +129,9 @@ std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start,
   t->background = !done;
   t->done = std::move(done);
   t->from_user = user_of(cfg.from);
-  t->request.reserve(kRequestCapacity);
-  const SipUri& uri = cfg.parsed_uri;
-  if (uri.host_kind != HostKind::name) {
-    boost::system::error_code ec;
-    const auto addr = boost::asio::ip::make_address(uri.host, ec);
-    if (!ec) t->literal = UdpEndpoint(addr, uri.port ? uri.port : 5060);
-  }
+  t->request_uri = cfg.ruri_user.empty()
+                       ? cfg.uri
+                       : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.ruri_user);
   t->next_start = first_start;
   queue_.push({first_start, slot, t->generation, 0, TimerKind::start});
   const bool background = t->background;
@@ -165,8 +142,9 @@ std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start,
 
 void Engine::remove_target(std::uint32_t slot) {
   Target& t = *targets_[slot];
-  const bool in_flight = t.tx.open;
-  if (t.registered) forget_address(t, slot);
+  const bool in_flight = t.cycle_open;
+  for (const std::uint32_t path : t.paths) remove_path(path);
+  t.paths.clear();
   if (t.background) {
     if (in_flight) --in_flight_;
     sink_.target_removed(slot, in_flight);
@@ -175,21 +153,14 @@ void Engine::remove_target(std::uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
-void Engine::forget_address(const Target& t, std::uint32_t slot) {
-  auto range = by_address_.equal_range(key_of(t.remote));
-  for (auto it = range.first; it != range.second; ++it) {
-    if (it->second == slot) {
-      by_address_.erase(it);
-      return;
-    }
-  }
-}
-
 void Engine::stop() {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
-  resolver_.cancel();
+  locator_->cancel_all();
+  for (auto& p : paths_) {
+    if (p) close_stream(*p);
+  }
   transport_.close();
   queue_.clear();
 }
@@ -213,227 +184,243 @@ void Engine::on_timer() {
   const TimePoint now = SteadyClock::now();
   TimerEntry e;
   while (queue_.pop_due(now, e)) {
-    if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
-      continue;  // the target was removed (and the slot perhaps reused) since
+    const bool for_target = e.kind == TimerKind::start || e.kind == TimerKind::timeout;
+    if (for_target) {
+      if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
+        continue;  // the target was removed (and the slot perhaps reused) since
+      }
+    } else if (e.slot >= paths_.size() || !paths_[e.slot] || paths_[e.slot]->generation != e.gen) {
+      continue;
     }
-    Target& t = *targets_[e.slot];
     switch (e.kind) {
-      case TimerKind::start:
+      case TimerKind::start: {
+        Target& t = *targets_[e.slot];
         if (t.background) {
           // Fixed-rate schedule: the next start is planned from this one, not from `now`.
           t.next_start = e.due + t.cfg.interval;
           queue_.push({t.next_start, e.slot, t.generation, 0, TimerKind::start});
         }
-        start_probe(e.slot, now);
+        start_cycle(e.slot, now);
         break;
-      case TimerKind::retransmit:
-        if (t.tx.open && t.tx.seq == e.seq && !t.tx.awaiting_dns) retransmit(e.slot, e.due);
+      }
+      case TimerKind::timeout: {
+        const Target& t = *targets_[e.slot];
+        if (t.cycle_open && t.cycle_seq == e.seq) cycle_timeout(e.slot, now);
         break;
-      case TimerKind::timeout:
-        if (t.tx.open && t.tx.seq == e.seq) {
-          fail(e.slot, t.tx.awaiting_dns ? FailureReason::dns_error : FailureReason::timeout,
-               t.tx.awaiting_dns ? "no DNS answer before the timeout" : "no final response", now);
+      }
+      case TimerKind::retransmit: {
+        const Path& p = *paths_[e.slot];
+        if (p.tx.open && p.tx.seq == e.seq) udp_retransmit(e.slot, e.due);
+        break;
+      }
+      case TimerKind::keepalive:
+        on_keepalive_timer(e.slot, now);
+        break;
+      case TimerKind::pong_due: {
+        Path& p = *paths_[e.slot];
+        if (p.ping_outstanding && p.ping_seq == e.seq) {
+          // RFC 5626 4.4.1: no pong means the flow is dead; the next probe reconnects.
+          p.ping_outstanding = false;
+          if (targets_[p.target]->background) sink_.keepalive_finished(p.target, e.slot, false);
+          close_stream(p);
         }
         break;
+      }
     }
   }
 }
 
-void Engine::start_probe(std::uint32_t slot, TimePoint now) {
+void Engine::start_cycle(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
-  if (t.tx.open) return;  // cannot happen while timeout < interval; never run two at once
-  open_transaction(t.tx, slot, ids_, now, t.cfg.timeout);
+  if (t.cycle_open) return;  // cannot happen while timeout < interval; never run two at once
+  t.cycle_open = true;
+  ++t.cycle_seq;
+  t.cycle_started = now;
+  t.deadline = now + t.cfg.timeout;
+  t.outstanding = 0;
   if (t.background) {
     ++in_flight_;
     sink_.probe_started(slot);
   }
-  queue_.push({t.tx.deadline, slot, t.generation, t.tx.seq, TimerKind::timeout});
-  if (!t.literal) {
-    if (!t.resolved || now - t.resolved_at >= kRefreshEvery) {
-      t.tx.awaiting_dns = true;
-      resolve(slot);
-      return;
-    }
-  } else if (!t.resolved || now - t.routed_at >= kRefreshEvery) {
-    if (const std::error_code ec = set_remote(t, slot, *t.literal, now)) {
-      fail(slot, FailureReason::send_error, ec.message(), now);
-      return;
+  queue_.push({t.deadline, slot, t.generation, t.cycle_seq, TimerKind::timeout});
+  if (t.pending) {
+    apply_location(slot, *t.pending, t.located_at);
+    t.pending.reset();
+  }
+  if (t.located && t.location.from_dns) {
+    const auto expires = t.located_at + t.location.ttl;
+    if (now >= expires + dns_.grace) {
+      // The last good answer is too old to trust: drop its addresses, wait for a new one.
+      for (const std::uint32_t path : t.paths) remove_path(path);
+      t.paths.clear();
+      t.located = false;
+    } else if (now >= expires && !t.locating) {
+      locate(slot);  // refresh in the background; this cycle uses the current answer
     }
   }
-  send_request(slot, now);
-}
-
-void Engine::resolve(std::uint32_t slot) {
-  Target& t = *targets_[slot];
-  const SipUri& uri = t.cfg.parsed_uri;
-  const std::uint32_t seq = t.tx.seq;
-  const std::uint32_t gen = t.generation;
-  resolver_.async_resolve(
-      boost::asio::ip::udp::v4(), uri.host, std::to_string(uri.port ? uri.port : 5060),
-      [this, slot, gen, seq](const boost::system::error_code& ec,
-                             boost::asio::ip::udp::resolver::results_type results) {
-        if (ec == boost::asio::error::operation_aborted || stopped_) return;
-        if (!targets_[slot] || targets_[slot]->generation != gen) return;  // removed meanwhile
-        Target& t = *targets_[slot];
-        if (!t.tx.open || t.tx.seq != seq || !t.tx.awaiting_dns) return;  // timed out meanwhile
-        const TimePoint now = SteadyClock::now();
-        if (ec || results.empty()) {
-          fail(slot, FailureReason::dns_error, ec ? ec.message() : "no A record", now);
-          return;
-        }
-        t.resolved_at = now;
-        t.tx.awaiting_dns = false;
-        if (const std::error_code route = set_remote(t, slot, results.begin()->endpoint(), now)) {
-          fail(slot, FailureReason::send_error, route.message(), now);
-          return;
-        }
-        send_request(slot, now);
-      });
-}
-
-std::error_code Engine::set_remote(Target& t, std::uint32_t slot, const UdpEndpoint& remote,
-                                   TimePoint now) {
-  if (!t.registered || t.remote != remote) {
-    if (t.registered) forget_address(t, slot);
-    t.remote = remote;
-    by_address_.emplace(key_of(remote), slot);
-    t.registered = true;
-  }
-  std::error_code ec;
-  const auto local = transport_.local_endpoint_for(remote, ec);
-  t.resolved = local.has_value();
-  if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
-  t.routed_at = now;
-  const auto a = local->address();
-  t.sent_by = host_for_uri(a.to_string(), a.is_v6() ? HostKind::ipv6 : HostKind::ipv4) + ":" +
-              std::to_string(local->port());
-  t.contact = "sip:" + (t.from_user.empty() ? std::string() : t.from_user + "@") + t.sent_by;
-  return {};
-}
-
-void Engine::send_request(std::uint32_t slot, TimePoint now) {
-  Target& t = *targets_[slot];
-  OptionsRequest r;
-  r.request_uri = t.cfg.uri;
-  r.to_uri = t.cfg.uri;
-  r.from_uri = t.cfg.from;
-  r.from_tag = t.tx.from_tag_view();
-  r.via_transport = "UDP";
-  r.via_sent_by = t.sent_by;
-  r.branch = t.tx.branch_view();
-  r.call_id = t.tx.call_id_view();
-  r.cseq = t.tx.cseq;
-  r.contact_uri = t.contact;
-  r.user_agent = t.cfg.user_agent;
-  build_options(r, t.request);
-  t.tx.first_sent = now;
-  const int err = transport_.send(t.remote, t.request);
-  if (err != 0) {
-    fail(slot, is_unreachable_errno(err) ? FailureReason::refused : FailureReason::send_error,
-         std::strerror(err), now);
+  if (!t.located) {
+    t.awaiting_dns = true;
+    if (!t.locating) locate(slot);
     return;
   }
-  t.tx.transmissions = 1;
-  t.tx.timer_e = kT1;
-  queue_.push({now + t.tx.timer_e, slot, t.generation, t.tx.seq, TimerKind::retransmit});
+  probe_paths(slot, now);
 }
 
-void Engine::retransmit(std::uint32_t slot, TimePoint due) {
+void Engine::locate(std::uint32_t slot) {
   Target& t = *targets_[slot];
-  if (due >= t.tx.deadline) return;  // the timeout ends the probe first
-  // A failed retransmission is not fatal: the next one or the timeout decides.
-  if (transport_.send(t.remote, t.request) == 0) ++t.tx.transmissions;
-  t.tx.timer_e = next_timer_e(t.tx.timer_e, t.tx.provisional_seen);
-  queue_.push({due + t.tx.timer_e, slot, t.generation, t.tx.seq, TimerKind::retransmit});
+  t.locating = true;
+  const std::uint32_t gen = t.generation;
+  locator_->locate(t.cfg.parsed_uri, t.cfg.transport, [this, slot, gen](const LocateResult& r) {
+    if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
+        targets_[slot]->generation != gen) {
+      return;  // removed meanwhile
+    }
+    on_located(slot, r);
+    arm_timer();  // the probes it started have retransmit timers
+  });
 }
 
-void Engine::finish(std::uint32_t slot, ProbeResult& result, TimePoint now) {
+void Engine::on_located(std::uint32_t slot, const LocateResult& r) {
   Target& t = *targets_[slot];
-  t.tx.open = false;
-  t.tx.awaiting_dns = false;
-  result.duration = now - t.tx.started;
-  result.transmissions = t.tx.transmissions;
-  result.request = t.request;
-  result.success = result.status_code != 0 && t.cfg.healthy_codes.contains(result.status_code);
+  t.locating = false;
+  const TimePoint now = SteadyClock::now();
+  if (!r.ok) {
+    if (t.awaiting_dns) {
+      fail_cycle(slot, FailureReason::dns_error, r.error, now);
+    } else if (t.background) {
+      sink_.location_failed(slot, r.error);  // the previous answer stays until TTL + grace
+    }
+    return;
+  }
+  if (t.awaiting_dns) {
+    t.awaiting_dns = false;
+    apply_location(slot, r.location, now);
+    probe_paths(slot, now);
+  } else if (t.cycle_open) {
+    t.pending = r.location;  // never change addresses under a running cycle
+    t.located_at = now;
+  } else {
+    apply_location(slot, r.location, now);
+  }
+}
+
+void Engine::apply_location(std::uint32_t slot, const Location& location, TimePoint located_at) {
+  Target& t = *targets_[slot];
+  t.location = location;
+  if (t.cfg.probe == ProbeAddresses::first && t.location.destinations.size() > 1) {
+    t.location.destinations.resize(1);
+  }
+  t.located = true;
+  t.located_at = located_at;
+  std::vector<std::uint32_t> next;
+  next.reserve(t.location.destinations.size());
+  for (const Destination& d : t.location.destinations) {
+    std::uint32_t found = UINT32_MAX;
+    for (const std::uint32_t path : t.paths) {
+      if (paths_[path]->dest == d) found = path;
+    }
+    next.push_back(found != UINT32_MAX ? found : add_path(slot, d));
+  }
+  for (const std::uint32_t path : t.paths) {
+    if (std::find(next.begin(), next.end(), path) == next.end()) remove_path(path);
+  }
+  t.paths = std::move(next);
+}
+
+void Engine::probe_paths(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  const std::uint32_t gen = t.generation;
+  const std::uint32_t cycle = t.cycle_seq;
+  for (const std::uint32_t path : t.paths) {
+    paths_[path]->in_cycle = true;
+    paths_[path]->done = false;
+  }
+  t.outstanding = static_cast<int>(t.paths.size());
+  if (t.outstanding == 0) {
+    fail_cycle(slot, FailureReason::dns_error, "no address to probe", now);
+    return;
+  }
+  const std::vector<std::uint32_t> paths = t.paths;
+  for (const std::uint32_t path : paths) {
+    start_path_probe(path, now);
+    // A probe can end at once (send error) and with it the cycle and a one-shot target.
+    if (!targets_[slot] || targets_[slot]->generation != gen || !targets_[slot]->cycle_open ||
+        targets_[slot]->cycle_seq != cycle) {
+      return;
+    }
+  }
+}
+
+void Engine::cycle_timeout(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  if (t.awaiting_dns) {
+    fail_cycle(slot, FailureReason::dns_error, "no DNS answer before the timeout", now);
+    return;
+  }
+  const std::uint32_t gen = t.generation;
+  const std::vector<std::uint32_t> paths = t.paths;
+  for (const std::uint32_t path : paths) {
+    if (!targets_[slot] || targets_[slot]->generation != gen) return;  // one-shot finished
+    Path& p = *paths_[path];
+    if (!p.in_cycle || p.done) continue;
+    if (p.dest.transport != Transport::udp && !p.conn_ready) {
+      close_stream(p);  // a connection that did not come up in time starts over next time
+      path_fail(path, FailureReason::connect, "no connection before the timeout", now);
+    } else {
+      path_fail(path, FailureReason::timeout, "no final response", now);
+    }
+  }
+}
+
+void Engine::finish_cycle(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  const bool want_all = t.cfg.up_when == UpWhen::all;
+  bool any_ok = false;
+  bool all_ok = true;
+  const Path* first = nullptr;
+  const Path* chosen = nullptr;
+  // The reported exchange: the first address that decided the verdict, in RFC 3263 order.
+  for (const std::uint32_t path : t.paths) {
+    const Path& p = *paths_[path];
+    if (!p.in_cycle) continue;
+    if (first == nullptr) first = &p;
+    any_ok = any_ok || p.result.success;
+    all_ok = all_ok && p.result.success;
+    if (chosen == nullptr && p.result.success != want_all) chosen = &p;
+  }
+  if (chosen == nullptr) chosen = first;
+  ProbeResult r;
+  if (chosen != nullptr) r = chosen->result;
+  r.success = first != nullptr && (want_all ? all_ok : any_ok);
+  for (const std::uint32_t path : t.paths) paths_[path]->in_cycle = false;
+  report_cycle(slot, r, now);
+}
+
+void Engine::fail_cycle(std::uint32_t slot, FailureReason reason, std::string_view detail,
+                        TimePoint now) {
+  Target& t = *targets_[slot];
+  t.awaiting_dns = false;
+  for (const std::uint32_t path : t.paths) paths_[path]->in_cycle = false;
+  ProbeResult r;
+  r.reason = reason;
+  r.detail = detail;
+  report_cycle(slot, r, now);
+}
+
+void Engine::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint now) {
+  Target& t = *targets_[slot];
+  t.cycle_open = false;
+  r.duration = now - t.cycle_started;
   if (!t.background) {
     const OneShotDone done = std::move(t.done);
-    done(result);
+    done(r);
     remove_target(slot);
     return;
   }
   --in_flight_;
   const StateChange change =
-      t.state.record(result.success, t.cfg.failures_before_down, t.cfg.successes_before_up);
-  sink_.probe_finished(slot, result, change, t.state);
-}
-
-void Engine::fail(std::uint32_t slot, FailureReason reason, std::string_view detail,
-                  TimePoint now) {
-  ProbeResult r;
-  r.reason = reason;
-  r.detail = detail;
-  finish(slot, r, now);
-}
-
-void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
-                         TimePoint received) {
-  if (truncated) {
-    sink_.invalid_message("too_large");
-    return;
-  }
-  SipResponse r;
-  const SipParseError err = parse_sip_response(data, r);
-  if (err != SipParseError::ok) {
-    sink_.invalid_message(to_string(err));
-    return;
-  }
-  const auto slot = slot_from_branch(r.via_branch);
-  if (!slot || *slot >= targets_.size() || !targets_[*slot]) {
-    sink_.unmatched_response(to_string(slot ? Match::no_open_probe : Match::wrong_branch));
-    return;
-  }
-  Target& t = *targets_[*slot];
-  const Match m = match_response(t.tx, r, t.resolved && from == t.remote);
-  if (m != Match::ok) {
-    sink_.unmatched_response(to_string(m));
-    return;
-  }
-  if (r.status_code < 200) {  // provisional: the transaction goes on, retransmitting at T2
-    t.tx.provisional_seen = true;
-    return;
-  }
-  ProbeResult result;
-  result.status_code = r.status_code;
-  result.rtt = received - t.tx.first_sent;
-  result.server = r.server;
-  result.retry_after = r.retry_after;
-  result.response = data.substr(0, r.message_length);
-  finish(*slot, result, received);
-}
-
-void Engine::on_transport_error(const UdpEndpoint& dest, std::string_view original, int error) {
-  if (!is_unreachable_errno(error)) return;
-  const TimePoint now = SteadyClock::now();
-  // The error quotes the datagram that caused it; its Via branch names the probe.
-  const auto pos = original.find(";branch=");
-  if (pos != std::string_view::npos) {
-    const auto branch = original.substr(pos + 8, kBranchLength);
-    const auto slot = slot_from_branch(branch);
-    if (slot && *slot < targets_.size() && targets_[*slot]) {
-      Target& t = *targets_[*slot];
-      if (t.tx.open && !t.tx.awaiting_dns && t.tx.branch_view() == branch && t.remote == dest) {
-        fail(*slot, FailureReason::refused, std::strerror(error), now);
-      }
-      return;
-    }
-  }
-  // A short quote without the branch: every open probe to that address is refused.
-  auto range = by_address_.equal_range(key_of(dest));
-  for (auto it = range.first; it != range.second; ++it) {
-    Target& t = *targets_[it->second];
-    if (t.tx.open && !t.tx.awaiting_dns)
-      fail(it->second, FailureReason::refused, std::strerror(error), now);
-  }
+      t.state.record(r.success, t.cfg.failures_before_down, t.cfg.successes_before_up);
+  sink_.probe_finished(slot, r, change, t.state);
 }
 
 }  // namespace stx

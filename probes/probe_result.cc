@@ -12,6 +12,12 @@ std::string_view to_string(FailureReason r) {
       return "send_error";
     case FailureReason::dns_error:
       return "dns_error";
+    case FailureReason::connect:
+      return "connect";
+    case FailureReason::reset:
+      return "reset";
+    case FailureReason::tls:
+      return "tls";
     case FailureReason::none:
       break;
   }

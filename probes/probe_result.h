@@ -8,15 +8,28 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "probes/locator.h"
 #include "probes/target_state.h"
+#include "probes/tls_context.h"
 
 namespace stx {
 
 // Why a probe ended without a final response. Kept small and stable: these are label values.
-enum class FailureReason : std::uint8_t { none, timeout, refused, send_error, dns_error };
+// connect, reset and tls belong to the connection transports (tcp, tls).
+enum class FailureReason : std::uint8_t {
+  none,
+  timeout,
+  refused,
+  send_error,
+  dns_error,
+  connect,
+  reset,
+  tls
+};
 inline constexpr FailureReason kAllFailureReasons[] = {
-    FailureReason::timeout, FailureReason::refused, FailureReason::send_error,
-    FailureReason::dns_error};
+    FailureReason::timeout,   FailureReason::refused, FailureReason::send_error,
+    FailureReason::dns_error, FailureReason::connect, FailureReason::reset,
+    FailureReason::tls};
 
 std::string_view to_string(FailureReason r);
 
@@ -49,6 +62,22 @@ class ProbeSink {
   virtual void unmatched_response(std::string_view why) = 0;
   // Bytes that were not a parsable SIP response (`why` is a short token).
   virtual void invalid_message(std::string_view why) = 0;
+
+  // Per-address events. An address is one destination of a target (RFC 3263 answer or
+  // the URI's literal), named by a small integer the engine may reuse after removal.
+  virtual void address_added(std::size_t /*target*/, std::size_t /*address*/,
+                             const Destination& /*destination*/) {}
+  virtual void address_removed(std::size_t /*target*/, std::size_t /*address*/) {}
+  virtual void address_finished(std::size_t /*target*/, std::size_t /*address*/,
+                                const ProbeResult& /*result*/, const StateChange& /*change*/,
+                                const TargetState& /*state*/) {}
+  // What a TLS handshake (successful or not) told about the peer at `address`.
+  virtual void tls_peer(std::size_t /*target*/, std::size_t /*address*/,
+                        const TlsPeerInfo& /*info*/) {}
+  // An RFC 5626 keepalive ping on `address` got its pong (or did not).
+  virtual void keepalive_finished(std::size_t /*target*/, std::size_t /*address*/, bool /*ok*/) {}
+  // A DNS refresh failed; the previous answer stays in use until it expires.
+  virtual void location_failed(std::size_t /*target*/, std::string_view /*error*/) {}
 };
 
 }  // namespace stx

@@ -12,13 +12,14 @@ namespace stx {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
-enum class TimerKind : std::uint8_t { start, retransmit, timeout };
+// start and timeout name a target slot (a probe cycle); the others name an address (path).
+enum class TimerKind : std::uint8_t { start, timeout, retransmit, keepalive, pong_due };
 
 struct TimerEntry {
   TimePoint due;
   std::uint32_t slot = 0;
-  std::uint32_t gen = 0;  // the target occupying the slot when the entry was made
-  std::uint32_t seq = 0;  // the probe the timer belongs to (ignored for start)
+  std::uint32_t gen = 0;  // the target or path occupying the slot when the entry was made
+  std::uint32_t seq = 0;  // the cycle or exchange the timer belongs to (ignored for start)
   TimerKind kind = TimerKind::start;
 };
 

@@ -3,11 +3,20 @@
 #include <cstring>
 
 namespace stx {
+namespace {
+
+void write_branch(Transaction& t, std::uint32_t slot, IdGenerator& ids) {
+  std::memcpy(t.branch, kBranchMagic.data(), kBranchMagic.size());
+  IdGenerator::hex(slot, t.branch + kBranchMagic.size(), kBranchSlotDigits);
+  IdGenerator::hex(ids.next(), t.branch + kBranchMagic.size() + kBranchSlotDigits,
+                   kBranchRandomDigits);
+}
+
+}  // namespace
 
 void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, TimePoint now,
                       std::chrono::milliseconds timeout) {
   t.open = true;
-  t.awaiting_dns = false;
   t.provisional_seen = false;
   ++t.seq;
   ++t.cseq;
@@ -16,13 +25,18 @@ void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, Time
   t.started = now;
   t.first_sent = now;
   t.deadline = now + timeout;
-  std::memcpy(t.branch, kBranchMagic.data(), kBranchMagic.size());
-  IdGenerator::hex(slot, t.branch + kBranchMagic.size(), kBranchSlotDigits);
-  IdGenerator::hex(ids.next(), t.branch + kBranchMagic.size() + kBranchSlotDigits,
-                   kBranchRandomDigits);
+  write_branch(t, slot, ids);
   IdGenerator::hex(ids.next(), t.call_id, 16);
   IdGenerator::hex(ids.next(), t.call_id + 16, 16);
   IdGenerator::hex(ids.next(), t.from_tag, kTagLength);
+}
+
+void continue_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids) {
+  ++t.seq;  // timers of the challenged request go stale
+  ++t.cseq;
+  t.provisional_seen = false;
+  t.timer_e = kT1;
+  write_branch(t, slot, ids);
 }
 
 std::optional<std::uint32_t> slot_from_branch(std::string_view branch) {
@@ -64,7 +78,7 @@ std::string_view to_string(Match m) {
 }
 
 Match match_response(const Transaction& t, const SipResponse& r, bool same_source) {
-  if (!t.open || t.awaiting_dns) return Match::no_open_probe;
+  if (!t.open) return Match::no_open_probe;
   if (r.via_branch != t.branch_view()) return Match::wrong_branch;
   if (r.call_id != t.call_id_view()) return Match::wrong_call_id;
   if (r.cseq_number != t.cseq || r.cseq_method != "OPTIONS") return Match::wrong_cseq;

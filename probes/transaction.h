@@ -25,7 +25,6 @@ inline constexpr int kTagLength = 16;
 
 struct Transaction {
   bool open = false;
-  bool awaiting_dns = false;
   bool provisional_seen = false;
   std::uint32_t seq = 0;  // how many probes this target has started; names timer entries
   std::uint32_t cseq = 0;
@@ -46,6 +45,10 @@ struct Transaction {
 // Opens a new transaction for `slot`, with fresh identifiers and the next CSeq.
 void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, TimePoint now,
                       std::chrono::milliseconds timeout);
+
+// Re-sends the same request with credentials (RFC 3261 22.2): a new branch and the next
+// CSeq in the same dialog-less exchange; the deadline and start time stay.
+void continue_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids);
 
 // The slot encoded in one of our branches, or nullopt if `branch` is not ours.
 std::optional<std::uint32_t> slot_from_branch(std::string_view branch);

@@ -27,6 +27,8 @@ bool is_error_cmsg(const cmsghdr* c) {
 struct UdpTransport::Socket {
   explicit Socket(boost::asio::io_context& io) : sock(io) {}
   boost::asio::ip::udp::socket sock;
+  UdpEndpoint bound_to;  // as asked: unspecified address/port 0 for the shared sockets
+  bool fixed_source = false;
   bool armed = false;
 };
 
@@ -37,20 +39,42 @@ UdpTransport::~UdpTransport() { close(); }
 
 void UdpTransport::close() {
   boost::system::error_code ignored;
-  if (v4_) v4_->sock.close(ignored);
-  if (v6_) v6_->sock.close(ignored);
+  for (auto& s : sockets_) s->sock.close(ignored);
 }
 
-UdpTransport::Socket* UdpTransport::socket_for(const UdpEndpoint& to, std::error_code& ec) {
-  const bool v6 = to.address().is_v6();
-  std::unique_ptr<Socket>& slot = v6 ? v6_ : v4_;
-  if (slot && slot->sock.is_open()) return slot.get();
-  auto s = std::make_unique<Socket>(io_);
-  boost::system::error_code bec;
+std::optional<UdpTransport::SocketId> UdpTransport::socket_for(const UdpEndpoint& remote,
+                                                               const UdpEndpoint* source,
+                                                               std::error_code& ec) {
+  const bool v6 = remote.address().is_v6();
   const auto proto = v6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4();
-  s->sock.open(proto, bec);
+  const UdpEndpoint bind_to = source ? *source : UdpEndpoint(proto, 0);
+  if (bind_to.address().is_v6() != v6) {
+    ec = std::make_error_code(std::errc::address_family_not_supported);
+    return std::nullopt;
+  }
+  // A handful of sockets at most: a linear search is the simplest index.
+  for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i]->bound_to == bind_to && sockets_[i]->sock.is_open()) {
+      return static_cast<SocketId>(i);
+    }
+  }
+  auto s = open_socket(bind_to, ec);
+  if (!s) return std::nullopt;
+  s->fixed_source = source != nullptr;
+  sockets_.push_back(std::move(s));
+  arm(*sockets_.back());
+  return static_cast<SocketId>(sockets_.size() - 1);
+}
+
+std::unique_ptr<UdpTransport::Socket> UdpTransport::open_socket(const UdpEndpoint& bind_to,
+                                                                std::error_code& ec) {
+  auto s = std::make_unique<Socket>(io_);
+  s->bound_to = bind_to;
+  const bool v6 = bind_to.address().is_v6();
+  boost::system::error_code bec;
+  s->sock.open(bind_to.protocol(), bec);
   if (!bec && v6) s->sock.set_option(boost::asio::ip::v6_only(true), bec);
-  if (!bec) s->sock.bind(UdpEndpoint(proto, 0), bec);
+  if (!bec) s->sock.bind(bind_to, bec);
   if (!bec) s->sock.non_blocking(true, bec);
   if (bec) {
     ec = std::error_code(bec.value(), std::generic_category());
@@ -65,9 +89,7 @@ UdpTransport::Socket* UdpTransport::socket_for(const UdpEndpoint& to, std::error
     setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on);
   }
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes, sizeof kReceiveBufferBytes);
-  slot = std::move(s);
-  arm(*slot);
-  return slot.get();
+  return s;
 }
 
 void UdpTransport::arm(Socket& s) {
@@ -134,10 +156,9 @@ void UdpTransport::drain_errors(Socket& s) {
   }
 }
 
-int UdpTransport::send(const UdpEndpoint& to, std::string_view data) {
-  std::error_code ec;
-  Socket* s = socket_for(to, ec);
-  if (s == nullptr) return ec.value() ? ec.value() : EBADF;
+int UdpTransport::send(SocketId socket, const UdpEndpoint& to, std::string_view data) {
+  if (socket >= sockets_.size() || !sockets_[socket]->sock.is_open()) return EBADF;
+  Socket* s = sockets_[socket].get();
   const int fd = s->sock.native_handle();
   for (int attempt = 0; attempt < 2; ++attempt) {
     const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to.data(),
@@ -155,13 +176,21 @@ int UdpTransport::send(const UdpEndpoint& to, std::string_view data) {
   return ECONNREFUSED;
 }
 
-std::optional<UdpEndpoint> UdpTransport::local_endpoint_for(const UdpEndpoint& remote,
+std::optional<UdpEndpoint> UdpTransport::local_endpoint_for(SocketId socket,
+                                                            const UdpEndpoint& remote,
                                                             std::error_code& ec) {
-  Socket* s = socket_for(remote, ec);
-  if (s == nullptr) return std::nullopt;
+  if (socket >= sockets_.size() || !sockets_[socket]->sock.is_open()) {
+    ec = std::make_error_code(std::errc::bad_file_descriptor);
+    return std::nullopt;
+  }
+  Socket* s = sockets_[socket].get();
+  boost::system::error_code bec;
+  if (s->fixed_source && !s->bound_to.address().is_unspecified()) {
+    const UdpEndpoint bound = s->sock.local_endpoint(bec);
+    if (!bec) return bound;
+  }
   // A connected throwaway socket asks the routing table which source address applies.
   boost::asio::ip::udp::socket probe(io_);
-  boost::system::error_code bec;
   probe.open(remote.protocol(), bec);
   if (!bec) probe.connect(remote, bec);
   UdpEndpoint local;

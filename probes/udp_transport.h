@@ -1,12 +1,15 @@
 #pragma once
-// The UDP transport: one unconnected socket per address family, shared by every target.
+// The UDP transport: one unconnected socket per address family, shared by every target,
+// plus one per distinct fixed source (source_address/source_port), shared the same way.
 // ICMP errors (port/host unreachable) are read from the socket's error queue (IP_RECVERR),
 // which needs no privilege and tells which datagram they answer.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -35,24 +38,33 @@ class UdpTransport {
   UdpTransport(const UdpTransport&) = delete;
   UdpTransport& operator=(const UdpTransport&) = delete;
 
+  // Names a socket; stable until close().
+  using SocketId = std::uint16_t;
+
+  // The socket for datagrams to `remote`'s family from `source` (unspecified address and
+  // port 0: the shared ephemeral socket). Opens and binds it on first use.
+  std::optional<SocketId> socket_for(const UdpEndpoint& remote, const UdpEndpoint* source,
+                                     std::error_code& ec);
+
   // Sends one datagram. Returns 0 or an errno value; never blocks.
-  int send(const UdpEndpoint& to, std::string_view data);
+  int send(SocketId socket, const UdpEndpoint& to, std::string_view data);
 
   // The local address and port a datagram to `remote` leaves from (for Via and Contact).
-  std::optional<UdpEndpoint> local_endpoint_for(const UdpEndpoint& remote, std::error_code& ec);
+  std::optional<UdpEndpoint> local_endpoint_for(SocketId socket, const UdpEndpoint& remote,
+                                                std::error_code& ec);
 
   void close();
 
  private:
   struct Socket;
-  Socket* socket_for(const UdpEndpoint& to, std::error_code& ec);
+  std::unique_ptr<Socket> open_socket(const UdpEndpoint& bind_to, std::error_code& ec);
   void arm(Socket& s);
   void drain(Socket& s);
   void drain_errors(Socket& s);
 
   boost::asio::io_context& io_;
   Handlers handlers_;
-  std::unique_ptr<Socket> v4_, v6_;
+  std::vector<std::unique_ptr<Socket>> sockets_;  // by SocketId
   std::vector<char> buffer_;
 };
 

@@ -66,6 +66,12 @@
     },
   }],
 
+  // A field override for the table column (or series) `name`.
+  byName(name, properties):: {
+    matcher: { id: 'byName', options: name },
+    properties: properties,
+  },
+
   // --- Panels --------------------------------------------------------------------
 
   local optional(key, value) = if value != null then { [key]: value } else {},

@@ -1,6 +1,7 @@
 // The inhibit rules of alerts/alertmanager.yml in a running Alertmanager: a whole
 // carrier/site group down silences its members' alerts, and a target's critical
-// alert silences its warnings; everything else is notified, critical alerts paged.
+// alert silences its warnings (per-address ones included); everything else is
+// notified, critical alerts paged.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -33,7 +34,7 @@ json alert(const std::map<std::string, std::string>& labels) {
           {"endsAt", rfc3339(now + 10min)}};
 }
 
-// "alertname target" (or "alertname carrier/site") -> the alert's state.
+// "alertname target[ address]" (or "alertname carrier/site") -> the alert's state.
 std::map<std::string, std::string> states(const json& alerts) {
   std::map<std::string, std::string> out;
   for (const auto& a : alerts) {
@@ -41,6 +42,7 @@ std::map<std::string, std::string> states(const json& alerts) {
     std::string key = l.at("alertname").get<std::string>() + " " +
                       (l.contains("target") ? l.at("target").get<std::string>()
                                             : l.value("carrier", "") + "/" + l.value("site", ""));
+    if (l.contains("address")) key += " " + l.at("address").get<std::string>();
     out[key] = a.at("status").at("state");
   }
   return out;
@@ -59,8 +61,13 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                      alert({{"alertname", "SipTrunkDown"}, {"severity", "critical"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
                      alert({{"alertname", "SipTrunkHighRtt"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
                      alert({{"alertname", "SipTrunkAvailabilityBelowObjective"}, {"severity", "info"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
+                     // lax-1's edges: one down just before the target, keepalives failing on the other.
+                     alert({{"alertname", "SipTrunkAddressDown"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}, {"address", "192.0.2.1:5061"}}),
+                     alert({{"alertname", "SipTrunkKeepaliveFailing"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}, {"address", "192.0.2.2:5061"}}),
                      // Another target is only slow; an exporter is down (no target).
                      alert({{"alertname", "SipTrunkHighRtt"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}}),
+                     alert({{"alertname", "SipTrunkAddressDown"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}, {"address", "198.51.100.1:5060"}}),
+                     alert({{"alertname", "SipTrunkKeepaliveFailing"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}, {"address", "198.51.100.2:5061"}}),
                      alert({{"alertname", "SipTrunkExporterDown"}, {"severity", "critical"}, {"instance", "pbx:15060"}}),
                  }),
                  dir.path());
@@ -71,7 +78,11 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
       {"SipTrunkDown lax-1", "active"},
       {"SipTrunkHighRtt lax-1", "suppressed"},                     // its target is down
       {"SipTrunkAvailabilityBelowObjective lax-1", "active"},      // info: not a warning
+      {"SipTrunkAddressDown lax-1 192.0.2.1:5061", "suppressed"},   // its target is down
+      {"SipTrunkKeepaliveFailing lax-1 192.0.2.2:5061", "suppressed"},
       {"SipTrunkHighRtt ams-1", "active"},                          // nothing critical there
+      {"SipTrunkAddressDown ams-1 198.51.100.1:5060", "active"},
+      {"SipTrunkKeepaliveFailing ams-1 198.51.100.2:5061", "active"},
       {"SipTrunkExporterDown /", "active"},
   };
   std::map<std::string, std::string> got;
@@ -99,12 +110,16 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
   bool all_in = it::wait_until(20s, [&] {
     return emailed("SipTrunkGroupDown", "acme nyc") && emailed("SipTrunkDown", "lax-1") &&
            emailed("SipTrunkHighRtt", "ams-1") && emailed("SipTrunkAvailabilityBelowObjective", "lax-1") &&
+           emailed("SipTrunkAddressDown", "ams-1") && emailed("SipTrunkKeepaliveFailing", "ams-1") &&
            emailed("SipTrunkExporterDown", "pbx:15060") && paged("SipTrunkGroupDown", "nyc") &&
            paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060");
   }, 100ms);
   EXPECT_TRUE(all_in) << "not every active alert was emailed and paged";
   EXPECT_FALSE(emailed("SipTrunkDown", "nyc-1"));
   EXPECT_FALSE(emailed("SipTrunkHighRtt", "lax-1"));
+  EXPECT_FALSE(emailed("SipTrunkAddressDown", "lax-1"));
+  EXPECT_FALSE(emailed("SipTrunkKeepaliveFailing", "lax-1"));
+  EXPECT_FALSE(paged("SipTrunkAddressDown", "ams-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkHighRtt", "ams-1")) << "a warning paged";
 }
 

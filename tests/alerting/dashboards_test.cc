@@ -271,6 +271,7 @@ TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
   EXPECT_TRUE(has(o, "stat", {"== 1"}) && has(o, "stat", {"== 0"})) << "counts of up and down";
   EXPECT_TRUE(has(o, "bargauge", {"topk", "sip_probe_rtt_seconds_bucket"})) << "top RTT";
   EXPECT_TRUE(has(o, "timeseries", {"sip_probe_responses_total"})) << "response-code rates";
+  EXPECT_TRUE(has(o, "stat", {"sip_address_up", "== 0"})) << "count of addresses down";
 
   auto t = panels_of(target());
   EXPECT_TRUE(has(t, "heatmap", {"sip_probe_rtt_seconds_bucket"})) << "RTT heatmap";
@@ -281,6 +282,10 @@ TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
   EXPECT_TRUE(has(t, "timeseries", {"sip_target_state_changes_total"})) << "state changes";
   EXPECT_TRUE(has(t, "stat", {"sip_tls_cert_expiry_timestamp_seconds"})) << "TLS expiry";
   EXPECT_TRUE(has(t, "table", {"sip_target_info"})) << "server header";
+  EXPECT_TRUE(has(t, "table", {"sip_address_up", "sip_address_last_rtt_seconds", "by (address, transport)"}))
+      << "addresses with state and last RTT";
+  EXPECT_TRUE(has(t, "table", {"sip_tls_cert_expiry_timestamp_seconds", "sip_tls_info", "version, cipher"}))
+      << "TLS per address: days left, version and cipher";
   for (const auto& p : target().at("panels")) {
     if (p.at("type") == "heatmap") {
       EXPECT_EQ(p.at("targets").at(0).at("format"), "heatmap");

@@ -391,3 +391,145 @@ TEST(Engine, ProbeOnceAnswersItsCallerOnly) {
 
 }  // namespace
 }  // namespace stx
+
+namespace stx {
+namespace {
+
+TEST(EngineIdentity, ConfiguredHeadersShapeTheRequest) {
+  boost::asio::io_context io;
+  std::string seen;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    seen = req;
+    return std::vector<std::string>{reply(req, 200)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  TargetConfig t = target(peer.port());
+  t.ruri_user = "ping";
+  t.to = "sip:trunk@example.test";
+  t.contact = "sip:sbc1.example.test:5061;transport=tls";
+  t.headers = {{"X-Probe", "1"}, {"X-Account", "pbx01"}};
+  engine.start({t}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  const std::string port = std::to_string(peer.port());
+  EXPECT_EQ(seen.substr(0, seen.find("\r\n")), "OPTIONS sip:ping@127.0.0.1:" + port + " SIP/2.0");
+  EXPECT_EQ(header(seen, "To"), "<sip:trunk@example.test>");
+  EXPECT_EQ(header(seen, "Contact"), "<sip:sbc1.example.test:5061;transport=tls>");
+  EXPECT_EQ(header(seen, "X-Probe"), "1");
+  EXPECT_EQ(header(seen, "X-Account"), "pbx01");
+  EXPECT_LT(seen.find("X-Probe"), seen.find("X-Account"));  // config order kept
+}
+
+std::string challenge_reply(const std::string& req, int code, const std::string& header_name) {
+  return reply(req, code,
+               header_name +
+                   ": Digest realm=\"example.test\", nonce=\"abc123\", qop=\"auth\", "
+                   "algorithm=SHA-256\r\n");
+}
+
+TEST(EngineIdentity, DigestChallengeIsAnsweredOnce) {
+  boost::asio::io_context io;
+  std::vector<std::string> seen;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    seen.push_back(req);
+    // Challenge anything without credentials; accept what carries them.
+    if (header(req, "Authorization").empty()) {
+      return std::vector<std::string>{challenge_reply(req, 401, "WWW-Authenticate")};
+    }
+    return std::vector<std::string>{reply(req, 200)};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  TargetConfig t = target(peer.port());
+  t.auth = DigestCredentials{"probe", "s3cret", ""};
+  engine.start({t}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.status_code, 200);
+  EXPECT_EQ(sink.finished[0].result.transmissions, 2);
+  ASSERT_EQ(seen.size(), 2u);
+  const std::string auth = header(seen[1], "Authorization");
+  EXPECT_EQ(auth.rfind("Digest username=\"probe\"", 0), 0u) << auth;
+  EXPECT_NE(auth.find("algorithm=SHA-256"), std::string::npos) << auth;
+  EXPECT_NE(auth.find("qop=auth"), std::string::npos) << auth;
+  EXPECT_EQ(auth.find("s3cret"), std::string::npos);  // only the hash travels
+  // Same Call-ID, next CSeq, a new branch (RFC 3261 22.2).
+  EXPECT_EQ(header(seen[0], "Call-ID"), header(seen[1], "Call-ID"));
+  EXPECT_EQ(header(seen[1], "CSeq"), "2 OPTIONS");
+  EXPECT_NE(header(seen[0], "Via"), header(seen[1], "Via"));
+}
+
+TEST(EngineIdentity, ProxyChallengeGetsProxyAuthorizationAndASecondChallengeIsFinal) {
+  boost::asio::io_context io;
+  std::vector<std::string> seen;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    seen.push_back(req);
+    return std::vector<std::string>{challenge_reply(req, 407, "Proxy-Authenticate")};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  TargetConfig t = target(peer.port());
+  t.auth = DigestCredentials{"probe", "wrong", ""};
+  engine.start({t}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.status_code, 407);  // refused credentials: not retried
+  EXPECT_FALSE(sink.finished[0].result.success);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_FALSE(header(seen[1], "Proxy-Authorization").empty());
+}
+
+TEST(EngineIdentity, ChallengeWithoutCredentialsIsTheFinalAnswer) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    return std::vector<std::string>{challenge_reply(req, 401, "WWW-Authenticate")};
+  });
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  engine.start({target(peer.port())}, false);
+  run_until(io, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  EXPECT_EQ(sink.finished[0].result.status_code, 401);
+  EXPECT_EQ(peer.received, 1);
+}
+
+TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
+  boost::asio::io_context io;
+  std::string seen;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    seen = req;
+    return std::vector<std::string>{reply(req, 200)};
+  });
+  // A port we hold: the exporter cannot bind it, and must say so without sending.
+  udp::socket busy(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  udp::socket probe_port(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const std::uint16_t free_port = probe_port.local_endpoint().port();
+  probe_port.close();
+  RecordingSink sink;
+  Engine engine(io, sink, 1);
+  TargetConfig ok = target(peer.port());
+  ok.name = "fixed";
+  ok.source_address = "127.0.0.1";
+  ok.source_port = free_port;
+  TargetConfig bad = target(peer.port());
+  bad.name = "busy";
+  bad.source_address = "127.0.0.1";
+  bad.source_port = busy.local_endpoint().port();
+  engine.start({ok, bad}, false);
+  run_until(io, [&] { return sink.finished.size() >= 2; });
+  ASSERT_EQ(sink.finished.size(), 2u);
+  for (const Finished& f : sink.finished) {
+    const std::string& name = sink.added.at(f.target).second;
+    if (name == "fixed") {
+      EXPECT_EQ(f.result.status_code, 200);
+    } else {
+      EXPECT_EQ(f.result.reason, FailureReason::send_error);
+      EXPECT_NE(std::string(f.result.detail).find("in use"), std::string::npos) << f.result.detail;
+    }
+  }
+  EXPECT_EQ(header(seen, "Via").rfind("SIP/2.0/UDP 127.0.0.1:" + std::to_string(free_port), 0), 0u)
+      << header(seen, "Via");
+}
+
+}  // namespace
+}  // namespace stx

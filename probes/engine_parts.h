@@ -1,0 +1,88 @@
+#pragma once
+// The engine's per-target and per-address state, shared by engine*.cc only.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/engine.h"
+#include "probes/stream_connection.h"
+#include "probes/target_state.h"
+#include "probes/transaction.h"
+
+namespace stx {
+
+// Without TTLs for the route, our source address (Via, Contact) is looked up again this
+// often, so a target unroutable at start, or a changed local address, is picked up.
+inline constexpr std::chrono::seconds kRouteRefresh{60};
+
+// One configured target (or one /probe request) and its probe cycles.
+struct Engine::Target {
+  TargetConfig cfg;
+  std::uint32_t generation = 0;
+  bool background = true;  // false for probe_once() targets: never rescheduled, not reported
+  OneShotDone done;        // probe_once() callback
+  std::string from_user;
+  std::string request_uri;  // the URI, with ruri_user when set
+
+  // Where it is: the last good RFC 3263 answer and its lifetime.
+  bool located = false;
+  Location location;
+  TimePoint located_at{};
+  bool locating = false;
+  std::optional<Location> pending;   // a refresh that came in during a cycle
+  std::vector<std::uint32_t> paths;  // address slots, in location order
+
+  // The current cycle: one OPTIONS per probed address, one deadline for all.
+  bool cycle_open = false;
+  bool awaiting_dns = false;
+  std::uint32_t cycle_seq = 0;
+  TimePoint cycle_started{};
+  TimePoint deadline{};
+  int outstanding = 0;
+
+  TargetState state;
+  TimePoint next_start{};
+};
+
+// One address of a target: its transport, its exchanges and its own health.
+struct Engine::Path {
+  std::uint32_t target = 0;
+  std::uint32_t generation = 0;
+  Destination dest;
+  Transaction tx;
+  TargetState state;
+  bool in_cycle = false;                // probed in the current cycle
+  bool done = false;                    // finished in the current cycle
+  bool auth_sent = false;               // a challenge was answered in this exchange
+  std::string authorization;            // header value while auth_sent
+  std::string_view authorization_name;  // "Authorization" or "Proxy-Authorization"
+
+  // What our side looks like to the peer (Via sent-by, Contact).
+  std::string sent_by;
+  std::string contact;
+  std::string request;  // rebuilt per exchange into the same capacity
+
+  // UDP
+  UdpEndpoint remote;
+  std::optional<UdpTransport::SocketId> socket;
+  bool registered = false;  // remote is in by_address_
+  TimePoint routed_at{};
+
+  // TCP / TLS
+  std::shared_ptr<StreamConnection> conn;
+  bool conn_ready = false;
+  std::uint32_t conn_gen = 0;  // tells callbacks of a closed connection from the current one
+  bool ping_outstanding = false;
+  std::uint32_t ping_seq = 0;
+  std::chrono::seconds reconnect_backoff{0};
+  TimePoint reconnect_at{};  // keepalive reconnects wait until then
+
+  // The last finished exchange, owned here so the cycle can report it after others finish.
+  ProbeResult result;
+  std::string response_text;
+  std::string server_text;
+  std::string detail_text;
+};
+
+}  // namespace stx
