@@ -49,7 +49,10 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
       jitter_(seed ^ 0x9e3779b97f4a7c15ull),
       transport_(io, UdpTransport::Handlers{
                          [this](const UdpEndpoint& from, std::string_view data, bool truncated,
-                                TimePoint at) { on_datagram(from, data, truncated, at); },
+                                TimePoint at) {
+                           on_datagram(from, data, truncated, at);
+                           arm_timer();  // an answered challenge has a retransmit timer
+                         },
                          [this](const UdpEndpoint& dest, std::string_view original, int error) {
                            on_transport_error(dest, original, error);
                          }}),

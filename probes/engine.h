@@ -117,6 +117,7 @@ class Engine {
   void on_stream_failed(std::uint32_t path, StreamFailure failure, std::string_view detail,
                         const TlsPeerInfo* tls);
   void on_keepalive_timer(std::uint32_t path, TimePoint now);
+  void send_ping(std::uint32_t path, TimePoint now);
   void on_pong(std::uint32_t path);
   void close_stream(Path& p);
 

@@ -74,6 +74,7 @@ struct Engine::Path {
   bool conn_ready = false;
   std::uint32_t conn_gen = 0;  // tells callbacks of a closed connection from the current one
   bool ping_outstanding = false;
+  bool ping_after_probe = false;  // a keepalive fell due while a probe was running
   std::uint32_t ping_seq = 0;
   std::chrono::seconds reconnect_backoff{0};
   TimePoint reconnect_at{};  // keepalive reconnects wait until then

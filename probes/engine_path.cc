@@ -128,6 +128,7 @@ void Engine::path_finish(std::uint32_t path, ProbeResult& result, TimePoint now)
   const StateChange change =
       p.state.record(result.success, t.cfg.failures_before_down, t.cfg.successes_before_up);
   if (t.background) sink_.address_finished(target, path, p.result, change, p.state);
+  if (p.ping_after_probe) send_ping(path, now);
   if (t.cycle_open && p.in_cycle && !p.done) {
     p.done = true;
     if (--t.outstanding == 0) finish_cycle(target, now);

@@ -62,20 +62,28 @@ void Engine::stream_connect(std::uint32_t path) {
   const std::uint32_t cg = ++p.conn_gen;
   StreamConnection::Handlers h;
   h.on_ready = [this, path, gen, cg](const TlsPeerInfo* tls) {
-    if (live_stream(path, gen, cg)) on_stream_ready(path, tls);
+    if (!live_stream(path, gen, cg)) return;
+    on_stream_ready(path, tls);
+    arm_timer();
   };
   h.on_message = [this, path, gen, cg](std::string_view m, TimePoint at) {
-    if (live_stream(path, gen, cg)) on_stream_message(path, m, at);
+    if (!live_stream(path, gen, cg)) return;
+    on_stream_message(path, m, at);
+    arm_timer();
   };
   h.on_pong = [this, path, gen, cg](TimePoint) {
-    if (live_stream(path, gen, cg)) on_pong(path);
+    if (!live_stream(path, gen, cg)) return;
+    on_pong(path);
+    arm_timer();
   };
   h.on_invalid = [this, path, gen, cg](std::string_view why) {
     if (live_stream(path, gen, cg)) sink_.invalid_message(why);
   };
   h.on_failed = [this, path, gen, cg](StreamFailure f, std::string_view detail,
                                       const TlsPeerInfo* tls) {
-    if (live_stream(path, gen, cg)) on_stream_failed(path, f, detail, tls);
+    if (!live_stream(path, gen, cg)) return;
+    on_stream_failed(path, f, detail, tls);
+    arm_timer();
   };
   p.conn_ready = false;
   p.conn = StreamConnection::create(io_, std::move(o), std::move(h));
@@ -159,18 +167,30 @@ void Engine::on_keepalive_timer(std::uint32_t path, TimePoint now) {
   Path& p = *paths_[path];
   const Target& t = *targets_[p.target];
   queue_.push({now + t.cfg.keepalive_interval, path, p.generation, 0, TimerKind::keepalive});
-  if (p.tx.open || p.ping_outstanding) return;  // a probe in progress says as much
+  if (p.ping_outstanding) return;
+  if (p.tx.open) {
+    // Probes and keepalives on the same schedule would always collide: ping right after.
+    p.ping_after_probe = true;
+    return;
+  }
   if (!p.conn) {
     // Keep the flow up between probes (as a PBX keeps its trunk), but back off from a
     // peer that keeps refusing.
     if (now >= p.reconnect_at) stream_connect(path);
     return;
   }
-  if (!p.conn_ready) return;
+  send_ping(path, now);
+}
+
+void Engine::send_ping(std::uint32_t path, TimePoint now) {
+  Path& p = *paths_[path];
+  p.ping_after_probe = false;
+  if (!p.conn_ready || p.ping_outstanding) return;
   p.conn->send_ping();
   p.ping_outstanding = true;
   ++p.ping_seq;
-  const auto wait = std::min<std::chrono::milliseconds>(kPongWait, t.cfg.keepalive_interval);
+  const auto wait =
+      std::min<std::chrono::milliseconds>(kPongWait, targets_[p.target]->cfg.keepalive_interval);
   queue_.push({now + wait, path, p.generation, p.ping_seq, TimerKind::pong_due});
 }
 
