@@ -2,7 +2,10 @@
 // UDP, TCP and TLS over IPv4 and IPv6: RFC 3263 location, per-address health, certificates,
 // identity headers, digest auth, keepalives, and every failure reason caused for real.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+
+#include <algorithm>
 
 #include <string>
 
@@ -239,6 +242,54 @@ TEST_F(Transports, DnsAnswersAreKeptForTheirTtlPlusGraceThenDropped) {
                                          e.value("sip_target_up", {{"target", "srv"}}) == 1.0;
                                 })
                   .ok);
+}
+
+TEST_F(Transports, AddressesThatLeaveTheAnswerLoseTheirSeries) {
+  const std::uint16_t dead_udp = free_udp_port();
+  DnsZone three = zone(dead_udp);
+  three.ttl = 1;
+  DnsZone one = three;  // only the first edge is left
+  one.srv.erase(std::remove_if(one.srv.begin(), one.srv.end(),
+                               [&](const DnsSrvRecord& r) {
+                                 return r.name == "_sip._udp.trunk.example.test" &&
+                                        r.port != kamailio_->ports().udp4;
+                               }),
+                one.srv.end());
+  DnsServer before(dir_.path(), three, "dnsmasq-before");
+  DnsServer after(dir_.path(), one, "dnsmasq-after");
+  ExporterConfigSpec cfg;
+  cfg.failures_before_down = 1;
+  const auto dns_toml = [](const DnsServer& d) {
+    return "\n[exporter]\ndns_servers = [" + toml_string(d.server()) + "]\ndns_min_ttl = \"1s\"\n";
+  };
+  cfg.extra_toml = dns_toml(before);
+  cfg.targets = {spec("srv", "sip:trunk.example.test")};
+  Exporter exporter(dir_.path(), cfg);
+  ASSERT_TRUE(exporter
+                  .scrape_until(10s,
+                                [&](const Exposition& e) {
+                                  return e.find("sip_address_up", {{"target", "srv"}}).size() ==
+                                             3 &&
+                                         e.value("sip_target_up", {{"target", "srv"}}) == 1.0;
+                                })
+                  .ok);
+  // The carrier withdraws two edges: a reload points the exporter at the new answer.
+  cfg.extra_toml = dns_toml(after);
+  write_file(exporter.config_path(), render_config(cfg));
+  exporter.process().signal(SIGHUP);
+  const Scraped s = exporter.scrape_until(10s, [&](const Exposition& e) {
+    return e.find("sip_address_up", {{"target", "srv"}}).size() == 1;
+  });
+  ASSERT_TRUE(s.ok) << s.last.grep("sip_address_up");
+  EXPECT_EQ(s.last.value("sip_address_up",
+                         {{"address", "127.0.0.1:" + port_of(kamailio_->ports().udp4)}}),
+            1.0);
+  EXPECT_TRUE(
+      s.last.find("sip_address_last_rtt_seconds", {{"address", "127.0.0.1:" + port_of(dead_udp)}})
+          .empty());
+  // The target itself was kept: same series, still up, no state change.
+  EXPECT_EQ(s.last.value("sip_target_up", {{"target", "srv"}}), 1.0);
+  EXPECT_EQ(s.last.value("sip_target_state_changes_total", {{"target", "srv"}}), 0.0);
 }
 
 }  // namespace
