@@ -58,10 +58,9 @@ class Engine {
 
   std::size_t in_flight() const { return in_flight_; }
 
-  struct Target;
-  struct Path;
-
  private:
+  struct Target;  // probes/engine_parts.h
+  struct Path;
   struct AddressKey {
     std::array<unsigned char, 16> addr{};
     std::uint16_t port = 0;
