@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/duration.h"
+#include "probes/redact.h"
 
 namespace stx {
 namespace {
@@ -106,7 +107,7 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
   out += "Transmissions: " + std::to_string(r.transmissions) + "\n";
   if (r.status_code != 0) out += "RTT: " + seconds_text(r.rtt) + "\n";
   out += "\n--- request ---\n";
-  out += r.request.empty() ? std::string("(not sent)\n") : std::string(r.request);
+  out += r.request.empty() ? std::string("(not sent)\n") : redact_credentials(r.request);
   out += "--- response ---\n";
   out += r.response.empty() ? std::string("(none)\n") : std::string(r.response);
   return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "probes/redact.h"
 #include "version.h"
 
 namespace stx {
@@ -60,7 +61,11 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   x.duration_seconds = seconds(r.duration);
   x.transmissions = r.transmissions;
   assign_capped(x.response, r.response);
-  assign_capped(e.last_request, r.request);
+  if (has_credentials(r.request)) {
+    assign_capped(e.last_request, redact_credentials(r.request));
+  } else {
+    assign_capped(e.last_request, r.request);
+  }
 }
 
 void StatusBoard::add_address(std::size_t slot, std::size_t address, const Destination& d) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -507,5 +508,35 @@ void DnsResolver::query(DnsType type, const std::string& name, Done done) {
 }
 
 void DnsResolver::cancel_all() { impl_->cancel_all(); }
+
+std::vector<boost::asio::ip::address> DnsResolver::hosts_file(const std::string& name) {
+  std::vector<boost::asio::ip::address> out;
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const int family : {AF_INET, AF_INET6}) {
+    hostent* host = nullptr;
+    if (ares_gethostbyname_file(impl_->channel, name.c_str(), family, &host) != ARES_SUCCESS ||
+        host == nullptr) {
+      continue;
+    }
+    for (char** a = host->h_addr_list; a != nullptr && *a != nullptr; ++a) {
+      if (family == AF_INET) {
+        boost::asio::ip::address_v4::bytes_type b;
+        std::memcpy(b.data(), *a, b.size());
+        out.push_back(boost::asio::ip::address_v4(b));
+      } else {
+        boost::asio::ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), *a, b.size());
+        out.push_back(boost::asio::ip::address_v6(b));
+      }
+    }
+    ares_free_hostent(host);
+  }
+  if (out.empty() && (lower == "localhost" || lower.ends_with(".localhost"))) {
+    out.push_back(boost::asio::ip::address_v4::loopback());
+    out.push_back(boost::asio::ip::address_v6::loopback());
+  }
+  return out;
+}
 
 }  // namespace stx

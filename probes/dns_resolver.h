@@ -81,6 +81,11 @@ class DnsResolver {
   // Drops every pending query; their Done never runs.
   void cancel_all();
 
+  // The addresses the hosts file (/etc/hosts) gives `name`, IPv4 first; "localhost" and
+  // "*.localhost" are loopback even when the file has no entry (RFC 6761 6.3), so they never
+  // reach a DNS server. Synchronous: a file read.
+  std::vector<boost::asio::ip::address> hosts_file(const std::string& name);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -192,6 +192,11 @@ struct Locator::Impl {
       answer_literal(*addr, uri.port, requested.value_or(Transport::udp), std::move(done));
       return;
     }
+    // A name the hosts file knows is a static mapping: no NAPTR/SRV, and no query leaves.
+    if (auto hosts = resolver.hosts_file(uri.host); !hosts.empty()) {
+      answer_hosts(hosts, uri.port, requested.value_or(Transport::udp), std::move(done));
+      return;
+    }
     auto lookup = std::make_shared<Lookup>(Lookup{uri.host, std::move(done), std::nullopt});
     if (uri.port != 0) {
       resolve(lookup, {{uri.host, uri.port, requested.value_or(Transport::udp)}});
@@ -212,6 +217,21 @@ struct Locator::Impl {
     LocateResult r;
     r.ok = true;
     r.location.destinations.push_back({addr, port != 0 ? port : default_port(t), t});
+    asio::post(io, [token = std::weak_ptr<int>(token), done = std::move(done), r = std::move(r)] {
+      if (!token.expired()) done(r);
+    });
+  }
+
+  void answer_hosts(const std::vector<asio::ip::address>& addrs, std::uint16_t port, Transport t,
+                    Done done) {
+    LocateResult r;
+    r.ok = true;
+    r.location.from_dns = true;  // read again after the minimum TTL: the file may change
+    r.location.ttl = clamp_ttl(std::chrono::seconds(0), settings);
+    for (const auto& a : addrs) {
+      r.location.destinations.push_back({a, port != 0 ? port : default_port(t), t});
+    }
+    remove_duplicates(r.location.destinations);
     asio::post(io, [token = std::weak_ptr<int>(token), done = std::move(done), r = std::move(r)] {
       if (!token.expired()) done(r);
     });

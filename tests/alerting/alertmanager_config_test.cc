@@ -59,8 +59,10 @@ TEST_F(AlertmanagerConfigTest, WarningAndInfoAlertsAreOnlyEmailed) {
   for (const auto& labels : std::vector<std::vector<std::string>>{
            {"alertname=SipTrunkHighRtt", "severity=warning", "target=edge-a"},
            {"alertname=SipTrunkOverloaded", "severity=warning", "target=edge-a"},
-           {"alertname=SipTrunkAddressDown", "severity=warning", "target=edge-a", "address=192.0.2.1:5061"},
-           {"alertname=SipTrunkKeepaliveFailing", "severity=warning", "target=edge-a", "address=192.0.2.1:5061"},
+           {"alertname=SipTrunkAddressDown", "severity=warning", "target=edge-a",
+            "address=192.0.2.1:5061"},
+           {"alertname=SipTrunkKeepaliveFailing", "severity=warning", "target=edge-a",
+            "address=192.0.2.1:5061"},
            {"alertname=SipTrunkAvailabilityBelowObjective", "severity=info", "target=edge-a"},
            {"alertname=SomethingElse"},  // no severity at all: still reaches someone
        }) {

@@ -53,24 +53,70 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
   NotificationSink sink(dir.path());
   AlertmanagerServer am(dir.path(), alertmanager_test_config(dir.path(), sink));
 
-  am.post_alerts(json::array({
-                     // All of acme/nyc is down: the group alert and a member's own.
-                     alert({{"alertname", "SipTrunkGroupDown"}, {"severity", "critical"}, {"carrier", "acme"}, {"site", "nyc"}}),
-                     alert({{"alertname", "SipTrunkDown"}, {"severity", "critical"}, {"target", "nyc-1"}, {"carrier", "acme"}, {"site", "nyc"}}),
-                     // acme/lax has one target down, which is also slow and burning budget.
-                     alert({{"alertname", "SipTrunkDown"}, {"severity", "critical"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
-                     alert({{"alertname", "SipTrunkHighRtt"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
-                     alert({{"alertname", "SipTrunkAvailabilityBelowObjective"}, {"severity", "info"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}}),
-                     // lax-1's edges: one down just before the target, keepalives failing on the other.
-                     alert({{"alertname", "SipTrunkAddressDown"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}, {"address", "192.0.2.1:5061"}}),
-                     alert({{"alertname", "SipTrunkKeepaliveFailing"}, {"severity", "warning"}, {"target", "lax-1"}, {"carrier", "acme"}, {"site", "lax"}, {"address", "192.0.2.2:5061"}}),
-                     // Another target is only slow; an exporter is down (no target).
-                     alert({{"alertname", "SipTrunkHighRtt"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}}),
-                     alert({{"alertname", "SipTrunkAddressDown"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}, {"address", "198.51.100.1:5060"}}),
-                     alert({{"alertname", "SipTrunkKeepaliveFailing"}, {"severity", "warning"}, {"target", "ams-1"}, {"carrier", "solo"}, {"site", "ams"}, {"address", "198.51.100.2:5061"}}),
-                     alert({{"alertname", "SipTrunkExporterDown"}, {"severity", "critical"}, {"instance", "pbx:15060"}}),
-                 }),
-                 dir.path());
+  am.post_alerts(
+      json::array({
+          // All of acme/nyc is down: the group alert and a member's own.
+          alert({{"alertname", "SipTrunkGroupDown"},
+                 {"severity", "critical"},
+                 {"carrier", "acme"},
+                 {"site", "nyc"}}),
+          alert({{"alertname", "SipTrunkDown"},
+                 {"severity", "critical"},
+                 {"target", "nyc-1"},
+                 {"carrier", "acme"},
+                 {"site", "nyc"}}),
+          // acme/lax has one target down, which is also slow and burning budget.
+          alert({{"alertname", "SipTrunkDown"},
+                 {"severity", "critical"},
+                 {"target", "lax-1"},
+                 {"carrier", "acme"},
+                 {"site", "lax"}}),
+          alert({{"alertname", "SipTrunkHighRtt"},
+                 {"severity", "warning"},
+                 {"target", "lax-1"},
+                 {"carrier", "acme"},
+                 {"site", "lax"}}),
+          alert({{"alertname", "SipTrunkAvailabilityBelowObjective"},
+                 {"severity", "info"},
+                 {"target", "lax-1"},
+                 {"carrier", "acme"},
+                 {"site", "lax"}}),
+          // lax-1's edges: one down just before the target, keepalives failing on the other.
+          alert({{"alertname", "SipTrunkAddressDown"},
+                 {"severity", "warning"},
+                 {"target", "lax-1"},
+                 {"carrier", "acme"},
+                 {"site", "lax"},
+                 {"address", "192.0.2.1:5061"}}),
+          alert({{"alertname", "SipTrunkKeepaliveFailing"},
+                 {"severity", "warning"},
+                 {"target", "lax-1"},
+                 {"carrier", "acme"},
+                 {"site", "lax"},
+                 {"address", "192.0.2.2:5061"}}),
+          // Another target is only slow; an exporter is down (no target).
+          alert({{"alertname", "SipTrunkHighRtt"},
+                 {"severity", "warning"},
+                 {"target", "ams-1"},
+                 {"carrier", "solo"},
+                 {"site", "ams"}}),
+          alert({{"alertname", "SipTrunkAddressDown"},
+                 {"severity", "warning"},
+                 {"target", "ams-1"},
+                 {"carrier", "solo"},
+                 {"site", "ams"},
+                 {"address", "198.51.100.1:5060"}}),
+          alert({{"alertname", "SipTrunkKeepaliveFailing"},
+                 {"severity", "warning"},
+                 {"target", "ams-1"},
+                 {"carrier", "solo"},
+                 {"site", "ams"},
+                 {"address", "198.51.100.2:5061"}}),
+          alert({{"alertname", "SipTrunkExporterDown"},
+                 {"severity", "critical"},
+                 {"instance", "pbx:15060"}}),
+      }),
+      dir.path());
 
   const std::map<std::string, std::string> expected = {
       {"SipTrunkGroupDown acme/nyc", "active"},
@@ -78,9 +124,9 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
       {"SipTrunkDown lax-1", "active"},
       {"SipTrunkHighRtt lax-1", "suppressed"},                     // its target is down
       {"SipTrunkAvailabilityBelowObjective lax-1", "active"},      // info: not a warning
-      {"SipTrunkAddressDown lax-1 192.0.2.1:5061", "suppressed"},   // its target is down
+      {"SipTrunkAddressDown lax-1 192.0.2.1:5061", "suppressed"},  // its target is down
       {"SipTrunkKeepaliveFailing lax-1 192.0.2.2:5061", "suppressed"},
-      {"SipTrunkHighRtt ams-1", "active"},                          // nothing critical there
+      {"SipTrunkHighRtt ams-1", "active"},  // nothing critical there
       {"SipTrunkAddressDown ams-1 198.51.100.1:5060", "active"},
       {"SipTrunkKeepaliveFailing ams-1 198.51.100.2:5061", "active"},
       {"SipTrunkExporterDown /", "active"},
@@ -107,13 +153,18 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
     }
     return false;
   };
-  bool all_in = it::wait_until(20s, [&] {
-    return emailed("SipTrunkGroupDown", "acme nyc") && emailed("SipTrunkDown", "lax-1") &&
-           emailed("SipTrunkHighRtt", "ams-1") && emailed("SipTrunkAvailabilityBelowObjective", "lax-1") &&
-           emailed("SipTrunkAddressDown", "ams-1") && emailed("SipTrunkKeepaliveFailing", "ams-1") &&
-           emailed("SipTrunkExporterDown", "pbx:15060") && paged("SipTrunkGroupDown", "nyc") &&
-           paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060");
-  }, 100ms);
+  bool all_in = it::wait_until(
+      20s,
+      [&] {
+        return emailed("SipTrunkGroupDown", "acme nyc") && emailed("SipTrunkDown", "lax-1") &&
+               emailed("SipTrunkHighRtt", "ams-1") &&
+               emailed("SipTrunkAvailabilityBelowObjective", "lax-1") &&
+               emailed("SipTrunkAddressDown", "ams-1") &&
+               emailed("SipTrunkKeepaliveFailing", "ams-1") &&
+               emailed("SipTrunkExporterDown", "pbx:15060") && paged("SipTrunkGroupDown", "nyc") &&
+               paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060");
+      },
+      100ms);
   EXPECT_TRUE(all_in) << "not every active alert was emailed and paged";
   EXPECT_FALSE(emailed("SipTrunkDown", "nyc-1"));
   EXPECT_FALSE(emailed("SipTrunkHighRtt", "lax-1"));

@@ -51,7 +51,10 @@ class DashboardQueriesTest : public ::testing::Test {
     it::ExporterConfigSpec spec;
     spec.targets = {
         {kLive, peer_->uri(), {{"carrier", "acme"}, {"site", "nyc"}}, {}},
-        {kDead, "sip:127.0.0.1:" + std::to_string(it::free_udp_port()), {{"carrier", "acme"}, {"site", "lax"}}, {}},
+        {kDead,
+         "sip:127.0.0.1:" + std::to_string(it::free_udp_port()),
+         {{"carrier", "acme"}, {"site", "lax"}},
+         {}},
         {kTls,
          "sip:127.0.0.1:" + std::to_string(kamailio_->ports().tls4) + ";transport=tls",
          {{"carrier", "acme"}, {"site", "ams"}},
@@ -62,17 +65,22 @@ class DashboardQueriesTest : public ::testing::Test {
         dir_.path(), PrometheusServer::Options{exporter_->port(), rules_file(), std::nullopt});
     // Data exists once every target has a verdict and Prometheus holds several
     // scrapes (rates need two samples; the recording rules run every second).
-    bool ready = it::wait_until(60s, [&] {
-      return !prometheus_->query("count(sip_target_last_change_timestamp_seconds > 0) == 3").empty() &&
-             !prometheus_->query("count_over_time(up{job=\"sip_trunk_exporter\"}[1m]) >= 8").empty();
-    }, 250ms);
+    bool ready = it::wait_until(
+        60s,
+        [&] {
+          return !prometheus_->query("count(sip_target_last_change_timestamp_seconds > 0) == 3")
+                      .empty() &&
+                 !prometheus_->query("count_over_time(up{job=\"sip_trunk_exporter\"}[1m]) >= 8")
+                      .empty();
+        },
+        250ms);
     ASSERT_TRUE(ready) << "Prometheus did not collect data from the exporter within 60 s";
   }
 
   // Runs every query of `dashboard` with `vars`; `want_data` also requires results
   // of each query but those naming a metric that starts with one of `may_be_empty`.
-  void run_dashboard(const std::string& file, const std::map<std::string, std::string>& vars, bool want_data,
-                     const std::set<std::string>& may_be_empty = {}) {
+  void run_dashboard(const std::string& file, const std::map<std::string, std::string>& vars,
+                     bool want_data, const std::set<std::string>& may_be_empty = {}) {
     SCOPED_TRACE(file + " with $target=" + vars.at("$target") + " $carrier=" + vars.at("$carrier") +
                  " $site=" + vars.at("$site"));
     json d = load_json(dashboards_dir() / file);
@@ -110,7 +118,9 @@ class DashboardQueriesTest : public ::testing::Test {
         ASSERT_EQ(body.value("status", ""), "success") << body.dump();
         EXPECT_FALSE(body.contains("warnings")) << body.dump();
         bool optional = false;
-        for (const auto& prefix : may_be_empty) optional = optional || expr.find(prefix) != std::string::npos;
+        for (const auto& prefix : may_be_empty) {
+          optional = optional || expr.find(prefix) != std::string::npos;
+        }
         if (want_data && !optional) {
           EXPECT_FALSE(body["data"]["result"].empty()) << "no data";
         }
@@ -132,8 +142,10 @@ TEST_F(DashboardQueriesTest, EveryPanelAndVariableQueryRunsAndReturnsData) {
   run_dashboard("sip-trunk-overview.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", ".*"}}, true);
   run_dashboard("sip-trunk-overview.json", {{"$carrier", "acme"}, {"$site", "nyc"}, {"$target", ".*"}}, true);
   // A UDP target has no TLS series; the TLS target has every series.
-  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kLive}}, true, {"sip_tls_"});
-  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kTls}}, true);
+  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kLive}},
+                true, {"sip_tls_"});
+  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kTls}},
+                true);
   // A target that never answered has no RTTs or codes to show; its queries must
   // still be valid.
   run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kDead}}, false);

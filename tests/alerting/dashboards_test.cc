@@ -282,9 +282,11 @@ TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
   EXPECT_TRUE(has(t, "timeseries", {"sip_target_state_changes_total"})) << "state changes";
   EXPECT_TRUE(has(t, "stat", {"sip_tls_cert_expiry_timestamp_seconds"})) << "TLS expiry";
   EXPECT_TRUE(has(t, "table", {"sip_target_info"})) << "server header";
-  EXPECT_TRUE(has(t, "table", {"sip_address_up", "sip_address_last_rtt_seconds", "by (address, transport)"}))
+  EXPECT_TRUE(has(t, "table",
+                  {"sip_address_up", "sip_address_last_rtt_seconds", "by (address, transport)"}))
       << "addresses with state and last RTT";
-  EXPECT_TRUE(has(t, "table", {"sip_tls_cert_expiry_timestamp_seconds", "sip_tls_info", "version, cipher"}))
+  EXPECT_TRUE(
+      has(t, "table", {"sip_tls_cert_expiry_timestamp_seconds", "sip_tls_info", "version, cipher"}))
       << "TLS per address: days left, version and cipher";
   for (const auto& p : target().at("panels")) {
     if (p.at("type") == "heatmap") {

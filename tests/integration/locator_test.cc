@@ -232,6 +232,22 @@ TEST_F(LocatorTest, IpLiteralsNeedNoDnsAndAnswerLater) {
   EXPECT_THAT(forced.location.destinations, ElementsAre(dest("127.0.0.2", 5061, Transport::tls)));
 }
 
+TEST_F(LocatorTest, LocalhostComesFromTheHostsFileWithoutAQuery) {
+  // 127.0.0.1:9 answers nothing: any query would fail the locate.
+  Locator locator(io, settings_for("127.0.0.1:9"));
+  const auto r = locate(locator, "sip:localhost:5070");
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_FALSE(r.location.destinations.empty());
+  EXPECT_EQ(r.location.destinations.front(), dest("127.0.0.1", 5070));
+  for (const Destination& d : r.location.destinations) EXPECT_TRUE(d.address.is_loopback());
+  EXPECT_TRUE(r.location.from_dns);  // read again later: the file may change
+  EXPECT_GT(r.location.ttl.count(), 0);
+  // Without a port no NAPTR/SRV is asked either: the hosts file is a static mapping.
+  const auto bare = locate(locator, "sip:localhost");
+  ASSERT_TRUE(bare.ok) << bare.error;
+  EXPECT_EQ(bare.location.destinations.front(), dest("127.0.0.1", 5060));
+}
+
 TEST_F(LocatorTest, MissingNamesGiveTheMostSpecificError) {
   DnsServer dns(dir.path(), test_zone());
   Locator locator(io, settings_for(dns.server()));
