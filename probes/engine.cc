@@ -117,18 +117,10 @@ TimePoint Engine::spread_start(const TargetConfig& cfg, TimePoint now) {
 }
 
 std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start, OneShotDone done) {
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(targets_.size());
-    targets_.emplace_back();
-  }
+  const std::uint32_t slot = take_slot(targets_, free_slots_);
   auto t = std::make_unique<Target>();
   t->cfg = cfg;
-  t->generation = next_generation_++;
-  if (next_generation_ == 0) next_generation_ = 1;
+  t->generation = new_generation();
   t->background = !done;
   t->done = std::move(done);
   t->from_user = user_of(cfg.from);
@@ -141,6 +133,12 @@ std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start,
   targets_[slot] = std::move(t);
   if (background) sink_.target_added(slot, cfg);
   return slot;
+}
+
+std::uint32_t Engine::new_generation() {
+  const std::uint32_t g = next_generation_++;
+  if (next_generation_ == 0) next_generation_ = 1;  // 0 never names a live target or address
+  return g;
 }
 
 void Engine::remove_target(std::uint32_t slot) {

@@ -74,6 +74,7 @@ class Engine {
   // Targets and cycles (engine.cc).
   std::uint32_t add_target(const TargetConfig& cfg, TimePoint first_start, OneShotDone done);
   void remove_target(std::uint32_t slot);
+  std::uint32_t new_generation();
   TimePoint spread_start(const TargetConfig& cfg, TimePoint now);
   void arm_timer();
   void on_timer();
@@ -94,6 +95,8 @@ class Engine {
   void build_request(Path& p);
   void path_finish(std::uint32_t path, ProbeResult& result, TimePoint now);
   void path_fail(std::uint32_t path, FailureReason reason, std::string_view detail, TimePoint now);
+  // Parses a received message; an unparsable one is counted and false returned.
+  bool parse_or_count(std::string_view data, SipResponse& r);
   void on_response(std::uint32_t path, const SipResponse& r, std::string_view data,
                    TimePoint received);
   bool answer_challenge(std::uint32_t path, const SipResponse& r, TimePoint now);

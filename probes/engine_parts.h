@@ -16,6 +16,19 @@ namespace stx {
 // often, so a target unroutable at start, or a changed local address, is picked up.
 inline constexpr std::chrono::seconds kRouteRefresh{60};
 
+// A free slot of `slots` (reused first, else appended): small integers that name targets
+// and addresses in timer entries and Via branches.
+template <typename T>
+std::uint32_t take_slot(std::vector<std::unique_ptr<T>>& slots, std::vector<std::uint32_t>& free) {
+  if (!free.empty()) {
+    const std::uint32_t slot = free.back();
+    free.pop_back();
+    return slot;
+  }
+  slots.emplace_back();
+  return static_cast<std::uint32_t>(slots.size() - 1);
+}
+
 // One configured target (or one /probe request) and its probe cycles.
 struct Engine::Target {
   TargetConfig cfg;

@@ -27,18 +27,10 @@ std::string_view via_transport(Transport t) {
 }  // namespace
 
 std::uint32_t Engine::add_path(std::uint32_t target, const Destination& d) {
-  std::uint32_t slot;
-  if (!free_paths_.empty()) {
-    slot = free_paths_.back();
-    free_paths_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(paths_.size());
-    paths_.emplace_back();
-  }
+  const std::uint32_t slot = take_slot(paths_, free_paths_);
   auto p = std::make_unique<Path>();
   p->target = target;
-  p->generation = next_generation_++;
-  if (next_generation_ == 0) next_generation_ = 1;
+  p->generation = new_generation();
   p->dest = d;
   p->request.reserve(kRequestCapacity);
   const Target& t = *targets_[target];
@@ -141,6 +133,13 @@ void Engine::path_fail(std::uint32_t path, FailureReason reason, std::string_vie
   r.reason = reason;
   r.detail = detail;
   path_finish(path, r, now);
+}
+
+bool Engine::parse_or_count(std::string_view data, SipResponse& r) {
+  const SipParseError err = parse_sip_response(data, r);
+  if (err == SipParseError::ok) return true;
+  sink_.invalid_message(to_string(err));
+  return false;
 }
 
 void Engine::on_response(std::uint32_t path, const SipResponse& r, std::string_view data,

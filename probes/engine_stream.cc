@@ -123,11 +123,7 @@ void Engine::stream_send(std::uint32_t path, TimePoint now) {
 
 void Engine::on_stream_message(std::uint32_t path, std::string_view data, TimePoint received) {
   SipResponse r;
-  const SipParseError err = parse_sip_response(data, r);
-  if (err != SipParseError::ok) {
-    sink_.invalid_message(to_string(err));
-    return;
-  }
+  if (!parse_or_count(data, r)) return;
   const auto slot = slot_from_branch(r.via_branch);
   if (!slot) {
     sink_.unmatched_response(to_string(Match::wrong_branch));

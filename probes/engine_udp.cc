@@ -92,11 +92,7 @@ void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool tr
     return;
   }
   SipResponse r;
-  const SipParseError err = parse_sip_response(data, r);
-  if (err != SipParseError::ok) {
-    sink_.invalid_message(to_string(err));
-    return;
-  }
+  if (!parse_or_count(data, r)) return;
   const auto slot = slot_from_branch(r.via_branch);
   if (!slot || *slot >= paths_.size() || !paths_[*slot]) {
     sink_.unmatched_response(to_string(slot ? Match::no_open_probe : Match::wrong_branch));
