@@ -1,5 +1,6 @@
 #pragma once
 // The engine's per-target and per-address state, shared by engine*.cc only.
+#include <boost/asio/ip/address.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,16 @@ std::uint32_t take_slot(std::vector<std::unique_ptr<T>>& slots, std::vector<std:
   slots.emplace_back();
   return static_cast<std::uint32_t>(slots.size() - 1);
 }
+
+// The local address a probe to a `v6` (or IPv4) peer is bound to: the configured
+// source_address, or the family's any-address when only source_port is set; nullopt when
+// neither is set (routing chooses).
+std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6);
+
+// Our Via sent-by ("192.0.2.1:5060", "[2001:db8::1]:5060") and the Contact URI built on it.
+std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port);
+std::string contact_of(std::string_view from_user, std::string_view sent_by,
+                       std::optional<Transport> transport);
 
 // One configured target (or one /probe request) and its probe cycles.
 struct Engine::Target {

@@ -26,6 +26,30 @@ std::string_view via_transport(Transport t) {
 
 }  // namespace
 
+std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6) {
+  if (cfg.source_address.empty() && cfg.source_port == 0) return std::nullopt;
+  if (cfg.source_address.empty()) {
+    return v6 ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
+              : boost::asio::ip::address(boost::asio::ip::address_v4::any());
+  }
+  boost::system::error_code ignored;  // the config loader has checked it is an IP literal
+  return boost::asio::ip::make_address(cfg.source_address, ignored);
+}
+
+std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port) {
+  return host_for_uri(a.to_string(), a.is_v6() ? HostKind::ipv6 : HostKind::ipv4) + ":" +
+         std::to_string(port);
+}
+
+std::string contact_of(std::string_view from_user, std::string_view sent_by,
+                       std::optional<Transport> transport) {
+  std::string c = "sip:";
+  if (!from_user.empty()) c.append(from_user).append("@");
+  c.append(sent_by);
+  if (transport) c.append(";transport=").append(to_string(*transport));
+  return c;
+}
+
 std::uint32_t Engine::add_path(std::uint32_t target, const Destination& d) {
   const std::uint32_t slot = take_slot(paths_, free_paths_);
   auto p = std::make_unique<Path>();

@@ -32,15 +32,8 @@ void Engine::stream_connect(std::uint32_t path) {
   StreamOptions o;
   o.transport = p.dest.transport;
   o.remote = boost::asio::ip::tcp::endpoint(p.dest.address, p.dest.port);
-  if (!t.cfg.source_address.empty() || t.cfg.source_port != 0) {
-    boost::system::error_code ec;
-    const auto any = p.dest.address.is_v6()
-                         ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
-                         : boost::asio::ip::address(boost::asio::ip::address_v4::any());
-    const auto addr = t.cfg.source_address.empty()
-                          ? any
-                          : boost::asio::ip::make_address(t.cfg.source_address, ec);
-    o.local = boost::asio::ip::tcp::endpoint(ec ? any : addr, t.cfg.source_port);
+  if (const auto addr = source_address_of(t.cfg, p.dest.address.is_v6())) {
+    o.local = boost::asio::ip::tcp::endpoint(*addr, t.cfg.source_port);
   }
   if (p.dest.transport == Transport::tls) {
     auto it = std::find_if(tls_contexts_.begin(), tls_contexts_.end(),
@@ -102,11 +95,8 @@ void Engine::on_stream_ready(std::uint32_t path, const TlsPeerInfo* tls) {
   p.reconnect_backoff = std::chrono::seconds(0);
   if (tls != nullptr && t.background) sink_.tls_peer(p.target, path, *tls);
   if (const auto local = p.conn->local_endpoint()) {
-    const auto a = local->address();
-    p.sent_by = host_for_uri(a.to_string(), a.is_v6() ? HostKind::ipv6 : HostKind::ipv4) + ":" +
-                std::to_string(local->port());
-    p.contact = "sip:" + (t.from_user.empty() ? std::string() : t.from_user + "@") + p.sent_by +
-                ";transport=" + std::string(to_string(p.dest.transport));
+    p.sent_by = sent_by_of(local->address(), local->port());
+    p.contact = contact_of(t.from_user, p.sent_by, p.dest.transport);
   }
   if (p.tx.open) {  // a probe was waiting for this connection
     build_request(p);

@@ -14,27 +14,14 @@ bool is_unreachable_errno(int e) {
          e == ENONET || e == EACCES || e == EPERM;
 }
 
-// "host:port" for Via sent-by, with IPv6 in brackets.
-std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port) {
-  return host_for_uri(a.to_string(), a.is_v6() ? HostKind::ipv6 : HostKind::ipv4) + ":" +
-         std::to_string(port);
-}
-
 }  // namespace
 
 std::error_code Engine::udp_route(Path& p, TimePoint now) {
   const Target& t = *targets_[p.target];
   const UdpEndpoint remote(p.dest.address, p.dest.port);
   std::optional<UdpEndpoint> source;
-  if (!t.cfg.source_address.empty() || t.cfg.source_port != 0) {
-    boost::system::error_code bec;
-    auto addr = t.cfg.source_address.empty()
-                    ? (remote.address().is_v6()
-                           ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
-                           : boost::asio::ip::address(boost::asio::ip::address_v4::any()))
-                    : boost::asio::ip::make_address(t.cfg.source_address, bec);
-    if (bec) return std::error_code(bec.value(), std::generic_category());
-    source = UdpEndpoint(addr, t.cfg.source_port);
+  if (const auto addr = source_address_of(t.cfg, remote.address().is_v6())) {
+    source = UdpEndpoint(*addr, t.cfg.source_port);
   }
   std::error_code ec;
   p.socket = transport_.socket_for(remote, source ? &*source : nullptr, ec);
@@ -44,7 +31,7 @@ std::error_code Engine::udp_route(Path& p, TimePoint now) {
   if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
   p.routed_at = now;
   p.sent_by = sent_by_of(local->address(), local->port());
-  p.contact = "sip:" + (t.from_user.empty() ? std::string() : t.from_user + "@") + p.sent_by;
+  p.contact = contact_of(t.from_user, p.sent_by, std::nullopt);
   return {};
 }
 

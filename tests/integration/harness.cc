@@ -432,6 +432,23 @@ bool udp_port_bound(std::uint16_t port) {
   return false;
 }
 
+bool tcp_port_listening(std::uint16_t port) {
+  for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(read_file(file));
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || state != "0A") continue;  // 0A: LISTEN
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
+}
+
 UdpSocket::UdpSocket() {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw_errno("socket");
@@ -836,7 +853,9 @@ std::string project_version() {
   return m[1].str();
 }
 
-SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t port) {
+SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t port,
+                   SippTransport transport) {
+  const bool tcp = transport == SippTransport::tcp;
   auto sipp = require_tool("sipp");
   fs::path scenario_path = peers_dir() / scenario;
   if (!fs::exists(scenario_path)) {
@@ -844,7 +863,7 @@ SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t
   }
   std::string failures;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = port != 0 ? port : free_udp_port();
+    port_ = port != 0 ? port : (tcp ? free_tcp_port() : free_udp_port());
     // RTP echo uses -mp and -mp+2; the control socket -cp. All on loopback.
     std::uint16_t media = 0;
     for (int i = 0; i < 20; ++i) {
@@ -879,10 +898,13 @@ SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t
                                      "-trace_msg",
                                      "-message_file",
                                      (dir / (name + ".messages.log")).string()};
+    if (tcp) argv.insert(argv.begin() + 3, {"-t", "t1"});
     ProcessOptions opts;
     opts.cwd = dir;
     auto p = std::make_unique<Process>(name, std::move(argv), dir, opts);
-    bool up = wait_until(10s, [&] { return !p->running() || udp_port_bound(port_); });
+    bool up = wait_until(10s, [&] {
+      return !p->running() || (tcp ? tcp_port_listening(port_) : udp_port_bound(port_));
+    });
     if (up && p->running()) {
       process_ = std::move(p);
       return;

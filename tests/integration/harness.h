@@ -143,6 +143,8 @@ std::uint16_t free_udp_port();
 std::uint16_t free_tcp_port();
 // Whether a UDP socket is bound to `port` (any local address) per /proc/net/udp{,6}.
 bool udp_port_bound(std::uint16_t port);
+// Whether a TCP socket listens on `port` (any local address) per /proc/net/tcp{,6}.
+bool tcp_port_listening(std::uint16_t port);
 
 // A UDP socket on 127.0.0.1 that the test owns (a silent peer).
 class UdpSocket {
@@ -258,11 +260,15 @@ std::filesystem::path source_dir();
 // From the top-level CMakeLists.txt `project(... VERSION x.y.z ...)`.
 std::string project_version();
 
-// SIPp running a UAS scenario from the peers directory on 127.0.0.1:port.
+enum class SippTransport { udp, tcp };
+
+// SIPp running a UAS scenario from the peers directory on 127.0.0.1:port, over UDP or
+// TCP (-t t1).
 class SippPeer {
  public:
   // `scenario` is a file name in peers_dir(). Throws when SIPp does not come up.
-  SippPeer(const std::filesystem::path& dir, std::string_view scenario, std::uint16_t port = 0);
+  SippPeer(const std::filesystem::path& dir, std::string_view scenario, std::uint16_t port = 0,
+           SippTransport transport = SippTransport::udp);
   std::uint16_t port() const { return port_; }
   std::string uri() const;
   Process& process() { return *process_; }

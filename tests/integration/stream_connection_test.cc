@@ -713,7 +713,7 @@ TEST(StreamConnectionPeer, TwoResponsesInOneWrite) {
 // SIPp writes one <send> holding two messages with a single send() call.
 TEST(StreamConnectionPeer, SippTwoResponsesInOneSegment) {
   TempDir dir("stx-stream-sipp");
-  SippTcpPeer sipp(dir.path(), "options_two_in_one_tcp.xml");
+  SippPeer sipp(dir.path(), "options_two_in_one_tcp.xml", 0, SippTransport::tcp);
   Client c(tcp_options(sipp.port()));
   ASSERT_TRUE(c.connect_and_wait()) << c.describe();
   const Options req = make_options(c, "TCP", "ping");

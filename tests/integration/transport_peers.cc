@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <sstream>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -32,23 +31,6 @@ std::uint16_t distinct_port(std::uint16_t (*pick)(), std::vector<std::uint16_t>&
 }
 
 }  // namespace
-
-bool tcp_port_listening(std::uint16_t port) {
-  for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::istringstream in(read_file(file));
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      const auto colon = local.rfind(':');
-      if (colon == std::string::npos || state != "0A") continue;  // 0A: LISTEN
-      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
-    }
-  }
-  return false;
-}
 
 std::vector<std::uint16_t> TransportPorts::tcp_ports() const {
   return {tcp4, tcp6, tls4, tls6, tls_expired, tls_wrong_name, tls_mutual};
@@ -172,60 +154,6 @@ void KamailioTransports::kill() {
 void KamailioTransports::restart() {
   if (process_) kill();
   start();
-}
-
-SippTcpPeer::SippTcpPeer(const fs::path& dir, std::string_view scenario) {
-  const auto sipp = require_tool("sipp");
-  const fs::path scenario_path = peers_dir() / scenario;
-  if (!fs::exists(scenario_path)) {
-    throw std::runtime_error("SIPp scenario missing: " + scenario_path.string());
-  }
-  std::string failures;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    std::vector<std::uint16_t> taken;
-    port_ = distinct_port(free_tcp_port, taken);
-    // Media and control sockets on free loopback ports, away from SIPp's fixed defaults.
-    const std::uint16_t media = distinct_port(free_udp_port, taken);
-    const std::uint16_t control = distinct_port(free_udp_port, taken);
-    const std::string name =
-        "sipp-tcp-" + fs::path(scenario).stem().string() + "-" + std::to_string(g_instance++);
-    std::vector<std::string> argv = {sipp.string(),
-                                     "-sf",
-                                     scenario_path.string(),
-                                     "-t",
-                                     "t1",
-                                     "-i",
-                                     "127.0.0.1",
-                                     "-p",
-                                     std::to_string(port_),
-                                     "-bind_local",
-                                     "-mi",
-                                     "127.0.0.1",
-                                     "-mp",
-                                     std::to_string(media),
-                                     "-ci",
-                                     "127.0.0.1",
-                                     "-cp",
-                                     std::to_string(control),
-                                     "-nostdin",
-                                     "-trace_err",
-                                     "-error_file",
-                                     (dir / (name + ".errors.log")).string(),
-                                     "-trace_msg",
-                                     "-message_file",
-                                     (dir / (name + ".messages.log")).string()};
-    ProcessOptions opts;
-    opts.cwd = dir;
-    auto p = std::make_unique<Process>(name, std::move(argv), dir, opts);
-    const bool up = wait_until(10s, [&] { return !p->running() || tcp_port_listening(port_); });
-    if (up && p->running()) {
-      process_ = std::move(p);
-      return;
-    }
-    failures += p->describe();
-  }
-  throw std::runtime_error("SIPp did not listen on TCP with scenario " + std::string(scenario) +
-                           ":\n" + failures);
 }
 
 }  // namespace stx::it

@@ -15,7 +15,6 @@
 namespace stx::it {
 
 // Whether a TCP socket listens on `port` (any local address) per /proc/net/tcp{,6}.
-bool tcp_port_listening(std::uint16_t port);
 
 struct TransportPorts {
   std::uint16_t udp4 = 0, udp6 = 0;  // 127.0.0.1, [::1]
@@ -56,19 +55,6 @@ class KamailioTransports {
   int generation_ = 0;
   std::unique_ptr<Process> process_;
   std::vector<std::unique_ptr<Process>> retired_;
-};
-
-// SIPp running a UAS scenario from the peers directory over TCP (-t t1) on 127.0.0.1.
-class SippTcpPeer {
- public:
-  // Throws when SIPp does not listen within 10 s.
-  SippTcpPeer(const std::filesystem::path& dir, std::string_view scenario);
-  std::uint16_t port() const { return port_; }
-  Process& process() { return *process_; }
-
- private:
-  std::uint16_t port_ = 0;
-  std::unique_ptr<Process> process_;
 };
 
 }  // namespace stx::it
