@@ -74,19 +74,11 @@ std::string soa_query(std::uint16_t id, const std::string& name) {
 
 DnsServer::DnsServer(const fs::path& dir, DnsZone zone, std::string_view name)
     : dir_(dir), zone_(std::move(zone)), name_(name) {
-  std::string failures;
   // The UDP port was free a moment ago; TCP on it, or a race, can still make dnsmasq exit.
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  retry_start(5, [&] {
     port_ = free_udp_port();
-    try {
-      start();
-      return;
-    } catch (const std::exception& e) {
-      failures += e.what();
-      failures += '\n';
-    }
-  }
-  throw std::runtime_error(failures);
+    start();
+  });
 }
 
 DnsServer::~DnsServer() = default;

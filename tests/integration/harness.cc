@@ -432,6 +432,20 @@ bool udp_port_bound(std::uint16_t port) {
   return false;
 }
 
+void retry_start(int attempts, const std::function<void()>& attempt) {
+  std::string failures;
+  for (int i = 0; i < attempts; ++i) {
+    try {
+      attempt();
+      return;
+    } catch (const std::exception& e) {
+      failures += e.what();
+      failures += '\n';
+    }
+  }
+  throw std::runtime_error(failures);
+}
+
 bool tcp_port_listening(std::uint16_t port) {
   for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::istringstream in(read_file(file));
@@ -930,18 +944,10 @@ KamailioPeer::KamailioPeer(const fs::path& dir, std::string_view config_template
     start();
     return;
   }
-  std::string failures;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  retry_start(3, [&] {
     port_ = free_udp_port();
-    try {
-      start();
-      return;
-    } catch (const std::exception& e) {
-      failures += e.what();
-      failures += '\n';
-    }
-  }
-  throw std::runtime_error(failures);
+    start();
+  });
 }
 
 void KamailioPeer::start() {

@@ -143,6 +143,9 @@ std::uint16_t free_udp_port();
 std::uint16_t free_tcp_port();
 // Whether a UDP socket is bound to `port` (any local address) per /proc/net/udp{,6}.
 bool udp_port_bound(std::uint16_t port);
+// Runs `attempt` up to `attempts` times until it returns without throwing (a port that was
+// free a moment ago may be taken by then); throws every attempt's error, one per line.
+void retry_start(int attempts, const std::function<void()>& attempt);
 // Whether a TCP socket listens on `port` (any local address) per /proc/net/tcp{,6}.
 bool tcp_port_listening(std::uint16_t port);
 

@@ -48,8 +48,7 @@ KamailioTransports::KamailioTransports(const fs::path& dir, const TestCertificat
     }
   }
   options_.name += "-" + std::to_string(g_instance++);
-  std::string failures;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  retry_start(3, [&] {
     std::vector<std::uint16_t> taken;
     ports_.udp4 = distinct_port(free_udp_port, taken);
     ports_.udp6 = distinct_port(free_udp_port, taken);
@@ -57,15 +56,8 @@ KamailioTransports::KamailioTransports(const fs::path& dir, const TestCertificat
                              &ports_.tls_expired, &ports_.tls_wrong_name, &ports_.tls_mutual}) {
       *p = distinct_port(free_tcp_port, taken);
     }
-    try {
-      start();
-      return;
-    } catch (const std::exception& e) {
-      failures += e.what();
-      failures += '\n';
-    }
-  }
-  throw std::runtime_error(failures);
+    start();
+  });
 }
 
 void KamailioTransports::start() {
