@@ -32,6 +32,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -85,13 +86,16 @@ constexpr std::string_view kDefaultsKeys[] = {
     "ruri_user", "headers", "source_address", "source_port", "tls_ca_file", "tls_cert_file",
     "tls_key_file", "tls_server_name", "tls_insecure_skip_verify", "keepalive_interval",
     "auth_user", "auth_password", "auth_password_env"};
-constexpr std::string_view kTargetKeys[] = {
-    "name", "uri",
-    "interval", "timeout", "failures_before_down", "successes_before_up", "healthy_codes",
-    "from", "user_agent", "labels", "transport", "probe", "up_when", "to", "contact",
-    "ruri_user", "headers", "source_address", "source_port", "tls_ca_file", "tls_cert_file",
-    "tls_key_file", "tls_server_name", "tls_insecure_skip_verify", "keepalive_interval",
-    "auth_user", "auth_password", "auth_password_env"};
+// clang-format on
+
+// A target takes every [defaults] key plus its own name and uri.
+constexpr std::array<std::string_view, std::size(kDefaultsKeys) + 2> target_keys() {
+  std::array<std::string_view, std::size(kDefaultsKeys) + 2> keys{"name", "uri"};
+  for (std::size_t i = 0; i < std::size(kDefaultsKeys); ++i) keys[i + 2] = kDefaultsKeys[i];
+  return keys;
+}
+constexpr auto kTargetKeys = target_keys();
+// clang-format off
 // The per-target keys minus those not_for_modules() explains.
 constexpr std::string_view kModuleKeys[] = {
     "timeout", "healthy_codes",
@@ -187,15 +191,13 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-template <std::size_t N>
-bool is_one_of(std::string_view key, const std::string_view (&allowed)[N]) {
-  return std::find(std::begin(allowed), std::end(allowed), key) != std::end(allowed);
+bool is_one_of(std::string_view key, std::span<const std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), key) != allowed.end();
 }
 
 // `unknown key "intervall" (did you mean "interval"?)`
-template <std::size_t N>
 std::string unknown_key_message(std::string_view what, std::string_view key,
-                                const std::string_view (&allowed)[N]) {
+                                std::span<const std::string_view> allowed) {
   std::string message = std::string(what) + " " + quote_utf8(key);
   std::size_t best = 3;
   std::string_view suggestion;
