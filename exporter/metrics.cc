@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -133,6 +134,14 @@ Metrics::Metrics(const Config& config)
   build_info_.Add({{"version", kVersion}, {"revision", kRevision}}).Set(1);
   unmatched_total_ = &unmatched_.Add({});
   in_flight_ = &in_flight_family_.Add({});
+  // Fine buckets at the bottom: a healthy loop starts probes well under a millisecond late.
+  lateness_ = &BuildHistogram()
+                   .Name("sip_exporter_schedule_lateness_seconds")
+                   .Help("How late scheduled probes started: actual minus planned start time.")
+                   .Register(*registry_)
+                   .Add({}, prometheus::Histogram::BucketBoundaries{
+                                0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                0.05, 0.1, 0.25, 1});
 }
 
 void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
@@ -203,6 +212,10 @@ prometheus::Counter& Metrics::response_counter(TargetSeries& s, int code) {
 }
 
 void Metrics::probe_started() { in_flight_->Increment(); }
+
+void Metrics::schedule_lateness(std::chrono::nanoseconds late) {
+  lateness_->Observe(seconds(std::max(late, std::chrono::nanoseconds::zero())));
+}
 
 void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
                              const TargetState& state, double wall_seconds) {

@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@ class Metrics {
   void config_reloaded(bool success, double wall_seconds);
 
   void probe_started();
+  void schedule_lateness(std::chrono::nanoseconds late);
   // `wall_seconds` is the Unix time of the result (for the last-change timestamp).
   void probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
                       const TargetState& state, double wall_seconds);
@@ -107,6 +109,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& in_flight_family_;
   prometheus::Counter* unmatched_total_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
+  prometheus::Histogram* lateness_ = nullptr;
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   std::string server_scratch_;
   prometheus::Histogram::BucketBoundaries buckets_;

@@ -36,6 +36,10 @@ void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
 
 void Reporter::probe_started(std::size_t) { metrics_.probe_started(); }
 
+void Reporter::schedule_lateness(std::chrono::nanoseconds late) {
+  metrics_.schedule_lateness(late);
+}
+
 void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
                               const TargetState& state) {
   const double now = unix_now();
@@ -52,7 +56,8 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
               {"rtt_seconds", seconds_text(r.rtt)},
               {"duration_seconds", seconds_text(r.duration)},
               {"transmissions", std::to_string(r.transmissions)},
-              {"detail", std::string(r.detail)}});
+              {"detail", std::string(r.detail)},
+              {"call_id", std::string(r.call_id)}});
   }
   // RFC 3261 21.5.4: the peer says how long it will be unavailable; worth a line when it
   // starts saying so, not on every probe.

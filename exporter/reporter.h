@@ -19,6 +19,7 @@ class Reporter : public ProbeSink {
   void target_added(std::size_t target, const TargetConfig& config) override;
   void target_removed(std::size_t target, bool probe_in_flight) override;
   void probe_started(std::size_t target) override;
+  void schedule_lateness(std::chrono::nanoseconds late) override;
   void probe_finished(std::size_t target, const ProbeResult& result, const StateChange& change,
                       const TargetState& state) override;
   void unmatched_response(std::string_view why) override;

@@ -49,13 +49,11 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
       jitter_(seed ^ 0x9e3779b97f4a7c15ull),
       transport_(io, UdpTransport::Handlers{
                          [this](const UdpEndpoint& from, std::string_view data, bool truncated,
-                                TimePoint at) {
-                           on_datagram(from, data, truncated, at);
-                           arm_timer();  // an answered challenge has a retransmit timer
-                         },
+                                TimePoint at) { on_datagram(from, data, truncated, at); },
                          [this](const UdpEndpoint& dest, std::string_view original, int error) {
                            on_transport_error(dest, original, error);
-                         }}),
+                         },
+                         [this] { service(); }}),
       locator_(std::make_unique<Locator>(io, dns)),
       dns_(dns),
       timer_(io) {}
@@ -166,19 +164,35 @@ void Engine::stop() {
   queue_.clear();
 }
 
+void Engine::service() {
+  if (stopped_) return;
+  last_wake_ = SteadyClock::now();
+  transport_.poll();  // answers first, so one that arrived before its deadline counts
+  on_timer();
+  arm_timer();  // answered challenges and new cycles have timers
+}
+
 void Engine::arm_timer() {
-  if (stopped_ || queue_.empty()) return;
-  const TimePoint due = queue_.next_due();
-  if (timer_armed_ && due >= armed_for_) return;
-  timer_armed_ = true;
-  armed_for_ = due;
-  timer_.expires_at(due);  // cancels an earlier wait, whose handler then sees operation_aborted
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted || stopped_) return;
-    timer_armed_ = false;
-    on_timer();
-    arm_timer();
-  });
+  if (stopped_) return;
+  bool busy = false;
+  if (!queue_.empty()) {
+    // Wakeups are coalesced: under load one wakeup serves every timer due within the gap
+    // and every datagram queued since the last one (their kernel timestamps keep RTTs exact).
+    const TimePoint due = std::max(queue_.next_due(), last_wake_ + kWakeGap);
+    busy = due <= SteadyClock::now() + kBusyWindow;
+    if (!timer_armed_ || due < armed_for_) {
+      timer_armed_ = true;
+      armed_for_ = due;
+      timer_.expires_at(due);  // cancels an earlier wait, whose handler sees operation_aborted
+      timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec == boost::asio::error::operation_aborted || stopped_) return;
+        timer_armed_ = false;
+        service();
+      });
+    }
+  }
+  // Idle: a datagram wakes the loop. Busy: the next timer wakeup reads the sockets anyway.
+  if (!busy) transport_.watch();
 }
 
 void Engine::on_timer() {
@@ -197,6 +211,7 @@ void Engine::on_timer() {
       case TimerKind::start: {
         Target& t = *targets_[e.slot];
         if (t.background) {
+          sink_.schedule_lateness(SteadyClock::now() - e.due);
           // Fixed-rate schedule: the next start is planned from this one, not from `now`.
           t.next_start = e.due + t.cfg.interval;
           queue_.push({t.next_start, e.slot, t.generation, 0, TimerKind::start});

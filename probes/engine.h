@@ -76,6 +76,7 @@ class Engine {
   void remove_target(std::uint32_t slot);
   std::uint32_t new_generation();
   TimePoint spread_start(const TargetConfig& cfg, TimePoint now);
+  void service();  // one wakeup: read the sockets, run due timers, plan the next wakeup
   void arm_timer();
   void on_timer();
   void start_cycle(std::uint32_t slot, TimePoint now);
@@ -133,6 +134,7 @@ class Engine {
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
   TimePoint armed_for_{};
+  TimePoint last_wake_{};
   TimerQueue queue_;
   std::vector<std::unique_ptr<Target>> targets_;  // by slot; null when free
   std::vector<std::uint32_t> free_slots_;

@@ -17,6 +17,11 @@ namespace stx {
 // often, so a target unroutable at start, or a changed local address, is picked up.
 inline constexpr std::chrono::seconds kRouteRefresh{60};
 
+// The event loop wakes at most once per gap for timers (a probe starts at most this late);
+// when the next wakeup is this close, datagrams wait for it instead of waking the loop.
+inline constexpr std::chrono::microseconds kWakeGap{250};
+inline constexpr std::chrono::milliseconds kBusyWindow{2};
+
 // A free slot of `slots` (reused first, else appended): small integers that name targets
 // and addresses in timer entries and Via branches.
 template <typename T>

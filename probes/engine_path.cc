@@ -138,6 +138,7 @@ void Engine::path_finish(std::uint32_t path, ProbeResult& result, TimePoint now)
   p.detail_text.assign(result.detail);
   p.result = result;
   p.result.request = p.request;
+  p.result.call_id = p.tx.call_id_view();
   p.result.response = p.response_text;
   p.result.server = p.server_text;
   p.result.detail = p.detail_text;
@@ -174,6 +175,11 @@ void Engine::on_response(std::uint32_t path, const SipResponse& r, std::string_v
     return;
   }
   if ((r.status_code == 401 || r.status_code == 407) && answer_challenge(path, r, received)) {
+    return;
+  }
+  if (received >= p.tx.deadline) {
+    // It arrived after the deadline; only the loop had not run the timeout yet.
+    sink_.unmatched_response(to_string(Match::no_open_probe));
     return;
   }
   ProbeResult result;

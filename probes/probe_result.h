@@ -43,6 +43,7 @@ struct ProbeResult {
   std::string_view server;               // Server, else User-Agent, of the final response
   std::optional<std::uint32_t> retry_after;  // seconds, from a Retry-After header
   std::string_view detail;                   // human detail for logs (e.g. errno text)
+  std::string_view call_id;                  // of the last request sent, empty if none
   std::string_view request;                  // the request as sent
   std::string_view response;                 // the final response as received, empty if none
 };
@@ -56,6 +57,8 @@ class ProbeSink {
   // `probe_in_flight`: a started probe of this target is abandoned and will never finish.
   virtual void target_removed(std::size_t target, bool probe_in_flight) = 0;
   virtual void probe_started(std::size_t target) = 0;
+  // How late a scheduled probe started: actual minus planned start.
+  virtual void schedule_lateness(std::chrono::nanoseconds /*late*/) {}
   virtual void probe_finished(std::size_t target, const ProbeResult& result,
                               const StateChange& change, const TargetState& state) = 0;
   // A response that matched no open probe (late, duplicate, spoofed, wrong ids).

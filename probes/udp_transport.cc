@@ -4,6 +4,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <time.h>
+
+#include <array>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <cerrno>
@@ -14,15 +17,47 @@
 namespace stx {
 namespace {
 
-constexpr int kMaxDatagramsPerWakeup = 256;  // then yield to timers and HTTP
+constexpr int kMaxDatagramsPerWakeup = 256;                 // then yield to timers and HTTP
+constexpr int kBatch = 32;                                  // datagrams per recvmmsg
+constexpr std::size_t kSlotBytes = kMaxSipMessageSize + 1;  // one more: tells "too large"
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+constexpr std::chrono::seconds kMaxQueueAge{1};  // older kernel timestamps are not trusted
 
 bool is_error_cmsg(const cmsghdr* c) {
   return (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
          (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
 }
 
+// When the kernel queued a datagram, on the steady clock: SO_TIMESTAMPNS is wall-clock time,
+// so it becomes an age (now - arrival) taken off the steady `now`. A wall-clock step between
+// arrival and read gives a nonsense age, which the clamp bounds; without a timestamp, now.
+TimePoint arrival_of(const msghdr& m, TimePoint steady_now, const timespec& wall_now) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec at;
+    std::memcpy(&at, CMSG_DATA(c), sizeof at);
+    const auto age = std::chrono::seconds(wall_now.tv_sec - at.tv_sec) +
+                     std::chrono::nanoseconds(wall_now.tv_nsec - at.tv_nsec);
+    if (age <= std::chrono::nanoseconds::zero()) return steady_now;
+    return steady_now - std::min<std::chrono::nanoseconds>(age, kMaxQueueAge);
+  }
+  return steady_now;
+}
+
 }  // namespace
+
+struct UdpTransport::Batch {
+  // Slots are left uninitialised: only the bytes a datagram fills are ever touched.
+  std::unique_ptr<char[]> data{new char[kBatch * kSlotBytes]};
+  std::array<UdpEndpoint, kBatch> from;
+  std::array<iovec, kBatch> iov{};
+  std::array<mmsghdr, kBatch> msgs{};
+  struct alignas(cmsghdr) Control {
+    char bytes[CMSG_SPACE(sizeof(timespec)) + 64];
+  };
+  std::array<Control, kBatch> control{};
+};
 
 struct UdpTransport::Socket {
   explicit Socket(boost::asio::io_context& io) : sock(io) {}
@@ -33,7 +68,7 @@ struct UdpTransport::Socket {
 };
 
 UdpTransport::UdpTransport(boost::asio::io_context& io, Handlers handlers)
-    : io_(io), handlers_(std::move(handlers)), buffer_(kMaxSipMessageSize + 1) {}
+    : io_(io), handlers_(std::move(handlers)), batch_(std::make_unique<Batch>()) {}
 
 UdpTransport::~UdpTransport() { close(); }
 
@@ -89,6 +124,7 @@ std::unique_ptr<UdpTransport::Socket> UdpTransport::open_socket(const UdpEndpoin
     setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on);
   }
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes, sizeof kReceiveBufferBytes);
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   return s;
 }
 
@@ -98,34 +134,64 @@ void UdpTransport::arm(Socket& s) {
                     [this, &s](const boost::system::error_code& ec) {
                       s.armed = false;
                       if (ec || !s.sock.is_open()) return;
+                      if (handlers_.on_readable) {
+                        handlers_.on_readable();
+                        return;
+                      }
                       drain(s);
                       if (s.sock.is_open()) arm(s);
                     });
 }
 
+void UdpTransport::poll() {
+  for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i]->sock.is_open()) drain(*sockets_[i]);
+  }
+}
+
+void UdpTransport::watch() {
+  for (auto& s : sockets_) {
+    if (!s->armed && s->sock.is_open()) arm(*s);
+  }
+}
+
 void UdpTransport::drain(Socket& s) {
   const int fd = s.sock.native_handle();
-  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
-    UdpEndpoint from;
-    iovec iov{buffer_.data(), buffer_.size()};
-    msghdr msg{};
-    msg.msg_name = from.data();
-    msg.msg_namelen = static_cast<socklen_t>(from.capacity());
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    const ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+  Batch& b = *batch_;
+  for (int round = 0; round < kMaxDatagramsPerWakeup / kBatch; ++round) {
+    for (int i = 0; i < kBatch; ++i) {
+      b.iov[i] = {b.data.get() + static_cast<std::size_t>(i) * kSlotBytes, kSlotBytes};
+      msghdr& m = b.msgs[i].msg_hdr;
+      m = {};
+      m.msg_name = b.from[i].data();
+      m.msg_namelen = static_cast<socklen_t>(b.from[i].capacity());
+      m.msg_iov = &b.iov[i];
+      m.msg_iovlen = 1;
+      m.msg_control = b.control[i].bytes;
+      m.msg_controllen = sizeof b.control[i].bytes;
+    }
+    const int n = recvmmsg(fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
-      // With IP_RECVERR a queued ICMP error makes recvmsg fail once (ECONNREFUSED...) when
+      // With IP_RECVERR a queued ICMP error makes the call fail once (ECONNREFUSED...) when
       // no data is waiting; EAGAIN means there is none, so the error queue needs no look.
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno != EINTR) drain_errors(s);
       continue;
     }
-    const TimePoint received = SteadyClock::now();
-    from.resize(msg.msg_namelen);
-    const bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-    handlers_.on_datagram(from, std::string_view(buffer_.data(), static_cast<std::size_t>(n)),
-                          truncated, received);
+    const TimePoint steady_now = SteadyClock::now();
+    timespec wall_now{};
+    clock_gettime(CLOCK_REALTIME, &wall_now);
+    for (int i = 0; i < n; ++i) {
+      const msghdr& m = b.msgs[i].msg_hdr;
+      b.from[i].resize(m.msg_namelen);
+      const bool truncated = (m.msg_flags & MSG_TRUNC) != 0;
+      handlers_.on_datagram(
+          b.from[i],
+          std::string_view(static_cast<const char*>(b.iov[i].iov_base), b.msgs[i].msg_len),
+          truncated, arrival_of(m, steady_now, wall_now));
+      if (!s.sock.is_open()) return;  // a handler closed the transport
+    }
+    if (n < kBatch) return;
   }
 }
 

@@ -2,7 +2,10 @@
 // The UDP transport: one unconnected socket per address family, shared by every target,
 // plus one per distinct fixed source (source_address/source_port), shared the same way.
 // ICMP errors (port/host unreachable) are read from the socket's error queue (IP_RECVERR),
-// which needs no privilege and tells which datagram they answer.
+// which needs no privilege and tells which datagram they answer. Datagrams are read in
+// batches (recvmmsg) with the kernel's arrival timestamp (SO_TIMESTAMPNS), so a response's
+// RTT does not depend on when the event loop gets round to reading it: the engine reads
+// on its own schedule under load and asks for readiness wakeups only when idle.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/io_context.hpp>
@@ -31,6 +34,8 @@ class UdpTransport {
     // An ICMP (or local) error about a datagram we sent to `dest`; `original` is as much of
     // that datagram's payload as the error quoted; `error` is an errno value.
     std::function<void(const UdpEndpoint& dest, std::string_view original, int error)> on_error;
+    // A socket watched with watch() became readable; the owner calls poll() when it likes.
+    std::function<void()> on_readable;
   };
 
   UdpTransport(boost::asio::io_context& io, Handlers handlers);
@@ -53,6 +58,11 @@ class UdpTransport {
   std::optional<UdpEndpoint> local_endpoint_for(SocketId socket, const UdpEndpoint& remote,
                                                 std::error_code& ec);
 
+  // Reads every datagram and error waiting on every socket, handing each to the handlers.
+  void poll();
+  // One on_readable() call when any socket next becomes readable.
+  void watch();
+
   void close();
 
  private:
@@ -65,7 +75,8 @@ class UdpTransport {
   boost::asio::io_context& io_;
   Handlers handlers_;
   std::vector<std::unique_ptr<Socket>> sockets_;  // by SocketId
-  std::vector<char> buffer_;
+  struct Batch;                                   // recvmmsg buffers, allocated once
+  std::unique_ptr<Batch> batch_;
 };
 
 }  // namespace stx

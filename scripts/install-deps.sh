@@ -2,7 +2,10 @@
 # Installs the Debian 12 packages sip_trunk_exporter needs; does nothing when all are present.
 #   scripts/install-deps.sh build   # to build and run the exporter (and its demo peer)
 #   scripts/install-deps.sh test    # also everything the test suite runs against
-# Package lists: scripts/deps/build.txt, and for tests every scripts/deps/test*.txt.
+#   scripts/install-deps.sh fuzz    # also clang and its fuzzing runtime (scripts/fuzz.sh)
+#   scripts/install-deps.sh bench   # also what the benchmarks drive and capture with (bench/run)
+# Package lists: scripts/deps/build.txt, for tests every scripts/deps/test*.txt, and for
+# fuzz and bench those plus scripts/deps/<mode>.txt.
 # After packages, every scripts/deps/*.sh runs with the mode as its argument (for installs
 # apt cannot do, e.g. npm packages); each must be idempotent.
 set -euo pipefail
@@ -12,7 +15,8 @@ mode="${1:-build}"
 case "$mode" in
   build) lists=(build.txt) ;;
   test) lists=(build.txt test*.txt) ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  fuzz | bench) lists=(build.txt test*.txt "$mode.txt") ;;
+  *) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
 mapfile -t pkgs < <(cat "${lists[@]}" | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)

@@ -98,6 +98,7 @@ TEST_F(ExporterTest, SideBySideTargetsAndValidExposition) {
       {"sip_exporter_build_info", "gauge"},
       {"sip_exporter_unmatched_responses_total", "counter"},
       {"sip_exporter_probes_in_flight", "gauge"},
+      {"sip_exporter_schedule_lateness_seconds", "histogram"},
   };
   for (const auto& [family, type] : families) {
     EXPECT_EQ(e.type(family), type) << "# TYPE of " << family;
@@ -114,6 +115,11 @@ TEST_F(ExporterTest, SideBySideTargetsAndValidExposition) {
   ASSERT_TRUE(in_flight);
   EXPECT_GE(*in_flight, 0.0);
   EXPECT_LE(*in_flight, 3.0);
+  // Every scheduled start so far was observed; none can be later than the 1 s bucket allows
+  // on an idle loop with three targets.
+  auto late = e.value("sip_exporter_schedule_lateness_seconds_count");
+  ASSERT_TRUE(late) << e.grep("lateness");
+  EXPECT_GE(*late, 3.0);
 
   // Per-target series carry the target's labels.
   const std::map<std::string, std::string> carrier = {
