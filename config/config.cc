@@ -924,7 +924,11 @@ class Parser {
     check_length(node, key_context, text, kMaxHeaderValueLength);
     for (std::size_t i = 0; i < text.size(); ++i) {
       const unsigned char c = static_cast<unsigned char>(text[i]);
-      if (c < 0x20 || c == 0x7f) {
+      // C1 controls (UTF-8 C2 80..C2 9F) too: the value goes into a header.
+      const bool c1 = c == 0xc2 && i + 1 < text.size() &&
+                      static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                      static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+      if (c < 0x20 || c == 0x7f || c1) {
         fail(node.source(), key_context,
              quote_utf8(text) + " contains a control character at offset " + std::to_string(i));
       }

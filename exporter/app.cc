@@ -45,7 +45,12 @@ WebRoutes App::routes() {
   r.status_of = [this](std::string_view name) { return board_.snapshot_of(name, unix_now()); };
   r.ready = [this] { return ready_.load(); };
   r.probe = [this](const ProbeRequest& req, Respond respond) {
-    boost::asio::post(io_, [this, req, respond = std::move(respond)]() mutable {
+    auto gated = probe_gate_.enter(respond);
+    if (!gated) {
+      respond(too_many_probes(probe_gate_.limit()));
+      return;
+    }
+    boost::asio::post(io_, [this, req, respond = std::move(*gated)]() mutable {
       run_probe_request(*engine_, *config_, req, std::move(respond));
     });
   };

@@ -14,6 +14,7 @@
 #include "exporter/http_server.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
+#include "exporter/probe_endpoint.h"
 #include "exporter/reporter.h"
 #include "exporter/status_board.h"
 #include "probes/engine.h"
@@ -46,6 +47,7 @@ class App {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::atomic<bool> ready_{false};
+  ProbeGate probe_gate_;
 };
 
 }  // namespace stx

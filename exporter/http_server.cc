@@ -1,5 +1,9 @@
 #include "exporter/http_server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -19,9 +23,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
+// A kept-alive connection may wait this long for its next request, and a response this long to
+// be written; once a request's first byte is in, the whole request must follow within
+// kRequestTimeout (a client trickling its headers is cut off then).
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
-constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;  // request line and headers
 constexpr std::uint64_t kMaxBodyBytes = 4 * 1024;
+constexpr std::size_t kFirstReadBytes = 1024;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr const char* kBasicChallenge = "Basic realm=\"sip_trunk_exporter\"";
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -38,12 +47,16 @@ struct Guard {
 
 // One connection; Stream is PlainStream or TlsStream.
 template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session : public HttpConnection, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
   Session(Stream stream, const WebRoutes& routes, Logger& log, Guard guard)
       : stream_(std::move(stream)), routes_(routes), log_(log), guard_(guard) {}
+
+  bool handling() const override { return handling_; }
+  bool closed() const override { return closed_; }
+  void shed() override { close_socket(); }
 
   void run() {
     if constexpr (kTls) {
@@ -80,15 +93,32 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(kMaxBodyBytes);
+    if (buffer_.size() > 0) {  // a pipelined request has begun already
+      read_request();
+      return;
+    }
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) {
+                                self->on_read(ec);
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == boost::asio::error::operation_aborted) {
+    if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+        ec == beast::error::timeout || ec == boost::asio::error::operation_aborted) {
       close();
       return;
     }
@@ -99,8 +129,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (ec) {
       // Oversized or malformed request: answer once, then hang up.
-      reply_error(ec == http::error::header_limit || ec == http::error::body_limit ? 431 : 400,
-                  ec.message());
+      const int status = ec == http::error::header_limit ? 431
+                         : ec == http::error::body_limit ? 413
+                                                         : 400;
+      reply_error(status, ec.message());
       return;
     }
     if (guard_.auth == nullptr) {
@@ -110,7 +142,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const auto authorization = parser_->get()[http::field::authorization];
     boost::asio::post(*guard_.auth_pool,
                       [self = shared_from_this(), value = std::string(authorization)] {
-                        const bool ok = self->guard_.auth->check(value);
+                        // A connection shed meanwhile costs no bcrypt.
+                        const bool ok = !self->closed_ && self->guard_.auth->check(value);
                         boost::asio::post(self->stream_.get_executor(), [self, ok] {
                           if (ok) {
                             self->dispatch();
@@ -131,6 +164,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void dispatch() {
+    handling_ = true;  // until the answer is written: /probe and reloads take a while
     const auto& req = parser_->get();
     WebRequest wr;
     wr.method = std::string_view(req.method_string().data(), req.method_string().size());
@@ -166,6 +200,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void write(WebResponse r, bool keep_alive, bool head, unsigned version) {
+    handling_ = false;
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version);
     res->set(http::field::server, "sip_trunk_exporter");
@@ -217,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void close_socket() {
+    closed_ = true;
     beast::error_code ignored;
     socket().shutdown(tcp::socket::shutdown_send, ignored);
     socket().close(ignored);
@@ -228,11 +264,43 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   const WebRoutes& routes_;
   Logger& log_;
   Guard guard_;
+  bool handling_ = false;
+  std::atomic<bool> closed_{false};  // read by the basic auth thread too
 };
+
+// Half the descriptors the process may open, within [16, 1024]: the rest stay for probes.
+std::size_t connection_limit() {
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) {
+    return kMaxConnections;
+  }
+  return std::clamp<std::size_t>(static_cast<std::size_t>(nofile.rlim_cur / 2), 16,
+                                 kMaxConnections);
+}
 
 }  // namespace
 
-HttpServer::HttpServer(WebRoutes routes, Logger& log) : routes_(std::move(routes)), log_(log) {}
+HttpServer::HttpServer(WebRoutes routes, Logger& log)
+    : routes_(std::move(routes)), log_(log), max_connections_(connection_limit()) {}
+
+bool HttpServer::make_room() {
+  if (connections_.size() < max_connections_) return true;
+  std::erase_if(connections_, [](const std::weak_ptr<HttpConnection>& w) {
+    const auto c = w.lock();
+    return !c || c->closed();
+  });
+  if (connections_.size() < max_connections_) return true;
+  // The oldest connection not waiting for a /probe or reload answer makes way.
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    const auto c = it->lock();
+    if (c && !c->handling()) {
+      c->shed();
+      connections_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -283,15 +351,26 @@ void HttpServer::accept(tcp::acceptor& a) {
   a.async_accept([this, &a](boost::system::error_code ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted || !a.is_open()) return;
     if (!ec) {
-      const Guard guard{auth_.get(), auth_pool_.get()};
-      if (tls_) {
-        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), routes_, log_,
-                                             guard)
-            ->run();
-      } else {
-        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), routes_, log_, guard)
-            ->run();
+      if (!make_room()) {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // every slot is busy with a request: refuse this one
+        accept(a);
+        return;
       }
+      const Guard guard{auth_.get(), auth_pool_.get()};
+      std::shared_ptr<HttpConnection> session;
+      if (tls_) {
+        auto s = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), routes_,
+                                                      log_, guard);
+        s->run();
+        session = std::move(s);
+      } else {
+        auto s = std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), routes_,
+                                                        log_, guard);
+        s->run();
+        session = std::move(s);
+      }
+      connections_.push_back(session);
       accept(a);
       return;
     }

@@ -1,11 +1,13 @@
 #pragma once
 // A small HTTP/1.1 server (Boost.Beast) on its own thread and io_context, so a slow scrape
-// never delays a probe. Bounded: request size, header size, idle time.
+// never delays a probe. Bounded: header and body size, idle and request-read time, and the
+// number of connections (the oldest idle one makes way for a new one).
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <list>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +23,19 @@ class context;
 namespace stx {
 
 class BasicAuth;
+
+// At most this many connections are open at once (fewer when RLIMIT_NOFILE is low).
+inline constexpr std::size_t kMaxConnections = 1024;
+
+// What the server needs of a connection to shed it under a flood of connections.
+class HttpConnection {
+ public:
+  virtual ~HttpConnection() = default;
+  // A request is being answered (it may wait for a probe or a reload).
+  virtual bool handling() const = 0;
+  virtual bool closed() const = 0;
+  virtual void shed() = 0;  // closes the socket now
+};
 
 class HttpServer {
  public:
@@ -39,6 +54,9 @@ class HttpServer {
 
  private:
   void accept(boost::asio::ip::tcp::acceptor& a);
+  // Below the connection limit, if need be by closing the oldest connection that is not
+  // handling a request; false when every connection is.
+  bool make_room();
 
   WebRoutes routes_;
   Logger& log_;
@@ -49,6 +67,8 @@ class HttpServer {
   std::shared_ptr<const BasicAuth> auth_;
   // bcrypt takes tens of milliseconds: checks run here, off the thread that serves requests.
   std::unique_ptr<boost::asio::thread_pool> auth_pool_;
+  std::size_t max_connections_;
+  std::list<std::weak_ptr<HttpConnection>> connections_;  // oldest first; io thread only
 };
 
 }  // namespace stx

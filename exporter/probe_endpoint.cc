@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/duration.h"
+#include "probes/message_text.h"
 #include "probes/redact.h"
 
 namespace stx {
@@ -38,11 +39,38 @@ std::chrono::milliseconds probe_timeout(std::chrono::milliseconds module_timeout
   return std::max(kMinProbeTimeout, std::min(module_timeout, budget));
 }
 
+std::optional<Respond> ProbeGate::enter(const Respond& respond) {
+  if (in_flight_->fetch_add(1) >= limit_) {
+    --*in_flight_;
+    return std::nullopt;
+  }
+  // Frees the slot once: when answered, or when every copy of the callback is gone.
+  struct Slot {
+    std::shared_ptr<std::atomic<int>> count;
+    std::atomic<bool> freed{false};
+    void free() {
+      if (!freed.exchange(true)) --*count;
+    }
+    ~Slot() { free(); }
+  };
+  auto slot = std::make_shared<Slot>();
+  slot->count = in_flight_;
+  return Respond([slot, respond](WebResponse r) {
+    slot->free();
+    respond(std::move(r));
+  });
+}
+
+WebResponse too_many_probes(int limit) {
+  return text(503, "too many /probe requests in flight (at most " + std::to_string(limit) +
+                       "); try again later\n");
+}
+
 void run_probe_request(Engine& engine, const Config& config, const ProbeRequest& req,
                        Respond respond) {
   const ModuleConfig* module = find_module(config, req.module);
   if (module == nullptr) {
-    respond(text(400, "unknown module \"" + req.module + "\"\n"));
+    respond(text(400, "unknown module " + quote_utf8(req.module) + "\n"));
     return;
   }
   TargetConfig target;
@@ -93,7 +121,7 @@ std::string probe_metrics_text(const ProbeResult& r) {
 std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target,
                              const ProbeResult& r) {
   std::string out;
-  out += "Module: " + req.module + "\n";
+  out += "Module: " + req.module + "\n";  // a configured module: a safe name
   out += "Target: " + target.uri + "\n";
   out += "Timeout: " + format_duration(target.timeout) + "\n";
   out += "Result: " + std::string(r.success ? "success" : "failure");
