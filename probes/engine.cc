@@ -45,7 +45,7 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
                const DnsSettings& dns)
     : io_(io),
       sink_(sink),
-      ids_(seed),
+      ids_(),
       jitter_(seed ^ 0x9e3779b97f4a7c15ull),
       transport_(io, UdpTransport::Handlers{
                          [this](const UdpEndpoint& from, std::string_view data, bool truncated,
@@ -383,6 +383,8 @@ void Engine::cycle_timeout(std::uint32_t slot, TimePoint now) {
       close_stream(p);  // a connection that did not come up in time starts over next time
       path_fail(path, FailureReason::connect, "no connection before the timeout", now);
     } else {
+      // A half-received message would swallow the next answer: start over on a new flow.
+      if (p.conn && p.conn->mid_message()) close_stream(p);
       path_fail(path, FailureReason::timeout, "no final response", now);
     }
   }

@@ -31,6 +31,7 @@ class Engine {
   // Receives the result of a probe_once() request, on the engine's thread.
   using OneShotDone = std::function<void(const ProbeResult&)>;
 
+  // `seed` spreads first probes over the interval; identifiers never depend on it.
   Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
          const DnsSettings& dns = {});
   ~Engine();

@@ -290,6 +290,8 @@ void StreamConnection::connect() {
 
 bool StreamConnection::ready() const { return impl_->state == State::ready; }
 
+bool StreamConnection::mid_message() const { return impl_->framer.buffered() > 0; }
+
 std::optional<tcp::endpoint> StreamConnection::local_endpoint() const {
   if (!impl_->socket.is_open()) return std::nullopt;
   error_code ec;

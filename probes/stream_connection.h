@@ -28,10 +28,10 @@ enum class StreamFailure : std::uint8_t {
 };
 
 struct StreamOptions {
-  Transport transport = Transport::tcp;               // tcp or tls
+  Transport transport = Transport::tcp;  // tcp or tls
   boost::asio::ip::tcp::endpoint remote;
   std::optional<boost::asio::ip::tcp::endpoint> local;  // source_address/source_port
-  std::shared_ptr<TlsClientContext> tls;              // required for tls
+  std::shared_ptr<TlsClientContext> tls;                // required for tls
   std::string tls_name;  // SNI and verified name (a DNS name or an IP literal)
 };
 
@@ -58,6 +58,9 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
 
   void connect();  // async; ends in on_ready or on_failed
   bool ready() const;
+  // Part of a message has arrived and the rest has not: the stream cannot be trusted to
+  // frame the next answer (a short body or a header that never ends).
+  bool mid_message() const;
   // The local endpoint once connected (for Via sent-by and Contact).
   std::optional<boost::asio::ip::tcp::endpoint> local_endpoint() const;
   // Queues `data` (copied) for writing; only valid when ready().

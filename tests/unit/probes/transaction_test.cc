@@ -20,8 +20,20 @@ SipResponse response_for(const Transaction& t) {
   return r;
 }
 
+// Identifiers come from the kernel's CSPRNG: two generators (two exporters, or a restart)
+// never repeat each other, and one never repeats itself across pool refills.
+TEST(IdGeneratorTest, IdentifiersAreUniqueAcrossGeneratorsAndRefills) {
+  IdGenerator a;
+  IdGenerator b;
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 3000; ++i) {  // several 512-value pools
+    EXPECT_TRUE(seen.insert(a.next()).second) << "repeat at " << i;
+    EXPECT_TRUE(seen.insert(b.next()).second) << "repeat at " << i;
+  }
+}
+
 TEST(Transaction, IdentifiersAreFreshPerProbe) {
-  IdGenerator ids(42);
+  IdGenerator ids;
   Transaction t;
   std::set<std::string> branches, call_ids, tags;
   for (int i = 0; i < 100; ++i) {
@@ -38,7 +50,7 @@ TEST(Transaction, IdentifiersAreFreshPerProbe) {
 }
 
 TEST(Transaction, BranchCarriesMagicCookieAndSlot) {
-  IdGenerator ids(1);
+  IdGenerator ids;
   Transaction t;
   open_transaction(t, 0xabc12, ids, TimePoint{}, milliseconds(1000));
   const std::string_view b = t.branch_view();
@@ -56,7 +68,7 @@ TEST(Transaction, ForeignBranchesHaveNoSlot) {
 }
 
 TEST(Transaction, OpenSetsDeadlineAndResetsTimers) {
-  IdGenerator ids(1);
+  IdGenerator ids;
   Transaction t;
   t.provisional_seen = true;
   t.timer_e = kT2;
@@ -71,7 +83,7 @@ TEST(Transaction, OpenSetsDeadlineAndResetsTimers) {
 class MatchTest : public ::testing::Test {
  protected:
   void SetUp() override { open_transaction(t, 3, ids, TimePoint{}, milliseconds(1000)); }
-  IdGenerator ids{7};
+  IdGenerator ids;
   Transaction t;
 };
 
