@@ -1,11 +1,9 @@
 #include "exporter/metrics.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
 #include <chrono>
-#include <sstream>
 
+#include "exporter/exposition.h"
 #include "version.h"
 
 namespace stx {
@@ -313,9 +311,11 @@ void Metrics::invalid_message(std::string_view why) {
 }
 
 std::string Metrics::serialize() const {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
-  return out.str();
+  std::string out;
+  out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
+  write_exposition(registry_->Collect(), out);
+  last_size_.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 std::string Metrics::sanitize_label_value(std::string_view v) {

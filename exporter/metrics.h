@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -110,6 +111,7 @@ class Metrics {
   prometheus::Counter* unmatched_total_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
   prometheus::Histogram* lateness_ = nullptr;
+  mutable std::atomic<std::size_t> last_size_{0};  // reserve for the next scrape
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   std::string server_scratch_;
   prometheus::Histogram::BucketBoundaries buckets_;

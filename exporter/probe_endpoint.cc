@@ -2,13 +2,12 @@
 
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <sstream>
 
 #include "config/duration.h"
+#include "exporter/exposition.h"
 #include "probes/message_text.h"
 #include "probes/redact.h"
 
@@ -113,9 +112,9 @@ std::string probe_metrics_text(const ProbeResult& r) {
       .Register(registry)
       .Add({})
       .Set(r.status_code);
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry.Collect());
-  return out.str();
+  std::string out;
+  write_exposition(registry.Collect(), out);
+  return out;
 }
 
 std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target,

@@ -48,6 +48,25 @@ TimePoint arrival_of(const msghdr& m, TimePoint steady_now, const timespec& wall
 }  // namespace
 
 struct UdpTransport::Batch {
+  Batch() {
+    for (int i = 0; i < kBatch; ++i) {
+      iov[i] = {data.get() + static_cast<std::size_t>(i) * kSlotBytes, kSlotBytes};
+      msghdr& m = msgs[i].msg_hdr;
+      m.msg_name = from[i].data();
+      m.msg_iov = &iov[i];
+      m.msg_iovlen = 1;
+      m.msg_control = control[i].bytes;
+      reset(i);
+    }
+  }
+  // What recvmmsg overwrote in a header it filled.
+  void reset(int i) {
+    msghdr& m = msgs[i].msg_hdr;
+    m.msg_namelen = static_cast<socklen_t>(from[i].capacity());
+    m.msg_controllen = sizeof control[i].bytes;
+    m.msg_flags = 0;
+  }
+
   // Slots are left uninitialised: only the bytes a datagram fills are ever touched.
   std::unique_ptr<char[]> data{new char[kBatch * kSlotBytes]};
   std::array<UdpEndpoint, kBatch> from;
@@ -159,17 +178,6 @@ void UdpTransport::drain(Socket& s) {
   const int fd = s.sock.native_handle();
   Batch& b = *batch_;
   for (int round = 0; round < kMaxDatagramsPerWakeup / kBatch; ++round) {
-    for (int i = 0; i < kBatch; ++i) {
-      b.iov[i] = {b.data.get() + static_cast<std::size_t>(i) * kSlotBytes, kSlotBytes};
-      msghdr& m = b.msgs[i].msg_hdr;
-      m = {};
-      m.msg_name = b.from[i].data();
-      m.msg_namelen = static_cast<socklen_t>(b.from[i].capacity());
-      m.msg_iov = &b.iov[i];
-      m.msg_iovlen = 1;
-      m.msg_control = b.control[i].bytes;
-      m.msg_controllen = sizeof b.control[i].bytes;
-    }
     const int n = recvmmsg(fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       // With IP_RECVERR a queued ICMP error makes the call fail once (ECONNREFUSED...) when
@@ -189,7 +197,11 @@ void UdpTransport::drain(Socket& s) {
           b.from[i],
           std::string_view(static_cast<const char*>(b.iov[i].iov_base), b.msgs[i].msg_len),
           truncated, arrival_of(m, steady_now, wall_now));
-      if (!s.sock.is_open()) return;  // a handler closed the transport
+      b.reset(i);
+      if (!s.sock.is_open()) {  // a handler closed the transport
+        for (int j = i + 1; j < n; ++j) b.reset(j);
+        return;
+      }
     }
     if (n < kBatch) return;
   }

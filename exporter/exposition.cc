@@ -1,0 +1,166 @@
+#include "exporter/exposition.h"
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace stx {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+void put_double(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "Nan";
+  } else if (std::isinf(v)) {
+    out += v < 0 ? "-Inf" : "+Inf";
+  } else {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 16);
+    out.append(buf, r.ptr);
+  }
+}
+
+void put_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Label values escape backslash, double quote and newline; HELP text only backslash and
+// newline (the text format's rules; prometheus-cpp writes HELP raw).
+void put_escaped(std::string& out, std::string_view s, bool quote = true) {
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c != '\\' && c != '\n' && (c != '"' || !quote)) continue;
+    out.append(s.substr(from, i - from));
+    out += '\\';
+    out += c == '\n' ? 'n' : c;
+    from = i + 1;
+  }
+  out.append(s.substr(from));
+}
+
+// name{labels[,extra_name="extra_value"]} value
+void put_sample(std::string& out, std::string_view name, std::string_view suffix,
+                const ClientMetric& m, std::string_view extra_name, double extra_value,
+                bool has_extra) {
+  out.append(name);
+  out.append(suffix);
+  if (!m.label.empty() || has_extra) {
+    out += '{';
+    bool first = true;
+    for (const auto& l : m.label) {
+      if (!first) out += ',';
+      first = false;
+      out.append(l.name);
+      out += "=\"";
+      put_escaped(out, l.value);
+      out += '"';
+    }
+    if (has_extra) {
+      if (!first) out += ',';
+      out.append(extra_name);
+      out += "=\"";
+      put_double(out, extra_value);
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+}
+
+void put_timestamp(std::string& out, const ClientMetric& m) {
+  if (m.timestamp_ms != 0) {
+    out += ' ';
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, m.timestamp_ms);
+    out.append(buf, r.ptr);
+  }
+  out += '\n';
+}
+
+std::string_view type_name(MetricType t) {
+  switch (t) {
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Summary:
+      return "summary";
+    case MetricType::Histogram:
+      return "histogram";
+    case MetricType::Untyped:
+      break;
+  }
+  return "untyped";
+}
+
+void put_metric(std::string& out, const MetricFamily& f, const ClientMetric& m) {
+  switch (f.type) {
+    case MetricType::Counter:
+      put_sample(out, f.name, "", m, {}, 0, false);
+      put_double(out, m.counter.value);
+      put_timestamp(out, m);
+      return;
+    case MetricType::Gauge:
+      put_sample(out, f.name, "", m, {}, 0, false);
+      put_double(out, m.gauge.value);
+      put_timestamp(out, m);
+      return;
+    case MetricType::Untyped:
+      put_sample(out, f.name, "", m, {}, 0, false);
+      put_double(out, m.untyped.value);
+      put_timestamp(out, m);
+      return;
+    case MetricType::Summary:
+      put_sample(out, f.name, "_count", m, {}, 0, false);
+      put_uint(out, m.summary.sample_count);
+      put_timestamp(out, m);
+      put_sample(out, f.name, "_sum", m, {}, 0, false);
+      put_double(out, m.summary.sample_sum);
+      put_timestamp(out, m);
+      for (const auto& q : m.summary.quantile) {
+        put_sample(out, f.name, "", m, "quantile", q.quantile, true);
+        put_double(out, q.value);
+        put_timestamp(out, m);
+      }
+      return;
+    case MetricType::Histogram:
+      put_sample(out, f.name, "_count", m, {}, 0, false);
+      put_uint(out, m.histogram.sample_count);
+      put_timestamp(out, m);
+      put_sample(out, f.name, "_sum", m, {}, 0, false);
+      put_double(out, m.histogram.sample_sum);
+      put_timestamp(out, m);
+      for (const auto& b : m.histogram.bucket) {
+        put_sample(out, f.name, "_bucket", m, "le", b.upper_bound, true);
+        put_uint(out, b.cumulative_count);
+        put_timestamp(out, m);
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+void write_exposition(const std::vector<MetricFamily>& families, std::string& out) {
+  for (const MetricFamily& f : families) {
+    if (f.metric.empty()) continue;
+    out += "# HELP ";
+    out.append(f.name);
+    out += ' ';
+    put_escaped(out, f.help, false);
+    out += "\n# TYPE ";
+    out.append(f.name);
+    out += ' ';
+    out.append(type_name(f.type));
+    out += '\n';
+    for (const ClientMetric& m : f.metric) put_metric(out, f, m);
+  }
+}
+
+}  // namespace stx
