@@ -61,13 +61,13 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
 Engine::~Engine() { stop(); }
 
 void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
-  const TimePoint now = SteadyClock::now();
   targets_.reserve(targets.size());
   paths_.reserve(targets.size());
   queue_.reserve(targets.size() * 3 + 16);
-  for (const TargetConfig& cfg : targets) {
-    add_target(cfg, spread ? spread_start(cfg, now) : now, nullptr);
-  }
+  std::vector<std::uint32_t> added;
+  added.reserve(targets.size());
+  for (const TargetConfig& cfg : targets) added.push_back(add_target(cfg, nullptr));
+  schedule_first(added, spread);
   arm_timer();
 }
 
@@ -85,11 +85,23 @@ void Engine::reload(const std::vector<TargetConfig>& targets) {
       remove_target(slot);
     }
   }
-  const TimePoint now = SteadyClock::now();
+  std::vector<std::uint32_t> added;
   for (const TargetConfig& cfg : targets) {
-    if (!kept.contains(cfg.name)) add_target(cfg, spread_start(cfg, now), nullptr);
+    if (!kept.contains(cfg.name)) added.push_back(add_target(cfg, nullptr));
   }
+  schedule_first(added, true);
   arm_timer();
+}
+
+void Engine::schedule_first(const std::vector<std::uint32_t>& slots, bool spread) {
+  // Planned from after the targets were added: with 100,000 of them that takes a while, and
+  // planning from before would make the first probes late by it.
+  const TimePoint now = SteadyClock::now();
+  for (const std::uint32_t slot : slots) {
+    Target& t = *targets_[slot];
+    t.next_start = spread ? spread_start(t.cfg, now) : now;
+    queue_.push({t.next_start, slot, t.generation, 0, TimerKind::start});
+  }
 }
 
 void Engine::set_dns(const DnsSettings& dns) {
@@ -104,7 +116,8 @@ void Engine::set_dns(const DnsSettings& dns) {
 }
 
 void Engine::probe_once(const TargetConfig& target, OneShotDone done) {
-  add_target(target, SteadyClock::now(), std::move(done));
+  const std::uint32_t slot = add_target(target, std::move(done));
+  schedule_first({slot}, false);
   arm_timer();
 }
 
@@ -114,7 +127,7 @@ TimePoint Engine::spread_start(const TargetConfig& cfg, TimePoint now) {
   return now + std::chrono::milliseconds(offset(jitter_));
 }
 
-std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start, OneShotDone done) {
+std::uint32_t Engine::add_target(const TargetConfig& cfg, OneShotDone done) {
   const std::uint32_t slot = take_slot(targets_, free_slots_);
   auto t = std::make_unique<Target>();
   t->cfg = cfg;
@@ -125,8 +138,6 @@ std::uint32_t Engine::add_target(const TargetConfig& cfg, TimePoint first_start,
   t->request_uri = cfg.ruri_user.empty()
                        ? cfg.uri
                        : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.ruri_user);
-  t->next_start = first_start;
-  queue_.push({first_start, slot, t->generation, 0, TimerKind::start});
   const bool background = t->background;
   targets_[slot] = std::move(t);
   if (background) sink_.target_added(slot, cfg);

@@ -73,7 +73,8 @@ class Engine {
   static AddressKey key_of(const UdpEndpoint& e);
 
   // Targets and cycles (engine.cc).
-  std::uint32_t add_target(const TargetConfig& cfg, TimePoint first_start, OneShotDone done);
+  std::uint32_t add_target(const TargetConfig& cfg, OneShotDone done);  // not yet scheduled
+  void schedule_first(const std::vector<std::uint32_t>& slots, bool spread);
   void remove_target(std::uint32_t slot);
   std::uint32_t new_generation();
   TimePoint spread_start(const TargetConfig& cfg, TimePoint now);
