@@ -14,6 +14,9 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 constexpr std::size_t kMaxServerLabel = 128;
+constexpr const char* kTargetInfo = "sip_target_info";
+constexpr const char* kTargetInfoHelp =
+    "Target description; server is the Server (or User-Agent) header of the last response.";
 
 prometheus::Labels with(prometheus::Labels base,
                         std::initializer_list<std::pair<const char*, std::string>> extra) {
@@ -75,11 +78,6 @@ Metrics::Metrics(const Config& config)
                        .Name("sip_target_last_change_timestamp_seconds")
                        .Help("Unix time the target entered its current state, 0 while unknown.")
                        .Register(*registry_)),
-      info_(BuildGauge()
-                .Name("sip_target_info")
-                .Help("Target description; server is the Server (or User-Agent) header of "
-                      "the last response.")
-                .Register(*registry_)),
       build_info_(BuildGauge()
                       .Name("sip_exporter_build_info")
                       .Help("Version and git revision of the running exporter.")
@@ -143,7 +141,6 @@ Metrics::Metrics(const Config& config)
 }
 
 void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
-  if (targets_.size() <= slot) targets_.resize(slot + 1);
   auto series = std::make_unique<TargetSeries>();
   TargetSeries& s = *series;
   s.base["target"] = t.name;
@@ -164,13 +161,18 @@ void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
   s.consecutive_failures = &consecutive_failures_.Add(s.base);
   s.state_changes = &state_changes_.Add(s.base);
   s.last_change = &last_change_.Add(s.base);
-  set_info(s, "");
+  std::lock_guard lock(info_mu_);
+  if (targets_.size() <= slot) targets_.resize(slot + 1);
   targets_[slot] = std::move(series);
 }
 
 void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {
   if (probe_in_flight) in_flight_->Decrement();
-  std::unique_ptr<TargetSeries> s = std::move(targets_.at(slot));
+  std::unique_ptr<TargetSeries> s;
+  {
+    std::lock_guard lock(info_mu_);
+    s = std::move(targets_.at(slot));
+  }
   if (!s) return;
   up_.Remove(s->up);
   probes_.Remove(s->success);
@@ -183,7 +185,6 @@ void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {
   consecutive_failures_.Remove(s->consecutive_failures);
   state_changes_.Remove(s->state_changes);
   last_change_.Remove(s->last_change);
-  info_.Remove(s->info);
 }
 
 void Metrics::config_reloaded(bool success, double wall_seconds) {
@@ -192,12 +193,33 @@ void Metrics::config_reloaded(bool success, double wall_seconds) {
 }
 
 void Metrics::set_info(TargetSeries& s, std::string_view server) {
-  if (s.info != nullptr && s.server == server) return;
-  if (s.info != nullptr) info_.Remove(s.info);
+  if (s.server == server) return;
+  std::lock_guard lock(info_mu_);
   s.server = std::string(server);
-  s.info =
-      &info_.Add(with(s.base, {{"uri", s.uri}, {"transport", s.transport}, {"server", s.server}}));
-  s.info->Set(1);
+}
+
+// sip_target_info is written from TargetSeries at scrape time instead of held as a
+// prometheus-cpp series: its server label changes with the peer's first answer, and
+// Family::Remove scans the whole family, which made the first interval of a 10,000-target
+// start quadratic.
+prometheus::MetricFamily Metrics::collect_info() const {
+  prometheus::MetricFamily family;
+  family.name = kTargetInfo;
+  family.help = kTargetInfoHelp;
+  family.type = prometheus::MetricType::Gauge;
+  std::lock_guard lock(info_mu_);
+  family.metric.reserve(targets_.size());
+  for (const auto& s : targets_) {
+    if (!s) continue;
+    prometheus::ClientMetric m;
+    const auto labels =
+        with(s->base, {{"uri", s->uri}, {"transport", s->transport}, {"server", s->server}});
+    m.label.reserve(labels.size());
+    for (const auto& [k, v] : labels) m.label.push_back({k, v});
+    m.gauge.value = 1;
+    family.metric.push_back(std::move(m));
+  }
+  return family;
 }
 
 prometheus::Counter& Metrics::response_counter(TargetSeries& s, int code) {
@@ -313,7 +335,13 @@ void Metrics::invalid_message(std::string_view why) {
 std::string Metrics::serialize() const {
   std::string out;
   out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
-  write_exposition(registry_->Collect(), out);
+  auto families = registry_->Collect();
+  // In its old place, after the other per-target families.
+  auto at = std::find_if(families.begin(), families.end(), [](const auto& f) {
+    return f.name == "sip_target_last_change_timestamp_seconds";
+  });
+  families.insert(at == families.end() ? at : at + 1, collect_info());
+  write_exposition(families, out);
   last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }

@@ -5,11 +5,13 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,8 +74,7 @@ class Metrics {
     prometheus::Gauge* consecutive_failures = nullptr;
     prometheus::Counter* state_changes = nullptr;
     prometheus::Gauge* last_change = nullptr;
-    prometheus::Gauge* info = nullptr;
-    std::string server;     // the `server` label value of `info`
+    std::string server;     // the `server` label value of sip_target_info
     std::string transport;  // the `transport` label value of `info`
   };
 
@@ -91,6 +92,7 @@ class Metrics {
 
   prometheus::Counter& response_counter(TargetSeries& s, int code);
   void set_info(TargetSeries& s, std::string_view server);
+  prometheus::MetricFamily collect_info() const;
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& up_;
@@ -103,7 +105,6 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& consecutive_failures_;
   prometheus::Family<prometheus::Counter>& state_changes_;
   prometheus::Family<prometheus::Gauge>& last_change_;
-  prometheus::Family<prometheus::Gauge>& info_;
   prometheus::Family<prometheus::Gauge>& build_info_;
   prometheus::Family<prometheus::Counter>& unmatched_;
   prometheus::Family<prometheus::Counter>& invalid_;
@@ -115,7 +116,10 @@ class Metrics {
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   std::string server_scratch_;
   prometheus::Histogram::BucketBoundaries buckets_;
-  std::vector<std::unique_ptr<TargetSeries>> targets_;  // by slot; null when free
+  // By slot; null when free. Written on the probing thread under info_mu_, which the scrape
+  // thread holds to read it (for sip_target_info).
+  std::vector<std::unique_ptr<TargetSeries>> targets_;
+  mutable std::mutex info_mu_;
   prometheus::Family<prometheus::Gauge>& reload_ok_;
   prometheus::Family<prometheus::Gauge>& reload_time_;
   prometheus::Family<prometheus::Gauge>& address_up_;
