@@ -1,0 +1,168 @@
+"""1. Probe cost: CPU per probe of the exporter, SIPp and sipsak at the same rates.
+
+CPU is utime+stime of the process from /proc over a steady window after warm-up.
+The exporter probes `rate` targets each at a 1 s interval; SIPp sends `rate` OPTIONS/s;
+sipsak runs one process per probe in a loop, paced to at most the rate.
+"""
+
+import resource
+import time
+
+import exposition
+from exporter import Exporter
+from peers import Responder, Sipp, sipsak_argv, sipsak_once
+from procs import BenchError, Skip, cpu_seconds
+from report import DASH, Row, rate, us, verdict
+
+NAME = "cost"
+TITLE = "1 Probe cost (CPU per probe)"
+PARAMS = {
+    "full": {"rates": [1000, 10000, 50000], "warm": 4, "window": 10, "sipsak_rates": [1000]},
+    "quick": {"rates": [100, 1000], "warm": 2, "window": 2, "sipsak_rates": [100]},
+}
+TARGET_US = 15e-6  # at 10k probes/s
+TARGET_RATIO = 3.0
+
+
+def exporter_cost(ctx, procs, probes_per_s, warm, window):
+    responder = Responder(procs, ctx.responder_bin, name="responder-exporter-%d" % probes_per_s)
+    responder.start()
+    exp = Exporter(ctx, procs, "exporter-%d" % probes_per_s, probes_per_s, responder.uri,
+                   {"interval": "1s", "timeout": "900ms"}).start()
+    time.sleep(warm)  # first probes are spread over one interval
+    t_a = time.monotonic()
+    before = exp.metrics()
+    cpu0, c0 = cpu_seconds(exp.pid), time.monotonic()
+    time.sleep(window)
+    cpu1, c1 = cpu_seconds(exp.pid), time.monotonic()
+    t_b = time.monotonic()
+    after = exp.metrics()
+    exp.stop()
+    counts = responder.stop()
+    probes = exposition.total(after, "sip_probes_total") - exposition.total(before,
+                                                                             "sip_probes_total")
+    failed = (exposition.total(after, "sip_probes_total", result="failure") -
+              exposition.total(before, "sip_probes_total", result="failure"))
+    if probes <= 0:
+        raise BenchError("exporter finished no probes at %d/s" % probes_per_s)
+    # Counters are read at the start of each scrape, so the request instants bound the span.
+    achieved = probes / (t_b - t_a)
+    cpu = cpu1 - cpu0
+    return {"scheduled_per_s": probes_per_s, "achieved_per_s": achieved, "cpu_s": cpu,
+            "window_s": c1 - c0, "probes_in_window": achieved * (c1 - c0),
+            "failed_fraction": failed / probes,
+            "cpu_per_probe_s": cpu / (achieved * (c1 - c0)), "responder": counts}
+
+
+def sipp_cost(ctx, procs, probes_per_s, warm, window):
+    responder = Responder(procs, ctx.responder_bin, name="responder-sipp-%d" % probes_per_s)
+    responder.start()
+    sipp = Sipp(procs, ctx.scenario, probes_per_s, responder.port, warm + window + 2,
+                procs.logdir, name="sipp-%d" % probes_per_s).start()
+    time.sleep(warm)
+    e0 = time.time()
+    cpu0, c0 = cpu_seconds(sipp.proc.pid), time.monotonic()
+    time.sleep(window)
+    if not sipp.proc.alive():
+        raise BenchError("sipp exited during the window: %s" % sipp.proc.tail())
+    cpu1, c1 = cpu_seconds(sipp.proc.pid), time.monotonic()
+    e1 = time.time()
+    time.sleep(1.2)  # one more statistics row past the window
+    sipp.stop()
+    counts = responder.stop()
+    c = sipp.counts_between(e0 - 1, e1 + 1)
+    if c["created"] <= 0 or c["seconds"] <= 0:
+        raise BenchError("sipp sent no OPTIONS at %d/s" % probes_per_s)
+    sent = c["created"] / c["seconds"]
+    cpu = cpu1 - cpu0
+    return {"scheduled_per_s": probes_per_s, "achieved_per_s": sent, "cpu_s": cpu,
+            "window_s": c1 - c0, "failed_fraction": 1 - c["succeeded"] / c["created"],
+            "cpu_per_probe_s": cpu / (sent * (c1 - c0)), "stats": c, "responder": counts}
+
+
+def sipsak_cost(ctx, procs, probes_per_s, window):
+    """Sequential sipsak runs for `window` s, at most `probes_per_s`; CPU from RUSAGE_CHILDREN."""
+    responder = Responder(procs, ctx.responder_bin, name="responder-sipsak-%d" % probes_per_s)
+    responder.start()
+    argv = sipsak_argv(responder.uri)
+    gap = 1.0 / probes_per_s
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    ok = runs = 0
+    next_due = start
+    while time.monotonic() - start < window and runs < probes_per_s * window:
+        now = time.monotonic()
+        if now < next_due:
+            time.sleep(next_due - now)
+        next_due += gap
+        ok += sipsak_once(argv).rc == 0
+        runs += 1
+    elapsed = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    responder.stop()
+    if ok == 0:
+        raise BenchError("no sipsak probe succeeded")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"scheduled_per_s": probes_per_s, "achieved_per_s": runs / elapsed, "runs": runs,
+            "ok": ok, "cpu_s": cpu, "cpu_per_probe_s": cpu / runs}
+
+
+def try_tool(fn, *args):
+    """fn(*args), or a string saying why it could not run."""
+    try:
+        return fn(*args)
+    except Skip as e:
+        return "skipped: %s" % e
+
+
+def run(ctx):
+    p = PARAMS["quick" if ctx.quick else "full"]
+    raw = {"exporter": [], "sipp": [], "sipsak": []}
+    rows = []
+    for r in p["rates"]:
+        with ctx.procs("cost-%d" % r) as procs:
+            exp = exporter_cost(ctx, procs, r, p["warm"], p["window"])
+            sipp = try_tool(sipp_cost, ctx, procs, r, p["warm"], p["window"])
+            sipsak = None
+            if r in p["sipsak_rates"]:
+                sipsak = try_tool(sipsak_cost, ctx, procs, r, p["window"])
+        raw["exporter"].append(exp)
+        raw["sipp"].append(sipp)
+        raw["sipsak"].append(sipsak)
+        rows.append(cost_row(r, exp, sipp, sipsak))
+    return rows, raw
+
+
+def sustained(r):
+    """The subject kept the rate: at least 90% of it, and at most 5% of probes failed."""
+    return r["achieved_per_s"] >= 0.9 * r["scheduled_per_s"] and r["failed_fraction"] <= 0.05
+
+
+def subject_cell(r, what):
+    cell = "%s (%s %s, %.0f%% failed)" % (us(r["cpu_per_probe_s"]), rate(r["achieved_per_s"]),
+                                         what, 100 * r["failed_fraction"])
+    return cell if sustained(r) else cell + ", rate not sustained"
+
+
+def cost_row(r, exp, sipp, sipsak):
+    """CPU per probe: the exporter per probe finished, SIPp per OPTIONS sent."""
+    e_us = exp["cpu_per_probe_s"]
+    exp_cell = subject_cell(exp, "finished")
+    checks, targets = [], []
+    if r == 10000:
+        targets.append("<= 15 us at 10k/s")
+        checks.append(sustained(exp) and e_us <= TARGET_US)
+    if isinstance(sipp, dict):
+        ratio = sipp["cpu_per_probe_s"] / e_us
+        sipp_cell = subject_cell(sipp, "sent") + "; %.1fx the exporter's" % ratio
+        targets.append(">= %.0fx cheaper than SIPp" % TARGET_RATIO)
+        checks.append(sustained(exp) and ratio >= TARGET_RATIO)
+    else:
+        sipp_cell = sipp or DASH
+    if isinstance(sipsak, dict):
+        sipsak_cell = "%s (%s achieved, one process per probe)" % (
+            us(sipsak["cpu_per_probe_s"]), rate(sipsak["achieved_per_s"]))
+    else:
+        sipsak_cell = sipsak or DASH
+    return Row(TITLE, "%s scheduled" % rate(r), exp_cell, sipp_cell, sipsak_cell,
+               "; ".join(targets) or DASH, verdict(all(checks)) if checks else "info")
