@@ -3,7 +3,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
@@ -25,6 +27,17 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::string_view kPing = "\r\n\r\n";
 
 enum class State : std::uint8_t { idle, connecting, handshaking, ready, closed };
+
+// Probe connections leave the last descriptors (16, or a quarter of a smaller limit) to the
+// web server, DNS and reloads: persistent flows to many targets would otherwise hold every
+// one, and /metrics and the reload that could fix it would fail with EMFILE. Descriptors are
+// handed out lowest first, so a socket's number tells how many are in use.
+bool in_reserve(int fd) {
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) return false;
+  const rlim_t reserve = std::min<rlim_t>(16, nofile.rlim_cur / 4);
+  return static_cast<rlim_t>(fd) + reserve >= nofile.rlim_cur;
+}
 
 std::optional<double> not_after(X509* cert) {
   if (cert == nullptr) return std::nullopt;
@@ -139,6 +152,12 @@ struct StreamConnection::Impl {
     error_code ec;
     socket.open(options.remote.protocol(), ec);
     if (ec) return fail_later(self, StreamFailure::connect, "socket: " + ec.message());
+    if (in_reserve(socket.native_handle())) {
+      close_socket();
+      return fail_later(self, StreamFailure::connect,
+                        "socket: Too many open files (the last ones are kept for HTTP, DNS "
+                        "and reloads)");
+    }
     if (options.local) {
       socket.set_option(tcp::socket::reuse_address(true), ec);
       if (!ec) socket.bind(*options.local, ec);
