@@ -834,7 +834,7 @@ class Parser {
       const std::string& text = expect_string(*value, value_context);
       check_length(*value, value_context, text, kMaxHeaderValueLength);
       for (std::size_t i = 0; i < text.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(text[i]);
+        const auto c = static_cast<unsigned char>(text[i]);
         if ((c < 0x20 && c != '\t') || c > 0x7e) {
           fail(value->source(), value_context,
                quote_utf8(text) + " contains a byte that is not printable ASCII at offset " +
@@ -884,7 +884,7 @@ class Parser {
     const std::string& text = expect_string(node, key_context);
     if (text.empty()) fail(node.source(), key_context, "must not be empty");
     check_length(node, key_context, text, kMaxPathLength);
-    const std::string path = text.front() == '/' ? text : base_dir_ + text;
+    std::string path = text.front() == '/' ? text : base_dir_ + text;
     if (std::string reason = unreadable_reason(path); !reason.empty()) {
       fail(node.source(), key_context, "cannot read " + quote_utf8(path) + ": " + reason);
     }
@@ -923,7 +923,7 @@ class Parser {
     if (text.empty()) fail(node.source(), key_context, "must not be empty");
     check_length(node, key_context, text, kMaxHeaderValueLength);
     for (std::size_t i = 0; i < text.size(); ++i) {
-      const unsigned char c = static_cast<unsigned char>(text[i]);
+      const auto c = static_cast<unsigned char>(text[i]);
       // C1 controls (UTF-8 C2 80..C2 9F) too: the value goes into a header.
       const bool c1 = c == 0xc2 && i + 1 < text.size() &&
                       static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
@@ -1098,7 +1098,7 @@ class Parser {
                std::to_string(text.size()) + ")");
     }
     for (std::size_t i = 0; i < text.size(); ++i) {
-      unsigned char c = static_cast<unsigned char>(text[i]);
+      const auto c = static_cast<unsigned char>(text[i]);
       if (c < 0x20 || c > 0x7e) {
         fail(node.source(), key_context,
              quote_utf8(text) + " contains a byte that is not printable ASCII at offset " +
@@ -1356,7 +1356,7 @@ class Parser {
                std::to_string(name.size()) + ")");
     }
     for (std::size_t i = 0; i < name.size(); ++i) {
-      unsigned char c = static_cast<unsigned char>(name[i]);
+      const auto c = static_cast<unsigned char>(name[i]);
       // C0 controls, DEL, and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F).
       bool c1 = c == 0xc2 && i + 1 < name.size() &&
                 static_cast<unsigned char>(name[i + 1]) >= 0x80 &&

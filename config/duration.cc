@@ -38,7 +38,7 @@ std::optional<std::chrono::milliseconds> fail(std::string* error, std::string me
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* error) {
   if (text.empty()) return fail(error, "empty duration");
   for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
+    const auto c = static_cast<unsigned char>(ch);
     if (c == ' ' || c == '\t') return fail(error, "spaces are not allowed in " + quote_ascii(text));
     if (c == '-' || c == '+') return fail(error, "signs are not allowed in " + quote_ascii(text));
     if (c == '.' || c == ',') {

@@ -9,6 +9,6 @@ namespace stx {
 std::string gzip_compress(std::string_view data);
 
 // True when an Accept-Encoding header value accepts gzip (q > 0).
-bool accepts_gzip(std::string_view accept_encoding);
+bool accepts_gzip(std::string_view header);
 
 }  // namespace stx

@@ -197,7 +197,8 @@ std::string sparkline(const std::vector<double>& rtts, int width, int height) {
   const double pad = 2.0;
   const double w = width, h = height;
   auto x_at = [&](std::size_t i) {
-    return n <= 1 ? w / 2 : pad + (w - 2 * pad) * static_cast<double>(i) / (n - 1);
+    return n <= 1 ? w / 2
+                  : pad + (w - 2 * pad) * static_cast<double>(i) / static_cast<double>(n - 1);
   };
   auto y_at = [&](double r) {
     return max_rtt > 0 ? (h - pad) - (h - 2 * pad) * r / max_rtt : h / 2;

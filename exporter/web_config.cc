@@ -453,9 +453,10 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsServerSetti
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* h = ctx->native_handle();
-  SSL_CTX_set_options(h, SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+  // No SSL_OP_NO_SSLv2 or SSL_OP_SINGLE_DH_USE: both are 0 (no-ops) since OpenSSL 1.1.0.
+  SSL_CTX_set_options(h, SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
                              SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_SINGLE_DH_USE);
+                             SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_min_proto_version(h, protocol_version(tls.min_version));
   if (tls.max_version) SSL_CTX_set_max_proto_version(h, protocol_version(*tls.max_version));
   // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are all of that kind).
@@ -556,15 +557,15 @@ std::optional<std::string> decode_base64(std::string_view in) {
 
 BasicAuth::BasicAuth() : capacity_(0), crypt_buffer_(std::make_unique<CryptBuffer>()) {}
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users, std::size_t cache_capacity)
+BasicAuth::BasicAuth(const std::map<std::string, std::string>& users, std::size_t cache_capacity)
     : capacity_(cache_capacity), crypt_buffer_(std::make_unique<CryptBuffer>()) {
   int cost = 4;
-  for (auto& [user, hash] : users) {
+  for (const auto& [user, hash] : users) {
     if (!is_bcrypt_hash(hash)) {
       throw WebConfigError("basic_auth_users." + user + ": not a bcrypt hash");
     }
     cost = std::max(cost, bcrypt_cost(hash));
-    users_.emplace(user, std::move(hash));
+    users_.emplace(user, hash);
   }
   if (users_.empty()) return;
   // Unknown users are checked against this salt at the highest configured cost, so that a
@@ -572,7 +573,7 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users, std::size_t cache
   std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> setting{};
   if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, setting.data(),
                        static_cast<int>(setting.size())) == nullptr) {
-    throw std::runtime_error(std::string("crypt_gensalt_rn: ") + std::strerror(errno));
+    throw std::runtime_error("crypt_gensalt_rn: " + std::generic_category().message(errno));
   }
   dummy_setting_ = setting.data();
   salt_.resize(32);

@@ -83,7 +83,8 @@ class BasicAuth {
  public:
   BasicAuth();  // disabled: check() accepts everything
   // `users` as validated by load_web_config (bcrypt hashes). Empty: disabled.
-  explicit BasicAuth(std::map<std::string, std::string> users, std::size_t cache_capacity = 256);
+  explicit BasicAuth(const std::map<std::string, std::string>& users,
+                     std::size_t cache_capacity = 256);
   ~BasicAuth();
   BasicAuth(const BasicAuth&) = delete;
   BasicAuth& operator=(const BasicAuth&) = delete;
@@ -99,7 +100,7 @@ class BasicAuth {
 
  private:
   bool verify(const std::string& user, const std::string& password) const;
-  std::string cache_key(std::string_view authorization) const;
+  std::string cache_key(std::string_view credentials) const;
   bool cache_lookup(const std::string& key) const;
   void cache_insert(const std::string& key) const;
 

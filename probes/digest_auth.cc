@@ -336,7 +336,7 @@ bool write_digest_authorization(const DigestChallenge& challenge,
   std::snprintf(nc_text, sizeof nc_text, "%08x", static_cast<unsigned>(nc));
   constexpr sv qop = "auth";
 
-  std::array<char, 64> ha1_buf, ha2_buf, response_buf;
+  std::array<char, 64> ha1_buf{}, ha2_buf{}, response_buf{};
   const sv ha1 = hasher.hex(ha1_buf, sv(credentials.user), colon, sv(challenge.realm), colon,
                             sv(credentials.password));
   const sv ha2 = hasher.hex(ha2_buf, method, colon, request_uri);

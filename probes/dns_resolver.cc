@@ -523,18 +523,18 @@ std::vector<boost::asio::ip::address> DnsResolver::hosts_file(const std::string&
       if (family == AF_INET) {
         boost::asio::ip::address_v4::bytes_type b;
         std::memcpy(b.data(), *a, b.size());
-        out.push_back(boost::asio::ip::address_v4(b));
+        out.emplace_back(boost::asio::ip::address_v4(b));
       } else {
         boost::asio::ip::address_v6::bytes_type b;
         std::memcpy(b.data(), *a, b.size());
-        out.push_back(boost::asio::ip::address_v6(b));
+        out.emplace_back(boost::asio::ip::address_v6(b));
       }
     }
     ares_free_hostent(host);
   }
   if (out.empty() && (lower == "localhost" || lower.ends_with(".localhost"))) {
-    out.push_back(boost::asio::ip::address_v4::loopback());
-    out.push_back(boost::asio::ip::address_v6::loopback());
+    out.emplace_back(boost::asio::ip::address_v4::loopback());
+    out.emplace_back(boost::asio::ip::address_v6::loopback());
   }
   return out;
 }

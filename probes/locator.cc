@@ -273,6 +273,7 @@ struct Locator::Impl {
       if (choices.empty()) return locate_all_srv(lookup);
       lookup->use(naptr);
       std::vector<std::pair<DnsType, std::string>> queries;
+      queries.reserve(choices.size());
       for (const NaptrChoice& c : choices) queries.emplace_back(DnsType::srv, c.srv_name);
       batch(queries, [this, lookup, choices = std::move(choices)](const Answers& srvs) {
         std::vector<SrvUse> used;
@@ -354,6 +355,7 @@ struct Locator::Impl {
   // SRV targets written as IP addresses (not standard, but seen): no query needed.
   void finish_literals(const LookupPtr& lookup, const std::vector<HostTarget>& targets) {
     std::vector<Destination> out;
+    out.reserve(targets.size());
     for (const HostTarget& t : targets) out.push_back({*ip_literal(t.name), t.port, t.transport});
     succeed(lookup, std::move(out));
   }
@@ -391,7 +393,7 @@ Locator::Locator(boost::asio::io_context& io, const DnsSettings& settings)
 Locator::~Locator() = default;
 
 void Locator::locate(const SipUri& uri, std::optional<Transport> transport, Done done) {
-  impl_->locate(uri, std::move(transport), std::move(done));
+  impl_->locate(uri, transport, std::move(done));
 }
 
 void Locator::cancel_all() { impl_->cancel_all(); }

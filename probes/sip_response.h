@@ -49,6 +49,6 @@ std::string_view to_string(SipParseError e);
 
 // Parses one response from a datagram (whole message expected; bytes after
 // Content-Length are ignored as RFC 3261 18.3 says). On error, `out` is unspecified.
-SipParseError parse_sip_response(std::string_view datagram, SipResponse& out);
+SipParseError parse_sip_response(std::string_view in, SipResponse& out);
 
 }  // namespace stx

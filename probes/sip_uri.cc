@@ -257,7 +257,7 @@ bool parse(std::string_view text, SipUri* uri, std::string* error) {
   if (text.empty()) return fail(error, "empty URI");
   // Everything quoted in a message below is therefore printable ASCII.
   for (std::size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
+    const auto c = static_cast<unsigned char>(text[i]);
     if (c == ' ' || c == '\t') {
       return fail(error, "whitespace is not allowed (at offset " + std::to_string(i) + ")");
     }

@@ -4,8 +4,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 namespace stx {
 namespace {
@@ -16,7 +16,7 @@ std::string openssl_reason() {
   const unsigned long first = ERR_get_error();
   ERR_clear_error();
   if (first == 0) return "unknown OpenSSL error";
-  if (ERR_SYSTEM_ERROR(first)) return std::strerror(ERR_GET_REASON(first));
+  if (ERR_SYSTEM_ERROR(first)) return std::generic_category().message(ERR_GET_REASON(first));
   const char* reason = ERR_reason_error_string(first);
   return reason ? reason : "OpenSSL error " + std::to_string(first);
 }

@@ -17,7 +17,6 @@
 #include "monitoring_stack.h"
 #include "transport_peers.h"
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace stx::alerting {

@@ -16,7 +16,6 @@
 #include "promql_names.h"
 #include "transport_peers.h"
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace stx::alerting {

@@ -9,7 +9,7 @@
 
 namespace stx::alerting {
 
-std::set<std::string> metric_names(std::string_view promql);
+std::set<std::string> metric_names(std::string_view s);
 
 // Grafana's `label_values(SELECTOR, LABEL)` (or `label_values(LABEL)`): the metric
 // names of SELECTOR. Throws std::invalid_argument for other variable queries.

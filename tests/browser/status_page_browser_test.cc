@@ -188,7 +188,7 @@ Table parse_table(const std::string& html) {
     std::vector<std::pair<std::string, Cell>> cells;
     for (auto c = std::sregex_iterator(row_html.begin(), row_html.end(), cell_re);
          c != std::sregex_iterator(); ++c) {
-      cells.push_back({(*c)[1], Cell{(*c)[2], visible_text((*c)[2])}});
+      cells.emplace_back((*c)[1], Cell{(*c)[2], visible_text((*c)[2])});
     }
     if (!cells.empty() && cells[0].first == "th" && t.headings.empty()) {
       for (const auto& [tag, cell] : cells) t.headings.push_back(cell.text);

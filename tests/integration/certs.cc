@@ -12,7 +12,7 @@ constexpr std::int64_t kDay = 24 * 3600;
 
 // openssl 3.0 takes explicit dates only through `openssl ca`: YYYYMMDDHHMMSSZ.
 std::string asn1_time(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -108,7 +108,7 @@ CertKey TestCa::issue(std::string_view stem, const CertRequest& request) const {
 
 TestCertificates::TestCertificates()
     : dir_("stx-certs"), ca_(dir_.path(), "test-ca"), untrusted_ca_(dir_.path(), "untrusted-ca") {
-  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
   CertRequest good;
   good.common_name = "sip.example.test";
   good.dns_names = {"sip.example.test"};

@@ -72,8 +72,8 @@ std::string soa_query(std::uint16_t id, const std::string& name) {
 
 }  // namespace
 
-DnsServer::DnsServer(const fs::path& dir, DnsZone zone, std::string_view name)
-    : dir_(dir), zone_(std::move(zone)), name_(name) {
+DnsServer::DnsServer(fs::path dir, DnsZone zone, std::string_view name)
+    : dir_(std::move(dir)), zone_(std::move(zone)), name_(name) {
   // The UDP port was free a moment ago; TCP on it, or a race, can still make dnsmasq exit.
   retry_start(5, [&] {
     port_ = free_udp_port();
@@ -136,7 +136,7 @@ bool DnsServer::answers(Clock::duration timeout) const {
   to.sin_family = AF_INET;
   to.sin_port = htons(port_);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const std::uint16_t id = static_cast<std::uint16_t>(::getpid() ^ generation_);
+  const auto id = static_cast<std::uint16_t>(::getpid() ^ generation_);
   const std::string q = soa_query(id, zone_.domains.empty() ? "test" : zone_.domains.front());
   bool ok = false;
   if (::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==

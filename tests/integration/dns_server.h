@@ -51,7 +51,7 @@ struct DnsZone {
 class DnsServer {
  public:
   // Starts dnsmasq and waits until it answers a query. Throws when it does not come up.
-  DnsServer(const std::filesystem::path& dir, DnsZone zone, std::string_view name = "dnsmasq");
+  DnsServer(std::filesystem::path dir, DnsZone zone, std::string_view name = "dnsmasq");
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;

@@ -287,12 +287,33 @@ Process::Process(std::string name, std::vector<std::string> argv, const fs::path
   }
 }
 
+std::optional<std::string> sanitizer_report(std::string_view stderr_text, std::size_t lines) {
+  static constexpr std::array<std::string_view, 5> kMarkers = {
+      "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+      "FATAL: ThreadSanitizer", ": runtime error: "};
+  std::size_t at = std::string_view::npos;
+  for (auto marker : kMarkers) at = std::min(at, stderr_text.find(marker));
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto newline = stderr_text.rfind('\n', at);
+  const auto from = newline == std::string_view::npos ? 0 : newline + 1;
+  auto report = split_lines(stderr_text.substr(from));
+  if (report.size() > lines) report.resize(lines);
+  std::string out;
+  for (const auto& l : report) out += l + "\n";
+  return out;
+}
+
 Process::~Process() {
   if (pid_ > 0 && !status_) {
     try {
       stop(5s);
     } catch (...) {
     }
+  }
+  if (auto report = sanitizer_report(read_file(stderr_path_))) {
+    ADD_FAILURE() << name_ << " (" << status_text() << ") reported a sanitizer error in "
+                  << stderr_path_.string() << ":\n"
+                  << *report;
   }
   if (report_on_failure_ && ::testing::Test::HasFailure()) std::cerr << describe() << std::flush;
 }
@@ -486,7 +507,7 @@ std::optional<UdpSocket::Datagram> UdpSocket::receive(Clock::time_point deadline
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw_errno("poll");
     if (r == 0) return std::nullopt;
-    std::array<char, 65536> buf;
+    std::array<char, 65536> buf{};
     sockaddr_in from{};
     socklen_t from_len = sizeof from;
     ssize_t n =
@@ -570,7 +591,7 @@ HttpResponse http_get(std::uint16_t port, std::string_view target,
   parser.body_limit(std::uint64_t{256} << 20);
   std::string buf;
   boost::beast::error_code ec;
-  std::array<char, 16384> chunk;
+  std::array<char, 16384> chunk{};
   while (!parser.is_done()) {
     pollfd p{s.fd, POLLIN, 0};
     int r = ::poll(&p, 1, remaining_ms(deadline));
@@ -932,9 +953,9 @@ SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t
 
 std::string SippPeer::uri() const { return "sip:127.0.0.1:" + std::to_string(port_); }
 
-KamailioPeer::KamailioPeer(const fs::path& dir, std::string_view config_template,
-                           std::uint16_t port, std::string_view name)
-    : dir_(dir), template_(config_template), name_(name), port_(port) {
+KamailioPeer::KamailioPeer(fs::path dir, std::string_view config_template, std::uint16_t port,
+                           std::string_view name)
+    : dir_(std::move(dir)), template_(config_template), name_(name), port_(port) {
   require_tool("kamailio");
   if (!fs::exists(peers_dir() / template_)) {
     throw std::runtime_error("Kamailio config template missing: " +

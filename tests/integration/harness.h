@@ -74,8 +74,8 @@ struct ProcessOptions {
 // A child process in its own process group, with stdout and stderr written to
 // <log_dir>/<name>.stdout and <log_dir>/<name>.stderr. The child dies with the
 // test (PR_SET_PDEATHSIG). The destructor stops the whole group (SIGTERM, a
-// deadline, then SIGKILL), reaps it, and prints the tail of both logs when the
-// current test has failed.
+// deadline, then SIGKILL), reaps it, fails the current test if the child's stderr
+// holds a sanitizer report, and prints the tail of both logs when the test has failed.
 class Process {
  public:
   Process(std::string name, std::vector<std::string> argv, const std::filesystem::path& log_dir,
@@ -123,6 +123,11 @@ class Process {
 
 // "exited with 0", "killed by signal 9 (Killed)".
 std::string describe_wait_status(int status);
+
+// The first sanitizer report (ASan, LSan, UBSan, TSan) in a child's stderr, up to `lines`
+// lines from its first line; nullopt when there is none. A Process whose stderr has one fails
+// the current test when it is destroyed: in a sanitizer build the exporter is sanitized too.
+std::optional<std::string> sanitizer_report(std::string_view stderr_text, std::size_t lines = 60);
 
 // Runs a command to completion (bounded by `timeout`, killed after it).
 struct RunResult {
@@ -286,8 +291,8 @@ class SippPeer {
 // template is replaced with the port ("@RUNDIR@", if used, with that directory).
 class KamailioPeer {
  public:
-  KamailioPeer(const std::filesystem::path& dir, std::string_view config_template,
-               std::uint16_t port = 0, std::string_view name = "kamailio");
+  KamailioPeer(std::filesystem::path dir, std::string_view config_template, std::uint16_t port = 0,
+               std::string_view name = "kamailio");
   std::uint16_t port() const { return port_; }
   std::string uri() const;
   // The running Kamailio; throws after kill() until restart().

@@ -129,7 +129,8 @@ class PeerTest : public ::testing::Test {
 };
 
 void expect_sipp_answers(const std::filesystem::path& dir, std::uint16_t port,
-                         std::string_view status_line, std::vector<std::string> extra_headers) {
+                         std::string_view status_line,
+                         const std::vector<std::string>& extra_headers) {
   std::set<std::string> call_ids;
   for (int i = 0; i < 3; ++i) {
     auto r = sipsak_options(port, dir);

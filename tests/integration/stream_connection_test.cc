@@ -88,10 +88,14 @@ class Client {
   }
 
   ~Client() {
-    if (conn) conn->close();
-    guard_.reset();
-    io.restart();
-    io.run_for(std::chrono::seconds(5));  // lets aborted operations release the connection
+    try {
+      if (conn) conn->close();
+      guard_.reset();
+      io.restart();
+      io.run_for(std::chrono::seconds(5));  // lets aborted operations release the connection
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "closing the client: " << e.what();
+    }
   }
 
   // Runs the loop until `pred` holds; false after `timeout`.

@@ -38,9 +38,9 @@ std::vector<std::uint16_t> TransportPorts::tcp_ports() const {
 
 std::vector<std::uint16_t> TransportPorts::udp_ports() const { return {udp4, udp6}; }
 
-KamailioTransports::KamailioTransports(const fs::path& dir, const TestCertificates& certs,
+KamailioTransports::KamailioTransports(fs::path dir, const TestCertificates& certs,
                                        KamailioTransportsOptions options)
-    : dir_(dir), certs_(certs), options_(std::move(options)) {
+    : dir_(std::move(dir)), certs_(certs), options_(std::move(options)) {
   require_tool("kamailio");
   for (const char* t : {"kamailio_transports.cfg", "kamailio_transports_tls.cfg"}) {
     if (!fs::exists(peers_dir() / t)) {

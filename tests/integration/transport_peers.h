@@ -36,7 +36,7 @@ class KamailioTransports {
  public:
   // Picks free ports, writes both configs into `dir` and starts Kamailio; returns once
   // every listener is bound. Throws with Kamailio's log tail when it does not come up.
-  KamailioTransports(const std::filesystem::path& dir, const TestCertificates& certs,
+  KamailioTransports(std::filesystem::path dir, const TestCertificates& certs,
                      KamailioTransportsOptions options = {});
   const TransportPorts& ports() const { return ports_; }
   // The running Kamailio; throws after kill() until restart().

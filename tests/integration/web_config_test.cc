@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -87,7 +88,7 @@ CurlResult curl(const fs::path& dir, const std::string& url, std::vector<std::st
   auto r = run_command("curl", std::move(argv), dir, 20s);
   CurlResult out;
   out.exit_code = r.exit_code;
-  out.http_code = std::atoi(r.out.c_str());
+  out.http_code = static_cast<int>(std::strtol(r.out.c_str(), nullptr, 10));
   out.err = r.err;
   if (fs::exists(body)) out.body = read_file(body);
   if (fs::exists(headers)) out.headers = read_file(headers);

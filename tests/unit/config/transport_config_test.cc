@@ -65,7 +65,7 @@ class Files {
   Files& operator=(const Files&) = delete;
 
   std::string write(const std::string& name, const std::string& content = "pem\n") const {
-    const std::string path = dir_ + "/" + name;
+    std::string path = dir_ + "/" + name;
     std::ofstream(path) << content;
     return path;
   }

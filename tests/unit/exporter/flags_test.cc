@@ -5,7 +5,9 @@
 namespace stx {
 namespace {
 
-std::string parse(std::vector<std::string_view> args, Flags& f) { return parse_flags(args, f); }
+std::string parse(const std::vector<std::string_view>& args, Flags& f) {
+  return parse_flags(args, f);
+}
 
 TEST(Flags, Defaults) {
   Flags f;

@@ -42,13 +42,13 @@ WebRoutes routes() {
     return s;
   };
   r.ready = [] { return false; };
-  r.probe = [](const ProbeRequest& p, Respond respond) {
+  r.probe = [](const ProbeRequest& p, const Respond& respond) {
     WebResponse w;
     w.body = p.target + "|" + p.module + "|" + (p.debug ? "debug" : "metrics") + "|" +
              std::to_string(p.scrape_timeout);
     respond(std::move(w));
   };
-  r.reload = [](Respond respond) {
+  r.reload = [](const Respond& respond) {
     WebResponse w;
     w.body = "reloaded";
     respond(std::move(w));

@@ -27,6 +27,7 @@ SrvRecord srv(std::uint16_t priority, std::uint16_t weight, std::string target) 
 
 std::vector<std::string> targets(const std::vector<SrvRecord>& records) {
   std::vector<std::string> out;
+  out.reserve(records.size());
   for (const auto& r : records) out.push_back(r.target);
   return out;
 }

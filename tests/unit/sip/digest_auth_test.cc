@@ -269,7 +269,8 @@ TEST(DigestChallengeParse, Errors) {
 TEST(DigestChallengeParse, ControlCharactersInValuesAreRefused) {
   EXPECT_EQ(error_of("Digest realm=\"a\r\nVia: x\", nonce=\"n\""),
             "control character in the value of \"realm\"");
-  EXPECT_EQ(error_of(std::string_view("Digest realm=\"a\0b\", nonce=\"n\"", 31)),
+  using namespace std::string_view_literals;  // the literal's length, its NUL included
+  EXPECT_EQ(error_of("Digest realm=\"a\0b\", nonce=\"n\""sv),
             "control character in the value of \"realm\"");
   // Folding between parameters is whitespace.
   EXPECT_EQ(parse_ok("Digest realm=\"r\",\r\n nonce=\"n\"").nonce, "n");
