@@ -17,7 +17,7 @@ declare -A max_len=([sip_response_fuzz]=65536 [stream_framer_fuzz]=196608
 
 usage() {
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+  exit "$1"
 }
 
 merge=0
@@ -26,13 +26,13 @@ fuzzers=()
 for arg in "$@"; do
   case "$arg" in
     --merge) merge=1 ;;
-    -h | --help) usage ;;
+    -h | --help) usage 0 ;;
     *[!0-9]*) [ -n "${dict[$arg]:-}" ] || { echo "fuzz.sh: unknown fuzzer \"$arg\" (have: ${all[*]})" >&2; exit 2; }
               fuzzers+=("$arg") ;;
     *) seconds="$arg" ;;
   esac
 done
-[ "$seconds" -gt 0 ] || usage
+[ "$seconds" -gt 0 ] || usage 2
 [ ${#fuzzers[@]} -gt 0 ] || fuzzers=("${all[@]}")
 
 scripts/install-deps.sh fuzz
