@@ -182,7 +182,7 @@ TEST(ConfigTransport, Conflicts) {
 // --- probe, up_when -------------------------------------------------------------------
 
 TEST(ConfigProbeChoices, ValuesAndDefaults) {
-  const TargetConfig& t = only_target(parse_ok(kTarget));
+  const TargetConfig t = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
   EXPECT_EQ(t.probe, ProbeAddresses::all);
   EXPECT_EQ(t.up_when, UpWhen::any);
   Config config = parse_ok("[defaults]\nprobe = \"first\"\nup_when = \"all\"\n" + kTarget);
@@ -205,7 +205,7 @@ TEST(ConfigProbeChoices, BadValues) {
 // --- to, contact, ruri_user ----------------------------------------------------------------
 
 TEST(ConfigIdentity, ToContactAndRuriUser) {
-  const TargetConfig& none = only_target(parse_ok(kTarget));
+  const TargetConfig none = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
   EXPECT_EQ(none.to, "");
   EXPECT_EQ(none.contact, "");
   EXPECT_EQ(none.ruri_user, "");
@@ -363,7 +363,7 @@ TEST(ConfigHeaders, AtMostSixteen) {
 // --- source address and port --------------------------------------------------------------
 
 TEST(ConfigSource, AddressAndPort) {
-  const TargetConfig& none = only_target(parse_ok(kTarget));
+  const TargetConfig none = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
   EXPECT_EQ(none.source_address, "");
   EXPECT_EQ(none.source_port, 0);
   Config config = parse_ok(kTarget + "source_address = \"192.0.2.10\"\nsource_port = 5060\n");

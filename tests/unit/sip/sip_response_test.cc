@@ -755,22 +755,21 @@ TEST(SipResponseChallenges, AsteriskStyle401) {
 
 TEST(SipResponseChallenges, ProxyAuthenticateOn407) {
   SipResponse r;
-  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 407 Proxy Authentication Required\r\n",
-                                           "proxy-authenticate:Digest realm=\"p\", nonce=\"n\"\r\n"
-                                           "WWW-Authenticate: Digest realm=\"w\", nonce=\"n\"\r\n"),
-                               r),
-            E::ok);
+  // The views in `r` point into the message: it must outlive them.
+  const std::string m = with_status("SIP/2.0 407 Proxy Authentication Required\r\n",
+                                    "proxy-authenticate:Digest realm=\"p\", nonce=\"n\"\r\n"
+                                    "WWW-Authenticate: Digest realm=\"w\", nonce=\"n\"\r\n");
+  ASSERT_EQ(parse_sip_response(m, r), E::ok);
   ASSERT_EQ(r.challenge_count, 1U);
   EXPECT_EQ(r.challenges[0], "Digest realm=\"p\", nonce=\"n\"");
 }
 
 TEST(SipResponseChallenges, OnlyTheMatchingHeaderOfA401) {
   SipResponse r;
-  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 401 Unauthorized\r\n",
-                                           "Proxy-Authenticate: Digest realm=\"p\", nonce=\"n\"\r\n"
-                                           "www-AUTHENTICATE: Digest realm=\"w\", nonce=\"n\"\r\n"),
-                               r),
-            E::ok);
+  const std::string m = with_status("SIP/2.0 401 Unauthorized\r\n",
+                                    "Proxy-Authenticate: Digest realm=\"p\", nonce=\"n\"\r\n"
+                                    "www-AUTHENTICATE: Digest realm=\"w\", nonce=\"n\"\r\n");
+  ASSERT_EQ(parse_sip_response(m, r), E::ok);
   ASSERT_EQ(r.challenge_count, 1U);
   EXPECT_EQ(r.challenges[0], "Digest realm=\"w\", nonce=\"n\"");
 }
@@ -807,10 +806,9 @@ TEST(SipResponseChallenges, AtMostFourAndEmptyValuesSkipped) {
 TEST(SipResponseChallenges, MalformedChallengeDoesNotBreakTheResponse) {
   // The parser records the value; judging it is parse_digest_challenge's job.
   SipResponse r;
-  ASSERT_EQ(parse_sip_response(with_status("SIP/2.0 401 Unauthorized\r\n",
-                                           "WWW-Authenticate: Digest realm=\"unterminated\r\n"),
-                               r),
-            E::ok);
+  const std::string m = with_status("SIP/2.0 401 Unauthorized\r\n",
+                                    "WWW-Authenticate: Digest realm=\"unterminated\r\n");
+  ASSERT_EQ(parse_sip_response(m, r), E::ok);
   ASSERT_EQ(r.challenge_count, 1U);
   EXPECT_EQ(r.challenges[0], "Digest realm=\"unterminated");
 }
