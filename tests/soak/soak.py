@@ -538,6 +538,10 @@ def verdict(samples, duration, tcp_targets):
 
 # ---------------------------------------------------------------------------- report
 
+def mmss(seconds):
+    return "%d:%02d" % divmod(int(round(seconds)), 60)
+
+
 def window_rows(samples, rows=10):
     """Up to `rows` equal spans of the run: RSS, fds, probes/s, in flight, lateness."""
     if len(samples) < 2:
@@ -550,7 +554,7 @@ def window_rows(samples, rows=10):
         late = bucket_diff(b["late"], a["late"])
         dt = max(1e-6, b["t_s"] - a["t_s"])
         p50, p99 = (quantile(late, 0.5), quantile(late, 0.99)) if late else (None, None)
-        out.append(["%d-%d" % (a["t_s"] // 60, math.ceil(b["t_s"] / 60)),
+        out.append(["%s-%s" % (mmss(a["t_s"]), mmss(b["t_s"])),
                     "%.1f" % (b["rss_kib"] / 1024),
                     "%d..%d" % (min(s["fds"] for s in span), max(s["fds"] for s in span)),
                     "%.0f" % ((b["probes_total"] - a["probes_total"]) / dt),
@@ -769,7 +773,7 @@ def miswired(peers):
 def report(args, outdir, samples, metrics, counts, flapper, hostile, result):
     lines = ["", "soak: %d targets for %.0f s (%s)" % (sum(counts.values()), args.duration,
                                                      outdir), ""]
-    lines.append(table(["min", "RSS MiB", "fds", "probes/s", "in flight", "late p50 ms",
+    lines.append(table(["time", "RSS MiB", "fds", "probes/s", "in flight", "late p50 ms",
                         "late p99 ms", "unmatched/s"], window_rows(samples)))
     if metrics:
         lines += ["", table(["kind", "targets", "probes", "ok %", "outcomes"],
