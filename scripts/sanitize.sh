@@ -5,18 +5,18 @@
 #   scripts/sanitize.sh all    # both (the default)
 # Further arguments go to ctest (e.g. -R integration).
 #
-# Build type, flags and the *SAN_OPTIONS are the presets asan and tsan in CMakePresets.json
-# (build/asan, build/tsan); suppressions for third-party false positives are in
-# scripts/sanitizers/. The integration tests start build/<preset>/sip_trunk_exporter, so the
-# exporter runs sanitized, and a report in its stderr fails the test (tests/integration/harness).
+# Build type, flags (STX_SANITIZE) and the *SAN_OPTIONS are the presets asan and tsan in
+# CMakePresets.json (build/asan, build/tsan). The integration tests start
+# build/<preset>/sip_trunk_exporter, so the exporter runs sanitized too, and a sanitizer report
+# in its stderr fails the test (Process in tests/integration/harness.cc).
 #
 # Not run under sanitizers:
-#   packaging (both): it tests the install layout, the .deb, the systemd sandbox and the image,
-#     not our code; the sanitized binary needs libasan/libtsan (a different .deb) and the unit's
-#     SystemCallFilter kills the sanitizer runtimes' extra system calls.
-#   alerting, browser (tsan only): they exercise the same exporter code paths as the integration
-#     suite, driven by Prometheus, Alertmanager and Chromium; under ThreadSanitizer's slowdown
-#     their time-bound end-to-end checks would test the machine, not the code. ASan runs them.
+#   packaging (both): it checks the install layout, the .deb, the systemd sandbox and the
+#     container image, not our code; a sanitized binary needs libasan/libtsan (other Depends)
+#     and the unit's SystemCallFilter kills the sanitizer runtimes' extra system calls.
+#   alerting, browser (tsan only): Prometheus, Alertmanager and Chromium drive the exporter
+#     through the same scrapes, /probe and status pages as the integration suite, which does run
+#     under ThreadSanitizer; ASan runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
