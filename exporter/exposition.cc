@@ -11,6 +11,8 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
+}  // namespace
+
 void put_double(std::string& out, double v) {
   if (std::isnan(v)) {
     out += "Nan";
@@ -28,6 +30,8 @@ void put_uint(std::string& out, std::uint64_t v) {
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
+
+namespace {
 
 // Label values escape backslash, double quote and newline; HELP text only backslash and
 // newline (the text format's rules; prometheus-cpp writes HELP raw).
@@ -147,18 +151,80 @@ void put_metric(std::string& out, const MetricFamily& f, const ClientMetric& m) 
 
 }  // namespace
 
+void put_header(std::string& out, std::string_view name, std::string_view help,
+                std::string_view type) {
+  out += "# HELP ";
+  out.append(name);
+  out += ' ';
+  put_escaped(out, help, false);
+  out += "\n# TYPE ";
+  out.append(name);
+  out += ' ';
+  out.append(type);
+  out += '\n';
+}
+
+namespace {
+
+// Where a label with `key` goes in rendered `labels`: the offset of the first label whose key
+// sorts after it (labels.size() when none does).
+std::size_t insertion_point(std::string_view labels, std::string_view key) {
+  std::size_t pos = 0;
+  while (pos < labels.size()) {
+    const std::size_t eq = labels.find('=', pos);
+    if (eq == std::string_view::npos || labels.substr(pos, eq - pos) > key) return pos;
+    std::size_t i = eq + 2;  // past `="`
+    while (i < labels.size() && labels[i] != '"') i += labels[i] == '\\' ? 2 : 1;
+    pos = i + 2;  // past `",`
+  }
+  return labels.size();
+}
+
+void put_labels(std::string& out, std::string_view labels, std::string_view key,
+                std::string_view value, bool last) {
+  if (key.empty()) {
+    out.append(labels);
+    return;
+  }
+  const std::size_t at = last ? labels.size() : insertion_point(labels, key);
+  const std::string_view before = labels.substr(0, at);
+  const std::string_view after = labels.substr(at);
+  out.append(before);
+  if (!before.empty() && before.back() != ',') out += ',';
+  out.append(key);
+  out += "=\"";
+  put_escaped(out, value);
+  out += '"';
+  if (!after.empty()) {
+    out += ',';
+    out.append(after);
+  }
+}
+
+}  // namespace
+
+void put_series(std::string& out, std::string_view name, std::string_view labels,
+                std::string_view key, std::string_view value, bool last) {
+  out.append(name);
+  if (!labels.empty() || !key.empty()) {
+    out += '{';
+    put_labels(out, labels, key, value, last);
+    out += '}';
+  }
+  out += ' ';
+}
+
+std::string with_label(std::string_view labels, std::string_view key, std::string_view value) {
+  std::string out;
+  out.reserve(labels.size() + key.size() + value.size() + 4);
+  put_labels(out, labels, key, value, false);
+  return out;
+}
+
 void write_exposition(const std::vector<MetricFamily>& families, std::string& out) {
   for (const MetricFamily& f : families) {
     if (f.metric.empty()) continue;
-    out += "# HELP ";
-    out.append(f.name);
-    out += ' ';
-    put_escaped(out, f.help, false);
-    out += "\n# TYPE ";
-    out.append(f.name);
-    out += ' ';
-    out.append(type_name(f.type));
-    out += '\n';
+    put_header(out, f.name, f.help, type_name(f.type));
     for (const ClientMetric& m : f.metric) put_metric(out, f, m);
   }
 }

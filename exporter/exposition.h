@@ -4,7 +4,9 @@
 // and snprintf, which was 78% of a scrape's instructions at a few thousand targets.
 #include <prometheus/metric_family.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stx {
@@ -13,5 +15,20 @@ namespace stx {
 // "%.16g", NaN as "Nan", infinities as "+Inf"/"-Inf"), except that HELP text is escaped as
 // the format requires.
 void write_exposition(const std::vector<prometheus::MetricFamily>& families, std::string& out);
+
+// The same format, written piece by piece for series kept outside prometheus-cpp. A label
+// set is held rendered: `k1="v1",k2="v2"`, values escaped, keys in ascending order (the
+// order prometheus-cpp writes them in).
+void put_double(std::string& out, double v);
+void put_uint(std::string& out, std::uint64_t v);
+// `# HELP` and `# TYPE` lines; `type` is "counter", "gauge" or "histogram".
+void put_header(std::string& out, std::string_view name, std::string_view help,
+                std::string_view type);
+// `name{labels} ` with key="value" (value escaped here) added at its place in key order, or
+// after every other label when `last` (as prometheus-cpp places a histogram's "le").
+void put_series(std::string& out, std::string_view name, std::string_view labels,
+                std::string_view key = {}, std::string_view value = {}, bool last = false);
+// `labels` with key="value" added at its place in key order.
+std::string with_label(std::string_view labels, std::string_view key, std::string_view value);
 
 }  // namespace stx

@@ -1,7 +1,9 @@
 #include "exporter/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <limits>
 
 #include "exporter/exposition.h"
 #include "version.h"
@@ -14,15 +16,60 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 constexpr std::size_t kMaxServerLabel = 128;
-constexpr const char* kTargetInfo = "sip_target_info";
-constexpr const char* kTargetInfoHelp =
-    "Target description; server is the Server (or User-Agent) header of the last response.";
+// Series written per lock of mu_ during a scrape.
+constexpr std::size_t kScrapeBlock = 64;
 
-prometheus::Labels with(prometheus::Labels base,
-                        std::initializer_list<std::pair<const char*, std::string>> extra) {
-  for (const auto& [k, v] : extra) base[k] = v;
-  return base;
-}
+struct FamilyInfo {
+  const char* name;
+  const char* help;
+  const char* type;
+};
+
+constexpr FamilyInfo kUp{"sip_target_up",
+                         "1 if the target answers healthy OPTIONS (after hysteresis), 0 otherwise.",
+                         "gauge"};
+constexpr FamilyInfo kProbes{"sip_probes_total", "Finished probes by result (success or failure).",
+                             "counter"};
+constexpr FamilyInfo kResponses{"sip_probe_responses_total",
+                                "Final responses to probes by SIP status code.", "counter"};
+constexpr FamilyInfo kFailures{"sip_probe_failures_total",
+                               "Probes that got no final response, by reason.", "counter"};
+constexpr FamilyInfo kRtt{"sip_probe_rtt_seconds",
+                          "Time from the first transmission of a probe to its final response.",
+                          "histogram"};
+constexpr FamilyInfo kLastRtt{"sip_target_last_rtt_seconds",
+                              "RTT of the last probe that got a final response.", "gauge"};
+constexpr FamilyInfo kLastCode{"sip_target_last_status_code",
+                               "Final status code of the last probe, 0 if it got none.", "gauge"};
+constexpr FamilyInfo kConsecutive{"sip_target_consecutive_failures", "Failed probes in a row.",
+                                  "gauge"};
+constexpr FamilyInfo kStateChanges{"sip_target_state_changes_total",
+                                   "Transitions between up and down.", "counter"};
+constexpr FamilyInfo kLastChange{"sip_target_last_change_timestamp_seconds",
+                                 "Unix time the target entered its current state, 0 while unknown.",
+                                 "gauge"};
+constexpr FamilyInfo kInfo{
+    "sip_target_info",
+    "Target description; server is the Server (or User-Agent) header of the last response.",
+    "gauge"};
+constexpr FamilyInfo kAddressUp{"sip_address_up",
+                                "1 if this address of the target answers healthy OPTIONS (after "
+                                "hysteresis), 0 otherwise.",
+                                "gauge"};
+constexpr FamilyInfo kAddressRtt{"sip_address_last_rtt_seconds",
+                                 "RTT of the last probe of this address that got a final response.",
+                                 "gauge"};
+constexpr FamilyInfo kCertExpiry{"sip_tls_cert_expiry_timestamp_seconds",
+                                 "Unix time the earliest-expiring certificate of the peer's chain "
+                                 "expires (also set when verification failed).",
+                                 "gauge"};
+constexpr FamilyInfo kTlsInfo{"sip_tls_info",
+                              "TLS version and cipher of the last handshake with this address.",
+                              "gauge"};
+constexpr FamilyInfo kKeepalives{"sip_keepalives_total",
+                                 "RFC 5626 CRLF keepalive pings on TCP/TLS connections, by result "
+                                 "(success: the pong came back).",
+                                 "counter"};
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -34,54 +81,51 @@ std::string transport_label(const TargetConfig& t) {
   return "auto";
 }
 
+// The target's label set, rendered: `target` and the static labels, in key order.
+std::string target_labels(const TargetConfig& t) {
+  std::string labels;
+  for (const auto& [k, v] : t.labels) labels = with_label(labels, k, v);
+  return with_label(labels, "target", t.name);
+}
+
+// Writes a family's HELP and TYPE before its first series, and nothing for an empty family.
+class FamilyWriter {
+ public:
+  FamilyWriter(std::string& out, const FamilyInfo& f) : out_(out), f_(f) {}
+  // Starts a line: `name{labels[,key="value"]} `.
+  std::string& series(std::string_view labels, std::string_view key = {},
+                      std::string_view value = {}) {
+    return series_named(f_.name, labels, key, value);
+  }
+  std::string& series_named(std::string_view name, std::string_view labels,
+                            std::string_view key = {}, std::string_view value = {},
+                            bool last = false) {
+    if (!started_) put_header(out_, f_.name, f_.help, f_.type);
+    started_ = true;
+    put_series(out_, name, labels, key, value, last);
+    return out_;
+  }
+
+ private:
+  std::string& out_;
+  const FamilyInfo& f_;
+  bool started_ = false;
+};
+
+void end_line(std::string& out, double v) {
+  put_double(out, v);
+  out += '\n';
+}
+
+void end_line(std::string& out, std::uint64_t v) {
+  put_uint(out, v);
+  out += '\n';
+}
+
 }  // namespace
 
 Metrics::Metrics(const Config& config)
     : registry_(std::make_shared<prometheus::Registry>()),
-      up_(BuildGauge()
-              .Name("sip_target_up")
-              .Help("1 if the target answers healthy OPTIONS (after hysteresis), 0 otherwise.")
-              .Register(*registry_)),
-      probes_(BuildCounter()
-                  .Name("sip_probes_total")
-                  .Help("Finished probes by result (success or failure).")
-                  .Register(*registry_)),
-      responses_(BuildCounter()
-                     .Name("sip_probe_responses_total")
-                     .Help("Final responses to probes by SIP status code.")
-                     .Register(*registry_)),
-      failures_(BuildCounter()
-                    .Name("sip_probe_failures_total")
-                    .Help("Probes that got no final response, by reason.")
-                    .Register(*registry_)),
-      rtt_(BuildHistogram()
-               .Name("sip_probe_rtt_seconds")
-               .Help("Time from the first transmission of a probe to its final response.")
-               .Register(*registry_)),
-      last_rtt_(BuildGauge()
-                    .Name("sip_target_last_rtt_seconds")
-                    .Help("RTT of the last probe that got a final response.")
-                    .Register(*registry_)),
-      last_code_(BuildGauge()
-                     .Name("sip_target_last_status_code")
-                     .Help("Final status code of the last probe, 0 if it got none.")
-                     .Register(*registry_)),
-      consecutive_failures_(BuildGauge()
-                                .Name("sip_target_consecutive_failures")
-                                .Help("Failed probes in a row.")
-                                .Register(*registry_)),
-      state_changes_(BuildCounter()
-                         .Name("sip_target_state_changes_total")
-                         .Help("Transitions between up and down.")
-                         .Register(*registry_)),
-      last_change_(BuildGauge()
-                       .Name("sip_target_last_change_timestamp_seconds")
-                       .Help("Unix time the target entered its current state, 0 while unknown.")
-                       .Register(*registry_)),
-      build_info_(BuildGauge()
-                      .Name("sip_exporter_build_info")
-                      .Help("Version and git revision of the running exporter.")
-                      .Register(*registry_)),
       unmatched_(BuildCounter()
                      .Name("sip_exporter_unmatched_responses_total")
                      .Help("SIP responses that matched no open probe (late, duplicated, "
@@ -95,7 +139,6 @@ Metrics::Metrics(const Config& config)
                             .Name("sip_exporter_probes_in_flight")
                             .Help("Probes started and not yet finished.")
                             .Register(*registry_)),
-      buckets_(config.exporter.rtt_buckets),
       reload_ok_(BuildGauge()
                      .Name("sip_exporter_config_last_reload_successful")
                      .Help("1 if the last configuration load or reload succeeded.")
@@ -104,30 +147,13 @@ Metrics::Metrics(const Config& config)
                        .Name("sip_exporter_config_last_reload_success_timestamp_seconds")
                        .Help("Unix time of the last successful configuration load or reload.")
                        .Register(*registry_)),
-      address_up_(BuildGauge()
-                      .Name("sip_address_up")
-                      .Help("1 if this address of the target answers healthy OPTIONS (after "
-                            "hysteresis), 0 otherwise.")
-                      .Register(*registry_)),
-      address_rtt_(BuildGauge()
-                       .Name("sip_address_last_rtt_seconds")
-                       .Help("RTT of the last probe of this address that got a final response.")
-                       .Register(*registry_)),
-      cert_expiry_(BuildGauge()
-                       .Name("sip_tls_cert_expiry_timestamp_seconds")
-                       .Help("Unix time the earliest-expiring certificate of the peer's chain "
-                             "expires (also set when verification failed).")
-                       .Register(*registry_)),
-      tls_info_(BuildGauge()
-                    .Name("sip_tls_info")
-                    .Help("TLS version and cipher of the last handshake with this address.")
-                    .Register(*registry_)),
-      keepalives_(BuildCounter()
-                      .Name("sip_keepalives_total")
-                      .Help("RFC 5626 CRLF keepalive pings on TCP/TLS connections, by result "
-                            "(success: the pong came back).")
-                      .Register(*registry_)) {
-  build_info_.Add({{"version", kVersion}, {"revision", kRevision}}).Set(1);
+      buckets_(std::make_shared<const std::vector<double>>(config.exporter.rtt_buckets)) {
+  BuildGauge()
+      .Name("sip_exporter_build_info")
+      .Help("Version and git revision of the running exporter.")
+      .Register(*registry_)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
   unmatched_total_ = &unmatched_.Add({});
   in_flight_ = &in_flight_family_.Add({});
   // Fine buckets at the bottom: a healthy loop starts probes well under a millisecond late.
@@ -140,95 +166,32 @@ Metrics::Metrics(const Config& config)
                                 0.05, 0.1, 0.25, 1});
 }
 
+void Metrics::set_rtt_buckets(const std::vector<double>& buckets) {
+  buckets_ = std::make_shared<const std::vector<double>>(buckets);
+}
+
 void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
-  auto series = std::make_unique<TargetSeries>();
-  TargetSeries& s = *series;
-  s.base["target"] = t.name;
-  for (const auto& [k, v] : t.labels) s.base[k] = v;
-  s.uri = t.uri;
-  s.transport = transport_label(t);
-  s.up = &up_.Add(s.base);
-  s.success = &probes_.Add(with(s.base, {{"result", "success"}}));
-  s.failure = &probes_.Add(with(s.base, {{"result", "failure"}}));
-  // Every reason exists from the start, so rate() and absent() behave from the first scrape.
-  for (FailureReason r : kAllFailureReasons) {
-    s.failures.emplace_back(r,
-                            &failures_.Add(with(s.base, {{"reason", std::string(to_string(r))}})));
-  }
-  s.rtt = &rtt_.Add(s.base, buckets_);
-  s.last_rtt = &last_rtt_.Add(s.base);
-  s.last_code = &last_code_.Add(s.base);
-  s.consecutive_failures = &consecutive_failures_.Add(s.base);
-  s.state_changes = &state_changes_.Add(s.base);
-  s.last_change = &last_change_.Add(s.base);
-  std::lock_guard lock(info_mu_);
+  auto s = std::make_unique<TargetSeries>();
+  s->labels = target_labels(t);
+  s->uri = t.uri;
+  s->transport = transport_label(t);
+  s->bounds = buckets_;
+  s->rtt_buckets = std::make_unique<Cell<std::uint64_t>[]>(buckets_->size() + 1);
+  std::lock_guard lock(mu_);
   if (targets_.size() <= slot) targets_.resize(slot + 1);
-  targets_[slot] = std::move(series);
+  targets_[slot] = std::move(s);
 }
 
 void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {
   if (probe_in_flight) in_flight_->Decrement();
-  std::unique_ptr<TargetSeries> s;
-  {
-    std::lock_guard lock(info_mu_);
-    s = std::move(targets_.at(slot));
-  }
-  if (!s) return;
-  up_.Remove(s->up);
-  probes_.Remove(s->success);
-  probes_.Remove(s->failure);
-  for (auto& [reason, counter] : s->failures) failures_.Remove(counter);
-  for (auto& [code, counter] : s->responses) responses_.Remove(counter);
-  rtt_.Remove(s->rtt);
-  last_rtt_.Remove(s->last_rtt);
-  last_code_.Remove(s->last_code);
-  consecutive_failures_.Remove(s->consecutive_failures);
-  state_changes_.Remove(s->state_changes);
-  last_change_.Remove(s->last_change);
+  std::unique_ptr<TargetSeries> gone;
+  std::lock_guard lock(mu_);
+  gone = std::move(targets_.at(slot));
 }
 
 void Metrics::config_reloaded(bool success, double wall_seconds) {
   reload_ok_.Add({}).Set(success ? 1 : 0);
   if (success) reload_time_.Add({}).Set(wall_seconds);
-}
-
-void Metrics::set_info(TargetSeries& s, std::string_view server) {
-  if (s.server == server) return;
-  std::lock_guard lock(info_mu_);
-  s.server = std::string(server);
-}
-
-// sip_target_info is written from TargetSeries at scrape time instead of held as a
-// prometheus-cpp series: its server label changes with the peer's first answer, and
-// Family::Remove scans the whole family, which made the first interval of a 10,000-target
-// start quadratic.
-prometheus::MetricFamily Metrics::collect_info() const {
-  prometheus::MetricFamily family;
-  family.name = kTargetInfo;
-  family.help = kTargetInfoHelp;
-  family.type = prometheus::MetricType::Gauge;
-  std::lock_guard lock(info_mu_);
-  family.metric.reserve(targets_.size());
-  for (const auto& s : targets_) {
-    if (!s) continue;
-    prometheus::ClientMetric m;
-    const auto labels =
-        with(s->base, {{"uri", s->uri}, {"transport", s->transport}, {"server", s->server}});
-    m.label.reserve(labels.size());
-    for (const auto& [k, v] : labels) m.label.push_back({k, v});
-    m.gauge.value = 1;
-    family.metric.push_back(std::move(m));
-  }
-  return family;
-}
-
-prometheus::Counter& Metrics::response_counter(TargetSeries& s, int code) {
-  for (auto& [c, counter] : s.responses) {
-    if (c == code) return *counter;
-  }
-  auto& counter = responses_.Add(with(s.base, {{"code", std::to_string(code)}}));
-  s.responses.emplace_back(code, &counter);
-  return counter;
 }
 
 void Metrics::probe_started() { in_flight_->Increment(); }
@@ -241,81 +204,85 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
                              const TargetState& state, double wall_seconds) {
   in_flight_->Decrement();
   TargetSeries& s = *targets_.at(target);
-  (r.success ? s.success : s.failure)->Increment();
+  (r.success ? s.success : s.failure).add(1);
   if (r.status_code != 0) {
-    response_counter(s, r.status_code).Increment();
-    s.rtt->Observe(seconds(r.rtt));
-    s.last_rtt->Set(seconds(r.rtt));
+    auto code = std::find_if(s.responses.begin(), s.responses.end(),
+                             [&](const auto& c) { return c.first == r.status_code; });
+    if (code != s.responses.end()) {
+      code->second.add(1);
+    } else {
+      std::lock_guard lock(mu_);  // the scrape may be reading the vector
+      s.responses.emplace_back(r.status_code, Cell<std::uint64_t>{});
+      s.responses.back().second.set(1);
+    }
+    const double rtt = seconds(r.rtt);
+    const auto& bounds = *s.bounds;
+    const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), rtt) - bounds.begin();
+    s.rtt_buckets[static_cast<std::size_t>(bucket)].add(1);
+    s.rtt_sum.add(rtt);
+    s.last_rtt.set(rtt);
     sanitize_label_value(r.server, server_scratch_);  // reused buffer: no allocation per probe
-    set_info(s, server_scratch_);
+    if (s.server != server_scratch_) {
+      std::lock_guard lock(mu_);
+      s.server = server_scratch_;
+    }
   } else {
-    for (auto& [reason, counter] : s.failures) {
-      if (reason == r.reason) counter->Increment();
+    for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
+      if (kAllFailureReasons[i] == r.reason) s.failures[i].add(1);
     }
   }
-  s.last_code->Set(r.status_code);
-  s.consecutive_failures->Set(state.consecutive_failures);
-  if (change.is_transition()) s.state_changes->Increment();
-  if (change.changed()) s.last_change->Set(wall_seconds);
-  s.up->Set(state.health == Health::up ? 1 : 0);
+  s.last_code.set(r.status_code);
+  s.consecutive_failures.set(state.consecutive_failures);
+  if (change.is_transition()) s.state_changes.add(1);
+  if (change.changed()) s.last_change.set(wall_seconds);
+  s.up.set(state.health == Health::up ? 1 : 0);
 }
 
 void Metrics::unmatched_response() { unmatched_total_->Increment(); }
 
 void Metrics::add_address(std::size_t target, std::size_t address, const Destination& d) {
+  auto a = std::make_unique<AddressSeries>();
+  a->labels = with_label(targets_.at(target)->labels, "address", to_string(d));
+  a->transport_labels = with_label(a->labels, "transport", to_string(d.transport));
+  std::lock_guard lock(mu_);
   if (addresses_.size() <= address) addresses_.resize(address + 1);
-  auto series = std::make_unique<AddressSeries>();
-  AddressSeries& a = *series;
-  a.base = targets_.at(target)->base;
-  a.base["address"] = to_string(d);
-  a.transport = std::string(to_string(d.transport));
-  a.up = &address_up_.Add(with(a.base, {{"transport", a.transport}}));
-  a.last_rtt = &address_rtt_.Add(with(a.base, {{"transport", a.transport}}));
-  addresses_[address] = std::move(series);
+  addresses_[address] = std::move(a);
 }
 
 void Metrics::remove_address(std::size_t address) {
-  if (address >= addresses_.size() || !addresses_[address]) return;
-  std::unique_ptr<AddressSeries> a = std::move(addresses_[address]);
-  address_up_.Remove(a->up);
-  address_rtt_.Remove(a->last_rtt);
-  if (a->cert_expiry != nullptr) cert_expiry_.Remove(a->cert_expiry);
-  if (a->tls_info != nullptr) tls_info_.Remove(a->tls_info);
-  if (a->keepalive_ok != nullptr) keepalives_.Remove(a->keepalive_ok);
-  if (a->keepalive_failed != nullptr) keepalives_.Remove(a->keepalive_failed);
+  std::unique_ptr<AddressSeries> gone;
+  std::lock_guard lock(mu_);
+  if (address < addresses_.size()) gone = std::move(addresses_[address]);
 }
 
 void Metrics::address_finished(std::size_t address, const ProbeResult& r,
                                const TargetState& state) {
   AddressSeries& a = *addresses_.at(address);
-  if (r.status_code != 0) a.last_rtt->Set(seconds(r.rtt));
-  a.up->Set(state.health == Health::up ? 1 : 0);
+  if (r.status_code != 0) a.last_rtt.set(seconds(r.rtt));
+  a.up.set(state.health == Health::up ? 1 : 0);
 }
 
 void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
   AddressSeries& a = *addresses_.at(address);
   if (info.cert_expiry) {
-    if (a.cert_expiry == nullptr) a.cert_expiry = &cert_expiry_.Add(a.base);
-    a.cert_expiry->Set(*info.cert_expiry);
+    a.cert_expiry.set(*info.cert_expiry);
+    a.has_cert_expiry.store(true, std::memory_order_release);
   }
   if (info.version.empty()) return;  // the handshake failed: no version or cipher to show
-  if (a.tls_info != nullptr && a.tls_version == info.version && a.tls_cipher == info.cipher) {
-    return;
-  }
-  if (a.tls_info != nullptr) tls_info_.Remove(a.tls_info);
-  a.tls_version = sanitize_label_value(info.version);
-  a.tls_cipher = sanitize_label_value(info.cipher);
-  a.tls_info = &tls_info_.Add(with(a.base, {{"version", a.tls_version}, {"cipher", a.tls_cipher}}));
-  a.tls_info->Set(1);
+  std::string version = sanitize_label_value(info.version);
+  std::string cipher = sanitize_label_value(info.cipher);
+  if (version == a.tls_version && cipher == a.tls_cipher) return;
+  std::string labels = with_label(with_label(a.labels, "cipher", cipher), "version", version);
+  std::lock_guard lock(mu_);
+  a.tls_version = std::move(version);
+  a.tls_cipher = std::move(cipher);
+  a.tls_labels = std::move(labels);
 }
 
 void Metrics::keepalive_finished(std::size_t address, bool ok) {
   AddressSeries& a = *addresses_.at(address);
-  if (a.keepalive_ok == nullptr) {
-    a.keepalive_ok = &keepalives_.Add(with(a.base, {{"result", "success"}}));
-    a.keepalive_failed = &keepalives_.Add(with(a.base, {{"result", "failure"}}));
-  }
-  (ok ? a.keepalive_ok : a.keepalive_failed)->Increment();
+  (ok ? a.keepalive_ok : a.keepalive_failed).add(1);
+  a.has_keepalives.store(true, std::memory_order_release);
 }
 
 void Metrics::invalid_message(std::string_view why) {
@@ -332,16 +299,139 @@ void Metrics::invalid_message(std::string_view why) {
   counter.Increment();
 }
 
+template <class T, class F>
+void Metrics::each(const std::vector<std::unique_ptr<T>>& all, F f) const {
+  for (std::size_t i = 0;;) {
+    std::lock_guard lock(mu_);
+    const std::size_t end = std::min(all.size(), i + kScrapeBlock);
+    if (i >= end) return;
+    for (; i < end; ++i) {
+      if (all[i]) f(*all[i]);
+    }
+  }
+}
+
+void Metrics::write_targets(std::string& out) const {
+  using S = TargetSeries;
+  {
+    FamilyWriter w(out, kUp);
+    each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.up.get()); });
+  }
+  {
+    FamilyWriter w(out, kProbes);
+    each(targets_, [&](const S& s) {
+      end_line(w.series(s.labels, "result", "success"), s.success.get());
+      end_line(w.series(s.labels, "result", "failure"), s.failure.get());
+    });
+  }
+  {
+    FamilyWriter w(out, kResponses);
+    char code[16];
+    each(targets_, [&](const S& s) {
+      for (const auto& [c, n] : s.responses) {
+        const auto r = std::to_chars(code, code + sizeof code, c);
+        end_line(w.series(s.labels, "code", std::string_view(code, r.ptr - code)), n.get());
+      }
+    });
+  }
+  {
+    FamilyWriter w(out, kFailures);
+    each(targets_, [&](const S& s) {
+      for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
+        end_line(w.series(s.labels, "reason", to_string(kAllFailureReasons[i])),
+                 s.failures[i].get());
+      }
+    });
+  }
+  {
+    FamilyWriter w(out, kRtt);
+    const std::string count = std::string(kRtt.name) + "_count";
+    const std::string sum = std::string(kRtt.name) + "_sum";
+    const std::string bucket = std::string(kRtt.name) + "_bucket";
+    std::string le;
+    each(targets_, [&](const S& s) {
+      const std::size_t n = s.bounds->size();
+      std::uint64_t total = 0;
+      for (std::size_t i = 0; i <= n; ++i) total += s.rtt_buckets[i].get();
+      end_line(w.series_named(count, s.labels), total);
+      end_line(w.series_named(sum, s.labels), s.rtt_sum.get());
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i <= n; ++i) {
+        // Never above _count, though the probing thread may add to a bucket meanwhile.
+        cumulative = std::min(total, cumulative + s.rtt_buckets[i].get());
+        le.clear();
+        put_double(le, i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
+        end_line(w.series_named(bucket, s.labels, "le", le, true), i < n ? cumulative : total);
+      }
+    });
+  }
+  const std::pair<const FamilyInfo*, Cell<double> S::*> gauges[] = {
+      {&kLastRtt, &S::last_rtt},
+      {&kLastCode, &S::last_code},
+      {&kConsecutive, &S::consecutive_failures}};
+  for (const auto& [family, field] : gauges) {
+    FamilyWriter w(out, *family);
+    each(targets_, [&](const S& s) { end_line(w.series(s.labels), (s.*field).get()); });
+  }
+  {
+    FamilyWriter w(out, kStateChanges);
+    each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.state_changes.get()); });
+  }
+  {
+    FamilyWriter w(out, kLastChange);
+    each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.last_change.get()); });
+  }
+  {
+    FamilyWriter w(out, kInfo);
+    std::string labels;
+    each(targets_, [&](const S& s) {
+      labels = with_label(with_label(s.labels, "server", s.server), "transport", s.transport);
+      end_line(w.series(labels, "uri", s.uri), 1.0);
+    });
+  }
+}
+
+void Metrics::write_addresses(std::string& out) const {
+  using A = AddressSeries;
+  {
+    FamilyWriter w(out, kAddressUp);
+    each(addresses_, [&](const A& a) { end_line(w.series(a.transport_labels), a.up.get()); });
+  }
+  {
+    FamilyWriter w(out, kAddressRtt);
+    each(addresses_,
+         [&](const A& a) { end_line(w.series(a.transport_labels), a.last_rtt.get()); });
+  }
+  {
+    FamilyWriter w(out, kCertExpiry);
+    each(addresses_, [&](const A& a) {
+      if (a.has_cert_expiry.load(std::memory_order_acquire)) {
+        end_line(w.series(a.labels), a.cert_expiry.get());
+      }
+    });
+  }
+  {
+    FamilyWriter w(out, kTlsInfo);
+    each(addresses_, [&](const A& a) {
+      if (!a.tls_labels.empty()) end_line(w.series(a.tls_labels), 1.0);
+    });
+  }
+  {
+    FamilyWriter w(out, kKeepalives);
+    each(addresses_, [&](const A& a) {
+      if (!a.has_keepalives.load(std::memory_order_acquire)) return;
+      end_line(w.series(a.labels, "result", "success"), a.keepalive_ok.get());
+      end_line(w.series(a.labels, "result", "failure"), a.keepalive_failed.get());
+    });
+  }
+}
+
 std::string Metrics::serialize() const {
   std::string out;
   out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
-  auto families = registry_->Collect();
-  // In its old place, after the other per-target families.
-  auto at = std::find_if(families.begin(), families.end(), [](const auto& f) {
-    return f.name == "sip_target_last_change_timestamp_seconds";
-  });
-  families.insert(at == families.end() ? at : at + 1, collect_info());
-  write_exposition(families, out);
+  write_targets(out);
+  write_exposition(registry_->Collect(), out);
+  write_addresses(out);
   last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// The metrics contract (README "Metrics"), held as references so that a probe result
-// costs a few atomic updates and no Family::Add on the hot path.
+// The metrics contract (README "Metrics"): a probe result costs a few relaxed stores and no
+// allocation; a scrape writes the text straight from the stored values.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -8,7 +8,10 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <atomic>
+#include <cstdint>
+#include <iterator>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -25,6 +28,25 @@
 
 namespace stx {
 
+// A value with one writer (the probing thread) and readers on the scrape thread: relaxed
+// atomic loads and stores, no read-modify-write, since only its one writer changes it.
+template <class T>
+class Cell {
+ public:
+  Cell() = default;
+  Cell(const Cell& o) : v_(o.get()) {}
+  Cell& operator=(const Cell& o) {
+    set(o.get());
+    return *this;
+  }
+  T get() const { return v_.load(std::memory_order_relaxed); }
+  void set(T v) { v_.store(v, std::memory_order_relaxed); }
+  void add(T d) { set(get() + d); }
+
+ private:
+  std::atomic<T> v_{};
+};
+
 class Metrics {
  public:
   // Exporter-wide series; per-target series come and go with add_target/remove_target.
@@ -34,7 +56,7 @@ class Metrics {
   // Removes every series of the target. `probe_in_flight`: one of its probes was abandoned.
   void remove_target(std::size_t slot, bool probe_in_flight);
   // RTT buckets for targets added from now on.
-  void set_rtt_buckets(const std::vector<double>& buckets) { buckets_ = buckets; }
+  void set_rtt_buckets(const std::vector<double>& buckets);
   void config_reloaded(bool success, double wall_seconds);
 
   void probe_started();
@@ -60,74 +82,59 @@ class Metrics {
   static void sanitize_label_value(std::string_view v, std::string& out);
 
  private:
+  // Per-target and per-address series are plain values with their label set rendered once:
+  // prometheus-cpp keeps a label map, a hash node and a metric object per series (6.6 KB for
+  // a target's 35 series) and its Collect() allocates per series at every scrape.
   struct TargetSeries {
-    prometheus::Labels base;  // target + static labels
-    std::string uri;
-    prometheus::Gauge* up = nullptr;
-    prometheus::Counter* success = nullptr;
-    prometheus::Counter* failure = nullptr;
-    std::vector<std::pair<FailureReason, prometheus::Counter*>> failures;
-    std::vector<std::pair<int, prometheus::Counter*>> responses;  // by code, added when seen
-    prometheus::Histogram* rtt = nullptr;
-    prometheus::Gauge* last_rtt = nullptr;
-    prometheus::Gauge* last_code = nullptr;
-    prometheus::Gauge* consecutive_failures = nullptr;
-    prometheus::Counter* state_changes = nullptr;
-    prometheus::Gauge* last_change = nullptr;
-    std::string server;     // the `server` label value of sip_target_info
-    std::string transport;  // the `transport` label value of `info`
+    std::string labels;  // rendered: target and the static labels
+    std::string uri, transport;
+    std::string server;  // the `server` label of sip_target_info; changed under mu_
+    std::shared_ptr<const std::vector<double>> bounds;  // RTT bucket upper bounds
+    std::unique_ptr<Cell<std::uint64_t>[]> rtt_buckets;  // bounds->size() + 1 (+Inf)
+    Cell<double> rtt_sum;
+    Cell<double> up, last_rtt, last_code, consecutive_failures, last_change;
+    Cell<std::uint64_t> success, failure, state_changes;
+    std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
+    std::vector<std::pair<int, Cell<std::uint64_t>>> responses;  // by code; grows under mu_
   };
 
   struct AddressSeries {
-    prometheus::Labels base;  // target series labels + address
-    std::string transport;
-    prometheus::Gauge* up = nullptr;
-    prometheus::Gauge* last_rtt = nullptr;
-    prometheus::Gauge* cert_expiry = nullptr;  // once a TLS handshake told
-    prometheus::Gauge* tls_info = nullptr;
+    std::string labels;            // the target's labels and address
+    std::string transport_labels;  // labels and transport
+    Cell<double> up, last_rtt;
+    Cell<double> cert_expiry;       // valid once has_cert_expiry
+    std::atomic<bool> has_cert_expiry{false};
+    std::string tls_labels;  // labels, version and cipher; empty until a handshake; under mu_
     std::string tls_version, tls_cipher;
-    prometheus::Counter* keepalive_ok = nullptr;  // once keepalives run
-    prometheus::Counter* keepalive_failed = nullptr;
+    Cell<std::uint64_t> keepalive_ok, keepalive_failed;
+    std::atomic<bool> has_keepalives{false};
   };
 
-  prometheus::Counter& response_counter(TargetSeries& s, int code);
-  void set_info(TargetSeries& s, std::string_view server);
-  prometheus::MetricFamily collect_info() const;
+  // Calls f(series) for every live one, holding mu_ a block of series at a time so that the
+  // probing thread never waits for a whole scrape.
+  template <class T, class F>
+  void each(const std::vector<std::unique_ptr<T>>& all, F f) const;
+  void write_targets(std::string& out) const;
+  void write_addresses(std::string& out) const;
 
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Gauge>& up_;
-  prometheus::Family<prometheus::Counter>& probes_;
-  prometheus::Family<prometheus::Counter>& responses_;
-  prometheus::Family<prometheus::Counter>& failures_;
-  prometheus::Family<prometheus::Histogram>& rtt_;
-  prometheus::Family<prometheus::Gauge>& last_rtt_;
-  prometheus::Family<prometheus::Gauge>& last_code_;
-  prometheus::Family<prometheus::Gauge>& consecutive_failures_;
-  prometheus::Family<prometheus::Counter>& state_changes_;
-  prometheus::Family<prometheus::Gauge>& last_change_;
-  prometheus::Family<prometheus::Gauge>& build_info_;
+  std::shared_ptr<prometheus::Registry> registry_;  // exporter-wide series
   prometheus::Family<prometheus::Counter>& unmatched_;
   prometheus::Family<prometheus::Counter>& invalid_;
   prometheus::Family<prometheus::Gauge>& in_flight_family_;
+  prometheus::Family<prometheus::Gauge>& reload_ok_;
+  prometheus::Family<prometheus::Gauge>& reload_time_;
   prometheus::Counter* unmatched_total_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
   prometheus::Histogram* lateness_ = nullptr;
   mutable std::atomic<std::size_t> last_size_{0};  // reserve for the next scrape
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   std::string server_scratch_;
-  prometheus::Histogram::BucketBoundaries buckets_;
-  // By slot; null when free. Written on the probing thread under info_mu_, which the scrape
-  // thread holds to read it (for sip_target_info).
+  std::shared_ptr<const std::vector<double>> buckets_;
+  // By slot; null when free. Slots are filled, emptied and grown under mu_, which the
+  // scrape holds to read them.
   std::vector<std::unique_ptr<TargetSeries>> targets_;
-  mutable std::mutex info_mu_;
-  prometheus::Family<prometheus::Gauge>& reload_ok_;
-  prometheus::Family<prometheus::Gauge>& reload_time_;
-  prometheus::Family<prometheus::Gauge>& address_up_;
-  prometheus::Family<prometheus::Gauge>& address_rtt_;
-  prometheus::Family<prometheus::Gauge>& cert_expiry_;
-  prometheus::Family<prometheus::Gauge>& tls_info_;
-  prometheus::Family<prometheus::Counter>& keepalives_;
-  std::vector<std::unique_ptr<AddressSeries>> addresses_;  // by address slot; null when free
+  std::vector<std::unique_ptr<AddressSeries>> addresses_;
+  mutable std::mutex mu_;
 };
 
 }  // namespace stx

@@ -76,5 +76,24 @@ TEST(ExpositionTest, AppendsToWhatIsThere) {
   EXPECT_EQ(out, "# prefix\n# HELP g h\n# TYPE g gauge\ng 1\n");
 }
 
+TEST(ExpositionTest, LabelsGoInKeyOrder) {
+  std::string labels = with_label("", "target", "a\"b");
+  labels = with_label(labels, "carrier", "c,d");
+  labels = with_label(labels, "zone", "e=f");
+  EXPECT_EQ(labels, R"(carrier="c,d",target="a\"b",zone="e=f")");
+  std::string out;
+  put_series(out, "m", labels, "result", "ok");
+  EXPECT_EQ(out, R"(m{carrier="c,d",result="ok",target="a\"b",zone="e=f"} )");
+  out.clear();
+  put_series(out, "m", labels, "a", "1");
+  EXPECT_EQ(out, R"(m{a="1",carrier="c,d",target="a\"b",zone="e=f"} )");
+  out.clear();
+  put_series(out, "m", labels, "le", "0.5", true);
+  EXPECT_EQ(out, R"(m{carrier="c,d",target="a\"b",zone="e=f",le="0.5"} )");
+  out.clear();
+  put_series(out, "m", "");
+  EXPECT_EQ(out, "m ");
+}
+
 }  // namespace
 }  // namespace stx

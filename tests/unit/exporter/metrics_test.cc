@@ -150,6 +150,90 @@ TEST(Metrics, ReloadOutcome) {
   EXPECT_TRUE(has_line(t, "sip_exporter_config_last_reload_success_timestamp_seconds 100"));
 }
 
+TEST(Metrics, RttHistogramIsCumulative) {
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
+  TargetState s;
+  for (int ms : {1, 20, 20, 4000}) {
+    m.probe_finished(1, answered(200, milliseconds(ms), ""), s.record(true, 1, 1), s, 1);
+  }
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_count{target=\"b\"} 4"));
+  EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_sum{target=\"b\"} 4.041"));
+  EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_bucket{target=\"b\",le=\"0.005\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_bucket{target=\"b\",le=\"0.025\"} 3"));
+  EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_bucket{target=\"b\",le=\"+Inf\"} 4"));
+  EXPECT_TRUE(has_line(t, "sip_probe_responses_total{code=\"200\",target=\"b\"} 4"));
+  // One HELP and TYPE per family, however many targets.
+  EXPECT_EQ(t.find("# TYPE sip_probe_rtt_seconds histogram"),
+            t.rfind("# TYPE sip_probe_rtt_seconds histogram"));
+}
+
+TEST(Metrics, AddressTlsAndKeepaliveSeries) {
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
+  Destination d;
+  d.address = boost::asio::ip::make_address("192.0.2.1");
+  d.port = 5061;
+  d.transport = Transport::tls;
+  m.add_address(0, 7, d);
+  std::string t = m.serialize();
+  const std::string labels = "address=\"192.0.2.1:5061\",carrier=\"acme\",target=\"a\"";
+  EXPECT_TRUE(has_line(t, "sip_address_up{" + labels + ",transport=\"tls\"} 0")) << t;
+  EXPECT_EQ(t.find("sip_tls_info"), std::string::npos) << "no handshake yet";
+  EXPECT_EQ(t.find("sip_keepalives_total"), std::string::npos) << "no keepalive yet";
+
+  TargetState s;
+  s.record(true, 1, 1);
+  m.address_finished(7, answered(200, milliseconds(5), ""), s);
+  TlsPeerInfo info;
+  info.version = "TLSv1.3";
+  info.cipher = "TLS_AES_256_GCM_SHA384";
+  info.cert_expiry = 1800000000;
+  m.tls_peer(7, info);
+  m.keepalive_finished(7, true);
+  m.keepalive_finished(7, false);
+  m.keepalive_finished(7, true);
+  t = m.serialize();
+  EXPECT_TRUE(has_line(t, "sip_address_up{" + labels + ",transport=\"tls\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_address_last_rtt_seconds{" + labels + ",transport=\"tls\"} 0.005"));
+  EXPECT_TRUE(has_line(t, "sip_tls_cert_expiry_timestamp_seconds{" + labels + "} 1800000000"));
+  EXPECT_TRUE(has_line(t,
+                       "sip_tls_info{address=\"192.0.2.1:5061\",carrier=\"acme\",cipher=\"TLS_"
+                       "AES_256_GCM_SHA384\",target=\"a\",version=\"TLSv1.3\"} 1"));
+  const std::string keepalive =
+      "sip_keepalives_total{address=\"192.0.2.1:5061\",carrier=\"acme\",result=";
+  EXPECT_TRUE(has_line(t, keepalive + "\"success\",target=\"a\"} 2"));
+  EXPECT_TRUE(has_line(t, keepalive + "\"failure\",target=\"a\"} 1"));
+
+  info.version = "TLSv1.2";
+  m.tls_peer(7, info);
+  t = m.serialize();
+  EXPECT_EQ(t.find("TLSv1.3"), std::string::npos) << "the old handshake's series is gone";
+  EXPECT_NE(t.find("version=\"TLSv1.2\""), std::string::npos);
+
+  m.remove_address(7);
+  t = m.serialize();
+  EXPECT_EQ(t.find("sip_address_up"), std::string::npos) << t;
+  EXPECT_EQ(t.find("sip_tls_info"), std::string::npos);
+}
+
+TEST(Metrics, LabelValuesAreEscapedAndSorted) {
+  Config config = parse_config(R"(
+[[target]]
+name = "q\"uote"
+uri = "sip:192.0.2.1"
+labels = { zone = "back\\slash", app = "x" }
+)",
+                               "test.toml");
+  Metrics m(config);
+  m.add_target(0, config.targets[0]);
+  const std::string t = m.serialize();
+  EXPECT_TRUE(has_line(
+      t, "sip_probes_total{app=\"x\",result=\"success\",target=\"q\\\"uote\",zone=\"back\\\\slash\"} 0"))
+      << t;
+}
+
 TEST(Metrics, ServerLabelIsBoundedAndPrintable) {
   EXPECT_EQ(Metrics::sanitize_label_value("  Kamailio\t(5.6)\r\n x  "), "Kamailio (5.6) x");
   EXPECT_EQ(Metrics::sanitize_label_value(std::string("a\0b\x7f\xff", 5)), "a?b??");
