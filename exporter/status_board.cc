@@ -14,6 +14,9 @@ void assign_capped(std::string& to, std::string_view from) {
   to.assign(from.substr(0, StatusBoard::kMaxText));
 }
 
+constexpr std::string_view kTextDropped =
+    "(no longer kept: the exporter keeps the newest 16 MiB of exchange texts of all targets)";
+
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
@@ -24,8 +27,6 @@ void StatusBoard::add_target(std::size_t slot, const TargetConfig& target) {
   e->status.labels = target.labels;
   e->status.uri = target.uri;
   e->status.state = std::string(to_string(Health::unknown));
-  e->rtts.resize(kRecentRtts);
-  e->exchanges.resize(kExchanges);
   std::lock_guard lock(mu_);
   if (entries_.size() <= slot) entries_.resize(slot + 1);
   entries_[slot] = std::move(e);
@@ -51,20 +52,22 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   }
   s.consecutive_failures = state.consecutive_failures;
   if (change.changed()) s.last_change_unix = unix_now;
-  e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? seconds(r.rtt) : -1;
-  ExchangeRecord& x = e.exchanges[e.exchange_count++ % kExchanges];
+  e.rtts[e.rtt_count++ % kRecentRtts] =
+      r.status_code != 0 ? static_cast<float>(seconds(r.rtt)) : -1.0F;
+  Exchange& x = e.exchanges[e.exchange_count++ % kExchanges];
   x.unix_time = unix_now;
   x.success = r.success;
   x.code = r.status_code;
-  x.reason.assign(to_string(r.reason));
+  x.reason = r.reason;
   x.rtt_seconds = r.status_code != 0 ? seconds(r.rtt) : -1;
-  x.duration_seconds = seconds(r.duration);
-  x.transmissions = r.transmissions;
-  assign_capped(x.response, r.response);
+  x.duration_seconds = static_cast<float>(seconds(r.duration));
+  x.transmissions = static_cast<std::uint16_t>(std::min(r.transmissions, 0xffff));
+  x.response = texts_.put(r.response.substr(0, kMaxText));
   if (has_credentials(r.request)) {
-    assign_capped(e.last_request, redact_credentials(r.request));
+    scratch_ = redact_credentials(r.request);
+    e.last_request = texts_.put(std::string_view(scratch_).substr(0, kMaxText));
   } else {
-    assign_capped(e.last_request, r.request);
+    e.last_request = texts_.put(r.request.substr(0, kMaxText));
   }
 }
 
@@ -112,22 +115,31 @@ void StatusBoard::tls_peer(std::size_t slot, std::size_t address, const TlsPeerI
   if (info.cert_expiry) a->cert_expiry_unix = *info.cert_expiry;
 }
 
-TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) {
+TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) const {
   TargetStatus s = e.status;
   const std::size_t n_rtts = std::min(e.rtt_count, kRecentRtts);
+  s.recent_rtts.reserve(n_rtts);
   for (std::size_t i = e.rtt_count - n_rtts; i < e.rtt_count; ++i) {
     s.recent_rtts.push_back(e.rtts[i % kRecentRtts]);
   }
   const std::size_t n = std::min(e.exchange_count, with_exchanges ? kExchanges : 1);
   for (std::size_t i = 0; i < n; ++i) {  // newest first
-    s.exchanges.push_back(e.exchanges[(e.exchange_count - 1 - i) % kExchanges]);
-  }
-  if (!with_exchanges) {
+    const Exchange& x = e.exchanges[(e.exchange_count - 1 - i) % kExchanges];
+    ExchangeRecord& out = s.exchanges.emplace_back();
+    out.unix_time = x.unix_time;
+    out.success = x.success;
+    out.code = x.code;
+    out.reason = to_string(x.reason);
+    out.rtt_seconds = x.rtt_seconds;
+    out.duration_seconds = x.duration_seconds;
+    out.transmissions = x.transmissions;
     // The list page shows the newest result (its failure reason), not the texts.
-    for (ExchangeRecord& x : s.exchanges) x.response.clear();
-    return s;
+    if (with_exchanges && !texts_.get(x.response, out.response)) out.response = kTextDropped;
   }
-  if (!s.exchanges.empty()) s.exchanges.front().request = e.last_request;
+  if (!with_exchanges) return s;
+  if (!s.exchanges.empty() && !texts_.get(e.last_request, s.exchanges.front().request)) {
+    s.exchanges.front().request = kTextDropped;
+  }
   for (const auto& [id, a] : e.addresses) s.addresses.push_back(a);
   return s;
 }

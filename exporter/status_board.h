@@ -1,8 +1,10 @@
 #pragma once
 // What the status pages show, kept per target as probes finish (engine thread) and copied
 // out under a lock when a page is rendered (HTTP thread). Bounded: a fixed number of recent
-// RTTs and exchanges per target, texts capped, buffers reused once warm.
+// RTTs and exchanges per target, and their texts in one ring shared by every target.
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "config/config.h"
 #include "exporter/status_page.h"
+#include "exporter/text_ring.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
 #include "probes/tls_context.h"
@@ -22,6 +25,11 @@ class StatusBoard {
   static constexpr std::size_t kRecentRtts = 40;
   static constexpr std::size_t kExchanges = 5;
   static constexpr std::size_t kMaxText = 2048;
+  // Request and response texts of every target: the newest 16 MiB. That keeps all five
+  // exchanges of about 2,500 targets, and the newest of most at 10,000 targets @ 1 s.
+  static constexpr std::size_t kTextBytes = 16 << 20;
+
+  explicit StatusBoard(std::size_t text_bytes = kTextBytes) : texts_(text_bytes) {}
 
   void add_target(std::size_t slot, const TargetConfig& target);
   void remove_target(std::size_t slot);
@@ -39,20 +47,32 @@ class StatusBoard {
   StatusSnapshot snapshot_of(std::string_view name, double unix_now) const;
 
  private:
+  struct Exchange {  // an ExchangeRecord without its texts
+    double unix_time = 0;
+    double rtt_seconds = -1;
+    float duration_seconds = 0;
+    std::int32_t code = 0;
+    std::uint16_t transmissions = 0;
+    FailureReason reason = FailureReason::none;
+    bool success = false;
+    TextRing::Ref response;
+  };
   struct Entry {
-    TargetStatus status;       // everything but the rings below
-    std::vector<double> rtts;  // ring of kRecentRtts
+    TargetStatus status;                    // everything but the rings below
+    std::array<float, kRecentRtts> rtts{};  // a sparkline's precision
     std::size_t rtt_count = 0;
-    std::vector<ExchangeRecord> exchanges;  // ring of kExchanges (request unused)
+    std::array<Exchange, kExchanges> exchanges{};
     std::size_t exchange_count = 0;
-    std::string last_request;
+    TextRing::Ref last_request;
     std::vector<std::pair<std::size_t, AddressStatus>> addresses;  // by address slot
   };
   AddressStatus* address_of(std::size_t slot, std::size_t address);
-  static TargetStatus export_entry(const Entry& e, bool with_exchanges);
+  TargetStatus export_entry(const Entry& e, bool with_exchanges) const;
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_;  // by slot
+  TextRing texts_;
+  std::string scratch_;  // the redacted request, reused
 };
 
 }  // namespace stx

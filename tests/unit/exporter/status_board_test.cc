@@ -51,7 +51,7 @@ TEST(StatusBoard, RecordsStateRingsAndExchanges) {
   EXPECT_EQ(b.last_change_unix, 200);
   ASSERT_EQ(b.recent_rtts.size(), StatusBoard::kRecentRtts);
   EXPECT_LT(b.recent_rtts.back(), 0) << "the failed probe is marked";
-  EXPECT_DOUBLE_EQ(b.recent_rtts.front(), 0.006);  // oldest kept of 46
+  EXPECT_NEAR(b.recent_rtts.front(), 0.006, 1e-7);  // oldest kept of 46
   ASSERT_EQ(b.exchanges.size(), 1u) << "the list shows only the newest result";
   EXPECT_EQ(b.exchanges[0].reason, "refused");
   EXPECT_TRUE(b.exchanges[0].response.empty());
@@ -81,6 +81,48 @@ TEST(StatusBoard, TextsAreCappedAndRemovedTargetsGo) {
   EXPECT_TRUE(board.snapshot(3).targets.empty());
   board.record(0, r, st, st.record(true, 1, 1), 4);  // late result for a removed slot: ignored
   EXPECT_TRUE(board.snapshot(5).targets.empty());
+}
+
+TEST(StatusBoard, OldTextsGiveWayToNewOnesOfAnyTarget) {
+  StatusBoard board(100);  // room for about three short texts
+  board.add_target(0, config_named("a"));
+  board.add_target(1, config_named("b"));
+  TargetState st;
+  board.record(0, answered(200, milliseconds(1)), st, st.record(true, 1, 1), 1);
+  ProbeResult timeout;
+  timeout.reason = FailureReason::timeout;
+  timeout.request = "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n";
+  board.record(0, timeout, st, st.record(false, 1, 1), 2);
+  board.record(1, answered(200, milliseconds(1)), st, st.record(true, 1, 1), 3);
+  board.record(1, answered(200, milliseconds(1)), st, st.record(true, 1, 1), 4);
+  const auto a = board.snapshot_of("a", 5).targets.at(0).exchanges;
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_TRUE(a[0].response.empty()) << "a timeout has no response to lose";
+  EXPECT_NE(a[0].request.find("no longer kept"), std::string::npos) << a[0].request;
+  EXPECT_NE(a[1].response.find("no longer kept"), std::string::npos);
+  EXPECT_EQ(a[1].code, 200) << "the exchange itself stays";
+  const auto b = board.snapshot_of("b", 5).targets.at(0).exchanges;
+  EXPECT_EQ(b[0].response, "SIP/2.0 200 OK\r\n\r\n");
+  EXPECT_EQ(b[0].request, "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n");
+}
+
+TEST(TextRing, WrapsAndKnowsWhatIsGone) {
+  TextRing ring(10);
+  const auto a = ring.put("abcdef");
+  const auto b = ring.put("ghij");
+  std::string out;
+  EXPECT_TRUE(ring.get(a, out));
+  EXPECT_EQ(out, "abcdef");
+  const auto c = ring.put("klm");  // wraps over "abc"
+  EXPECT_FALSE(ring.get(a, out));
+  EXPECT_TRUE(ring.get(b, out));
+  EXPECT_EQ(out, "ghij");
+  EXPECT_TRUE(ring.get(c, out));
+  EXPECT_EQ(out, "klm");
+  const auto d = ring.put("0123456789xyz");  // longer than the ring: its first 10 bytes
+  EXPECT_TRUE(ring.get(d, out));
+  EXPECT_EQ(out, "0123456789");
+  EXPECT_FALSE(ring.get(c, out));
 }
 
 }  // namespace

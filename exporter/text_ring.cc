@@ -1,0 +1,35 @@
+#include "exporter/text_ring.h"
+
+#include <algorithm>
+
+namespace stx {
+
+TextRing::Ref TextRing::put(std::string_view text) {
+  text = text.substr(0, capacity_);
+  const Ref r{written_, static_cast<std::uint32_t>(text.size())};
+  while (!text.empty()) {
+    const std::size_t pos = written_ % capacity_;
+    const std::size_t n = std::min(text.size(), capacity_ - pos);
+    if (bytes_.size() < pos + n) bytes_.resize(pos + n);
+    bytes_.replace(pos, n, text.data(), n);
+    written_ += n;
+    text.remove_prefix(n);
+  }
+  return r;
+}
+
+bool TextRing::get(Ref r, std::string& out) const {
+  out.clear();
+  if (r.size == 0) return true;  // nothing to lose
+  if (written_ - r.at > capacity_) return false;
+  std::size_t pos = r.at % capacity_;
+  for (std::size_t left = r.size; left > 0;) {
+    const std::size_t n = std::min(left, capacity_ - pos);
+    out.append(bytes_, pos, n);
+    left -= n;
+    pos = 0;
+  }
+  return true;
+}
+
+}  // namespace stx
