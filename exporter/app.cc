@@ -78,11 +78,11 @@ std::string App::reload() {
   if (next.exporter.rtt_buckets != config_->exporter.rtt_buckets) {
     // Histograms cannot change buckets in place: every target's series start over.
     metrics_->set_rtt_buckets(next.exporter.rtt_buckets);
-    engine_->reload({});
+    engine_->reload(std::make_shared<const std::vector<TargetConfig>>());
   }
   if (next.exporter.dns != config_->exporter.dns) engine_->set_dns(next.exporter.dns);
-  engine_->reload(next.targets);
   config_ = std::make_shared<const Config>(std::move(next));
+  engine_->reload(Engine::TargetList(config_, &config_->targets));
   metrics_->config_reloaded(true, unix_now());
   log_.log(LogLevel::info, "configuration reloaded",
            {{"config", flags_.config_file}, {"targets", std::to_string(config_->targets.size())}});
@@ -162,7 +162,7 @@ int App::run() {
   signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM, SIGHUP);
   wait_for_signals();
   http_->start();
-  engine_->start(config_->targets);
+  engine_->start(Engine::TargetList(config_, &config_->targets));
   metrics_->config_reloaded(true, unix_now());
   ready_ = true;
   std::string listen;

@@ -7,6 +7,9 @@ namespace stx {
 TextRing::Ref TextRing::put(std::string_view text) {
   text = text.substr(0, capacity_);
   const Ref r{written_, static_cast<std::uint32_t>(text.size())};
+  // Once, whole: growing by doubling would copy it and hold both copies for a moment. Pages
+  // are touched only as they are written.
+  if (bytes_.capacity() < capacity_) bytes_.reserve(capacity_);
   while (!text.empty()) {
     const std::size_t pos = written_ % capacity_;
     const std::size_t n = std::min(text.size(), capacity_ - pos);

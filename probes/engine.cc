@@ -60,37 +60,51 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
 
 Engine::~Engine() { stop(); }
 
-void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
-  targets_.reserve(targets.size());
-  paths_.reserve(targets.size());
-  queue_.reserve(targets.size() * 3 + 16);
+void Engine::start(TargetList targets, bool spread) {
+  targets_.reserve(targets->size());
+  paths_.reserve(targets->size());
+  queue_.reserve(targets->size() * 3 + 16);
   std::vector<std::uint32_t> added;
-  added.reserve(targets.size());
-  for (const TargetConfig& cfg : targets) added.push_back(add_target(cfg, nullptr));
+  added.reserve(targets->size());
+  for (const TargetConfig& cfg : *targets) {
+    added.push_back(add_target(std::shared_ptr<const TargetConfig>(targets, &cfg), nullptr));
+  }
   schedule_first(added, spread);
   arm_timer();
 }
 
-void Engine::reload(const std::vector<TargetConfig>& targets) {
+void Engine::reload(TargetList targets) {
   std::unordered_map<std::string_view, const TargetConfig*> wanted;
-  for (const TargetConfig& cfg : targets) wanted.emplace(cfg.name, &cfg);
+  for (const TargetConfig& cfg : *targets) wanted.emplace(cfg.name, &cfg);
   std::unordered_set<std::string_view> kept;
   for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
-    const Target* t = targets_[slot].get();
+    Target* t = targets_[slot].get();
     if (t == nullptr || !t->background) continue;
-    const auto it = wanted.find(t->cfg.name);
-    if (it != wanted.end() && *it->second == t->cfg) {
+    const auto it = wanted.find(t->cfg->name);
+    if (it != wanted.end() && *it->second == *t->cfg) {
       kept.insert(it->first);
+      // The same settings, now read from the new list, so that the old one can go.
+      t->cfg = std::shared_ptr<const TargetConfig>(targets, it->second);
     } else {
       remove_target(slot);
     }
   }
   std::vector<std::uint32_t> added;
-  for (const TargetConfig& cfg : targets) {
-    if (!kept.contains(cfg.name)) added.push_back(add_target(cfg, nullptr));
+  for (const TargetConfig& cfg : *targets) {
+    if (!kept.contains(cfg.name)) {
+      added.push_back(add_target(std::shared_ptr<const TargetConfig>(targets, &cfg), nullptr));
+    }
   }
   schedule_first(added, true);
   arm_timer();
+}
+
+void Engine::start(const std::vector<TargetConfig>& targets, bool spread) {
+  start(std::make_shared<const std::vector<TargetConfig>>(targets), spread);
+}
+
+void Engine::reload(const std::vector<TargetConfig>& targets) {
+  reload(std::make_shared<const std::vector<TargetConfig>>(targets));
 }
 
 void Engine::schedule_first(const std::vector<std::uint32_t>& slots, bool spread) {
@@ -99,7 +113,7 @@ void Engine::schedule_first(const std::vector<std::uint32_t>& slots, bool spread
   const TimePoint now = SteadyClock::now();
   for (const std::uint32_t slot : slots) {
     Target& t = *targets_[slot];
-    t.next_start = spread ? spread_start(t.cfg, now) : now;
+    t.next_start = spread ? spread_start(*t.cfg, now) : now;
     queue_.push({t.next_start, slot, t.generation, 0, TimerKind::start});
   }
 }
@@ -116,7 +130,8 @@ void Engine::set_dns(const DnsSettings& dns) {
 }
 
 void Engine::probe_once(const TargetConfig& target, OneShotDone done) {
-  const std::uint32_t slot = add_target(target, std::move(done));
+  const std::uint32_t slot =
+      add_target(std::make_shared<const TargetConfig>(target), std::move(done));
   schedule_first({slot}, false);
   arm_timer();
 }
@@ -127,10 +142,11 @@ TimePoint Engine::spread_start(const TargetConfig& cfg, TimePoint now) {
   return now + std::chrono::milliseconds(offset(jitter_));
 }
 
-std::uint32_t Engine::add_target(const TargetConfig& cfg, OneShotDone done) {
+std::uint32_t Engine::add_target(std::shared_ptr<const TargetConfig> config, OneShotDone done) {
+  const TargetConfig& cfg = *config;
   const std::uint32_t slot = take_slot(targets_, free_slots_);
   auto t = std::make_unique<Target>();
-  t->cfg = cfg;
+  t->cfg = std::move(config);
   t->generation = new_generation();
   t->background = !done;
   t->done = std::move(done);
@@ -224,7 +240,7 @@ void Engine::on_timer() {
         if (t.background) {
           sink_.schedule_lateness(SteadyClock::now() - e.due);
           // Fixed-rate schedule: the next start is planned from this one, not from `now`.
-          t.next_start = e.due + t.cfg.interval;
+          t.next_start = e.due + t.cfg->interval;
           queue_.push({t.next_start, e.slot, t.generation, 0, TimerKind::start});
         }
         start_cycle(e.slot, now);
@@ -263,7 +279,7 @@ void Engine::start_cycle(std::uint32_t slot, TimePoint now) {
   t.cycle_open = true;
   ++t.cycle_seq;
   t.cycle_started = now;
-  t.deadline = now + t.cfg.timeout;
+  t.deadline = now + t.cfg->timeout;
   t.outstanding = 0;
   if (t.background) {
     ++in_flight_;
@@ -297,7 +313,7 @@ void Engine::locate(std::uint32_t slot) {
   Target& t = *targets_[slot];
   t.locating = true;
   const std::uint32_t gen = t.generation;
-  locator_->locate(t.cfg.parsed_uri, t.cfg.transport, [this, slot, gen](const LocateResult& r) {
+  locator_->locate(t.cfg->parsed_uri, t.cfg->transport, [this, slot, gen](const LocateResult& r) {
     if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
         targets_[slot]->generation != gen) {
       return;  // removed meanwhile
@@ -334,7 +350,7 @@ void Engine::on_located(std::uint32_t slot, const LocateResult& r) {
 void Engine::apply_location(std::uint32_t slot, const Location& location, TimePoint located_at) {
   Target& t = *targets_[slot];
   t.location = location;
-  if (t.cfg.probe == ProbeAddresses::first && t.location.destinations.size() > 1) {
+  if (t.cfg->probe == ProbeAddresses::first && t.location.destinations.size() > 1) {
     t.location.destinations.resize(1);
   }
   t.located = true;
@@ -403,7 +419,7 @@ void Engine::cycle_timeout(std::uint32_t slot, TimePoint now) {
 
 void Engine::finish_cycle(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
-  const bool want_all = t.cfg.up_when == UpWhen::all;
+  const bool want_all = t.cfg->up_when == UpWhen::all;
   bool any_ok = false;
   bool all_ok = true;
   const Path* first = nullptr;
@@ -448,7 +464,7 @@ void Engine::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint now) {
   }
   --in_flight_;
   const StateChange change =
-      t.state.record(r.success, t.cfg.failures_before_down, t.cfg.successes_before_up);
+      t.state.record(r.success, t.cfg->failures_before_down, t.cfg->successes_before_up);
   sink_.probe_finished(slot, r, change, t.state);
 }
 

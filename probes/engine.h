@@ -38,14 +38,20 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // The target set. Each target points into it rather than holding a copy of its settings
+  // (about 1 KB each), so it lives as long as one of its targets does.
+  using TargetList = std::shared_ptr<const std::vector<TargetConfig>>;
+
   // Starts probing `targets`. First probes are spread at random over each target's interval
   // unless `spread` is false.
-  void start(const std::vector<TargetConfig>& targets, bool spread = true);
+  void start(TargetList targets, bool spread = true);
+  void start(const std::vector<TargetConfig>& targets, bool spread = true);  // copies
 
   // Replaces the target set. A target whose name and settings are unchanged keeps its slot,
   // state, addresses, schedule and in-flight probe, so no probe is lost or doubled; removed
   // targets are dropped (an in-flight probe abandoned); new or changed ones start unknown.
-  void reload(const std::vector<TargetConfig>& targets);
+  void reload(TargetList targets);
+  void reload(const std::vector<TargetConfig>& targets);  // copies
 
   // New DNS settings: later lookups use them; pending ones are asked again.
   void set_dns(const DnsSettings& dns);
@@ -73,7 +79,8 @@ class Engine {
   static AddressKey key_of(const UdpEndpoint& e);
 
   // Targets and cycles (engine.cc).
-  std::uint32_t add_target(const TargetConfig& cfg, OneShotDone done);  // not yet scheduled
+  std::uint32_t add_target(std::shared_ptr<const TargetConfig> cfg,
+                           OneShotDone done);  // not yet scheduled
   void schedule_first(const std::vector<std::uint32_t>& slots, bool spread);
   void remove_target(std::uint32_t slot);
   std::uint32_t new_generation();

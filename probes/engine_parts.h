@@ -47,7 +47,7 @@ std::string contact_of(std::string_view from_user, std::string_view sent_by,
 
 // One configured target (or one /probe request) and its probe cycles.
 struct Engine::Target {
-  TargetConfig cfg;
+  std::shared_ptr<const TargetConfig> cfg;  // an element of the engine's TargetList
   std::uint32_t generation = 0;
   bool background = true;  // false for probe_once() targets: never rescheduled, not reported
   OneShotDone done;        // probe_once() callback

@@ -10,7 +10,6 @@
 namespace stx {
 namespace {
 
-constexpr std::size_t kRequestCapacity = 2048;
 
 std::string_view via_transport(Transport t) {
   switch (t) {
@@ -56,10 +55,9 @@ std::uint32_t Engine::add_path(std::uint32_t target, const Destination& d) {
   p->target = target;
   p->generation = new_generation();
   p->dest = d;
-  p->request.reserve(kRequestCapacity);
   const Target& t = *targets_[target];
-  if (d.transport != Transport::udp && t.background && t.cfg.keepalive_interval.count() > 0) {
-    queue_.push({SteadyClock::now() + t.cfg.keepalive_interval, slot, p->generation, 0,
+  if (d.transport != Transport::udp && t.background && t.cfg->keepalive_interval.count() > 0) {
+    queue_.push({SteadyClock::now() + t.cfg->keepalive_interval, slot, p->generation, 0,
                  TimerKind::keepalive});
   }
   paths_[slot] = std::move(p);
@@ -79,7 +77,7 @@ void Engine::remove_path(std::uint32_t path) {
 void Engine::start_path_probe(std::uint32_t path, TimePoint now) {
   Path& p = *paths_[path];
   const Target& t = *targets_[p.target];
-  open_transaction(p.tx, path, ids_, now, t.cfg.timeout);
+  open_transaction(p.tx, path, ids_, now, t.cfg->timeout);
   p.tx.deadline = t.deadline;
   p.auth_sent = false;
   if (p.dest.transport == Transport::udp) {
@@ -103,7 +101,7 @@ void Engine::start_path_probe(std::uint32_t path, TimePoint now) {
 
 void Engine::build_request(Path& p) {
   const Target& t = *targets_[p.target];
-  const TargetConfig& cfg = t.cfg;
+  const TargetConfig& cfg = *t.cfg;
   OptionsRequest r;
   r.request_uri = t.request_uri;
   r.to_uri = cfg.to.empty() ? cfg.uri : cfg.to;
@@ -131,19 +129,23 @@ void Engine::path_finish(std::uint32_t path, ProbeResult& result, TimePoint now)
   p.tx.open = false;
   result.duration = now - p.tx.started;
   result.transmissions = p.tx.transmissions;
-  result.success = result.status_code != 0 && t.cfg.healthy_codes.contains(result.status_code);
-  // Own copies: the cycle may report this exchange after the receive buffer is reused.
-  p.response_text.assign(result.response);
-  p.server_text.assign(result.server);
-  p.detail_text.assign(result.detail);
+  result.success = result.status_code != 0 && t.cfg->healthy_codes.contains(result.status_code);
   p.result = result;
   p.result.request = p.request;
   p.result.call_id = p.tx.call_id_view();
-  p.result.response = p.response_text;
-  p.result.server = p.server_text;
-  p.result.detail = p.detail_text;
+  const bool reported_now = t.cycle_open && p.in_cycle && !p.done && t.outstanding == 1;
+  if (!reported_now) {
+    // The cycle reports this exchange after the receive buffer is reused: own copies. (Kept
+    // only then: a copy of each address's last answer would cost ~1 KB per target.)
+    p.response_text.assign(result.response);
+    p.server_text.assign(result.server);
+    p.detail_text.assign(result.detail);
+    p.result.response = p.response_text;
+    p.result.server = p.server_text;
+    p.result.detail = p.detail_text;
+  }
   const StateChange change =
-      p.state.record(result.success, t.cfg.failures_before_down, t.cfg.successes_before_up);
+      p.state.record(result.success, t.cfg->failures_before_down, t.cfg->successes_before_up);
   if (t.background) sink_.address_finished(target, path, p.result, change, p.state);
   if (p.ping_after_probe) send_ping(path, now);
   if (t.cycle_open && p.in_cycle && !p.done) {
@@ -194,7 +196,7 @@ void Engine::on_response(std::uint32_t path, const SipResponse& r, std::string_v
 bool Engine::answer_challenge(std::uint32_t path, const SipResponse& r, TimePoint now) {
   Path& p = *paths_[path];
   const Target& t = *targets_[p.target];
-  if (!t.cfg.auth || p.auth_sent) return false;  // one challenge per probe, as a UA does
+  if (!t.cfg->auth || p.auth_sent) return false;  // one challenge per probe, as a UA does
   std::string error;
   // RFC 8760: SHA-256 is preferred when the server offers both.
   const auto challenge =
@@ -202,7 +204,7 @@ bool Engine::answer_challenge(std::uint32_t path, const SipResponse& r, TimePoin
   if (!challenge) return false;  // nothing we can answer: the 401/407 is the final response
   char cnonce[16];
   IdGenerator::hex(ids_.next(), cnonce, sizeof cnonce);
-  if (!write_digest_authorization(*challenge, *t.cfg.auth, "OPTIONS", t.request_uri,
+  if (!write_digest_authorization(*challenge, *t.cfg->auth, "OPTIONS", t.request_uri,
                                   std::string_view(cnonce, sizeof cnonce), 1, p.authorization)) {
     return false;
   }
