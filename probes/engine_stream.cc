@@ -32,15 +32,15 @@ void Engine::stream_connect(std::uint32_t path) {
   StreamOptions o;
   o.transport = p.dest.transport;
   o.remote = boost::asio::ip::tcp::endpoint(p.dest.address, p.dest.port);
-  if (const auto addr = source_address_of(t.cfg, p.dest.address.is_v6())) {
-    o.local = boost::asio::ip::tcp::endpoint(*addr, t.cfg.source_port);
+  if (const auto addr = source_address_of(*t.cfg, p.dest.address.is_v6())) {
+    o.local = boost::asio::ip::tcp::endpoint(*addr, t.cfg->source_port);
   }
   if (p.dest.transport == Transport::tls) {
     auto it = std::find_if(tls_contexts_.begin(), tls_contexts_.end(),
-                           [&](const auto& e) { return e.first == t.cfg.tls; });
+                           [&](const auto& e) { return e.first == t.cfg->tls; });
     if (it == tls_contexts_.end()) {
       try {
-        tls_contexts_.emplace_back(t.cfg.tls, make_tls_client_context(t.cfg.tls));
+        tls_contexts_.emplace_back(t.cfg->tls, make_tls_client_context(t.cfg->tls));
       } catch (const std::exception& e) {
         if (p.tx.open) path_fail(path, FailureReason::tls, e.what(), SteadyClock::now());
         return;
@@ -49,7 +49,7 @@ void Engine::stream_connect(std::uint32_t path) {
     }
     o.tls = it->second;
     // RFC 5922: the certificate must name the domain of the URI, not the SRV target.
-    o.tls_name = t.cfg.tls.server_name.empty() ? t.cfg.parsed_uri.host : t.cfg.tls.server_name;
+    o.tls_name = t.cfg->tls.server_name.empty() ? t.cfg->parsed_uri.host : t.cfg->tls.server_name;
   }
   const std::uint32_t gen = p.generation;
   const std::uint32_t cg = ++p.conn_gen;
@@ -152,7 +152,7 @@ void Engine::on_stream_failed(std::uint32_t path, StreamFailure failure, std::st
 void Engine::on_keepalive_timer(std::uint32_t path, TimePoint now) {
   Path& p = *paths_[path];
   const Target& t = *targets_[p.target];
-  queue_.push({now + t.cfg.keepalive_interval, path, p.generation, 0, TimerKind::keepalive});
+  queue_.push({now + t.cfg->keepalive_interval, path, p.generation, 0, TimerKind::keepalive});
   if (p.ping_outstanding) return;
   if (p.tx.open) {
     // Probes and keepalives on the same schedule would always collide: ping right after.
@@ -176,7 +176,7 @@ void Engine::send_ping(std::uint32_t path, TimePoint now) {
   p.ping_outstanding = true;
   ++p.ping_seq;
   const auto wait =
-      std::min<std::chrono::milliseconds>(kPongWait, targets_[p.target]->cfg.keepalive_interval);
+      std::min<std::chrono::milliseconds>(kPongWait, targets_[p.target]->cfg->keepalive_interval);
   queue_.push({now + wait, path, p.generation, p.ping_seq, TimerKind::pong_due});
 }
 

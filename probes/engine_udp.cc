@@ -20,8 +20,8 @@ std::error_code Engine::udp_route(Path& p, TimePoint now) {
   const Target& t = *targets_[p.target];
   const UdpEndpoint remote(p.dest.address, p.dest.port);
   std::optional<UdpEndpoint> source;
-  if (const auto addr = source_address_of(t.cfg, remote.address().is_v6())) {
-    source = UdpEndpoint(*addr, t.cfg.source_port);
+  if (const auto addr = source_address_of(*t.cfg, remote.address().is_v6())) {
+    source = UdpEndpoint(*addr, t.cfg->source_port);
   }
   std::error_code ec;
   p.socket = transport_.socket_for(remote, source ? &*source : nullptr, ec);
