@@ -199,8 +199,33 @@ void Engine::service() {
   arm_timer();  // answered challenges and new cycles have timers
 }
 
+bool Engine::live(const TimerEntry& e) const {
+  if (e.kind == TimerKind::start || e.kind == TimerKind::timeout) {
+    // The target may have been removed (and the slot perhaps reused) since.
+    if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
+      return false;
+    }
+    const Target& t = *targets_[e.slot];
+    return e.kind == TimerKind::start || (t.cycle_open && t.cycle_seq == e.seq);
+  }
+  if (e.slot >= paths_.size() || !paths_[e.slot] || paths_[e.slot]->generation != e.gen) {
+    return false;
+  }
+  const Path& p = *paths_[e.slot];
+  switch (e.kind) {
+    case TimerKind::retransmit:
+      return p.tx.open && p.tx.seq == e.seq;
+    case TimerKind::pong_due:
+      return p.ping_outstanding && p.ping_seq == e.seq;
+    default:
+      return true;
+  }
+}
+
 void Engine::arm_timer() {
   if (stopped_) return;
+  // Entries of answered probes (their retransmit and timeout) would each cost a wakeup.
+  while (!queue_.empty() && !live(queue_.top())) queue_.pop();
   bool busy = false;
   if (!queue_.empty()) {
     // Wakeups are coalesced: under load one wakeup serves every timer due within the gap
@@ -226,14 +251,7 @@ void Engine::on_timer() {
   const TimePoint now = SteadyClock::now();
   TimerEntry e;
   while (queue_.pop_due(now, e)) {
-    const bool for_target = e.kind == TimerKind::start || e.kind == TimerKind::timeout;
-    if (for_target) {
-      if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
-        continue;  // the target was removed (and the slot perhaps reused) since
-      }
-    } else if (e.slot >= paths_.size() || !paths_[e.slot] || paths_[e.slot]->generation != e.gen) {
-      continue;
-    }
+    if (!live(e)) continue;
     switch (e.kind) {
       case TimerKind::start: {
         Target& t = *targets_[e.slot];
@@ -246,27 +264,21 @@ void Engine::on_timer() {
         start_cycle(e.slot, now);
         break;
       }
-      case TimerKind::timeout: {
-        const Target& t = *targets_[e.slot];
-        if (t.cycle_open && t.cycle_seq == e.seq) cycle_timeout(e.slot, now);
+      case TimerKind::timeout:
+        cycle_timeout(e.slot, now);
         break;
-      }
-      case TimerKind::retransmit: {
-        const Path& p = *paths_[e.slot];
-        if (p.tx.open && p.tx.seq == e.seq) udp_retransmit(e.slot, e.due);
+      case TimerKind::retransmit:
+        udp_retransmit(e.slot, e.due);
         break;
-      }
       case TimerKind::keepalive:
         on_keepalive_timer(e.slot, now);
         break;
       case TimerKind::pong_due: {
+        // RFC 5626 4.4.1: no pong means the flow is dead; the next probe reconnects.
         Path& p = *paths_[e.slot];
-        if (p.ping_outstanding && p.ping_seq == e.seq) {
-          // RFC 5626 4.4.1: no pong means the flow is dead; the next probe reconnects.
-          p.ping_outstanding = false;
-          if (targets_[p.target]->background) sink_.keepalive_finished(p.target, e.slot, false);
-          close_stream(p);
-        }
+        p.ping_outstanding = false;
+        if (targets_[p.target]->background) sink_.keepalive_finished(p.target, e.slot, false);
+        close_stream(p);
         break;
       }
     }

@@ -87,6 +87,7 @@ class Engine {
   TimePoint spread_start(const TargetConfig& cfg, TimePoint now);
   void service();  // one wakeup: read the sockets, run due timers, plan the next wakeup
   void arm_timer();
+  bool live(const TimerEntry& e) const;  // false: its target, path or exchange is gone
   void on_timer();
   void start_cycle(std::uint32_t slot, TimePoint now);
   void locate(std::uint32_t slot);

@@ -33,6 +33,8 @@ inline constexpr FailureReason kAllFailureReasons[] = {
 
 std::string_view to_string(FailureReason r);
 
+// The views point into the engine's buffers: valid only during the call that hands the
+// result over (a ProbeSink method or a probe_once() callback).
 struct ProbeResult {
   bool success = false;
   int status_code = 0;  // final response code, 0 when none arrived

@@ -34,6 +34,8 @@ class TimerQueue {
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
   TimePoint next_due() const { return heap_.top().due; }
+  const TimerEntry& top() const { return heap_.top(); }
+  void pop() { heap_.pop(); }
 
   // Pops the earliest entry if it is due at `now`.
   bool pop_due(TimePoint now, TimerEntry& out) {

@@ -22,6 +22,7 @@ struct Finished {
   std::size_t target;
   ProbeResult result;
   std::string server;
+  std::string detail;
   StateChange change;
   TargetState state;
 };
@@ -37,7 +38,8 @@ class RecordingSink : public ProbeSink {
   void probe_started(std::size_t) override { ++started; }
   void probe_finished(std::size_t target, const ProbeResult& r, const StateChange& c,
                       const TargetState& s) override {
-    finished.push_back({target, r, std::string(r.server), c, s});
+    // The result's views are valid only during the call.
+    finished.push_back({target, r, std::string(r.server), std::string(r.detail), c, s});
   }
   void unmatched_response(std::string_view why) override { unmatched.emplace_back(why); }
   void invalid_message(std::string_view why) override { invalid.emplace_back(why); }
@@ -524,7 +526,7 @@ TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
       EXPECT_EQ(f.result.status_code, 200);
     } else {
       EXPECT_EQ(f.result.reason, FailureReason::send_error);
-      EXPECT_NE(std::string(f.result.detail).find("in use"), std::string::npos) << f.result.detail;
+      EXPECT_NE(f.detail.find("in use"), std::string::npos) << f.detail;
     }
   }
   EXPECT_EQ(header(seen, "Via").rfind("SIP/2.0/UDP 127.0.0.1:" + std::to_string(free_port), 0), 0u)
