@@ -44,7 +44,7 @@ WebRoutes App::routes() {
   r.status = [this] { return board_.snapshot(unix_now()); };
   r.status_of = [this](std::string_view name) { return board_.snapshot_of(name, unix_now()); };
   r.ready = [this] { return ready_.load(); };
-  r.probe = [this](const ProbeRequest& req, Respond respond) {
+  r.probe = [this](const ProbeRequest& req, const Respond& respond) {
     auto gated = probe_gate_.enter(respond);
     if (!gated) {
       respond(too_many_probes(probe_gate_.limit()));

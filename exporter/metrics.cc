@@ -369,8 +369,9 @@ void Metrics::write_targets(std::string& out) const {
       {&kLastRtt, &S::last_rtt},
       {&kLastCode, &S::last_code},
       {&kConsecutive, &S::consecutive_failures}};
-  for (const auto& [family, field] : gauges) {
-    FamilyWriter w(out, *family);
+  for (const auto& gauge : gauges) {
+    const auto field = gauge.second;
+    FamilyWriter w(out, *gauge.first);
     each(targets_, [&](const S& s) { end_line(w.series(s.labels), (s.*field).get()); });
   }
   {

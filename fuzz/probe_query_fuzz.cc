@@ -85,12 +85,12 @@ stx::WebRoutes routes(bool& probed) {
   r.status = [] { return stx::StatusSnapshot{}; };
   r.status_of = [](std::string_view) { return stx::StatusSnapshot{}; };
   r.ready = [] { return true; };
-  r.probe = [&probed](const stx::ProbeRequest& req, stx::Respond respond) {
+  r.probe = [&probed](const stx::ProbeRequest& req, const stx::Respond& respond) {
     probed = true;
     resolve(req);
     respond(stx::WebResponse{});
   };
-  r.reload = [](stx::Respond respond) { respond(stx::WebResponse{}); };
+  r.reload = [](const stx::Respond& respond) { respond(stx::WebResponse{}); };
   return r;
 }
 
@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool probed = false;
   int responses = 0;
   int status = 0;
-  stx::handle_web_request(req, routes(probed), [&](stx::WebResponse w) {
+  stx::handle_web_request(req, routes(probed), [&](const stx::WebResponse& w) {
     ++responses;
     status = w.status;
   });

@@ -58,9 +58,14 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
       dns_(dns),
       timer_(io) {}
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  try {
+    stop();
+  } catch (...) {  // closing sockets during destruction: nothing left to report it to
+  }
+}
 
-void Engine::start(TargetList targets, bool spread) {
+void Engine::start(const TargetList& targets, bool spread) {
   targets_.reserve(targets->size());
   paths_.reserve(targets->size());
   queue_.reserve(targets->size() * 3 + 16);
@@ -73,7 +78,7 @@ void Engine::start(TargetList targets, bool spread) {
   arm_timer();
 }
 
-void Engine::reload(TargetList targets) {
+void Engine::reload(const TargetList& targets) {
   std::unordered_map<std::string_view, const TargetConfig*> wanted;
   for (const TargetConfig& cfg : *targets) wanted.emplace(cfg.name, &cfg);
   std::unordered_set<std::string_view> kept;

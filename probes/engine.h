@@ -44,13 +44,13 @@ class Engine {
 
   // Starts probing `targets`. First probes are spread at random over each target's interval
   // unless `spread` is false.
-  void start(TargetList targets, bool spread = true);
+  void start(const TargetList& targets, bool spread = true);
   void start(const std::vector<TargetConfig>& targets, bool spread = true);  // copies
 
   // Replaces the target set. A target whose name and settings are unchanged keeps its slot,
   // state, addresses, schedule and in-flight probe, so no probe is lost or doubled; removed
   // targets are dropped (an in-flight probe abandoned); new or changed ones start unknown.
-  void reload(TargetList targets);
+  void reload(const TargetList& targets);
   void reload(const std::vector<TargetConfig>& targets);  // copies
 
   // New DNS settings: later lookups use them; pending ones are asked again.
@@ -79,7 +79,7 @@ class Engine {
   static AddressKey key_of(const UdpEndpoint& e);
 
   // Targets and cycles (engine.cc).
-  std::uint32_t add_target(std::shared_ptr<const TargetConfig> cfg,
+  std::uint32_t add_target(std::shared_ptr<const TargetConfig> config,
                            OneShotDone done);  // not yet scheduled
   void schedule_first(const std::vector<std::uint32_t>& slots, bool spread);
   void remove_target(std::uint32_t slot);

@@ -2,7 +2,8 @@
 // matching datagrams and ICMP errors to the address whose probe they answer.
 #include <boost/asio/ip/address.hpp>
 #include <cerrno>
-#include <cstring>
+#include <string>
+#include <system_error>
 
 #include "probes/engine_parts.h"
 
@@ -13,6 +14,9 @@ bool is_unreachable_errno(int e) {
   return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
          e == ENONET || e == EACCES || e == EPERM;
 }
+
+// strerror is not thread-safe (the web server has its own thread); this is.
+std::string errno_text(int e) { return std::system_category().message(e); }
 
 }  // namespace
 
@@ -45,7 +49,7 @@ void Engine::udp_send(std::uint32_t path, TimePoint now) {
   const int err = transport_.send(*p.socket, p.remote, p.request);
   if (err != 0) {
     path_fail(path, is_unreachable_errno(err) ? FailureReason::refused : FailureReason::send_error,
-              std::strerror(err), now);
+              errno_text(err), now);
     return;
   }
   ++p.tx.transmissions;
@@ -107,7 +111,7 @@ void Engine::on_transport_error(const UdpEndpoint& dest, std::string_view origin
     if (slot && *slot < paths_.size() && paths_[*slot]) {
       const Path& p = *paths_[*slot];
       if (p.tx.open && p.tx.branch_view() == branch && p.remote == dest) {
-        path_fail(*slot, FailureReason::refused, std::strerror(error), now);
+        path_fail(*slot, FailureReason::refused, errno_text(error), now);
       }
       return;
     }
@@ -121,7 +125,7 @@ void Engine::on_transport_error(const UdpEndpoint& dest, std::string_view origin
   // Failing a probe can end a one-shot target and change the map: act after the walk.
   for (const std::uint32_t path : hit) {
     if (paths_[path] && paths_[path]->tx.open) {
-      path_fail(path, FailureReason::refused, std::strerror(error), now);
+      path_fail(path, FailureReason::refused, errno_text(error), now);
     }
   }
 }

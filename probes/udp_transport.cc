@@ -35,7 +35,7 @@ TimePoint arrival_of(const msghdr& m, TimePoint steady_now, const timespec& wall
   for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr;
        c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    timespec at;
+    timespec at{};
     std::memcpy(&at, CMSG_DATA(c), sizeof at);
     const auto age = std::chrono::seconds(wall_now.tv_sec - at.tv_sec) +
                      std::chrono::nanoseconds(wall_now.tv_nsec - at.tv_nsec);
@@ -163,7 +163,8 @@ void UdpTransport::arm(Socket& s) {
 }
 
 void UdpTransport::poll() {
-  for (std::size_t i = 0; i < sockets_.size(); ++i) {
+  // By index: a handler may open a socket, which may reallocate sockets_.
+  for (std::size_t i = 0; i < sockets_.size(); ++i) {  // NOLINT(modernize-loop-convert)
     if (sockets_[i]->sock.is_open()) drain(*sockets_[i]);
   }
 }
@@ -226,7 +227,7 @@ void UdpTransport::drain_errors(Socket& s) {
     dest.resize(msg.msg_namelen);
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (!is_error_cmsg(c)) continue;
-      sock_extended_err ee;
+      sock_extended_err ee{};
       std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
       handlers_.on_error(dest, std::string_view(original, static_cast<std::size_t>(n)),
                          static_cast<int>(ee.ee_errno));

@@ -5,8 +5,9 @@
 #   scripts/sanitize.sh all    # both (the default)
 # Further arguments go to ctest (e.g. -R integration).
 #
-# Build type, flags (STX_SANITIZE) and the *SAN_OPTIONS are the presets asan and tsan in
-# CMakePresets.json (build/asan, build/tsan). The integration tests start
+# Build type, flags (STX_SANITIZE; -O1 -g1, line tables being all a report needs, for a
+# shorter build) and the *SAN_OPTIONS are the presets asan and tsan in CMakePresets.json
+# (build/asan, build/tsan). The integration tests start
 # build/<preset>/sip_trunk_exporter, so the exporter runs sanitized too, and a sanitizer report
 # in its stderr fails the test (Process in tests/integration/harness.cc).
 #

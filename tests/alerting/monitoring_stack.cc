@@ -175,6 +175,7 @@ std::vector<json> NotificationSink::read(std::string_view prefix) const {
   }
   std::sort(files.begin(), files.end());  // zero-padded sequence numbers
   std::vector<json> out;
+  out.reserve(files.size());
   for (const auto& f : files) out.push_back(load_json(f));
   return out;
 }

@@ -487,7 +487,9 @@ TEST_F(Hostile, TcpMegabyteLineAndHugeContentLengthCloseTheConnection) {
            metric(e, "sip_probe_failures_total", "huge-cl", {{"reason", "reset"}}) >= 3;
   });
   ASSERT_TRUE(s.ok) << s.last.grep("sip_probe_failures_total") << s.last.grep(kInvalid);
-  for (auto [name, peer] : {std::pair{"huge-line", &huge_line}, std::pair{"huge-cl", &huge_cl}}) {
+  for (const auto& named : {std::pair{"huge-line", &huge_line}, std::pair{"huge-cl", &huge_cl}}) {
+    const auto* const name = named.first;
+    auto* const peer = named.second;
     SCOPED_TRACE(name);
     const Exposition& e = s.last;
     EXPECT_EQ(metric(e, "sip_probe_failures_total", name),

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -35,7 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 // ---------------------------------------------------------------------------
 // SIP answers
@@ -69,7 +69,7 @@ bool has_authorization(const std::string& request) {
 // What a peer sends back for one request (nothing, one response, ...).
 using Answer = std::function<std::vector<std::string>(const std::string& request)>;
 
-Answer answer_with(int code, std::string_view reason, std::string extra = "") {
+Answer answer_with(int code, std::string_view reason, const std::string& extra = "") {
   return [code, reason, extra](const std::string& req) {
     return std::vector<std::string>{sip_reply(req, code, reason, extra)};
   };
@@ -80,7 +80,7 @@ Answer answer_nothing() {
 // 401 to every request, answered challenges included.
 Answer challenge_always() { return answer_with(401, "Unauthorized", kChallenge); }
 // 401, then `after` for the request that carries credentials.
-Answer challenge_then(Answer after) {
+Answer challenge_then(const Answer& after) {
   return [after](const std::string& req) {
     if (has_authorization(req)) return after(req);
     return std::vector<std::string>{sip_reply(req, 401, "Unauthorized", kChallenge)};
@@ -103,7 +103,7 @@ std::vector<std::string> header_lines(std::string_view message) {
 // header line injected; else what is wrong.
 std::string wire_problem(std::string_view message) {
   for (std::size_t i = 0; i < message.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(message[i]);
+    const auto c = static_cast<unsigned char>(message[i]);
     const bool crlf = (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') ||
                       (c == '\n' && i > 0 && message[i - 1] == '\r');
     if ((c < 0x20 && c != '\t' && !crlf) || c == 0x7f) {
@@ -422,7 +422,9 @@ class Conn {
 
 int status_of(std::string_view raw) {
   if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return 0;
-  return std::atoi(std::string(raw.substr(9, 3)).c_str());
+  int code = 0;
+  std::from_chars(raw.data() + 9, raw.data() + 12, code);
+  return code;
 }
 
 std::string body_of(const std::string& raw) {
@@ -602,7 +604,7 @@ TEST_F(SecurityTest, UnsolicitedSipOnUdpTcpAndTlsIsNeverAnswered) {
   for (const auto& [method, text] : unsolicited_requests()) datagrams.push_back(text);
   datagrams.push_back(kStrayResponse);
   datagrams.push_back(replayed);
-  datagrams.push_back("\x16\x03\x01 not SIP at all \xff\xfe\r\n\r\n");
+  datagrams.emplace_back("\x16\x03\x01 not SIP at all \xff\xfe\r\n\r\n");
   datagrams.push_back("INVITE sip:x SIP/2.0\r\n" + std::string(65000, 'a'));
   const std::size_t udp_seen = udp.received().size();
   for (const std::string& d : datagrams) {
@@ -673,6 +675,7 @@ std::map<std::string, int> per_call(const std::vector<std::string>& messages) {
 
 std::vector<std::string> texts(const std::vector<UdpSocket::Datagram>& datagrams) {
   std::vector<std::string> out;
+  out.reserve(datagrams.size());
   for (const auto& d : datagrams) out.push_back(d.data);
   return out;
 }
@@ -741,7 +744,7 @@ TEST_F(SecurityTest, NoPeerGetsMoreRequestsThanTheScheduleAllows) {
 
   auto check = [&](const std::string& name, const std::vector<std::string>& got, int per_cycle) {
     SCOPED_TRACE(name);
-    const auto calls = per_call(got);
+    auto calls = per_call(got);
     EXPECT_LE(static_cast<int>(calls.size()), cycles) << "more probe cycles than the schedule";
     EXPECT_LE(max_of(calls), per_cycle) << "more requests in one cycle than Timer E and one "
                                            "digest retry allow";
@@ -792,14 +795,14 @@ struct InjectionCase {
 };
 
 std::vector<InjectionCase> injection_cases(const std::string& peer_uri, std::uint16_t peer_port) {
-  auto in_target = [peer_uri](std::string line) {
+  auto in_target = [peer_uri](const std::string& line) {
     return [peer_uri, line](const std::string& c) {
       std::string l = line;
       l.replace(l.find("{C}"), 3, c);
       return std::make_pair(std::string(), udp_target("evil", peer_uri, l + "\n"));
     };
   };
-  auto in_module = [](std::string line) {
+  auto in_module = [](const std::string& line) {
     return [line](const std::string& c) {
       std::string l = line;
       l.replace(l.find("{C}"), 3, c);
