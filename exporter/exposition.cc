@@ -164,11 +164,7 @@ void put_header(std::string& out, std::string_view name, std::string_view help,
   out += '\n';
 }
 
-namespace {
-
-// Where a label with `key` goes in rendered `labels`: the offset of the first label whose key
-// sorts after it (labels.size() when none does).
-std::size_t insertion_point(std::string_view labels, std::string_view key) {
+std::size_t label_insertion_point(std::string_view labels, std::string_view key) {
   std::size_t pos = 0;
   while (pos < labels.size()) {
     const std::size_t eq = labels.find('=', pos);
@@ -180,25 +176,36 @@ std::size_t insertion_point(std::string_view labels, std::string_view key) {
   return labels.size();
 }
 
-void put_labels(std::string& out, std::string_view labels, std::string_view key,
-                std::string_view value, bool last) {
-  if (key.empty()) {
-    out.append(labels);
-    return;
-  }
-  const std::size_t at = last ? labels.size() : insertion_point(labels, key);
+namespace {
+
+void put_labels_at(std::string& out, std::string_view labels, std::size_t at, std::string_view key,
+                   std::string_view value, bool escape) {
   const std::string_view before = labels.substr(0, at);
   const std::string_view after = labels.substr(at);
   out.append(before);
   if (!before.empty() && before.back() != ',') out += ',';
   out.append(key);
   out += "=\"";
-  put_escaped(out, value);
+  if (escape) {
+    put_escaped(out, value);
+  } else {
+    out.append(value);
+  }
   out += '"';
   if (!after.empty()) {
     out += ',';
     out.append(after);
   }
+}
+
+void put_labels(std::string& out, std::string_view labels, std::string_view key,
+                std::string_view value, bool last) {
+  if (key.empty()) {
+    out.append(labels);
+    return;
+  }
+  const std::size_t at = last ? labels.size() : label_insertion_point(labels, key);
+  put_labels_at(out, labels, at, key, value, true);
 }
 
 }  // namespace
@@ -212,6 +219,14 @@ void put_series(std::string& out, std::string_view name, std::string_view labels
     out += '}';
   }
   out += ' ';
+}
+
+void put_series_at(std::string& out, std::string_view name, std::string_view labels, std::size_t at,
+                   std::string_view key, std::string_view plain_value) {
+  out.append(name);
+  out += '{';
+  put_labels_at(out, labels, at, key, plain_value, false);
+  out += "} ";
 }
 
 std::string with_label(std::string_view labels, std::string_view key, std::string_view value) {

@@ -4,6 +4,7 @@
 // and snprintf, which was 78% of a scrape's instructions at a few thousand targets.
 #include <prometheus/metric_family.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +29,13 @@ void put_header(std::string& out, std::string_view name, std::string_view help,
 // after every other label when `last` (as prometheus-cpp places a histogram's "le").
 void put_series(std::string& out, std::string_view name, std::string_view labels,
                 std::string_view key = {}, std::string_view value = {}, bool last = false);
+// Where a label `key` goes in rendered `labels`: the offset of the first label whose key sorts
+// after it, or labels.size(). A series writer computes it once per label set, not per line.
+std::size_t label_insertion_point(std::string_view labels, std::string_view key);
+// put_series with key="value" at offset `at` of `labels` (from label_insertion_point, or
+// labels.size() for last), and `plain_value` written as is: numbers and our own constants only.
+void put_series_at(std::string& out, std::string_view name, std::string_view labels, std::size_t at,
+                   std::string_view key, std::string_view plain_value);
 // `labels` with key="value" added at its place in key order.
 std::string with_label(std::string_view labels, std::string_view key, std::string_view value);
 

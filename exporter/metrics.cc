@@ -63,9 +63,8 @@ constexpr FamilyInfo kCertExpiry{"sip_tls_cert_expiry_timestamp_seconds",
                                  "Unix time the earliest-expiring certificate of the peer's chain "
                                  "expires (also set when verification failed).",
                                  "gauge"};
-constexpr FamilyInfo kTlsInfo{"sip_tls_info",
-                              "TLS version and cipher of the last handshake with this address.",
-                              "gauge"};
+constexpr FamilyInfo kTlsInfo{
+    "sip_tls_info", "TLS version and cipher of the last handshake with this address.", "gauge"};
 constexpr FamilyInfo kKeepalives{"sip_keepalives_total",
                                  "RFC 5626 CRLF keepalive pings on TCP/TLS connections, by result "
                                  "(success: the pong came back).",
@@ -100,13 +99,25 @@ class FamilyWriter {
   std::string& series_named(std::string_view name, std::string_view labels,
                             std::string_view key = {}, std::string_view value = {},
                             bool last = false) {
-    if (!started_) put_header(out_, f_.name, f_.help, f_.type);
-    started_ = true;
+    start();
     put_series(out_, name, labels, key, value, last);
+    return out_;
+  }
+  // A line whose extra label is a number or one of our constants, at offset `at` of `labels`
+  // (label_insertion_point, computed once per label set).
+  std::string& series_at(std::string_view name, std::string_view labels, std::size_t at,
+                         std::string_view key, std::string_view value) {
+    start();
+    put_series_at(out_, name, labels, at, key, value);
     return out_;
   }
 
  private:
+  void start() {
+    if (!started_) put_header(out_, f_.name, f_.help, f_.type);
+    started_ = true;
+  }
+
   std::string& out_;
   const FamilyInfo& f_;
   bool started_ = false;
@@ -320,26 +331,32 @@ void Metrics::write_targets(std::string& out) const {
   {
     FamilyWriter w(out, kProbes);
     each(targets_, [&](const S& s) {
-      end_line(w.series(s.labels, "result", "success"), s.success.get());
-      end_line(w.series(s.labels, "result", "failure"), s.failure.get());
+      const std::size_t at = label_insertion_point(s.labels, "result");
+      end_line(w.series_at(kProbes.name, s.labels, at, "result", "success"), s.success.get());
+      end_line(w.series_at(kProbes.name, s.labels, at, "result", "failure"), s.failure.get());
     });
   }
   {
     FamilyWriter w(out, kResponses);
     char code[16];
     each(targets_, [&](const S& s) {
+      const std::size_t at = label_insertion_point(s.labels, "code");
       for (const auto& [c, n] : s.responses) {
         const auto r = std::to_chars(code, code + sizeof code, c);
-        end_line(w.series(s.labels, "code", std::string_view(code, r.ptr - code)), n.get());
+        end_line(w.series_at(kResponses.name, s.labels, at, "code",
+                             std::string_view(code, r.ptr - code)),
+                 n.get());
       }
     });
   }
   {
     FamilyWriter w(out, kFailures);
     each(targets_, [&](const S& s) {
+      const std::size_t at = label_insertion_point(s.labels, "reason");
       for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
-        end_line(w.series(s.labels, "reason", to_string(kAllFailureReasons[i])),
-                 s.failures[i].get());
+        end_line(
+            w.series_at(kFailures.name, s.labels, at, "reason", to_string(kAllFailureReasons[i])),
+            s.failures[i].get());
       }
     });
   }
@@ -348,9 +365,18 @@ void Metrics::write_targets(std::string& out) const {
     const std::string count = std::string(kRtt.name) + "_count";
     const std::string sum = std::string(kRtt.name) + "_sum";
     const std::string bucket = std::string(kRtt.name) + "_bucket";
-    std::string le;
+    // The `le` texts, formatted once per bucket layout rather than once per series.
+    std::vector<std::string> les;
+    const std::vector<double>* les_of = nullptr;
     each(targets_, [&](const S& s) {
       const std::size_t n = s.bounds->size();
+      if (s.bounds.get() != les_of) {
+        les_of = s.bounds.get();
+        les.assign(n + 1, std::string());
+        for (std::size_t i = 0; i <= n; ++i) {
+          put_double(les[i], i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
+        }
+      }
       std::uint64_t total = 0;
       for (std::size_t i = 0; i <= n; ++i) total += s.rtt_buckets[i].get();
       end_line(w.series_named(count, s.labels), total);
@@ -359,9 +385,8 @@ void Metrics::write_targets(std::string& out) const {
       for (std::size_t i = 0; i <= n; ++i) {
         // Never above _count, though the probing thread may add to a bucket meanwhile.
         cumulative = std::min(total, cumulative + s.rtt_buckets[i].get());
-        le.clear();
-        put_double(le, i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
-        end_line(w.series_named(bucket, s.labels, "le", le, true), i < n ? cumulative : total);
+        end_line(w.series_at(bucket, s.labels, s.labels.size(), "le", les[i]),
+                 i < n ? cumulative : total);
       }
     });
   }
@@ -400,8 +425,7 @@ void Metrics::write_addresses(std::string& out) const {
   }
   {
     FamilyWriter w(out, kAddressRtt);
-    each(addresses_,
-         [&](const A& a) { end_line(w.series(a.transport_labels), a.last_rtt.get()); });
+    each(addresses_, [&](const A& a) { end_line(w.series(a.transport_labels), a.last_rtt.get()); });
   }
   {
     FamilyWriter w(out, kCertExpiry);

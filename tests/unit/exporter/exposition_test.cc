@@ -95,5 +95,27 @@ TEST(ExpositionTest, LabelsGoInKeyOrder) {
   EXPECT_EQ(out, "m ");
 }
 
+TEST(ExpositionTest, PrecomputedInsertionPointGivesTheSameLine) {
+  // Values with a quote and an escaped quote, so the scan must skip over both.
+  std::string labels = with_label("", "target", "x\"y");
+  labels = with_label(labels, "carrier", "c=\"d");
+  labels = with_label(labels, "zone", "z");
+  EXPECT_EQ(label_insertion_point(labels, "a"), 0u);
+  EXPECT_EQ(label_insertion_point(labels, "zzz"), labels.size());
+  for (const char* key : {"a", "code", "reason", "result", "zzz"}) {
+    std::string expected;
+    put_series(expected, "m", labels, key, "404");
+    std::string out;
+    put_series_at(out, "m", labels, label_insertion_point(labels, key), key, "404");
+    EXPECT_EQ(out, expected) << key;
+  }
+  std::string expected;
+  put_series(expected, "m_bucket", labels, "le", "+Inf", true);
+  std::string out;
+  put_series_at(out, "m_bucket", labels, labels.size(), "le", "+Inf");
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(out, R"(m_bucket{carrier="c=\"d",target="x\"y",zone="z",le="+Inf"} )");
+}
+
 }  // namespace
 }  // namespace stx

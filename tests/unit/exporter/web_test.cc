@@ -81,6 +81,19 @@ TEST(Web, MetricsPlainAndGzip) {
   EXPECT_EQ(gunzip(r.body), "sip_target_up{target=\"a\"} 1\n");
 }
 
+TEST(Gzip, RoundTripsThroughZlib) {
+  EXPECT_EQ(gunzip(gzip_compress("")), "");
+  // Many lines that share long runs, as an exposition does, and one odd byte each.
+  std::string text;
+  for (int i = 0; i < 20000; ++i) {
+    text += "sip_target_up{target=\"t" + std::to_string(i) + "\"} " + std::to_string(i % 2) + "\n";
+  }
+  ASSERT_LT(text.size(), std::size_t{1} << 20);
+  const std::string packed = gzip_compress(text);
+  EXPECT_LT(packed.size(), text.size() / 4);
+  EXPECT_EQ(gunzip(packed), text);
+}
+
 TEST(Web, LandingHealthAndErrors) {
   WebResponse r = handle({"GET", "/", "", ""});
   EXPECT_EQ(r.status, 200);
