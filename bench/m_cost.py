@@ -24,6 +24,13 @@ TARGET_US = 15e-6  # at 10k probes/s
 TARGET_RATIO = 3.0
 
 
+def per_probe(before, after, probes):
+    """CPU per probe from two (user, system) readings, in total and split."""
+    user, system = after[0] - before[0], after[1] - before[1]
+    return {"cpu_s": user + system, "cpu_per_probe_s": (user + system) / probes,
+            "user_per_probe_s": user / probes, "sys_per_probe_s": system / probes}
+
+
 def exporter_cost(ctx, procs, probes_per_s, warm, window):
     responder = Responder(procs, ctx.responder_bin, name="responder-exporter-%d" % probes_per_s)
     responder.start()
@@ -47,11 +54,11 @@ def exporter_cost(ctx, procs, probes_per_s, warm, window):
         raise BenchError("exporter finished no probes at %d/s" % probes_per_s)
     # Counters are read at the start of each scrape, so the request instants bound the span.
     achieved = probes / (t_b - t_a)
-    cpu = cpu1 - cpu0
-    return {"scheduled_per_s": probes_per_s, "achieved_per_s": achieved, "cpu_s": cpu,
-            "window_s": c1 - c0, "probes_in_window": achieved * (c1 - c0),
-            "failed_fraction": failed / probes,
-            "cpu_per_probe_s": cpu / (achieved * (c1 - c0)), "responder": counts}
+    out = {"scheduled_per_s": probes_per_s, "achieved_per_s": achieved,
+           "window_s": c1 - c0, "probes_in_window": achieved * (c1 - c0),
+           "failed_fraction": failed / probes, "responder": counts}
+    out.update(per_probe(cpu0, cpu1, achieved * (c1 - c0)))
+    return out
 
 
 def sipp_cost(ctx, procs, probes_per_s, warm, window):
@@ -74,10 +81,11 @@ def sipp_cost(ctx, procs, probes_per_s, warm, window):
     if c["created"] <= 0 or c["seconds"] <= 0:
         raise BenchError("sipp sent no OPTIONS at %d/s" % probes_per_s)
     sent = c["created"] / c["seconds"]
-    cpu = cpu1 - cpu0
-    return {"scheduled_per_s": probes_per_s, "achieved_per_s": sent, "cpu_s": cpu,
-            "window_s": c1 - c0, "failed_fraction": 1 - c["succeeded"] / c["created"],
-            "cpu_per_probe_s": cpu / (sent * (c1 - c0)), "stats": c, "responder": counts}
+    out = {"scheduled_per_s": probes_per_s, "achieved_per_s": sent, "window_s": c1 - c0,
+           "failed_fraction": 1 - c["succeeded"] / c["created"], "stats": c,
+           "responder": counts}
+    out.update(per_probe(cpu0, cpu1, sent * (c1 - c0)))
+    return out
 
 
 def sipsak_cost(ctx, procs, probes_per_s, window):
@@ -139,8 +147,10 @@ def sustained(r):
 
 
 def subject_cell(r, what):
-    cell = "%s (%s %s, %.0f%% failed)" % (us(r["cpu_per_probe_s"]), rate(r["achieved_per_s"]),
-                                         what, 100 * r["failed_fraction"])
+    # The split shows how much is the kernel's per-packet work, which every sender pays.
+    cell = "%s = user %s + sys %s (%s %s, %.0f%% failed)" % (
+        us(r["cpu_per_probe_s"]), us(r["user_per_probe_s"]), us(r["sys_per_probe_s"]),
+        rate(r["achieved_per_s"]), what, 100 * r["failed_fraction"])
     return cell if sustained(r) else cell + ", rate not sustained"
 
 

@@ -120,11 +120,11 @@ def require_root(what):
 
 
 def cpu_seconds(pid):
-    """User plus system CPU of every thread of `pid` so far, in seconds."""
+    """(user, system) CPU of every thread of `pid` so far, in seconds."""
     with open("/proc/%d/stat" % pid) as f:
         # The command name may contain spaces; fields after its closing parenthesis are fixed.
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime (fields 14, 15)
 
 
 def status_kib(pid, key):
