@@ -124,7 +124,7 @@ class Engine {
   // TCP and TLS (engine_stream.cc).
   void stream_connect(std::uint32_t path);
   bool live_stream(std::uint32_t path, std::uint32_t gen, std::uint32_t conn_gen) const;
-  void stream_send(std::uint32_t path, TimePoint now);
+  void stream_send(std::uint32_t path);  // stamps first_sent itself, as udp_send does
   void on_stream_ready(std::uint32_t path, const TlsPeerInfo* tls);
   void on_stream_message(std::uint32_t path, std::string_view data, TimePoint received);
   void on_stream_failed(std::uint32_t path, StreamFailure failure, std::string_view detail,

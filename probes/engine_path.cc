@@ -1,5 +1,6 @@
 // One address of a target: starting its exchange, building the request, answering a
 // digest challenge, and recording the outcome into the address's own health.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -9,7 +10,6 @@
 
 namespace stx {
 namespace {
-
 
 std::string_view via_transport(Transport t) {
   switch (t) {
@@ -93,7 +93,7 @@ void Engine::start_path_probe(std::uint32_t path, TimePoint now) {
   }
   if (p.conn_ready) {
     build_request(p);
-    stream_send(path, now);
+    stream_send(path);
   } else if (!p.conn) {
     stream_connect(path);  // the request goes out when the connection is ready
   }
@@ -186,7 +186,8 @@ void Engine::on_response(std::uint32_t path, const SipResponse& r, std::string_v
   }
   ProbeResult result;
   result.status_code = r.status_code;
-  result.rtt = received - p.tx.first_sent;
+  // Never negative, even if the wall clock stepped between arrival and reading.
+  result.rtt = std::max(received - p.tx.first_sent, TimePoint::duration::zero());
   result.server = r.server;
   result.retry_after = r.retry_after;
   result.response = data.substr(0, r.message_length);
@@ -215,7 +216,7 @@ bool Engine::answer_challenge(std::uint32_t path, const SipResponse& r, TimePoin
   if (p.dest.transport == Transport::udp) {
     udp_send(path, now);
   } else {
-    stream_send(path, now);
+    stream_send(path);
   }
   return true;
 }

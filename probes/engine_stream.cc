@@ -100,13 +100,13 @@ void Engine::on_stream_ready(std::uint32_t path, const TlsPeerInfo* tls) {
   }
   if (p.tx.open) {  // a probe was waiting for this connection
     build_request(p);
-    stream_send(path, SteadyClock::now());
+    stream_send(path);
   }
 }
 
-void Engine::stream_send(std::uint32_t path, TimePoint now) {
+void Engine::stream_send(std::uint32_t path) {
   Path& p = *paths_[path];
-  p.tx.first_sent = now;
+  p.tx.first_sent = SteadyClock::now();  // per send, as in udp_send
   p.conn->send(p.request);
   ++p.tx.transmissions;
 }

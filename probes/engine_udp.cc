@@ -45,7 +45,9 @@ void Engine::udp_send(std::uint32_t path, TimePoint now) {
     by_address_.emplace(key_of(p.remote), path);
     p.registered = true;
   }
-  p.tx.first_sent = now;
+  // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
+  // after a stall, and each RTT must start when its own request left.
+  p.tx.first_sent = SteadyClock::now();
   const int err = transport_.send(*p.socket, p.remote, p.request);
   if (err != 0) {
     path_fail(path, is_unreachable_errno(err) ? FailureReason::refused : FailureReason::send_error,
