@@ -1266,7 +1266,7 @@ class Parser {
       fail(node.source(), "",
            "target: expected an array of tables ([[target]]), got " + type_name(node));
     }
-    // Exactly: a doubled vector of 100,000 targets would hold ~25 MB it never uses.
+    // Once: growing by doubling would move every loaded target several times over.
     config_.targets.reserve(array->size());
     std::size_t number = 0;
     for (const toml::node& element : *array) {

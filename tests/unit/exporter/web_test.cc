@@ -83,7 +83,7 @@ TEST(Web, MetricsPlainAndGzip) {
 
 TEST(Gzip, RoundTripsThroughZlib) {
   EXPECT_EQ(gunzip(gzip_compress("")), "");
-  // Many lines that share long runs, as an exposition does, and one odd byte each.
+  // Many lines that share long runs, as an exposition does; bigger than one deflate block.
   std::string text;
   for (int i = 0; i < 20000; ++i) {
     text += "sip_target_up{target=\"t" + std::to_string(i) + "\"} " + std::to_string(i % 2) + "\n";
