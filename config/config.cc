@@ -78,7 +78,7 @@ constexpr std::string_view kReservedLabels[] = {
 
 constexpr std::string_view kTopLevelKeys[] = {"exporter", "defaults", "target", "module"};
 constexpr std::string_view kExporterKeys[] = {"rtt_buckets", "dns_servers", "dns_min_ttl",
-                                              "dns_max_ttl", "dns_grace"};
+                                              "dns_max_ttl", "dns_grace",   "allow_no_targets"};
 // clang-format off
 constexpr std::string_view kDefaultsKeys[] = {
     "interval", "timeout", "failures_before_down", "successes_before_up", "healthy_codes",
@@ -468,9 +468,13 @@ class Parser {
     if (const toml::node* targets = root.get("target")) parse_targets(*targets);
     parse_modules(root.get("module"));
 
-    if (config_.targets.empty()) {
-      config_.warnings.push_back(source_name_ +
-                                 ": no [[target]] tables; the exporter will probe nothing");
+    // An empty or truncated file (a config-management run caught half-way) must not silently
+    // stop all monitoring, at start or on reload.
+    if (config_.targets.empty() && !config_.exporter.allow_no_targets) {
+      throw ConfigError(source_name_ +
+                        ": no [[target]] tables, so nothing would be probed; if that is meant "
+                        "(an exporter for /probe only), set allow_no_targets = true in "
+                        "[exporter]");
     }
     return std::move(config_);
   }
@@ -514,6 +518,14 @@ class Parser {
     }
     if (const toml::node* buckets = table->get("rtt_buckets")) {
       config_.exporter.rtt_buckets = parse_rtt_buckets(*buckets, context);
+    }
+    if (const toml::node* allow = table->get("allow_no_targets")) {
+      const auto* b = allow->as_boolean();
+      if (b == nullptr) {
+        fail(allow->source(), context + ": allow_no_targets",
+             "expected true or false, got " + type_name(*allow));
+      }
+      config_.exporter.allow_no_targets = b->get();
     }
     parse_dns(*table, context);
   }

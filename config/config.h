@@ -94,6 +94,7 @@ struct DnsSettings {
 struct ExporterConfig {
   std::vector<double> rtt_buckets;  // upper bounds in seconds, strictly increasing
   DnsSettings dns;
+  bool allow_no_targets = false;  // else a config without [[target]] is refused
 };
 
 struct Config {

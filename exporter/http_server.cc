@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "exporter/auth_gate.h"
+#include "exporter/http_request_reader.h"
 #include "exporter/web_config.h"
 
 namespace stx {
@@ -28,9 +30,7 @@ using tcp = boost::asio::ip::tcp;
 // kRequestTimeout (a client trickling its headers is cut off then).
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
-constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;  // request line and headers
-constexpr std::uint64_t kMaxBodyBytes = 4 * 1024;
-constexpr std::size_t kFirstReadBytes = 1024;
+constexpr std::size_t kReadBytes = 4096;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr const char* kBasicChallenge = "Basic realm=\"sip_trunk_exporter\"";
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -43,6 +43,7 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 struct Guard {
   const BasicAuth* auth = nullptr;
   boost::asio::thread_pool* auth_pool = nullptr;
+  AuthGate* auth_gate = nullptr;  // io thread only
 };
 
 // One connection; Stream is PlainStream or TlsStream.
@@ -90,61 +91,101 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
   }
 
   void read() {
-    parser_.emplace();
-    parser_->header_limit(kMaxHeaderBytes);
-    parser_->body_limit(kMaxBodyBytes);
+    reader_.reset();
+    request_started_ = false;
     if (buffer_.size() > 0) {  // a pipelined request has begun already
-      read_request();
+      parse();
       return;
     }
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+    read_some();
+  }
+
+  void read_some() {
+    stream_.async_read_some(buffer_.prepare(kReadBytes),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) {
-                                self->on_read(ec);
+                                self->on_read_error(ec);
                                 return;
                               }
                               self->buffer_.commit(n);
-                              self->read_request();
+                              self->parse();
                             });
   }
 
-  void read_request() {
-    beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  void parse() {
+    if (!request_started_) {
+      // Once a request's first byte is in, all of it must follow within kRequestTimeout.
+      request_started_ = true;
+      beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
+    }
+    switch (reader_.feed(buffer_)) {
+      case HttpRequestReader::Status::need_more:
+        read_some();
+        return;
+      case HttpRequestReader::Status::rejected:
+        log_.log(LogLevel::debug, "HTTP request refused",
+                 {{"remote", remote()},
+                  {"status", std::to_string(reader_.reject_status())},
+                  {"err", reader_.reject_reason()}});
+        reply_error(reader_.reject_status(), reader_.reject_reason());
+        return;
+      case HttpRequestReader::Status::done:
+        on_request();
+        return;
+    }
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
-        ec == beast::error::timeout || ec == boost::asio::error::operation_aborted) {
+  void on_read_error(beast::error_code ec) {
+    if (ec == boost::asio::error::eof || ec == beast::error::timeout ||
+        ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
       close();
       return;
     }
-    if (ec.category() == boost::asio::error::get_ssl_category() ||
-        ec == boost::asio::ssl::error::stream_truncated) {
-      close_socket();  // the TLS session is broken: no answer can reach the client
-      return;
-    }
-    if (ec) {
-      // Oversized or malformed request: answer once, then hang up.
-      const int status = ec == http::error::header_limit ? 431
-                         : ec == http::error::body_limit ? 413
-                                                         : 400;
-      reply_error(status, ec.message());
-      return;
-    }
+    // TLS errors and the like: the session is broken, no answer can reach the client.
+    close_socket();
+  }
+
+  std::string remote() {
+    beast::error_code ignored;
+    const auto peer = socket().remote_endpoint(ignored);
+    return peer.address().to_string() + ":" + std::to_string(peer.port());
+  }
+
+  void on_request() {
     if (guard_.auth == nullptr) {
       dispatch();
       return;
     }
-    const auto authorization = parser_->get()[http::field::authorization];
+    const auto field = reader_.request()[http::field::authorization];
+    const std::string_view authorization(field.data(), field.size());
+    // Cached credentials and malformed headers are settled here, never behind a bcrypt.
+    if (const auto quick = guard_.auth->quick_check(authorization)) {
+      if (*quick) {
+        dispatch();
+      } else {
+        unauthorized();
+      }
+      return;
+    }
+    beast::error_code ignored;
+    auto client = socket().remote_endpoint(ignored).address();
+    if (!guard_.auth_gate->enter(client)) {
+      log_.log(LogLevel::debug, "basic auth check refused: too many waiting",
+               {{"remote", remote()}});
+      WebResponse r;
+      r.status = 429;
+      r.body = "429 too many authentication attempts in progress, retry later\n";
+      const auto& req = reader_.request();
+      write(std::move(r), req.keep_alive(), req.method() == http::verb::head, req.version());
+      return;
+    }
     boost::asio::post(*guard_.auth_pool,
-                      [self = shared_from_this(), value = std::string(authorization)] {
+                      [self = shared_from_this(), value = std::string(authorization), client] {
                         // A connection shed meanwhile costs no bcrypt.
                         const bool ok = !self->closed_ && self->guard_.auth->check(value);
-                        boost::asio::post(self->stream_.get_executor(), [self, ok] {
+                        boost::asio::post(self->stream_.get_executor(), [self, ok, client] {
+                          self->guard_.auth_gate->leave(client);
                           if (ok) {
                             self->dispatch();
                           } else {
@@ -156,7 +197,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
 
   // As exporter-toolkit: every path, and no hint of what was wrong.
   void unauthorized() {
-    const auto& req = parser_->get();
+    const auto& req = reader_.request();
     WebResponse r;
     r.status = 401;
     r.body = "Unauthorized\n";
@@ -165,10 +206,10 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
 
   void dispatch() {
     handling_ = true;  // until the answer is written: /probe and reloads take a while
-    const auto& req = parser_->get();
+    const auto& req = reader_.request();
     WebRequest wr;
     wr.method = std::string_view(req.method_string().data(), req.method_string().size());
-    wr.target = std::string_view(req.target().data(), req.target().size());
+    wr.target = reader_.target();
     const auto ae = req[http::field::accept_encoding];
     wr.accept_encoding = std::string_view(ae.data(), ae.size());
     const auto st = req["X-Prometheus-Scrape-Timeout-Seconds"];
@@ -204,7 +245,10 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version);
     res->set(http::field::server, "sip_trunk_exporter");
+    // Bodies echo query values (/target?name=): no browser may guess them to be HTML.
+    res->set("X-Content-Type-Options", "nosniff");
     if (r.status == 401) res->set(http::field::www_authenticate, kBasicChallenge);
+    if (r.status == 429) res->set(http::field::retry_after, "1");
     res->set(http::field::content_type, r.content_type);
     if (!r.content_encoding.empty()) {
       res->set(http::field::content_encoding, r.content_encoding);
@@ -260,7 +304,8 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
 
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequestReader reader_;
+  bool request_started_ = false;
   const WebRoutes& routes_;
   Logger& log_;
   Guard guard_;
@@ -308,7 +353,10 @@ void HttpServer::secure(std::shared_ptr<boost::asio::ssl::context> tls,
                         std::shared_ptr<const BasicAuth> auth) {
   tls_ = std::move(tls);
   auth_ = auth && auth->enabled() ? std::move(auth) : nullptr;
-  if (auth_ && !auth_pool_) auth_pool_ = std::make_unique<boost::asio::thread_pool>(1);
+  if (auth_ && !auth_pool_) {
+    auth_pool_ = std::make_unique<boost::asio::thread_pool>(1);
+    auth_gate_ = std::make_unique<AuthGate>(kMaxAuthWaiting, kMaxAuthWaitingPerClient);
+  }
 }
 
 void HttpServer::listen(const std::string& host, std::uint16_t port) {
@@ -357,7 +405,7 @@ void HttpServer::accept(tcp::acceptor& a) {
         accept(a);
         return;
       }
-      const Guard guard{auth_.get(), auth_pool_.get()};
+      const Guard guard{auth_.get(), auth_pool_.get(), auth_gate_.get()};
       std::shared_ptr<HttpConnection> session;
       if (tls_) {
         auto s = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), routes_,
@@ -385,7 +433,21 @@ void HttpServer::accept(tcp::acceptor& a) {
 
 void HttpServer::start() {
   for (auto& a : acceptors_) accept(*a);
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    // Last line of defence: sessions catch what they can foresee; anything else that escapes
+    // a handler ends that handler's connection (its state unwinds), never the process.
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        log_.log(LogLevel::error, "HTTP handler failed, its connection is closed",
+                 {{"err", e.what()}});
+      } catch (...) {
+        log_.log(LogLevel::error, "HTTP handler failed, its connection is closed");
+      }
+    }
+  });
 }
 
 void HttpServer::stop() {

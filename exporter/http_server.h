@@ -22,10 +22,15 @@ class context;
 
 namespace stx {
 
+class AuthGate;
 class BasicAuth;
 
 // At most this many connections are open at once (fewer when RLIMIT_NOFILE is low).
 inline constexpr std::size_t kMaxConnections = 1024;
+// Basic auth checks that need bcrypt (credentials not in the cache) waiting or running at
+// once, in all and from one client address; past either a request gets 429 at once.
+inline constexpr std::size_t kMaxAuthWaiting = 32;
+inline constexpr std::size_t kMaxAuthWaitingPerClient = 4;
 
 // What the server needs of a connection to shed it under a flood of connections.
 class HttpConnection {
@@ -67,6 +72,7 @@ class HttpServer {
   std::shared_ptr<const BasicAuth> auth_;
   // bcrypt takes tens of milliseconds: checks run here, off the thread that serves requests.
   std::unique_ptr<boost::asio::thread_pool> auth_pool_;
+  std::unique_ptr<AuthGate> auth_gate_;  // bounds what waits for auth_pool_
   std::size_t max_connections_;
   std::list<std::weak_ptr<HttpConnection>> connections_;  // oldest first; io thread only
 };

@@ -588,15 +588,37 @@ BasicAuth::~BasicAuth() {
   if (!salt_.empty()) OPENSSL_cleanse(salt_.data(), salt_.size());
 }
 
-bool BasicAuth::check(std::string_view authorization) const {
-  if (!enabled()) return true;
+namespace {
+
+// The token68 of "Basic <token68>" (RFC 7617: the scheme is case-insensitive, then one or
+// more spaces); empty when the header is anything else.
+std::string_view basic_token(std::string_view authorization) {
   authorization = trim(authorization);
-  // RFC 7617: the scheme is case-insensitive, then one or more spaces, then a token68.
   if (authorization.size() < 7 || !iequals(authorization.substr(0, 5), "Basic") ||
       authorization[5] != ' ') {
-    return false;
+    return {};
   }
-  const std::string_view credentials = trim(authorization.substr(6));
+  return trim(authorization.substr(6));
+}
+
+}  // namespace
+
+std::optional<bool> BasicAuth::quick_check(std::string_view authorization) const {
+  if (!enabled()) return true;
+  const std::string_view credentials = basic_token(authorization);
+  if (credentials.empty()) return false;
+  if (cache_lookup(cache_key(credentials))) return true;
+  std::optional<std::string> decoded = decode_base64(credentials);
+  if (!decoded) return false;
+  const bool has_colon = decoded->find(':') != std::string::npos;
+  OPENSSL_cleanse(decoded->data(), decoded->size());
+  if (!has_colon) return false;
+  return std::nullopt;
+}
+
+bool BasicAuth::check(std::string_view authorization) const {
+  if (!enabled()) return true;
+  const std::string_view credentials = basic_token(authorization);
   if (credentials.empty()) return false;
   const std::string key = cache_key(credentials);
   if (cache_lookup(key)) return true;

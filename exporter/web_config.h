@@ -93,6 +93,10 @@ class BasicAuth {
   // `authorization` is the Authorization header's value ("Basic base64(user:password)"), empty
   // when the request had none. True when auth is disabled or the credentials match.
   bool check(std::string_view authorization) const;
+  // What check() would say when that needs no bcrypt: true for cached credentials (or auth
+  // disabled), false for a header no password could make pass; nullopt when only bcrypt can
+  // tell. Fast, so the HTTP thread calls it before queueing anything.
+  std::optional<bool> quick_check(std::string_view authorization) const;
 
   // For tests: how many bcrypt computations check() has run, and the cache's current size.
   std::uint64_t bcrypt_calls() const { return bcrypt_calls_.load(); }

@@ -22,7 +22,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr std::string_view kConfig = R"([defaults]
+constexpr std::string_view kConfig = R"([exporter]
+allow_no_targets = true
+
+[defaults]
 timeout = "2s"
 
 [module.tcp]

@@ -1071,6 +1071,10 @@ std::string render_config(const ExporterConfigSpec& spec) {
     for (const auto& [k, v] : t.overrides) ss << k << " = " << v << "\n";
   }
   ss << spec.extra_toml;
+  // An exporter for /probe only must say so.
+  if (spec.targets.empty() && spec.extra_toml.find("[exporter]") == std::string::npos) {
+    ss << "\n[exporter]\nallow_no_targets = true\n";
+  }
   return ss.str();
 }
 

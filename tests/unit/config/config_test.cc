@@ -22,6 +22,7 @@ using ::testing::Pair;
 
 using test::error_of;
 using test::parse_ok;
+using test::parse_probe_only;
 
 // A minimal valid target table body, for tests that care about one other key.
 const std::string kTarget = "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"\n";
@@ -58,18 +59,24 @@ TEST(ConfigDefaults, TargetWithOnlyNameAndUriGetsBuiltInDefaults) {
   EXPECT_TRUE(t.labels.empty());
 }
 
-TEST(ConfigDefaults, EmptyDocumentHasDefaultBucketsAndWarnsAboutNoTargets) {
-  Config config = parse_ok("");
-  EXPECT_TRUE(config.targets.empty());
-  EXPECT_EQ(config.exporter.rtt_buckets, default_rtt_buckets());
-  EXPECT_THAT(config.warnings,
-              ElementsAre("config.toml: no [[target]] tables; the exporter will probe nothing"));
-}
+constexpr const char* kNoTargets =
+    "config.toml: no [[target]] tables, so nothing would be probed; if that is meant (an "
+    "exporter for /probe only), set allow_no_targets = true in [exporter]";
 
-TEST(ConfigDefaults, EmptyTargetArrayWarns) {
-  Config config = parse_ok("target = []\n");
-  EXPECT_THAT(config.warnings,
-              ElementsAre("config.toml: no [[target]] tables; the exporter will probe nothing"));
+// An empty or truncated file must not stop all probing (at start or on reload).
+TEST(ConfigDefaults, NoTargetsIsRefusedUnlessAllowed) {
+  EXPECT_EQ(error_of(""), kNoTargets);
+  EXPECT_EQ(error_of("target = []\n"), kNoTargets);
+  EXPECT_EQ(error_of("[defaults]\ninterval = \"1m\"\n[module.m]\n"), kNoTargets);
+  EXPECT_EQ(error_of("[exporter]\nallow_no_targets = false\n"), kNoTargets);
+  EXPECT_EQ(error_of("[exporter]\nallow_no_targets = \"yes\"\n"),
+            "config.toml:2:20: [exporter]: allow_no_targets: expected true or false, got string");
+
+  Config config = parse_probe_only("");
+  EXPECT_TRUE(config.targets.empty());
+  EXPECT_TRUE(config.exporter.allow_no_targets);
+  EXPECT_EQ(config.exporter.rtt_buckets, default_rtt_buckets());
+  EXPECT_TRUE(config.warnings.empty());
 }
 
 TEST(ConfigDefaults, DefaultsTableOverridesBuiltInsAndTargetsOverrideDefaults) {

@@ -17,6 +17,7 @@ using ::testing::ElementsAre;
 
 using test::error_of;
 using test::parse_ok;
+using test::parse_probe_only;
 
 // target_for_probe's error message, or fails the test.
 std::string probe_error_of(const ModuleConfig& module, std::string_view uri) {
@@ -42,7 +43,7 @@ const std::string kTarget = "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"
 // --- the default module ---------------------------------------------------------
 
 TEST(ConfigModules, DefaultModuleAlwaysPresentWithBuiltInDefaults) {
-  Config config = parse_ok("");
+  Config config = parse_probe_only("");
   ASSERT_THAT(module_names(config), ElementsAre("default"));
   const TargetConfig& s = config.modules[0].settings;
   EXPECT_EQ(s.name, "");
@@ -137,7 +138,7 @@ user_agent = "probe"
 }
 
 TEST(ConfigModules, UnsetKeysComeFromDefaults) {
-  Config config = parse_ok(R"([module.quick]
+  Config config = parse_probe_only(R"([module.quick]
 timeout = "1s"
 
 [defaults]
@@ -171,7 +172,7 @@ labels = { site = "nyc" }
 }
 
 TEST(ConfigModules, ModulesAreSortedByName) {
-  Config config = parse_ok(R"([module.zeta]
+  Config config = parse_probe_only(R"([module.zeta]
 [module.Alpha]
 [module.beta-1]
 [module.beta_0]
@@ -182,7 +183,8 @@ TEST(ConfigModules, ModulesAreSortedByName) {
 }
 
 TEST(ConfigModules, DottedKeysAndInlineTables) {
-  Config config = parse_ok("module.x.timeout = \"2s\"\nmodule.y = { user_agent = \"y\" }\n");
+  Config config =
+      parse_probe_only("module.x.timeout = \"2s\"\nmodule.y = { user_agent = \"y\" }\n");
   EXPECT_THAT(module_names(config), ElementsAre("default", "x", "y"));
   EXPECT_EQ(find_module(config, "x")->settings.timeout, milliseconds(2'000));
   EXPECT_EQ(find_module(config, "y")->settings.user_agent, "y");
@@ -190,7 +192,7 @@ TEST(ConfigModules, DottedKeysAndInlineTables) {
 
 TEST(ConfigModules, NameRules) {
   std::string longest(64, 'm');
-  Config config = parse_ok("[module." + longest + "]\n[module.A-z_09]\n");
+  Config config = parse_probe_only("[module." + longest + "]\n[module.A-z_09]\n");
   EXPECT_THAT(module_names(config), ElementsAre("A-z_09", "default", longest));
 
   for (const char* bad : {"a b", "", "a.b", "caf\\u00e9", "a/b", "a%20"}) {
@@ -278,7 +280,8 @@ TEST(ConfigModuleErrors, TimeoutRange) {
             "got integer");
   EXPECT_EQ(error_of("[module.strict]\ntimeout = \"5\"\n"),
             "config.toml:2:11: [module.strict]: timeout: missing unit in \"5\"");
-  Config config = parse_ok("[module.slow]\ntimeout = \"1m\"\n[module.fast]\ntimeout = \"1ms\"\n");
+  Config config =
+      parse_probe_only("[module.slow]\ntimeout = \"1m\"\n[module.fast]\ntimeout = \"1ms\"\n");
   EXPECT_EQ(find_module(config, "slow")->settings.timeout, milliseconds(60'000));
   EXPECT_EQ(find_module(config, "fast")->settings.timeout, milliseconds(1));
 }
@@ -288,7 +291,7 @@ TEST(ConfigModuleErrors, InheritedTimeoutTooLong) {
             "config.toml:3:11: [module.strict]: timeout: 2m from [defaults] is longer than the 1m "
             "allowed for /probe modules; set timeout in [module.strict]");
   // The module can repair it.
-  Config config = parse_ok(
+  Config config = parse_probe_only(
       "[defaults]\ninterval = \"5m\"\ntimeout = \"2m\"\n[module.strict]\ntimeout = \"10s\"\n");
   EXPECT_EQ(find_module(config, "strict")->settings.timeout, milliseconds(10'000));
 }
@@ -325,7 +328,7 @@ TEST(ConfigModuleErrors, BadDefaultsAreReportedAtTheDefaults) {
 // --- find_module ----------------------------------------------------------------
 
 TEST(FindModule, FindsByExactName) {
-  Config config = parse_ok("[module.b]\n[module.a]\n[module.c]\n");
+  Config config = parse_probe_only("[module.b]\n[module.a]\n[module.c]\n");
   for (const char* name : {"a", "b", "c", "default"}) {
     const ModuleConfig* module = find_module(config, name);
     ASSERT_NE(module, nullptr) << name;
@@ -343,7 +346,7 @@ TEST(FindModule, FindsByExactName) {
 
 class TargetForProbe : public ::testing::Test {
  protected:
-  Config config_ = parse_ok(R"([defaults]
+  Config config_ = parse_probe_only(R"([defaults]
 labels = { site = "nyc" }
 user_agent = "probe/1"
 [module.strict]

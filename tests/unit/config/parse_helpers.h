@@ -30,4 +30,9 @@ inline Config parse_ok(const std::string& toml) {
   return Config{};
 }
 
+// A configuration without targets (an exporter for /probe only) must say so.
+inline Config parse_probe_only(const std::string& toml) {
+  return parse_ok(toml + "\n[exporter]\nallow_no_targets = true\n");
+}
+
 }  // namespace stx::test

@@ -229,8 +229,9 @@ labels = { zone = "back\\slash", app = "x" }
   Metrics m(config);
   m.add_target(0, config.targets[0]);
   const std::string t = m.serialize();
-  EXPECT_TRUE(has_line(
-      t, "sip_probes_total{app=\"x\",result=\"success\",target=\"q\\\"uote\",zone=\"back\\\\slash\"} 0"))
+  EXPECT_TRUE(has_line(t,
+                       "sip_probes_total{app=\"x\",result=\"success\",target=\"q\\\"uote\",zone="
+                       "\"back\\\\slash\"} 0"))
       << t;
 }
 

@@ -731,6 +731,26 @@ TEST_F(BasicAuthTest, SuccessIsCachedFailureIsNot) {
   EXPECT_EQ(other.bcrypt_calls(), 1u);
 }
 
+// The HTTP thread settles cached and malformed credentials itself; only the rest wait for
+// bcrypt.
+TEST_F(BasicAuthTest, QuickCheckNeverRunsBcrypt) {
+  const BasicAuth auth(*users_);
+  const std::string good = basic("alice", "wonderland");
+  EXPECT_EQ(auth.quick_check(good), std::nullopt) << "not cached yet";
+  EXPECT_EQ(auth.quick_check(basic("alice", "guess")), std::nullopt);
+  for (const std::string& v : {std::string(), std::string("Bearer x"), std::string("Basic !!"),
+                               "Basic " + base64("no colon")}) {
+    EXPECT_EQ(auth.quick_check(v), false) << v;
+  }
+  EXPECT_EQ(auth.bcrypt_calls(), 0u);
+  EXPECT_TRUE(auth.check(good));
+  EXPECT_EQ(auth.quick_check(good), true);
+  EXPECT_EQ(auth.quick_check("  basic " + base64("alice:wonderland")), true);
+  EXPECT_EQ(auth.quick_check(basic("alice", "guess")), std::nullopt) << "failures are not cached";
+  EXPECT_EQ(auth.bcrypt_calls(), 1u);
+  EXPECT_EQ(BasicAuth().quick_check(""), true) << "auth off";
+}
+
 TEST_F(BasicAuthTest, CacheIsBoundedLeastRecentlyUsedFirst) {
   const BasicAuth auth(*users_, 2);
   const std::string a = basic("alice", "wonderland");

@@ -1,0 +1,129 @@
+#include "exporter/http_request_reader.h"
+
+#include <boost/beast/http/error.hpp>
+#include <exception>
+#include <functional>
+
+namespace stx {
+namespace {
+
+namespace http = boost::beast::http;
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+// How many Host field lines the request has.
+std::size_t host_count(const HttpRequestReader::Request& req) {
+  const auto range = req.equal_range(http::field::host);
+  return static_cast<std::size_t>(std::distance(range.first, range.second));
+}
+
+}  // namespace
+
+std::optional<std::string> origin_form(std::string_view target) {
+  if (!target.empty() && target.front() == '/') return std::string(target);
+  std::size_t scheme = 0;
+  if (iequals_prefix(target, "http://")) {
+    scheme = 7;
+  } else if (iequals_prefix(target, "https://")) {
+    scheme = 8;
+  } else {
+    return std::nullopt;
+  }
+  // The authority ends at the first '/', '?' or '#'; the server answers for itself whatever
+  // host it names, as it does for Host.
+  const std::size_t end = target.find_first_of("/?#", scheme);
+  if (end == scheme) return std::nullopt;  // "http:///path": no authority
+  if (end == std::string_view::npos) return std::string("/");
+  if (target[end] == '/') return std::string(target.substr(end));
+  if (target[end] == '?') return "/" + std::string(target.substr(end));
+  return std::nullopt;  // a fragment is never part of a request-target
+}
+
+void HttpRequestReader::reset() {
+  parser_.emplace();
+  parser_->header_limit(kMaxRequestHeaderBytes);
+  parser_->body_limit(kMaxRequestBodyBytes);
+  chunk_callback_ = [this](std::uint64_t size, boost::beast::string_view extensions,
+                           boost::beast::error_code& ec) { on_chunk_header(size, extensions, ec); };
+  parser_->on_chunk_header(chunk_callback_);
+  consumed_ = 0;
+  extension_bytes_ = 0;
+  target_.clear();
+  reject_status_ = 0;
+  reject_reason_.clear();
+}
+
+void HttpRequestReader::on_chunk_header(std::uint64_t /*size*/,
+                                        boost::beast::string_view extensions,
+                                        boost::beast::error_code& ec) {
+  extension_bytes_ += extensions.size();
+  if (extension_bytes_ > kMaxChunkExtensionBytes) ec = http::error::bad_chunk_extension;
+}
+
+HttpRequestReader::Status HttpRequestReader::reject(int status, std::string reason) {
+  reject_status_ = status;
+  reject_reason_ = std::move(reason);
+  return Status::rejected;
+}
+
+HttpRequestReader::Status HttpRequestReader::feed(boost::beast::flat_buffer& buffer) {
+  if (reject_status_ != 0) return Status::rejected;
+  try {
+    while (!parser_->is_done()) {
+      const bool had_header = parser_->is_header_done();
+      boost::beast::error_code ec;
+      const std::size_t used = parser_->put(buffer.data(), ec);
+      buffer.consume(used);
+      consumed_ += used;
+      if (ec == http::error::need_more || (!ec && used == 0)) {
+        // What this request holds buffered, parsed or not, stays within one bound.
+        if (consumed_ + buffer.size() > kMaxRequestBytes) {
+          return parser_->is_header_done() ? reject(413, "request too large")
+                                           : reject(431, "request header fields too large");
+        }
+        return Status::need_more;
+      }
+      if (ec == http::error::header_limit) return reject(431, ec.message());
+      if (ec == http::error::body_limit) return reject(413, ec.message());
+      if (ec == http::error::bad_chunk_extension && extension_bytes_ > kMaxChunkExtensionBytes) {
+        return reject(400, "chunk extensions too large");
+      }
+      if (ec) return reject(400, ec.message());
+      if (consumed_ > kMaxRequestBytes) return reject(413, "request too large");
+      if (!had_header && parser_->is_header_done()) {
+        const auto method = parser_->get().method();
+        // No route takes a body; GET and HEAD must not stream one at all.
+        if (parser_->chunked() && (method == http::verb::get || method == http::verb::head)) {
+          return reject(400, "a GET or HEAD request takes no chunked body");
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    // Beast's field container throws on values it cannot store; the request is refused, the
+    // connection and every other one go on.
+    return reject(400, std::string("malformed request: ") + e.what());
+  }
+  return finish();
+}
+
+HttpRequestReader::Status HttpRequestReader::finish() {
+  const Request& req = parser_->get();
+  const std::size_t hosts = host_count(req);
+  // RFC 9112 3.2: an HTTP/1.1 request without Host, or any with more than one, gets 400.
+  if (hosts > 1) return reject(400, "more than one Host header");
+  if (hosts == 0 && req.version() >= 11) return reject(400, "missing Host header");
+  const std::string_view raw(req.target().data(), req.target().size());
+  auto target = origin_form(raw);
+  if (!target) return reject(400, "malformed request target");
+  target_ = std::move(*target);
+  return Status::done;
+}
+
+}  // namespace stx
