@@ -46,6 +46,17 @@ std::optional<std::string> origin_form(std::string_view target) {
   return std::nullopt;  // a fragment is never part of a request-target
 }
 
+WebRequest to_web_request(const HttpRequestReader& reader) {
+  const auto& req = reader.request();
+  auto view = [](boost::beast::string_view v) { return std::string_view(v.data(), v.size()); };
+  WebRequest wr;
+  wr.method = view(req.method_string());
+  wr.target = reader.target();
+  wr.accept_encoding = view(req[http::field::accept_encoding]);
+  wr.scrape_timeout = view(req["X-Prometheus-Scrape-Timeout-Seconds"]);
+  return wr;
+}
+
 void HttpRequestReader::reset() {
   parser_.emplace();
   parser_->header_limit(kMaxRequestHeaderBytes);

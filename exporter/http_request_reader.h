@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/web.h"
+
 namespace stx {
 
 // Request line and header fields.
@@ -63,6 +65,9 @@ class HttpRequestReader {
   int reject_status_ = 0;
   std::string reject_reason_;
 };
+
+// What the routes see of a request the reader is done with; views into `reader`.
+WebRequest to_web_request(const HttpRequestReader& reader);
 
 // The origin-form path and query of a request-target, or nullopt when it is neither
 // origin-form ("/...") nor an absolute-form http(s) URI (RFC 9112 3.2.1, 3.2.2).

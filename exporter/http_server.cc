@@ -207,13 +207,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
   void dispatch() {
     handling_ = true;  // until the answer is written: /probe and reloads take a while
     const auto& req = reader_.request();
-    WebRequest wr;
-    wr.method = std::string_view(req.method_string().data(), req.method_string().size());
-    wr.target = reader_.target();
-    const auto ae = req[http::field::accept_encoding];
-    wr.accept_encoding = std::string_view(ae.data(), ae.size());
-    const auto st = req["X-Prometheus-Scrape-Timeout-Seconds"];
-    wr.scrape_timeout = std::string_view(st.data(), st.size());
+    const WebRequest wr = to_web_request(reader_);
     const bool keep_alive = req.keep_alive();
     const bool head = req.method() == http::verb::head;
     const unsigned version = req.version();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang and runs them one after the other.
-#   scripts/fuzz.sh [--merge] [SECONDS_PER_FUZZER] [FUZZER...]   (default 600 s, all four)
+#   scripts/fuzz.sh [--merge] [SECONDS_PER_FUZZER] [FUZZER...]   (default 600 s, all five)
 # New inputs go to build/fuzz/corpus/<fuzzer>, findings to build/fuzz/artifacts/<fuzzer>,
 # logs to build/fuzz/logs. With --merge, new inputs that reach new code are then copied into
 # fuzz/corpus/<fuzzer>. Prints one line per fuzzer; exits 1 when any found a crash, a leak,
@@ -8,12 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(sip_response_fuzz stream_framer_fuzz config_fuzz probe_query_fuzz)
+all=(sip_response_fuzz stream_framer_fuzz config_fuzz probe_query_fuzz http_request_fuzz)
 declare -A dict=([sip_response_fuzz]=sip.dict [stream_framer_fuzz]=sip.dict
-                 [config_fuzz]=toml.dict [probe_query_fuzz]=query.dict)
+                 [config_fuzz]=toml.dict [probe_query_fuzz]=query.dict
+                 [http_request_fuzz]=http.dict)
 # SIP messages are at most 64 KiB; the framer gets room for several and for oversized ones.
 declare -A max_len=([sip_response_fuzz]=65536 [stream_framer_fuzz]=196608
-                    [config_fuzz]=16384 [probe_query_fuzz]=4096)
+                    [config_fuzz]=16384 [probe_query_fuzz]=4096
+                    [http_request_fuzz]=40960)
 
 usage() {
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
