@@ -874,7 +874,12 @@ std::optional<std::string> via_branch(std::string_view message) {
 // ---------------------------------------------------------------------------
 
 fs::path peers_dir() { return STX_PEERS_DIR; }
-fs::path exporter_binary() { return STX_EXPORTER_BINARY; }
+// STX_EXPORTER_BINARY in the environment runs the suite against another build (to show that a
+// new test fails on an older one).
+fs::path exporter_binary() {
+  const char* other = std::getenv("STX_EXPORTER_BINARY");
+  return other != nullptr && *other != '\0' ? fs::path(other) : fs::path(STX_EXPORTER_BINARY);
+}
 fs::path source_dir() { return fs::weakly_canonical(peers_dir() / ".." / ".." / ".."); }
 
 std::string project_version() {

@@ -30,6 +30,7 @@
 
 #include "certs.h"
 #include "harness.h"
+#include "raw_http.h"
 
 namespace stx::it {
 namespace {
@@ -362,89 +363,6 @@ struct TlsServer {
   SSL_CTX* ctx = nullptr;
 };
 
-// ---------------------------------------------------------------------------
-// HTTP without the harness' politeness
-
-// A connected, blocking TCP socket to 127.0.0.1:port, closed on destruction.
-class Conn {
- public:
-  explicit Conn(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(port);
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-      const std::string why = std::strerror(errno);
-      if (fd_ >= 0) ::close(fd_);
-      throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + ": " + why);
-    }
-  }
-  ~Conn() { ::close(fd_); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  // False when the peer has closed or reset the connection.
-  bool send(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  // Everything until the server closes (or `deadline`); `closed` tells which.
-  std::string read_until_closed(Clock::time_point deadline, bool* closed = nullptr) {
-    std::string out;
-    char chunk[16384];
-    while (true) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      pollfd p{fd_, POLLIN, 0};
-      const int r = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
-      if (r == 0) {
-        if (closed != nullptr) *closed = false;
-        return out;
-      }
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) {
-        if (closed != nullptr) *closed = true;
-        return out;
-      }
-      out.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-int status_of(std::string_view raw) {
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return 0;
-  int code = 0;
-  std::from_chars(raw.data() + 9, raw.data() + 12, code);
-  return code;
-}
-
-std::string body_of(const std::string& raw) {
-  const auto end = raw.find("\r\n\r\n");
-  return end == std::string::npos ? std::string() : raw.substr(end + 4);
-}
-
-// One request written as is; the raw answer.
-std::string http_raw(std::uint16_t port, std::string_view request, Clock::duration timeout = 5s) {
-  Conn c(port);
-  c.send(request);
-  return c.read_until_closed(Clock::now() + timeout);
-}
-
-std::string post_reload(std::uint16_t port) {
-  return http_raw(port,
-                  "POST /-/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                  "Content-Length: 0\r\n\r\n");
-}
-
 std::string percent_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -459,60 +377,6 @@ std::string percent_encode(std::string_view s) {
   }
   return out;
 }
-
-// ---------------------------------------------------------------------------
-// An exporter with any flags and environment (the harness' Exporter takes neither).
-
-class FlaggedExporter {
- public:
-  // `launcher`: words before the binary (e.g. a shell that lowers a limit, then execs it).
-  FlaggedExporter(const fs::path& dir, const std::string& config, std::vector<std::string> flags,
-                  std::vector<std::pair<std::string, std::string>> auth_header = {},
-                  std::vector<std::string> launcher = {})
-      : auth_(std::move(auth_header)) {
-    config_path_ = dir / "exporter.toml";
-    write_file(config_path_, config);
-    retry_start(3, [&] {
-      port_ = free_tcp_port();
-      std::vector<std::string> argv = launcher;
-      for (const std::string& arg :
-           {exporter_binary().string(), "--config.file=" + config_path_.string(),
-            "--web.listen-address=127.0.0.1:" + std::to_string(port_)}) {
-        argv.push_back(arg);
-      }
-      argv.insert(argv.end(), flags.begin(), flags.end());
-      process_ = std::make_unique<Process>("exporter", std::move(argv), dir);
-      const bool up = wait_until(10s, [&] {
-        if (!process_->running()) return true;
-        try {
-          return http_get(port_, "/-/healthy", auth_, 1s).status == 200;
-        } catch (const std::exception&) {
-          return false;
-        }
-      });
-      if (!up || !process_->running()) {
-        const std::string why = process_->describe();
-        process_->stop();
-        throw std::runtime_error("exporter did not come up:\n" + why);
-      }
-    });
-  }
-  std::uint16_t port() const { return port_; }
-  Process& process() { return *process_; }
-  const fs::path& config_path() const { return config_path_; }
-  HttpResponse get(std::string_view target) { return http_get(port_, target, auth_); }
-  Exposition scrape() {
-    const HttpResponse r = get("/metrics");
-    if (r.status != 200) throw std::runtime_error("GET /metrics: " + std::to_string(r.status));
-    return Exposition::parse(r.body);
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> auth_;
-  fs::path config_path_;
-  std::uint16_t port_ = 0;
-  std::unique_ptr<Process> process_;
-};
 
 std::string udp_target(const std::string& name, const std::string& uri,
                        const std::string& more = "") {
