@@ -51,6 +51,7 @@ class HttpRequestReader {
 
  private:
   Status reject(int status, std::string reason);
+  Status need_more(const boost::beast::flat_buffer& buffer);
   Status finish();
   // Called by the parser for every chunk header.
   void on_chunk_header(std::uint64_t size, boost::beast::string_view extensions,

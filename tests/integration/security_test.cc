@@ -1018,7 +1018,8 @@ bool closed_by_server(Conn& c) {
 
 TEST_F(SecurityTest, WebEndpointRefusesOversizedRequestsAndOutlastsSlowAndManyClients) {
   UdpSocket silent;  // a /probe target that never answers
-  const std::string config = std::string(kFastDefaults) + "\n[module.slow]\ntimeout = \"3s\"\n";
+  const std::string config = "[exporter]\nallow_no_targets = true\n" + std::string(kFastDefaults) +
+                             "\n[module.slow]\ntimeout = \"3s\"\n";
   FlaggedExporter exporter(
       tmp_.path(), config, {}, {},
       {"/bin/sh", "-c", "ulimit -n " + std::to_string(kExporterFiles) + " && exec \"$@\"", "sh"});

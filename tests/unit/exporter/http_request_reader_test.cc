@@ -68,11 +68,17 @@ TEST(HttpRequestReader, LeavesAPipelinedRequestInTheBuffer) {
   EXPECT_EQ(reader.target(), "/b");
 }
 
+// In pieces of every size: Beast 1.74 asserted on a last chunk re-read with fewer than five
+// bytes (found by http_request_fuzz; the sanitizer builds, which keep assertions, run this).
 TEST(HttpRequestReader, SmallChunkedBodyWithExtensionsAndTrailersIsRead) {
-  HttpRequestReader reader;
-  ASSERT_EQ(feed_all(reader, chunked_post("3;a=b\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n"), 5),
-            Status::done);
-  EXPECT_EQ(reader.request().body(), "abc");
+  for (const std::string& body : {std::string("3;a=b\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n"),
+                                  std::string("3\r\nabc\r\n0\r\n\r\n"), std::string("0\r\n\r\n")}) {
+    for (std::size_t piece = 1; piece <= 8; ++piece) {
+      HttpRequestReader reader;
+      ASSERT_EQ(feed_all(reader, chunked_post(body), piece), Status::done) << piece << body;
+      EXPECT_EQ(reader.request().body(), body[0] == '0' ? "" : "abc");
+    }
+  }
 }
 
 // It once killed the process: Beast throws std::length_error for a field value of 64 KiB,
