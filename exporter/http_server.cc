@@ -182,8 +182,14 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     }
     boost::asio::post(*guard_.auth_pool,
                       [self = shared_from_this(), value = std::string(authorization), client] {
-                        // A connection shed meanwhile costs no bcrypt.
-                        const bool ok = !self->closed_ && self->guard_.auth->check(value);
+                        // A connection shed meanwhile costs no bcrypt. Nothing may escape
+                        // into the pool's thread, where it would end the process.
+                        bool ok = false;
+                        try {
+                          ok = !self->closed_ && self->guard_.auth->check(value);
+                        } catch (const std::exception&) {
+                          ok = false;  // a check that cannot finish denies
+                        }
                         boost::asio::post(self->stream_.get_executor(), [self, ok, client] {
                           self->guard_.auth_gate->leave(client);
                           if (ok) {

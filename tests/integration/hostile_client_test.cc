@@ -165,6 +165,7 @@ TEST_F(HostileClient, HugeChunkExtensionsAreCutOffEarly) {
   std::vector<std::size_t> sent(kClients, 0);
   std::vector<int> statuses(kClients, 0);
   std::vector<std::thread> clients;
+  clients.reserve(kClients);
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
       Conn c(exporter.port());

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -153,7 +153,7 @@ std::string header_of(std::string_view raw, std::string_view name) {
     const std::size_t start = at + 2;
     const std::size_t end = head.find("\r\n", start);
     const std::string_view line =
-        head.substr(start, end == std::string_view::npos ? head.npos : end - start);
+        head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     const std::size_t colon = line.find(':');
     if (colon == name.size() &&
         std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
