@@ -39,8 +39,8 @@
 #include <vector>
 
 #include "config/duration.h"
-#include "probes/message_text.h"
-#include "probes/sip_grammar.h"
+#include "sip/message_text.h"
+#include "sip/sip_grammar.h"
 #include "version.h"
 
 namespace stx {

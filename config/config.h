@@ -9,14 +9,15 @@
 #include <utility>
 #include <vector>
 
-#include "probes/sip_uri.h"
+#include "sip/digest_auth.h"
+#include "sip/sip_uri.h"
 
 namespace stx {
 
 // Which final status codes count as a healthy answer: "2xx"-style classes or exact codes.
 struct HealthyCodes {
-  bool classes[7] = {};        // classes[2] true means 2xx
-  std::vector<int> codes;      // exact codes
+  bool classes[7] = {};    // classes[2] true means 2xx
+  std::vector<int> codes;  // exact codes
   bool contains(int code) const;
   bool operator==(const HealthyCodes&) const = default;
 };
@@ -37,18 +38,9 @@ struct TlsSettings {
   bool operator==(const TlsSettings&) const = default;
 };
 
-// Digest credentials (RFC 3261 22, RFC 8760). `password` is resolved at load time,
-// from the config or from the environment variable `password_env` names.
-struct DigestCredentials {
-  std::string user;
-  std::string password;
-  std::string password_env;  // the variable's name, for messages; empty when inline
-  bool operator==(const DigestCredentials&) const = default;
-};
-
 struct TargetConfig {
-  std::string name;            // unique; the `target` label
-  std::string uri;             // as written, used as Request-URI and To
+  std::string name;  // unique; the `target` label
+  std::string uri;   // as written, used as Request-URI and To
   SipUri parsed_uri;
   std::chrono::milliseconds interval{30000};
   std::chrono::milliseconds timeout{5000};
@@ -64,9 +56,9 @@ struct TargetConfig {
   std::optional<Transport> transport;
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
-  std::string to;            // To URI; empty: the target URI
-  std::string ruri_user;     // user part put into the Request-URI; empty: the URI as written
-  std::string contact;       // Contact URI; empty: sip:<From user>@<our address>
+  std::string to;         // To URI; empty: the target URI
+  std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
+  std::string contact;    // Contact URI; empty: sip:<From user>@<our address>
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, config order
   std::string source_address;     // local IP to send from; empty: chosen by routing
   std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
@@ -84,8 +76,8 @@ struct ModuleConfig {
 };
 
 struct DnsSettings {
-  std::vector<std::string> servers;  // "ip" or "ip:port" / "[v6]:port"; empty: /etc/resolv.conf
-  std::chrono::seconds min_ttl{10};  // answers are kept at least this long...
+  std::vector<std::string> servers;    // "ip" or "ip:port" / "[v6]:port"; empty: /etc/resolv.conf
+  std::chrono::seconds min_ttl{10};    // answers are kept at least this long...
   std::chrono::seconds max_ttl{3600};  // ...and at most this long
   std::chrono::seconds grace{300};  // a failed refresh keeps the last answer this much past its TTL
   bool operator==(const DnsSettings&) const = default;

@@ -12,7 +12,7 @@
 #include <string>
 #include <utility>
 
-#include "probes/message_text.h"
+#include "sip/message_text.h"
 
 namespace stx {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "config/duration.h"
 #include "exporter/exposition.h"
-#include "probes/message_text.h"
-#include "probes/redact.h"
+#include "sip/message_text.h"
+#include "sip/redact.h"
 
 namespace stx {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "probes/redact.h"
+#include "sip/redact.h"
 #include "version.h"
 
 namespace stx {

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
-#include "probes/digest_auth.h"
-#include "probes/sip_response.h"
+#include "sip/digest_auth.h"
+#include "sip/sip_response.h"
 
 namespace {
 

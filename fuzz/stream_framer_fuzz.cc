@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "probes/sip_response.h"
 #include "probes/stream_framer.h"
+#include "sip/sip_response.h"
 
 namespace {
 

@@ -19,10 +19,10 @@
 #include "probes/ids.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
-#include "probes/sip_response.h"
 #include "probes/stream_connection.h"
 #include "probes/timer_queue.h"
 #include "probes/udp_transport.h"
+#include "sip/sip_response.h"
 
 namespace stx {
 

@@ -4,9 +4,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "probes/digest_auth.h"
 #include "probes/engine_parts.h"
-#include "probes/sip_request.h"
+#include "sip/digest_auth.h"
+#include "sip/sip_request.h"
 
 namespace stx {
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "probes/sip_uri.h"
+#include "sip/sip_uri.h"
 
 namespace stx {
 

@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "probes/sip_grammar.h"
-#include "probes/sip_response.h"
+#include "sip/sip_grammar.h"
+#include "sip/sip_response.h"
 
 namespace stx {
 namespace {

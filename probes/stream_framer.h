@@ -11,7 +11,7 @@
 namespace stx {
 
 // A header block (start line and headers) longer than this without its empty line is an
-// error; the whole message is bounded by kMaxSipMessageSize (probes/sip_response.h).
+// error; the whole message is bounded by kMaxSipMessageSize (sip/sip_response.h).
 inline constexpr std::size_t kMaxStreamHeaderBytes = 64 * 1024;
 
 enum class FrameError : std::uint8_t {

@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "probes/ids.h"
-#include "probes/sip_response.h"
 #include "probes/timer_e.h"
 #include "probes/timer_queue.h"
+#include "sip/sip_response.h"
 
 namespace stx {
 

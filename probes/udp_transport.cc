@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "probes/sip_response.h"
+#include "sip/sip_response.h"
 
 namespace stx {
 namespace {

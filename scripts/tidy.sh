@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # clang-tidy (Debian 12's, version 14) with the repository's .clang-tidy over every project .cc
-# (exporter/, probes/, config/, fuzz/, tests/); exits non-zero on any warning.
+# (sip/, config/, probes/, exporter/, fuzz/, tests/); exits non-zero on any warning.
 #   scripts/tidy.sh              # all of them
 #   scripts/tidy.sh FILE...      # just these
 # Compile flags come from a configure-only build/tidy (STX_TIDY_BUILD_DIR), with every suite, so
@@ -24,7 +24,7 @@ if [ $# -gt 0 ]; then
   files=("$@")
 else
   dirs=()
-  for d in exporter probes config fuzz tests; do [ -d "$d" ] && dirs+=("$d"); done
+  for d in sip config probes exporter fuzz tests; do [ -d "$d" ] && dirs+=("$d"); done
   mapfile -t files < <(find "${dirs[@]}" -name node_modules -prune -o -name '*.cc' -print | sort)
 fi
 

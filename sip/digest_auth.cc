@@ -6,7 +6,7 @@
 //
 // A header value may hold several challenges separated by commas; a comma-separated item
 // that starts with "token SP" without an "=" begins the next one.
-#include "probes/digest_auth.h"
+#include "sip/digest_auth.h"
 
 #include <openssl/evp.h>
 
@@ -17,8 +17,8 @@
 #include <string>
 #include <utility>
 
-#include "probes/message_text.h"
-#include "probes/sip_grammar.h"
+#include "sip/message_text.h"
+#include "sip/sip_grammar.h"
 
 namespace stx {
 namespace {

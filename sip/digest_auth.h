@@ -7,9 +7,16 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.h"  // DigestCredentials (a plain struct; no link dependency)
-
 namespace stx {
+
+// Digest credentials (RFC 3261 22, RFC 8760). `password` is resolved at load time, from the
+// config or from the environment variable `password_env` names.
+struct DigestCredentials {
+  std::string user;
+  std::string password;
+  std::string password_env;  // the variable's name, for messages; empty when inline
+  bool operator==(const DigestCredentials&) const = default;
+};
 
 inline constexpr std::size_t kMaxDigestValueLength = 1024;
 

@@ -1,4 +1,4 @@
-#include "probes/message_text.h"
+#include "sip/message_text.h"
 
 #include <cstddef>
 

@@ -1,4 +1,4 @@
-#include "probes/redact.h"
+#include "sip/redact.h"
 
 #include <cctype>
 

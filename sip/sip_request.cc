@@ -1,4 +1,4 @@
-#include "probes/sip_request.h"
+#include "sip/sip_request.h"
 
 #include <charconv>
 #include <cstddef>

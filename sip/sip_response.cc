@@ -1,16 +1,16 @@
-#include "probes/sip_response.h"
+#include "sip/sip_response.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "probes/sip_grammar.h"
+#include "sip/sip_grammar.h"
 
 namespace stx {
 namespace {
 
 // ---------------------------------------------------------------------------
-// Character classes beyond the shared ones in probes/sip_grammar.h. Locale-free
+// Character classes beyond the shared ones in sip/sip_grammar.h. Locale-free
 // on purpose.
 
 constexpr char to_lower(char c) {

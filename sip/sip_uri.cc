@@ -8,7 +8,7 @@
 // `host` is an IPv4 dotted quad, a bracketed IPv6 literal or an RFC 1123 host
 // name. URI headers ("?...") are rejected because a probe has no use for them
 // and they would let a config smuggle header fields into the request.
-#include "probes/sip_uri.h"
+#include "sip/sip_uri.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,8 +18,8 @@
 #include <string>
 #include <utility>
 
-#include "probes/message_text.h"
-#include "probes/sip_grammar.h"
+#include "sip/message_text.h"
+#include "sip/sip_grammar.h"
 
 namespace stx {
 namespace {

@@ -25,14 +25,14 @@ TEST(SanitizerReportTest, FindsEachSanitizersReportFromItsFirstLine) {
   EXPECT_TRUE(sanitizer_report("WARNING: ThreadSanitizer: data race (pid=7)\n"));
   EXPECT_TRUE(sanitizer_report("FATAL: ThreadSanitizer: unexpected memory mapping\n"));
   EXPECT_TRUE(sanitizer_report(
-      "probes/sip_uri.cc:40:12: runtime error: signed integer overflow: 2147483647 + 1\n"));
+      "sip/sip_uri.cc:40:12: runtime error: signed integer overflow: 2147483647 + 1\n"));
 }
 
 TEST(SanitizerReportTest, OrdinaryLogsAreNoReport) {
   EXPECT_FALSE(sanitizer_report(""));
-  EXPECT_FALSE(sanitizer_report(
-      "level=error msg=\"probe failed\" target=a err=\"runtime error\"\n"
-      "level=warn msg=\"address sanitizer\"\n"));
+  EXPECT_FALSE(
+      sanitizer_report("level=error msg=\"probe failed\" target=a err=\"runtime error\"\n"
+                       "level=warn msg=\"address sanitizer\"\n"));
 }
 
 TEST(SanitizerReportTest, ReportIsCutToTheGivenLineCount) {

@@ -14,7 +14,7 @@
 #include "dns_server.h"
 #include "harness.h"
 #include "probes/locator.h"
-#include "probes/sip_uri.h"
+#include "sip/sip_uri.h"
 
 namespace stx::it {
 namespace {

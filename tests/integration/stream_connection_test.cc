@@ -19,10 +19,10 @@
 
 #include "certs.h"
 #include "harness.h"
-#include "probes/sip_request.h"
-#include "probes/sip_response.h"
 #include "probes/stream_connection.h"
 #include "probes/tls_context.h"
+#include "sip/sip_request.h"
+#include "sip/sip_response.h"
 #include "stream_peer.h"
 #include "transport_peers.h"
 

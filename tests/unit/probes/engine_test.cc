@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/sip_response.h"
+#include "sip/sip_response.h"
 
 namespace stx {
 namespace {

@@ -1,4 +1,4 @@
-#include "probes/digest_auth.h"
+#include "sip/digest_auth.h"
 
 #include <gtest/gtest.h>
 

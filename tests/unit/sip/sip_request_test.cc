@@ -1,4 +1,4 @@
-#include "probes/sip_request.h"
+#include "sip/sip_request.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "probes/sip_response.h"
+#include "sip/sip_response.h"
 
 namespace stx {
 namespace {

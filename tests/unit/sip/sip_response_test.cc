@@ -1,4 +1,4 @@
-#include "probes/sip_response.h"
+#include "sip/sip_response.h"
 
 #include <gtest/gtest.h>
 

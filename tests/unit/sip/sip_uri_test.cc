@@ -1,4 +1,4 @@
-#include "probes/sip_uri.h"
+#include "sip/sip_uri.h"
 
 #include <gtest/gtest.h>
 

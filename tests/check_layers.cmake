@@ -1,0 +1,26 @@
+# The layers include downward only: sip/ (pure SIP text) < config/ < probes/ < exporter/.
+# Run as a test: cmake -DSOURCE_DIR=<repo> -P tests/check_layers.cmake; fails naming each
+# file and include that points upward or sideways.
+set(forbidden_sip "config/;probes/;exporter/")
+set(forbidden_config "probes/;exporter/")
+set(forbidden_probes "exporter/")
+set(violations "")
+foreach(layer sip config probes)
+  file(GLOB files "${SOURCE_DIR}/${layer}/*.h" "${SOURCE_DIR}/${layer}/*.cc")
+  foreach(file IN LISTS files)
+    file(STRINGS "${file}" includes REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    foreach(line IN LISTS includes)
+      foreach(prefix IN LISTS forbidden_${layer})
+        if(line MATCHES "\"${prefix}")
+          file(RELATIVE_PATH rel "${SOURCE_DIR}" "${file}")
+          string(APPEND violations "  ${rel}: ${line}\n")
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
+endforeach()
+if(violations)
+  message(FATAL_ERROR "includes that point up the layers (sip < config < probes < exporter):\n"
+                      "${violations}")
+endif()
+message(STATUS "layers hold: sip/, config/ and probes/ include nothing above them")
