@@ -3,10 +3,8 @@
 namespace stx {
 
 bool AuthGate::enter(const boost::asio::ip::address& client) {
-  if (waiting_ >= max_waiting_) return false;
-  std::size_t& mine = per_client_[client];
-  if (mine >= max_per_client_) return false;
-  ++mine;
+  if (waiting_ >= max_waiting_ || waiting_from(client) >= max_per_client_) return false;
+  ++per_client_[client];
   ++waiting_;
   return true;
 }

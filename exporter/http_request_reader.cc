@@ -3,6 +3,7 @@
 #include <boost/beast/http/error.hpp>
 #include <exception>
 #include <functional>
+#include <iterator>
 
 namespace stx {
 namespace {
@@ -29,6 +30,7 @@ std::size_t host_count(const HttpRequestReader::Request& req) {
 }  // namespace
 
 std::optional<std::string> origin_form(std::string_view target) {
+  if (target.find('#') != std::string_view::npos) return std::nullopt;  // never sent
   if (!target.empty() && target.front() == '/') return std::string(target);
   std::size_t scheme = 0;
   if (iequals_prefix(target, "http://")) {
@@ -40,12 +42,14 @@ std::optional<std::string> origin_form(std::string_view target) {
   }
   // The authority ends at the first '/', '?' or '#'; the server answers for itself whatever
   // host it names, as it does for Host.
-  const std::size_t end = target.find_first_of("/?#", scheme);
-  if (end == scheme) return std::nullopt;  // "http:///path": no authority
+  const std::size_t end = target.find_first_of("/?", scheme);
+  const std::string_view authority = target.substr(scheme, end - scheme);
+  if (authority.empty()) return std::nullopt;  // "http:///path"
+  // RFC 9110 4.2.4: userinfo in an http(s) URI is refused.
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;
   if (end == std::string_view::npos) return std::string("/");
   if (target[end] == '/') return std::string(target.substr(end));
-  if (target[end] == '?') return "/" + std::string(target.substr(end));
-  return std::nullopt;  // a fragment is never part of a request-target
+  return "/" + std::string(target.substr(end));
 }
 
 WebRequest to_web_request(const HttpRequestReader& reader) {
@@ -61,6 +65,8 @@ WebRequest to_web_request(const HttpRequestReader& reader) {
 
 void HttpRequestReader::reset() {
   parser_.emplace();
+  // One step per put(): the header checks below run before any body byte is parsed.
+  parser_->eager(false);
   parser_->header_limit(kMaxRequestHeaderBytes);
   parser_->body_limit(kMaxRequestBodyBytes);
   chunk_callback_ = [this](std::uint64_t size, boost::beast::string_view extensions,
@@ -68,6 +74,7 @@ void HttpRequestReader::reset() {
   parser_->on_chunk_header(chunk_callback_);
   consumed_ = 0;
   extension_bytes_ = 0;
+  header_fields_ = 0;
   target_.clear();
   reject_status_ = 0;
   reject_reason_.clear();
@@ -87,10 +94,32 @@ HttpRequestReader::Status HttpRequestReader::reject(int status, std::string reas
 }
 
 HttpRequestReader::Status HttpRequestReader::need_more(const boost::beast::flat_buffer& buffer) {
+  // Beast's header_limit bounds what is still unparsed, not the request line and the fields
+  // it has parsed already: the whole header is bounded here. While it is incomplete, every
+  // buffered byte belongs to it.
+  if (!parser_->is_header_done() && consumed_ + buffer.size() > kMaxRequestHeaderBytes) {
+    return reject(431, "request header fields too large");
+  }
   // What this request holds buffered, parsed or not, stays within one bound.
-  if (consumed_ + buffer.size() > kMaxRequestBytes) {
-    return parser_->is_header_done() ? reject(413, "request too large")
-                                     : reject(431, "request header fields too large");
+  if (consumed_ + buffer.size() > kMaxRequestBytes) return reject(413, "request too large");
+  return Status::need_more;
+}
+
+HttpRequestReader::Status HttpRequestReader::check_header() {
+  // Parsed in one piece, a header is checked only once complete (consumed_ is its size).
+  if (consumed_ > kMaxRequestHeaderBytes) return reject(431, "request header fields too large");
+  const Request& req = parser_->get();
+  header_fields_ = static_cast<std::size_t>(std::distance(req.begin(), req.end()));
+  // Beast ignores a Transfer-Encoding that does not end in chunked and would read the body
+  // as the next request; RFC 9112 6.1 and 6.3: refuse it, and any on HTTP/1.0.
+  if (req.find(http::field::transfer_encoding) != req.end() &&
+      (!parser_->chunked() || req.version() < 11)) {
+    return reject(400, "unsupported Transfer-Encoding");
+  }
+  // No route takes a body; GET and HEAD must not stream one at all.
+  const auto method = req.method();
+  if (parser_->chunked() && (method == http::verb::get || method == http::verb::head)) {
+    return reject(400, "a GET or HEAD request takes no chunked body");
   }
   return Status::need_more;
 }
@@ -119,12 +148,8 @@ HttpRequestReader::Status HttpRequestReader::feed(boost::beast::flat_buffer& buf
       }
       if (ec) return reject(400, ec.message());
       if (consumed_ > kMaxRequestBytes) return reject(413, "request too large");
-      if (!had_header && parser_->is_header_done()) {
-        const auto method = parser_->get().method();
-        // No route takes a body; GET and HEAD must not stream one at all.
-        if (parser_->chunked() && (method == http::verb::get || method == http::verb::head)) {
-          return reject(400, "a GET or HEAD request takes no chunked body");
-        }
+      if (!had_header && parser_->is_header_done() && check_header() == Status::rejected) {
+        return Status::rejected;
       }
     }
   } catch (const std::exception& e) {
@@ -137,6 +162,11 @@ HttpRequestReader::Status HttpRequestReader::feed(boost::beast::flat_buffer& buf
 
 HttpRequestReader::Status HttpRequestReader::finish() {
   const Request& req = parser_->get();
+  // Beast adds trailer fields to the header's: a Host, Authorization or Connection there
+  // would count as the header's. No route needs a trailer.
+  if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) != header_fields_) {
+    return reject(400, "trailer fields are not accepted");
+  }
   const std::size_t hosts = host_count(req);
   // RFC 9112 3.2: an HTTP/1.1 request without Host, or any with more than one, gets 400.
   if (hosts > 1) return reject(400, "more than one Host header");

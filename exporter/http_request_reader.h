@@ -33,6 +33,9 @@ class HttpRequestReader {
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
   HttpRequestReader() { reset(); }
+  // The parser holds a reference to chunk_callback_, which captures this.
+  HttpRequestReader(const HttpRequestReader&) = delete;
+  HttpRequestReader& operator=(const HttpRequestReader&) = delete;
 
   // Forgets the previous request; the next feed() starts a new one.
   void reset();
@@ -52,16 +55,20 @@ class HttpRequestReader {
  private:
   Status reject(int status, std::string reason);
   Status need_more(const boost::beast::flat_buffer& buffer);
+  // Once the header is parsed: what it may not ask for.
+  Status check_header();
   Status finish();
   // Called by the parser for every chunk header.
   void on_chunk_header(std::uint64_t size, boost::beast::string_view extensions,
                        boost::beast::error_code& ec);
 
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  // Declared before the parser that refers to it, so it outlives the parser.
   std::function<void(std::uint64_t, boost::beast::string_view, boost::beast::error_code&)>
       chunk_callback_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::size_t consumed_ = 0;         // bytes of this request parsed so far
   std::size_t extension_bytes_ = 0;  // chunk extensions seen so far
+  std::size_t header_fields_ = 0;    // fields in the header (trailers would add more)
   std::string target_;
   int reject_status_ = 0;
   std::string reject_reason_;

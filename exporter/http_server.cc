@@ -1,5 +1,6 @@
 #include "exporter/http_server.h"
 
+#include <openssl/crypto.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -31,6 +32,9 @@ using tcp = boost::asio::ip::tcp;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr std::size_t kReadBytes = 4096;
+// After a refusal, what is read and dropped before the connection closes anyway.
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 64 * 1024;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr const char* kBasicChallenge = "Basic realm=\"sip_trunk_exporter\"";
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -180,25 +184,29 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
       write(std::move(r), req.keep_alive(), req.method() == http::verb::head, req.version());
       return;
     }
-    boost::asio::post(*guard_.auth_pool,
-                      [self = shared_from_this(), value = std::string(authorization), client] {
-                        // A connection shed meanwhile costs no bcrypt. Nothing may escape
-                        // into the pool's thread, where it would end the process.
-                        bool ok = false;
-                        try {
-                          ok = !self->closed_ && self->guard_.auth->check(value);
-                        } catch (const std::exception&) {
-                          ok = false;  // a check that cannot finish denies
-                        }
-                        boost::asio::post(self->stream_.get_executor(), [self, ok, client] {
-                          self->guard_.auth_gate->leave(client);
-                          if (ok) {
-                            self->dispatch();
-                          } else {
-                            self->unauthorized();
-                          }
-                        });
-                      });
+    // The executor is taken here, on the HTTP thread; the pool thread only posts to it.
+    auto job = [self = shared_from_this(), ex = stream_.get_executor(),
+                value = std::string(authorization), client]() mutable {
+      // A connection shed meanwhile costs no bcrypt. Nothing may escape into the pool's
+      // thread, where it would end the process: a check that cannot finish denies.
+      bool ok = false;
+      try {
+        ok = !self->closed_ && self->guard_.auth->check(value);
+      } catch (const std::exception&) {
+        ok = false;
+      }
+      OPENSSL_cleanse(value.data(), value.size());
+      // The session moves on, so its last reference never drops on the pool thread.
+      boost::asio::post(ex, [self = std::move(self), ok, client] {
+        self->guard_.auth_gate->leave(client);
+        if (ok) {
+          self->dispatch();
+        } else {
+          self->unauthorized();
+        }
+      });
+    };
+    boost::asio::post(*guard_.auth_pool, std::move(job));
   }
 
   // As exporter-toolkit: every path, and no hint of what was wrong.
@@ -237,6 +245,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     WebResponse r;
     r.status = status;
     r.body = std::to_string(status) + " " + why + "\n";
+    linger_ = true;  // the client may still be sending the rest of what was refused
     write(std::move(r), false, false, 11);
   }
 
@@ -277,11 +286,42 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
   }
 
   void after_write(beast::error_code ec, bool keep_alive) {
+    if (!ec && linger_) {
+      linger_close();
+      return;
+    }
     if (ec || !keep_alive) {
       close();
       return;
     }
     read();
+  }
+
+  // RFC 9112 9.6: after refusing a request, half-close and read what the client still sends
+  // for a while. Closing with unread bytes makes the kernel send a reset, which can destroy
+  // the answer before the client has read it.
+  void linger_close() {
+    if constexpr (kTls) {
+      close();  // close_notify, whose wait reads the client's data as well
+    } else {
+      beast::error_code ignored;
+      socket().shutdown(tcp::socket::shutdown_send, ignored);
+      beast::get_lowest_layer(stream_).expires_after(kLingerTimeout);
+      drain();
+    }
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(kReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              self->buffer_.consume(self->buffer_.size());
+                              if (ec || self->lingered_ > kLingerBytes) {
+                                self->close_socket();
+                                return;
+                              }
+                              self->drain();
+                            });
   }
 
   void close() {
@@ -306,6 +346,8 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
   beast::flat_buffer buffer_;
   HttpRequestReader reader_;
   bool request_started_ = false;
+  bool linger_ = false;       // refused: drain before closing
+  std::size_t lingered_ = 0;  // bytes drained so far
   const WebRoutes& routes_;
   Logger& log_;
   Guard guard_;

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "probes/engine_parts.h"
+#include "sip/keepalive.h"
 
 namespace stx {
 namespace {
@@ -84,6 +85,7 @@ void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool tr
     sink_.invalid_message("too_large");
     return;
   }
+  if (is_keepalive_datagram(data)) return;  // expected traffic, not a broken message
   SipResponse r;
   if (!parse_or_count(data, r)) return;
   const auto slot = slot_from_branch(r.via_branch);

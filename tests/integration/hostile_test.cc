@@ -454,6 +454,30 @@ TEST_F(Hostile, GarbageTruncatedAndOversizedDatagramsAreCountedAndIgnored) {
   expect_alive(exporter);
 }
 
+// RFC 5626 keepalives from a peer (linphone pings every 30 s) are expected traffic: dropped
+// without counting them as invalid or logging them, and the real answer after them counts.
+TEST_F(Hostile, KeepalivesOnUdpAreNeitherInvalidNorLogged) {
+  std::string stun = std::string("\x00\x01\x00\x00\x21\x12\xA4\x42", 8) + "0123456789ab";
+  HostileOptions o;
+  o.script = {Step{{raw_reply("ping", "\r\n\r\n"), raw_reply("pong", "\r\n"),
+                    raw_reply("stun", stun), Reply{}}}};
+  HostilePeer peer(std::move(o));
+  ExporterConfigSpec cfg = base();
+  cfg.targets = {target("pinged", peer)};
+  Exporter exporter(dir_.path(), cfg);
+  const Scraped s =
+      exporter.scrape_until(10s, [&](const Exposition& e) { return probes(e, "pinged") >= 3; });
+  ASSERT_TRUE(s.ok) << s.last.grep("\"pinged\"");
+  ASSERT_GE(peer.sent("ping") + peer.sent("pong") + peer.sent("stun"), 9);
+  EXPECT_EQ(metric(s.last, "sip_probes_total", "pinged", {{"result", "success"}}),
+            probes(s.last, "pinged"));
+  EXPECT_EQ(s.last.sum(kInvalid), 0) << s.last.grep(kInvalid);
+  EXPECT_EQ(s.last.sum(kUnmatched), 0);
+  EXPECT_TRUE(
+      log_lines_with_msg(exporter.process().stderr_text(), "dropped invalid message").empty());
+  expect_alive(exporter);
+}
+
 // ---------------------------------------------------------------------------
 // TCP
 

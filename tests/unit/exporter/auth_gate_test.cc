@@ -46,5 +46,13 @@ TEST(AuthGate, LeavingEmptiesTheClientTable) {
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(gate.enter(a));
 }
 
+TEST(AuthGate, ARefusedClientLeavesNoEntry) {
+  AuthGate gate(4, 0);
+  const auto a = make_address("192.0.2.9");
+  EXPECT_FALSE(gate.enter(a));
+  EXPECT_EQ(gate.waiting(), 0u);
+  EXPECT_EQ(gate.waiting_from(a), 0u);
+}
+
 }  // namespace
 }  // namespace stx

@@ -70,14 +70,47 @@ TEST(HttpRequestReader, LeavesAPipelinedRequestInTheBuffer) {
 
 // In pieces of every size: Beast 1.74 asserted on a last chunk re-read with fewer than five
 // bytes (found by http_request_fuzz; the sanitizer builds, which keep assertions, run this).
-TEST(HttpRequestReader, SmallChunkedBodyWithExtensionsAndTrailersIsRead) {
-  for (const std::string& body : {std::string("3;a=b\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n"),
-                                  std::string("3\r\nabc\r\n0\r\n\r\n"), std::string("0\r\n\r\n")}) {
+TEST(HttpRequestReader, SmallChunkedBodyWithExtensionsIsReadInAnyPieces) {
+  for (const std::string& body :
+       {std::string("3;a=b\r\nabc\r\n0\r\n\r\n"), std::string("3\r\nabc\r\n0;last\r\n\r\n"),
+        std::string("0\r\n\r\n")}) {
     for (std::size_t piece = 1; piece <= 8; ++piece) {
       HttpRequestReader reader;
       ASSERT_EQ(feed_all(reader, chunked_post(body), piece), Status::done) << piece << body;
       EXPECT_EQ(reader.request().body(), body[0] == '0' ? "" : "abc");
     }
+  }
+}
+
+// Beast merges trailer fields into the header's: a Host, Authorization or Connection sent
+// there must not count. No route needs a trailer.
+TEST(HttpRequestReader, TrailerFieldsAreRefused) {
+  const std::string no_host =
+      "POST /-/reload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\nHost: smuggled\r\n\r\n";
+  for (const std::string& wire :
+       {no_host, chunked_post("1\r\na\r\n0\r\nAuthorization: Basic eDp5\r\n\r\n"),
+        chunked_post("0\r\nX-Trailer: t\r\n\r\n")}) {
+    HttpRequestReader reader;
+    EXPECT_EQ(feed_all(reader, wire), Status::rejected) << wire;
+    EXPECT_EQ(reader.reject_status(), 400);
+    EXPECT_EQ(reader.reject_reason(), "trailer fields are not accepted");
+  }
+}
+
+// RFC 9112 6.1, 6.3: Beast 1.74 ignores a Transfer-Encoding that does not end in chunked and
+// would parse the body as the next request.
+TEST(HttpRequestReader, TransferEncodingOtherThanChunkedIsRefused) {
+  for (const std::string& wire :
+       {std::string("POST /-/reload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"
+                    "GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n"),
+        std::string("POST /-/reload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, "
+                    "identity\r\n\r\n"),
+        std::string("POST /-/reload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")}) {
+    HttpRequestReader reader;
+    EXPECT_EQ(feed_all(reader, wire), Status::rejected) << wire;
+    EXPECT_EQ(reader.reject_status(), 400);
+    EXPECT_EQ(reader.reject_reason(), "unsupported Transfer-Encoding");
   }
 }
 
@@ -149,6 +182,18 @@ TEST(HttpRequestReader, HeaderAndBodyLimits) {
             Status::rejected);
   EXPECT_EQ(reader.reject_status(), 431);
 
+  // A request line and fields that are each under 8 KiB but not together.
+  for (std::size_t piece : {std::size_t{1024}, std::size_t{4096}, std::size_t{65536}}) {
+    reader.reset();
+    EXPECT_EQ(feed_all(reader,
+                       get("/metrics?" + std::string(5000, 'q'),
+                           "X-Half: " + std::string(5000, 'f') + "\r\n"),
+                       piece),
+              Status::rejected)
+        << piece;
+    EXPECT_EQ(reader.reject_status(), 431) << piece;
+  }
+
   reader.reset();
   EXPECT_EQ(feed_all(reader, "POST /-/reload HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
                                  std::string(5000, 'a')),
@@ -210,6 +255,9 @@ TEST(OriginForm, Forms) {
   EXPECT_EQ(origin_form("http://[::1]:9436/-/healthy"), "/-/healthy");
   EXPECT_EQ(origin_form("http:///metrics"), std::nullopt);
   EXPECT_EQ(origin_form("http://h#frag"), std::nullopt);
+  EXPECT_EQ(origin_form("http://h/p#frag"), std::nullopt);
+  EXPECT_EQ(origin_form("/metrics#frag"), std::nullopt);
+  EXPECT_EQ(origin_form("http://user:pw@h/metrics"), std::nullopt);
   EXPECT_EQ(origin_form("ftp://h/metrics"), std::nullopt);
   EXPECT_EQ(origin_form("h:9436"), std::nullopt);
   EXPECT_EQ(origin_form("*"), std::nullopt);
