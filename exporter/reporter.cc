@@ -125,18 +125,24 @@ void Reporter::location_failed(std::size_t target, std::string_view error) {
            {{"target", targets_.at(target).name}, {"error", std::string(error)}});
 }
 
-void Reporter::unmatched_response(std::string_view why) {
+void Reporter::unmatched_response(std::string_view why, const DropOrigin& origin) {
   metrics_.unmatched_response();
-  if (log_.enabled(LogLevel::debug)) {
-    log_.log(LogLevel::debug, "dropped unmatched response", {{"why", std::string(why)}});
-  }
+  if (log_.enabled(LogLevel::debug)) log_drop("dropped unmatched response", why, origin);
 }
 
-void Reporter::invalid_message(std::string_view why) {
+void Reporter::invalid_message(std::string_view why, const DropOrigin& origin) {
   metrics_.invalid_message(why);
-  if (log_.enabled(LogLevel::debug)) {
-    log_.log(LogLevel::debug, "dropped invalid message", {{"why", std::string(why)}});
-  }
+  if (log_.enabled(LogLevel::debug)) log_drop("dropped invalid message", why, origin);
+}
+
+void Reporter::log_drop(std::string_view msg, std::string_view why, const DropOrigin& origin) {
+  // The Call-ID is the peer's text: cut, as everything a peer sends that reaches a log.
+  constexpr std::size_t kMaxCallId = 128;
+  log_.log(LogLevel::debug, msg,
+           {{"why", std::string(why)},
+            {"from", to_string(origin.from)},
+            {"transport", std::string(to_string(origin.from.transport))},
+            {"call_id", std::string(origin.call_id.substr(0, kMaxCallId))}});
 }
 
 }  // namespace stx

@@ -22,8 +22,8 @@ class Reporter : public ProbeSink {
   void schedule_lateness(std::chrono::nanoseconds late) override;
   void probe_finished(std::size_t target, const ProbeResult& result, const StateChange& change,
                       const TargetState& state) override;
-  void unmatched_response(std::string_view why) override;
-  void invalid_message(std::string_view why) override;
+  void unmatched_response(std::string_view why, const DropOrigin& origin) override;
+  void invalid_message(std::string_view why, const DropOrigin& origin) override;
   void address_added(std::size_t target, std::size_t address, const Destination& d) override;
   void address_removed(std::size_t target, std::size_t address) override;
   void address_finished(std::size_t target, std::size_t address, const ProbeResult& result,
@@ -33,6 +33,8 @@ class Reporter : public ProbeSink {
   void location_failed(std::size_t target, std::string_view error) override;
 
  private:
+  void log_drop(std::string_view msg, std::string_view why, const DropOrigin& origin);
+
   struct Known {
     std::string name;
     int last_code = -1;

@@ -107,7 +107,7 @@ class Engine {
   void path_finish(std::uint32_t path, ProbeResult& result, TimePoint now);
   void path_fail(std::uint32_t path, FailureReason reason, std::string_view detail, TimePoint now);
   // Parses a received message; an unparsable one is counted and false returned.
-  bool parse_or_count(std::string_view data, SipResponse& r);
+  bool parse_or_count(std::string_view data, SipResponse& r, const Destination& from);
   void on_response(std::uint32_t path, const SipResponse& r, std::string_view data,
                    TimePoint received);
   bool answer_challenge(std::uint32_t path, const SipResponse& r, TimePoint now);

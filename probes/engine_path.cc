@@ -162,10 +162,10 @@ void Engine::path_fail(std::uint32_t path, FailureReason reason, std::string_vie
   path_finish(path, r, now);
 }
 
-bool Engine::parse_or_count(std::string_view data, SipResponse& r) {
+bool Engine::parse_or_count(std::string_view data, SipResponse& r, const Destination& from) {
   const SipParseError err = parse_sip_response(data, r);
   if (err == SipParseError::ok) return true;
-  sink_.invalid_message(to_string(err));
+  sink_.invalid_message(to_string(err), DropOrigin{from, r.call_id});
   return false;
 }
 
@@ -181,7 +181,7 @@ void Engine::on_response(std::uint32_t path, const SipResponse& r, std::string_v
   }
   if (received >= p.tx.deadline) {
     // It arrived after the deadline; only the loop had not run the timeout yet.
-    sink_.unmatched_response(to_string(Match::no_open_probe));
+    sink_.unmatched_response(to_string(Match::no_open_probe), DropOrigin{p.dest, r.call_id});
     return;
   }
   ProbeResult result;

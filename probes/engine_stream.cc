@@ -70,7 +70,7 @@ void Engine::stream_connect(std::uint32_t path) {
     arm_timer();
   };
   h.on_invalid = [this, path, gen, cg](std::string_view why) {
-    if (live_stream(path, gen, cg)) sink_.invalid_message(why);
+    if (live_stream(path, gen, cg)) sink_.invalid_message(why, DropOrigin{paths_[path]->dest, {}});
   };
   h.on_failed = [this, path, gen, cg](StreamFailure f, std::string_view detail,
                                       const TlsPeerInfo* tls) {
@@ -113,16 +113,17 @@ void Engine::stream_send(std::uint32_t path) {
 
 void Engine::on_stream_message(std::uint32_t path, std::string_view data, TimePoint received) {
   SipResponse r;
-  if (!parse_or_count(data, r)) return;
+  const Destination& from = paths_[path]->dest;
+  if (!parse_or_count(data, r, from)) return;
   const auto slot = slot_from_branch(r.via_branch);
   if (!slot) {
-    sink_.unmatched_response(to_string(Match::wrong_branch));
+    sink_.unmatched_response(to_string(Match::wrong_branch), DropOrigin{from, r.call_id});
     return;
   }
   // An answer must come back on the connection its request left on.
   const Match m = match_response(paths_[path]->tx, r, *slot == path);
   if (m != Match::ok) {
-    sink_.unmatched_response(to_string(m));
+    sink_.unmatched_response(to_string(m), DropOrigin{from, r.call_id});
     return;
   }
   on_response(path, r, data, received);

@@ -81,16 +81,18 @@ void Engine::forget_address(const Path& p, std::uint32_t path) {
 
 void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
                          TimePoint received) {
+  const Destination sender{from.address(), from.port(), Transport::udp};
   if (truncated) {
-    sink_.invalid_message("too_large");
+    sink_.invalid_message("too_large", DropOrigin{sender, {}});
     return;
   }
   if (is_keepalive_datagram(data)) return;  // expected traffic, not a broken message
   SipResponse r;
-  if (!parse_or_count(data, r)) return;
+  if (!parse_or_count(data, r, sender)) return;
   const auto slot = slot_from_branch(r.via_branch);
   if (!slot || *slot >= paths_.size() || !paths_[*slot]) {
-    sink_.unmatched_response(to_string(slot ? Match::no_open_probe : Match::wrong_branch));
+    sink_.unmatched_response(to_string(slot ? Match::no_open_probe : Match::wrong_branch),
+                             DropOrigin{sender, r.call_id});
     return;
   }
   const Path& p = *paths_[*slot];
@@ -98,7 +100,7 @@ void Engine::on_datagram(const UdpEndpoint& from, std::string_view data, bool tr
       p.dest.transport == Transport::udp && p.socket.has_value() && from == p.remote;
   const Match m = match_response(p.tx, r, same_source);
   if (m != Match::ok) {
-    sink_.unmatched_response(to_string(m));
+    sink_.unmatched_response(to_string(m), DropOrigin{sender, r.call_id});
     return;
   }
   on_response(*slot, r, data, received);

@@ -50,6 +50,13 @@ struct ProbeResult {
   std::string_view response;                 // the final response as received, empty if none
 };
 
+// Where a dropped message came from, for the debug log: with 10,000 targets, "which peer
+// misbehaves?" needs the sender and, when the message had one, its Call-ID.
+struct DropOrigin {
+  Destination from;
+  std::string_view call_id;  // empty when unknown
+};
+
 // Background probing reports here. Targets are named by slot: a small integer the engine
 // assigns on target_added and may reuse after target_removed.
 class ProbeSink {
@@ -64,9 +71,9 @@ class ProbeSink {
   virtual void probe_finished(std::size_t target, const ProbeResult& result,
                               const StateChange& change, const TargetState& state) = 0;
   // A response that matched no open probe (late, duplicate, spoofed, wrong ids).
-  virtual void unmatched_response(std::string_view why) = 0;
+  virtual void unmatched_response(std::string_view why, const DropOrigin& origin) = 0;
   // Bytes that were not a parsable SIP response (`why` is a short token).
-  virtual void invalid_message(std::string_view why) = 0;
+  virtual void invalid_message(std::string_view why, const DropOrigin& origin) = 0;
 
   // Per-address events. An address is one destination of a target (RFC 3263 answer or
   // the URI's literal), named by a small integer the engine may reuse after removal.

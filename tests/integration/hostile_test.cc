@@ -229,10 +229,38 @@ TEST_F(Hostile, UnmatchedResponsesAreCountedAndLoggedWithWhy) {
   const Scraped s =
       exporter.scrape_until(5s, [&](const Exposition& e) { return e.sum(kUnmatched) >= 1; });
   ASSERT_TRUE(s.ok) << s.last.grep(kUnmatched);
-  // The counter is one unlabelled series (the metrics contract); the reason is in the log.
+  // The counter is one unlabelled series (the metrics contract); the reason is in the log,
+  // with the sender and the Call-ID it used, to find the peer among thousands.
+  std::vector<LogLine> lines;
   EXPECT_TRUE(wait_until(5s, [&] {
-    return exporter.process().stderr_text().find("why=wrong_call_id") != std::string::npos;
+    lines = log_lines_with_msg(exporter.process().stderr_text(), "dropped unmatched response");
+    return !lines.empty();
   })) << exporter.process().stderr_text();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].at("why"), "wrong_call_id");
+  EXPECT_EQ(lines[0].at("from"), "127.0.0.1:" + std::to_string(peer.port()));
+  EXPECT_EQ(lines[0].at("transport"), "udp");
+  EXPECT_FALSE(lines[0].at("call_id").empty());
+  expect_alive(exporter);
+}
+
+// Garbage is logged with its sender too.
+TEST_F(Hostile, InvalidMessagesAreLoggedWithTheirSender) {
+  HostileOptions o;
+  o.script = {Step{{raw_reply("garbage", "HTTP/1.1 200 OK\r\n\r\n"), Reply{}}}};
+  HostilePeer peer(std::move(o));
+  ExporterConfigSpec cfg = base();
+  cfg.targets = {target("garbled", peer)};
+  Exporter exporter(dir_.path(), cfg, "debug");
+  std::vector<LogLine> lines;
+  EXPECT_TRUE(wait_until(5s, [&] {
+    lines = log_lines_with_msg(exporter.process().stderr_text(), "dropped invalid message");
+    return !lines.empty();
+  })) << exporter.process().stderr_text();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].at("why"), "not_a_response");
+  EXPECT_EQ(lines[0].at("from"), "127.0.0.1:" + std::to_string(peer.port()));
+  EXPECT_EQ(lines[0].at("call_id"), "");
   expect_alive(exporter);
 }
 

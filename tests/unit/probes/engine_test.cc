@@ -41,8 +41,14 @@ class RecordingSink : public ProbeSink {
     // The result's views are valid only during the call.
     finished.push_back({target, r, std::string(r.server), std::string(r.detail), c, s});
   }
-  void unmatched_response(std::string_view why) override { unmatched.emplace_back(why); }
-  void invalid_message(std::string_view why) override { invalid.emplace_back(why); }
+  void unmatched_response(std::string_view why, const DropOrigin& origin) override {
+    unmatched.emplace_back(why);
+    drop_origins.push_back(origin.from);
+  }
+  void invalid_message(std::string_view why, const DropOrigin& origin) override {
+    invalid.emplace_back(why);
+    drop_origins.push_back(origin.from);
+  }
 
   int started = 0;
   std::vector<std::pair<std::size_t, std::string>> added;
@@ -50,6 +56,7 @@ class RecordingSink : public ProbeSink {
   std::vector<Finished> finished;
   std::vector<std::string> unmatched;
   std::vector<std::string> invalid;
+  std::vector<Destination> drop_origins;  // the sender of each unmatched or invalid message
 };
 
 // A UDP peer whose answers the test writes: gets each request, returns the datagrams to send.
@@ -240,6 +247,13 @@ TEST(Engine, ForgedAndDuplicatedAnswersAreCountedAndIgnored) {
   EXPECT_EQ(sink.invalid, std::vector<std::string>{"not_a_response"});
   EXPECT_EQ(sink.unmatched, (std::vector<std::string>{"wrong_call_id", "wrong_cseq", "wrong_branch",
                                                       "no_open_probe"}));
+  // Each drop names its sender, for the log.
+  ASSERT_EQ(sink.drop_origins.size(), 5u);
+  for (const Destination& d : sink.drop_origins) {
+    EXPECT_EQ(d.address, boost::asio::ip::make_address("127.0.0.1"));
+    EXPECT_EQ(d.port, peer.port());
+    EXPECT_EQ(d.transport, Transport::udp);
+  }
 }
 
 TEST(Engine, AnswerFromAnotherPortIsSpoofed) {
