@@ -40,10 +40,11 @@ std::uint32_t take_slot(std::vector<std::unique_ptr<T>>& slots, std::vector<std:
 // neither is set (routing chooses).
 std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6);
 
-// Our Via sent-by ("192.0.2.1:5060", "[2001:db8::1]:5060") and the Contact URI built on it.
+// Our Via sent-by ("192.0.2.1:5060", "[2001:db8::1]:5060") and the Contact URI built on it:
+// sips: when the Request-URI is (RFC 3261 8.1.1.8), with no ;transport then (RFC 5630).
 std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port);
 std::string contact_of(std::string_view from_user, std::string_view sent_by,
-                       std::optional<Transport> transport);
+                       std::optional<Transport> transport, bool sips);
 
 // One configured target (or one /probe request) and its probe cycles.
 struct Engine::Target {

@@ -41,11 +41,11 @@ std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port) {
 }
 
 std::string contact_of(std::string_view from_user, std::string_view sent_by,
-                       std::optional<Transport> transport) {
-  std::string c = "sip:";
+                       std::optional<Transport> transport, bool sips) {
+  std::string c = sips ? "sips:" : "sip:";
   if (!from_user.empty()) c.append(from_user).append("@");
   c.append(sent_by);
-  if (transport) c.append(";transport=").append(to_string(*transport));
+  if (transport && !sips) c.append(";transport=").append(to_string(*transport));
   return c;
 }
 

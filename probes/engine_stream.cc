@@ -96,7 +96,7 @@ void Engine::on_stream_ready(std::uint32_t path, const TlsPeerInfo* tls) {
   if (tls != nullptr && t.background) sink_.tls_peer(p.target, path, *tls);
   if (const auto local = p.conn->local_endpoint()) {
     p.sent_by = sent_by_of(local->address(), local->port());
-    p.contact = contact_of(t.from_user, p.sent_by, p.dest.transport);
+    p.contact = contact_of(t.from_user, p.sent_by, p.dest.transport, t.cfg->parsed_uri.secure);
   }
   if (p.tx.open) {  // a probe was waiting for this connection
     build_request(p);

@@ -36,7 +36,7 @@ std::error_code Engine::udp_route(Path& p, TimePoint now) {
   if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
   p.routed_at = now;
   p.sent_by = sent_by_of(local->address(), local->port());
-  p.contact = contact_of(t.from_user, p.sent_by, std::nullopt);
+  p.contact = contact_of(t.from_user, p.sent_by, std::nullopt, false);  // sips: never on UDP
   return {};
 }
 

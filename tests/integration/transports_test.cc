@@ -1,6 +1,7 @@
 // The exporter binary against a loopback DNS server (dnsmasq) and real Kamailio listeners on
 // UDP, TCP and TLS over IPv4 and IPv6: RFC 3263 location, per-address health, certificates,
 // identity headers, digest auth, keepalives, and every failure reason caused for real.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +18,10 @@
 
 namespace stx::it {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
 
 std::string port_of(std::uint16_t p) { return std::to_string(p); }
 
@@ -192,6 +197,38 @@ TEST_F(Transports, MixedConfigProbesEveryAddressAndCausesEveryFailureReason) {
   EXPECT_NE(page.find("Authorization: Digest &lt;credentials hidden&gt;"), std::string::npos);
   EXPECT_EQ(page.find("response="), std::string::npos);
   unsetenv("STX_TEST_AUTH_PASSWORD");
+}
+
+// RFC 3261 8.1.1.8: a request whose Request-URI is SIPS carries a SIPS Contact (without the
+// deprecated ;transport=tls, RFC 5630); a sip: URI over TLS keeps sip: and ;transport=tls.
+TEST_F(Transports, SipsTargetsSendASipsContact) {
+  const TransportPorts& p = kamailio_->ports();
+  ExporterConfigSpec cfg;
+  cfg.targets = {spec("sips-target", "sips:127.0.0.1:" + port_of(p.tls4),
+                      {{"tls_ca_file", toml_string(certs_->ca().cert().string())}})};
+  cfg.extra_toml = "\n[module.tls]\ntls_ca_file = " + toml_string(certs_->ca().cert().string()) +
+                   "\ntimeout = \"2s\"\n";
+  Exporter exporter(dir_.path(), cfg);
+  auto contact_of = [&](const std::string& uri) {
+    std::string encoded;
+    for (char c : uri)
+      encoded += c == ':' ? std::string("%3A") : c == ';' ? "%3B" : std::string(1, c);
+    const HttpResponse r = exporter.get("/probe?module=tls&debug=true&target=" + encoded);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("SIP/2.0 200")) << r.body;
+    // The request as sent, between the debug output's section markers.
+    const auto begin = r.body.find("--- request ---\n");
+    const auto end = r.body.find("--- response ---");
+    if (begin == std::string::npos || end == std::string::npos) return std::string("(none)");
+    const auto contact = sip_header(r.body.substr(begin + 16, end - begin - 16), "Contact");
+    return contact.value_or("(none)");
+  };
+  const std::string sips = contact_of("sips:127.0.0.1:" + port_of(p.tls4));
+  EXPECT_THAT(sips, StartsWith("<sips:"));
+  EXPECT_THAT(sips, Not(HasSubstr("transport=")));
+  const std::string sip_tls = contact_of("sip:127.0.0.1:" + port_of(p.tls4) + ";transport=tls");
+  EXPECT_THAT(sip_tls, StartsWith("<sip:"));
+  EXPECT_THAT(sip_tls, HasSubstr(";transport=tls"));
 }
 
 TEST_F(Transports, DnsAnswersAreKeptForTheirTtlPlusGraceThenDropped) {
