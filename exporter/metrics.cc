@@ -390,10 +390,14 @@ void Metrics::write_targets(std::string& out) const {
       }
     });
   }
+  {
+    FamilyWriter w(out, kLastRtt);
+    each(targets_, [&](const S& s) {
+      if (const double rtt = s.last_rtt.get(); rtt >= 0) end_line(w.series(s.labels), rtt);
+    });
+  }
   const std::pair<const FamilyInfo*, Cell<double> S::*> gauges[] = {
-      {&kLastRtt, &S::last_rtt},
-      {&kLastCode, &S::last_code},
-      {&kConsecutive, &S::consecutive_failures}};
+      {&kLastCode, &S::last_code}, {&kConsecutive, &S::consecutive_failures}};
   for (const auto& gauge : gauges) {
     const auto field = gauge.second;
     FamilyWriter w(out, *gauge.first);
@@ -425,7 +429,10 @@ void Metrics::write_addresses(std::string& out) const {
   }
   {
     FamilyWriter w(out, kAddressRtt);
-    each(addresses_, [&](const A& a) { end_line(w.series(a.transport_labels), a.last_rtt.get()); });
+    each(addresses_, [&](const A& a) {
+      if (const double rtt = a.last_rtt.get(); rtt >= 0)
+        end_line(w.series(a.transport_labels), rtt);
+    });
   }
   {
     FamilyWriter w(out, kCertExpiry);

@@ -10,9 +10,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <iterator>
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +28,9 @@
 
 namespace stx {
 
+// A last RTT before any answer: the series is left out.
+inline constexpr double kNoRtt = -1;
+
 // A value with one writer (the probing thread) and readers on the scrape thread: relaxed
 // atomic loads and stores, no read-modify-write, since only its one writer changes it.
 template <class T>
@@ -39,6 +42,7 @@ class Cell {
     set(o.get());
     return *this;
   }
+  explicit Cell(T v) : v_(v) {}
   T get() const { return v_.load(std::memory_order_relaxed); }
   void set(T v) { v_.store(v, std::memory_order_relaxed); }
   void add(T d) { set(get() + d); }
@@ -89,10 +93,11 @@ class Metrics {
     std::string labels;  // rendered: target and the static labels
     std::string uri, transport;
     std::string server;  // the `server` label of sip_target_info; changed under mu_
-    std::shared_ptr<const std::vector<double>> bounds;  // RTT bucket upper bounds
+    std::shared_ptr<const std::vector<double>> bounds;   // RTT bucket upper bounds
     std::unique_ptr<Cell<std::uint64_t>[]> rtt_buckets;  // bounds->size() + 1 (+Inf)
     Cell<double> rtt_sum;
-    Cell<double> up, last_rtt, last_code, consecutive_failures, last_change;
+    Cell<double> up, last_code, consecutive_failures, last_change;
+    Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
     Cell<std::uint64_t> success, failure, state_changes;
     std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
     std::vector<std::pair<int, Cell<std::uint64_t>>> responses;  // by code; grows under mu_
@@ -101,7 +106,8 @@ class Metrics {
   struct AddressSeries {
     std::string labels;            // the target's labels and address
     std::string transport_labels;  // labels and transport
-    Cell<double> up, last_rtt;
+    Cell<double> up;
+    Cell<double> last_rtt{kNoRtt};  // as the target's
     Cell<double> cert_expiry;       // valid once has_cert_expiry
     std::atomic<bool> has_cert_expiry{false};
     std::string tls_labels;  // labels, version and cipher; empty until a handshake; under mu_

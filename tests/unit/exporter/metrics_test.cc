@@ -59,6 +59,8 @@ TEST(Metrics, SeriesExistBeforeAnyProbe) {
   EXPECT_NE(t.find("sip_exporter_build_info{revision="), std::string::npos);
   EXPECT_NE(t.find("# TYPE sip_probe_rtt_seconds histogram"), std::string::npos);
   EXPECT_EQ(t.find("sip_probe_responses_total{"), std::string::npos) << "no code seen yet";
+  // No RTT before a first answer: a 0 would read as "0 s" on the dashboards.
+  EXPECT_EQ(t.find("sip_target_last_rtt_seconds"), std::string::npos) << t;
 }
 
 TEST(Metrics, AnsweredProbe) {
@@ -180,6 +182,7 @@ TEST(Metrics, AddressTlsAndKeepaliveSeries) {
   std::string t = m.serialize();
   const std::string labels = "address=\"192.0.2.1:5061\",carrier=\"acme\",target=\"a\"";
   EXPECT_TRUE(has_line(t, "sip_address_up{" + labels + ",transport=\"tls\"} 0")) << t;
+  EXPECT_EQ(t.find("sip_address_last_rtt_seconds{"), std::string::npos) << "no answer yet";
   EXPECT_EQ(t.find("sip_tls_info"), std::string::npos) << "no handshake yet";
   EXPECT_EQ(t.find("sip_keepalives_total"), std::string::npos) << "no keepalive yet";
 
