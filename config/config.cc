@@ -71,10 +71,12 @@ constexpr Millis kMaxDnsDuration{24 * 3'600'000};
 constexpr const char* kDefaultModule = "default";
 constexpr const char* kDefaultFrom = "sip:sip_trunk_exporter@localhost";
 
-// Label names the exporter sets itself (or Prometheus attaches on scrape).
+// Label names the exporter sets itself (or Prometheus attaches on scrape). A static label of
+// one of these names would duplicate a label and make Prometheus reject the scrape; the
+// exporter's metrics tests check every label its output writes against is_reserved_label().
 constexpr std::string_view kReservedLabels[] = {
-    "target",  "code", "result",  "reason",   "uri",      "transport", "server",
-    "address", "le",   "version", "revision", "instance", "job"};
+    "target",  "code", "result",  "reason",   "uri",    "transport", "server",
+    "address", "le",   "version", "revision", "cipher", "instance",  "job"};
 
 constexpr std::string_view kTopLevelKeys[] = {"exporter", "defaults", "target", "module"};
 constexpr std::string_view kExporterKeys[] = {"rtt_buckets", "dns_servers", "dns_min_ttl",
@@ -1532,6 +1534,8 @@ std::string default_user_agent() { return std::string("sip_trunk_exporter/") + k
 Config parse_config(std::string_view toml_text, std::string_view source_name) {
   return Parser(source_name).run(toml_text);
 }
+
+bool is_reserved_label(std::string_view name) { return is_one_of(name, kReservedLabels); }
 
 const ModuleConfig* find_module(const Config& config, std::string_view name) {
   auto it = std::lower_bound(

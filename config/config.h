@@ -109,6 +109,10 @@ Config parse_config(std::string_view toml_text, std::string_view source_name);
 // The module called `name`, or nullptr.
 const ModuleConfig* find_module(const Config& config, std::string_view name);
 
+// Whether `name` is a label the exporter writes itself (or Prometheus attaches), and so not
+// allowed in `labels`.
+bool is_reserved_label(std::string_view name);
+
 // A target for one /probe request: `module`'s settings with `uri` (from the query string).
 // Throws ConfigError with a one-line reason fit for an HTTP 400 body
 // (e.g. `target "sip:x:99999": port "99999" out of range 1-65535`).
