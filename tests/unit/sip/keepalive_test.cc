@@ -9,7 +9,7 @@ namespace stx {
 namespace {
 
 // A STUN Binding request (RFC 5389 6): type 0x0001, length, magic cookie, transaction id.
-std::string stun(unsigned type = 0x0001, std::string attributes = "") {
+std::string stun(unsigned type = 0x0001, const std::string& attributes = "") {
   std::string d;
   d += static_cast<char>(type >> 8);
   d += static_cast<char>(type & 0xff);
