@@ -112,6 +112,16 @@ int get(const std::map<std::string, int>& m, const std::string& k) {
   return it == m.end() ? 0 : it->second;
 }
 
+// The exporter's log lines with message `msg`, once there is one (empty after 5 s).
+std::vector<LogLine> wait_for_log(Exporter& exporter, std::string_view msg) {
+  std::vector<LogLine> lines;
+  wait_until(5s, [&] {
+    lines = log_lines_with_msg(exporter.process().stderr_text(), msg);
+    return !lines.empty();
+  });
+  return lines;
+}
+
 // Every case ends here: the process is alive and /metrics answers.
 void expect_alive(Exporter& exporter) {
   EXPECT_TRUE(exporter.process().running()) << exporter.process().describe();
@@ -231,12 +241,8 @@ TEST_F(Hostile, UnmatchedResponsesAreCountedAndLoggedWithWhy) {
   ASSERT_TRUE(s.ok) << s.last.grep(kUnmatched);
   // The counter is one unlabelled series (the metrics contract); the reason is in the log,
   // with the sender and the Call-ID it used, to find the peer among thousands.
-  std::vector<LogLine> lines;
-  EXPECT_TRUE(wait_until(5s, [&] {
-    lines = log_lines_with_msg(exporter.process().stderr_text(), "dropped unmatched response");
-    return !lines.empty();
-  })) << exporter.process().stderr_text();
-  ASSERT_FALSE(lines.empty());
+  const std::vector<LogLine> lines = wait_for_log(exporter, "dropped unmatched response");
+  ASSERT_FALSE(lines.empty()) << exporter.process().stderr_text();
   EXPECT_EQ(lines[0].at("why"), "wrong_call_id");
   EXPECT_EQ(lines[0].at("from"), "127.0.0.1:" + std::to_string(peer.port()));
   EXPECT_EQ(lines[0].at("transport"), "udp");
@@ -252,12 +258,8 @@ TEST_F(Hostile, InvalidMessagesAreLoggedWithTheirSender) {
   ExporterConfigSpec cfg = base();
   cfg.targets = {target("garbled", peer)};
   Exporter exporter(dir_.path(), cfg, "debug");
-  std::vector<LogLine> lines;
-  EXPECT_TRUE(wait_until(5s, [&] {
-    lines = log_lines_with_msg(exporter.process().stderr_text(), "dropped invalid message");
-    return !lines.empty();
-  })) << exporter.process().stderr_text();
-  ASSERT_FALSE(lines.empty());
+  const std::vector<LogLine> lines = wait_for_log(exporter, "dropped invalid message");
+  ASSERT_FALSE(lines.empty()) << exporter.process().stderr_text();
   EXPECT_EQ(lines[0].at("why"), "not_a_response");
   EXPECT_EQ(lines[0].at("from"), "127.0.0.1:" + std::to_string(peer.port()));
   EXPECT_EQ(lines[0].at("call_id"), "");
