@@ -1,5 +1,6 @@
 #include "exporter/http_request_reader.h"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/beast/http/error.hpp>
 #include <exception>
 #include <functional>
@@ -12,15 +13,6 @@ namespace http = boost::beast::http;
 
 constexpr std::size_t kMinChunkedPut = 5;  // "0\r\n\r\n"
 
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 // How many Host field lines the request has.
 std::size_t host_count(const HttpRequestReader::Request& req) {
   const auto range = req.equal_range(http::field::host);
@@ -32,10 +24,11 @@ std::size_t host_count(const HttpRequestReader::Request& req) {
 std::optional<std::string> origin_form(std::string_view target) {
   if (target.find('#') != std::string_view::npos) return std::nullopt;  // never sent
   if (!target.empty() && target.front() == '/') return std::string(target);
+  // The scheme is case-insensitive (RFC 9110 4.2.3).
   std::size_t scheme = 0;
-  if (iequals_prefix(target, "http://")) {
+  if (boost::algorithm::istarts_with(target, "http://")) {
     scheme = 7;
-  } else if (iequals_prefix(target, "https://")) {
+  } else if (boost::algorithm::istarts_with(target, "https://")) {
     scheme = 8;
   } else {
     return std::nullopt;

@@ -128,10 +128,12 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
         read_some();
         return;
       case HttpRequestReader::Status::rejected:
-        log_.log(LogLevel::debug, "HTTP request refused",
-                 {{"remote", remote()},
-                  {"status", std::to_string(reader_.reject_status())},
-                  {"err", reader_.reject_reason()}});
+        if (log_.enabled(LogLevel::debug)) {
+          log_.log(LogLevel::debug, "HTTP request refused",
+                   {{"remote", remote()},
+                    {"status", std::to_string(reader_.reject_status())},
+                    {"err", reader_.reject_reason()}});
+        }
         reply_error(reader_.reject_status(), reader_.reject_reason());
         return;
       case HttpRequestReader::Status::done:
@@ -175,8 +177,10 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     beast::error_code ignored;
     auto client = socket().remote_endpoint(ignored).address();
     if (!guard_.auth_gate->enter(client)) {
-      log_.log(LogLevel::debug, "basic auth check refused: too many waiting",
-               {{"remote", remote()}});
+      if (log_.enabled(LogLevel::debug)) {
+        log_.log(LogLevel::debug, "basic auth check refused: too many waiting",
+                 {{"remote", remote()}});
+      }
       WebResponse r;
       r.status = 429;
       r.body = "429 too many authentication attempts in progress, retry later\n";

@@ -48,6 +48,23 @@ ProbeResult answered(int code, milliseconds rtt, std::string_view server) {
   return r;
 }
 
+// Target a's address 192.0.2.1:5061 over TLS, and a handshake with it.
+Destination tls_address() {
+  Destination d;
+  d.address = boost::asio::ip::make_address("192.0.2.1");
+  d.port = 5061;
+  d.transport = Transport::tls;
+  return d;
+}
+
+TlsPeerInfo tls13() {
+  TlsPeerInfo info;
+  info.version = "TLSv1.3";
+  info.cipher = "TLS_AES_256_GCM_SHA384";
+  info.cert_expiry = 1800000000;
+  return info;
+}
+
 TEST(Metrics, SeriesExistBeforeAnyProbe) {
   TwoTargets fixture;
   Metrics& m = fixture.m;
@@ -177,11 +194,7 @@ TEST(Metrics, RttHistogramIsCumulative) {
 TEST(Metrics, AddressTlsAndKeepaliveSeries) {
   TwoTargets fixture;
   Metrics& m = fixture.m;
-  Destination d;
-  d.address = boost::asio::ip::make_address("192.0.2.1");
-  d.port = 5061;
-  d.transport = Transport::tls;
-  m.add_address(0, 7, d);
+  m.add_address(0, 7, tls_address());
   std::string t = m.serialize();
   const std::string labels = "address=\"192.0.2.1:5061\",carrier=\"acme\",target=\"a\"";
   EXPECT_TRUE(has_line(t, "sip_address_up{" + labels + ",transport=\"tls\"} 0")) << t;
@@ -192,10 +205,7 @@ TEST(Metrics, AddressTlsAndKeepaliveSeries) {
   TargetState s;
   s.record(true, 1, 1);
   m.address_finished(7, answered(200, milliseconds(5), ""), s);
-  TlsPeerInfo info;
-  info.version = "TLSv1.3";
-  info.cipher = "TLS_AES_256_GCM_SHA384";
-  info.cert_expiry = 1800000000;
+  TlsPeerInfo info = tls13();
   m.tls_peer(7, info);
   m.keepalive_finished(7, true);
   m.keepalive_finished(7, false);
@@ -258,17 +268,9 @@ TEST(Metrics, EveryLabelTheExporterWritesIsReservedInConfig) {
   ProbeResult failed;
   failed.reason = FailureReason::timeout;
   m.probe_finished(1, failed, c, s, 1700000001);
-  Destination d;
-  d.address = boost::asio::ip::make_address("192.0.2.1");
-  d.port = 5061;
-  d.transport = Transport::tls;
-  m.add_address(0, 7, d);
+  m.add_address(0, 7, tls_address());
   m.address_finished(7, answered(200, milliseconds(5), ""), s);
-  TlsPeerInfo info;
-  info.version = "TLSv1.3";
-  info.cipher = "TLS_AES_256_GCM_SHA384";
-  info.cert_expiry = 1800000000;
-  m.tls_peer(7, info);
+  m.tls_peer(7, tls13());
   m.keepalive_finished(7, true);
   m.invalid_message("too_large");
   const std::set<std::string> names = label_names(m.serialize());
