@@ -28,6 +28,8 @@ std::string_view to_string(Transport t);  // "udp", "tcp", "tls"
 // Which resolved addresses a probe cycle sends to, and which make the target up.
 enum class ProbeAddresses : std::uint8_t { all, first };
 enum class UpWhen : std::uint8_t { any, all };
+// The probe kind: which request a target's probes send (probes/probers.cc).
+enum class ProbeMethod : std::uint8_t { options };
 
 struct TlsSettings {
   std::string ca_file;      // PEM bundle; empty: the system store
@@ -56,6 +58,7 @@ struct TargetConfig {
   std::optional<Transport> transport;
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
+  ProbeMethod method = ProbeMethod::options;
   std::string to;         // To URI; empty: the target URI
   std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
   std::string contact;    // Contact URI; empty: sip:<From user>@<our address>

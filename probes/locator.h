@@ -42,22 +42,32 @@ struct LocateResult {
   Location location;
 };
 
-class Locator {
+// Where targets are: the checker asks this, so tests can answer in virtual time.
+class LocationService {
  public:
   using Done = std::function<void(const LocateResult&)>;
+  virtual ~LocationService() = default;
+  // Locates `uri` (with the target's explicit transport, if any). `done` runs exactly once,
+  // later (never inside this call), unless cancel_all() or the destructor comes first.
+  virtual void locate(const SipUri& uri, std::optional<Transport> transport, Done done) = 0;
+  // Drops every pending lookup; their Done never runs.
+  virtual void cancel_all() = 0;
+};
 
+// Makes the location service for a DNS configuration (again on every DNS change).
+using LocatorFactory = std::function<std::unique_ptr<LocationService>(const DnsSettings&)>;
+
+// RFC 3263 over c-ares on the io_context. An IP literal needs no DNS and answers at once
+// (still posted).
+class Locator final : public LocationService {
+ public:
   Locator(boost::asio::io_context& io, const DnsSettings& settings);
-  ~Locator();  // pending lookups are dropped: their Done never runs
+  ~Locator() override;  // pending lookups are dropped: their Done never runs
   Locator(const Locator&) = delete;
   Locator& operator=(const Locator&) = delete;
 
-  // Locates `uri` (with the target's explicit transport, if any). `done` runs exactly once,
-  // later on the io_context (never inside this call), unless cancel_all() or the destructor
-  // comes first. An IP literal needs no DNS and answers at once (still posted).
-  void locate(const SipUri& uri, std::optional<Transport> transport, Done done);
-
-  // Drops every pending lookup; their Done never runs.
-  void cancel_all();
+  void locate(const SipUri& uri, std::optional<Transport> transport, Done done) override;
+  void cancel_all() override;
 
  private:
   struct Impl;

@@ -94,10 +94,11 @@ std::string handshake_error_text(const error_code& ec) {
 struct StreamConnection::Impl {
   using Self = std::shared_ptr<StreamConnection>;
 
-  Impl(asio::io_context& io, StreamOptions o, Handlers h)
-      : io(io), options(std::move(o)), handlers(std::move(h)), socket(io) {}
+  Impl(asio::io_context& io, Clock& clock, StreamOptions o, Handlers h)
+      : io(io), clock(clock), options(std::move(o)), handlers(std::move(h)), socket(io) {}
 
   asio::io_context& io;
+  Clock& clock;
   StreamOptions options;
   Handlers handlers;
   tcp::socket socket;
@@ -252,7 +253,7 @@ struct StreamConnection::Impl {
       }
       return fail(StreamFailure::reset, read_error_text(e), nullptr);
     }
-    const TimePoint received = SteadyClock::now();
+    const TimePoint received = clock.now();
     framer.append(std::string_view(read_buffer.data(), n));
     for (;;) {
       const FrameEvent ev = framer.next();
@@ -289,11 +290,11 @@ struct StreamConnection::Impl {
   }
 };
 
-std::shared_ptr<StreamConnection> StreamConnection::create(asio::io_context& io,
+std::shared_ptr<StreamConnection> StreamConnection::create(asio::io_context& io, Clock& clock,
                                                            StreamOptions options,
                                                            Handlers handlers) {
-  return std::shared_ptr<StreamConnection>(
-      new StreamConnection(std::make_unique<Impl>(io, std::move(options), std::move(handlers))));
+  return std::shared_ptr<StreamConnection>(new StreamConnection(
+      std::make_unique<Impl>(io, clock, std::move(options), std::move(handlers))));
 }
 
 StreamConnection::StreamConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

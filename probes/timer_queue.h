@@ -2,15 +2,13 @@
 // One min-heap of deadlines for every probe timer: start, retransmit, timeout.
 // Entries are never removed early; a stale one is recognised by its target generation
 // (the slot may have been reused after a reload) and its probe sequence number.
-#include <chrono>
 #include <cstdint>
 #include <queue>
 #include <vector>
 
-namespace stx {
+#include "probes/clock.h"
 
-using SteadyClock = std::chrono::steady_clock;
-using TimePoint = SteadyClock::time_point;
+namespace stx {
 
 // start and timeout name a target slot (a probe cycle); the others name an address (path).
 enum class TimerKind : std::uint8_t { start, timeout, retransmit, keepalive, pong_due };

@@ -77,11 +77,12 @@ std::string_view to_string(Match m) {
   return "unknown";
 }
 
-Match match_response(const Transaction& t, const SipResponse& r, bool same_source) {
+Match match_response(const Transaction& t, const SipResponse& r, std::string_view method,
+                     bool same_source) {
   if (!t.open) return Match::no_open_probe;
   if (r.via_branch != t.branch_view()) return Match::wrong_branch;
   if (r.call_id != t.call_id_view()) return Match::wrong_call_id;
-  if (r.cseq_number != t.cseq || r.cseq_method != "OPTIONS") return Match::wrong_cseq;
+  if (r.cseq_number != t.cseq || r.cseq_method != method) return Match::wrong_cseq;
   if (!same_source) return Match::wrong_source;
   return Match::ok;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// One OPTIONS client transaction: its identifiers, its timers, and the rule that decides
+// One non-INVITE client transaction: its identifiers, its timers, and the rule that decides
 // whether a response belongs to it (RFC 3261 17.1.3: top Via branch, plus Call-ID, CSeq
 // and the source address, so late, duplicated and spoofed answers are refused).
 #include <chrono>
@@ -64,7 +64,9 @@ enum class Match : std::uint8_t {
 
 std::string_view to_string(Match m);
 
-// Whether `r`, received from `same_source ? the target : elsewhere`, answers `t`.
-Match match_response(const Transaction& t, const SipResponse& r, bool same_source);
+// Whether `r`, received from `same_source ? the target : elsewhere`, answers `t`, a
+// transaction of `method`.
+Match match_response(const Transaction& t, const SipResponse& r, std::string_view method,
+                     bool same_source);
 
 }  // namespace stx

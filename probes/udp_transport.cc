@@ -86,8 +86,8 @@ struct UdpTransport::Socket {
   bool armed = false;
 };
 
-UdpTransport::UdpTransport(boost::asio::io_context& io, Handlers handlers)
-    : io_(io), handlers_(std::move(handlers)), batch_(std::make_unique<Batch>()) {}
+UdpTransport::UdpTransport(boost::asio::io_context& io, Clock& clock, Handlers handlers)
+    : io_(io), clock_(clock), handlers_(std::move(handlers)), batch_(std::make_unique<Batch>()) {}
 
 UdpTransport::~UdpTransport() { close(); }
 
@@ -187,7 +187,7 @@ void UdpTransport::drain(Socket& s) {
       if (errno != EINTR) drain_errors(s);
       continue;
     }
-    const TimePoint steady_now = SteadyClock::now();
+    const TimePoint steady_now = clock_.now();
     timespec wall_now{};
     clock_gettime(CLOCK_REALTIME, &wall_now);
     for (int i = 0; i < n; ++i) {

@@ -18,7 +18,7 @@
 #include <system_error>
 #include <vector>
 
-#include "probes/timer_queue.h"
+#include "probes/clock.h"
 
 namespace stx {
 
@@ -38,7 +38,7 @@ class UdpTransport {
     std::function<void()> on_readable;
   };
 
-  UdpTransport(boost::asio::io_context& io, Handlers handlers);
+  UdpTransport(boost::asio::io_context& io, Clock& clock, Handlers handlers);
   ~UdpTransport();
   UdpTransport(const UdpTransport&) = delete;
   UdpTransport& operator=(const UdpTransport&) = delete;
@@ -73,6 +73,7 @@ class UdpTransport {
   void drain_errors(Socket& s);
 
   boost::asio::io_context& io_;
+  Clock& clock_;
   Handlers handlers_;
   std::vector<std::unique_ptr<Socket>> sockets_;  // by SocketId
   struct Batch;                                   // recvmmsg buffers, allocated once

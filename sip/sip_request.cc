@@ -21,8 +21,9 @@ struct StringSink {
 };
 
 template <typename Sink>
-void emit_options(const OptionsRequest& r, std::string_view cseq, Sink& sink) {
-  sink.append("OPTIONS ");
+void emit_request(const RequestFields& r, std::string_view cseq, Sink& sink) {
+  sink.append(r.method);
+  sink.append(" ");
   sink.append(r.request_uri);
   sink.append(" SIP/2.0\r\n");
 
@@ -52,11 +53,15 @@ void emit_options(const OptionsRequest& r, std::string_view cseq, Sink& sink) {
 
   sink.append("CSeq: ");
   sink.append(cseq);
-  sink.append(" OPTIONS\r\n");
+  sink.append(" ");
+  sink.append(r.method);
+  sink.append("\r\n");
 
-  sink.append("Contact: <");
-  sink.append(r.contact_uri);
-  sink.append(">\r\n");
+  if (!r.contact_uri.empty()) {
+    sink.append("Contact: <");
+    sink.append(r.contact_uri);
+    sink.append(">\r\n");
+  }
 
   if (!r.user_agent.empty()) {
     sink.append("User-Agent: ");
@@ -78,25 +83,35 @@ void emit_options(const OptionsRequest& r, std::string_view cseq, Sink& sink) {
     sink.append("\r\n");
   }
 
-  sink.append("Accept: application/sdp\r\n");
+  if (!r.accept.empty()) {
+    sink.append("Accept: ");
+    sink.append(r.accept);
+    sink.append("\r\n");
+  }
   sink.append("Content-Length: 0\r\n");
   sink.append("\r\n");
 }
 
 }  // namespace
 
-void build_options(const OptionsRequest& r, std::string& out) {
+void build_request(const RequestFields& r, std::string& out) {
   char cseq_buf[16];
   const auto res = std::to_chars(cseq_buf, cseq_buf + sizeof(cseq_buf), r.cseq);
   const std::string_view cseq(cseq_buf, static_cast<std::size_t>(res.ptr - cseq_buf));
 
   LengthSink length;
-  emit_options(r, cseq, length);
+  emit_request(r, cseq, length);
 
   out.clear();
   out.reserve(length.size);  // no-op when the capacity already suffices
   StringSink sink{out};
-  emit_options(r, cseq, sink);
+  emit_request(r, cseq, sink);
+}
+
+void build_options(RequestFields r, std::string& out) {
+  r.method = kOptions;
+  r.accept = "application/sdp";
+  build_request(r, out);
 }
 
 }  // namespace stx

@@ -1,5 +1,6 @@
 #pragma once
-// Building the OPTIONS request (RFC 3261 sections 8.1.1 and 11).
+// Building out-of-dialog requests (RFC 3261 8.1.1): the method is a field, so every probe
+// kind writes through the same builder; OPTIONS (section 11) is the first of them.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -8,7 +9,10 @@
 
 namespace stx {
 
-struct OptionsRequest {
+inline constexpr std::string_view kOptions = "OPTIONS";
+
+struct RequestFields {
+  std::string_view method;       // "OPTIONS", written in the request line and the CSeq
   std::string_view request_uri;  // e.g. "sip:203.0.113.7:5060"
   std::string_view to_uri;       // usually the request URI
   std::string_view from_uri;     // e.g. "sip:sip_trunk_exporter@localhost"
@@ -18,17 +22,22 @@ struct OptionsRequest {
   std::string_view branch;         // starts with z9hG4bK
   std::string_view call_id;
   std::uint32_t cseq = 1;
-  std::string_view contact_uri;  // e.g. "sip:sip_trunk_exporter@192.0.2.1:40000"
+  std::string_view contact_uri;  // e.g. "sip:sip_trunk_exporter@192.0.2.1:40000"; empty: none
   std::string_view user_agent;
   // Written after User-Agent, in order; names and values are validated by the config.
   std::span<const std::pair<std::string, std::string>> extra_headers;
   // "Authorization" or "Proxy-Authorization" with its value; empty name: none.
   std::string_view authorization_name;
   std::string_view authorization_value;
+  std::string_view accept;  // the Accept value; empty: none
 };
+using OptionsRequest = RequestFields;
 
 // Clears `out` and writes the request into it. Allocates nothing when
 // out.capacity() is already large enough (callers keep one buffer per target).
-void build_options(const OptionsRequest& r, std::string& out);
+void build_request(const RequestFields& r, std::string& out);
+
+// An OPTIONS request: `r` with its method and the Accept: application/sdp a UA sends.
+void build_options(RequestFields r, std::string& out);
 
 }  // namespace stx

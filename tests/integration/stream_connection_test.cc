@@ -84,7 +84,7 @@ class Client {
       if (info) f.tls = *info;
       failure = f;
     };
-    conn = StreamConnection::create(io, std::move(options), std::move(h));
+    conn = StreamConnection::create(io, clock, std::move(options), std::move(h));
   }
 
   ~Client() {
@@ -131,6 +131,7 @@ class Client {
   }
 
   asio::io_context io;
+  AsioClock clock{io};
   std::shared_ptr<StreamConnection> conn;
   bool ready = false;
   std::optional<TlsPeerInfo> tls;

@@ -1,5 +1,5 @@
 // The engine against a scripted peer on loopback: transaction matching, provisional
-// responses, spoofed and late answers, ICMP refusals. No timing is asserted.
+// responses, spoofed and late answers, ICMP refusals. Time is virtual (a ManualClock).
 #include "probes/engine.h"
 
 #include <gtest/gtest.h>
@@ -11,53 +11,14 @@
 #include <vector>
 
 #include "sip/sip_response.h"
+#include "tests/unit/probes/manual_clock.h"
+#include "tests/unit/probes/probe_fakes.h"
 
 namespace stx {
 namespace {
 
 using boost::asio::ip::udp;
 using std::chrono::milliseconds;
-
-struct Finished {
-  std::size_t target;
-  ProbeResult result;
-  std::string server;
-  std::string detail;
-  StateChange change;
-  TargetState state;
-};
-
-class RecordingSink : public ProbeSink {
- public:
-  void target_added(std::size_t target, const TargetConfig& config) override {
-    added.emplace_back(target, config.name);
-  }
-  void target_removed(std::size_t target, bool in_flight) override {
-    removed.emplace_back(target, in_flight);
-  }
-  void probe_started(std::size_t) override { ++started; }
-  void probe_finished(std::size_t target, const ProbeResult& r, const StateChange& c,
-                      const TargetState& s) override {
-    // The result's views are valid only during the call.
-    finished.push_back({target, r, std::string(r.server), std::string(r.detail), c, s});
-  }
-  void unmatched_response(std::string_view why, const DropOrigin& origin) override {
-    unmatched.emplace_back(why);
-    drop_origins.push_back(origin.from);
-  }
-  void invalid_message(std::string_view why, const DropOrigin& origin) override {
-    invalid.emplace_back(why);
-    drop_origins.push_back(origin.from);
-  }
-
-  int started = 0;
-  std::vector<std::pair<std::size_t, std::string>> added;
-  std::vector<std::pair<std::size_t, bool>> removed;
-  std::vector<Finished> finished;
-  std::vector<std::string> unmatched;
-  std::vector<std::string> invalid;
-  std::vector<Destination> drop_origins;  // the sender of each unmatched or invalid message
-};
 
 // A UDP peer whose answers the test writes: gets each request, returns the datagrams to send.
 class ScriptedPeer {
@@ -72,6 +33,12 @@ class ScriptedPeer {
   std::uint16_t port() const { return socket_.local_endpoint().port(); }
   int received = 0;
   bool spoof_next = false;  // send the next answers from another port
+  bool hold = false;        // keep answers until release()
+
+  void release() {
+    for (const std::string& out : held_) socket_.send_to(boost::asio::buffer(out), from_);
+    held_.clear();
+  }
 
  private:
   void receive() {
@@ -80,7 +47,11 @@ class ScriptedPeer {
           if (ec) return;
           ++received;
           for (const std::string& out : script_(std::string(buf_.data(), n), received)) {
-            (spoof_next ? spoof_ : socket_).send_to(boost::asio::buffer(out), from_);
+            if (hold) {
+              held_.push_back(out);
+            } else {
+              (spoof_next ? spoof_ : socket_).send_to(boost::asio::buffer(out), from_);
+            }
           }
           receive();
         });
@@ -90,6 +61,7 @@ class ScriptedPeer {
   udp::endpoint from_;
   std::array<char, 65536> buf_{};
   Script script_;
+  std::vector<std::string> held_;
 };
 
 // The value of header `name` (first occurrence) in a request we sent.
@@ -122,10 +94,20 @@ TargetConfig target(std::uint16_t port, milliseconds interval = milliseconds(600
   return t;
 }
 
-// Runs the loop until `done` or a generous deadline (a safety net, not an assertion on time).
-void run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
-  while (!done() && SteadyClock::now() < deadline) io.run_for(milliseconds(20));
+EngineParts on(ManualClock& clock) {
+  EngineParts parts;
+  parts.clock = &clock;
+  return parts;
+}
+
+// Runs the loop in virtual time until `done`: each step handles what the sockets have, then
+// moves the clock on 1 ms. Bounded by steps (100 s of virtual time), never by the wall clock.
+void run_until(boost::asio::io_context& io, ManualClock& clock, const std::function<bool()>& done) {
+  for (int step = 0; step < 100000 && !done(); ++step) {
+    io.restart();
+    io.poll();
+    clock.advance(milliseconds(1));
+  }
 }
 
 TEST(Engine, AnsweredProbeSucceedsWithCodeServerAndRtt) {
@@ -133,15 +115,22 @@ TEST(Engine, AnsweredProbeSucceedsWithCodeServerAndRtt) {
   ScriptedPeer peer(
       io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 200)}; });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
+  peer.hold = true;
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return peer.received == 1; });
+  clock.advance(milliseconds(70));  // the peer takes 70 ms of virtual time to answer
+  peer.release();
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   const Finished& f = sink.finished[0];
   EXPECT_TRUE(f.result.success);
   EXPECT_EQ(f.result.status_code, 200);
   EXPECT_EQ(f.server, "scripted-peer");
-  EXPECT_GT(f.result.rtt.count(), 0);
+  // Sent, then 70 ms, then read within the next 1 ms step (less the kernel queue age).
+  EXPECT_GE(f.result.rtt, milliseconds(69));
+  EXPECT_LE(f.result.rtt, milliseconds(72));
   EXPECT_EQ(f.result.transmissions, 1);
   EXPECT_EQ(f.state.health, Health::up);
   EXPECT_EQ(engine.in_flight(), 0u);
@@ -156,9 +145,10 @@ TEST(Engine, RequestIsAWellFormedOptions) {
     return std::vector<std::string>{reply(req, 200)};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   const std::string uri = "sip:127.0.0.1:" + std::to_string(peer.port());
   EXPECT_EQ(seen.substr(0, seen.find("\r\n")), "OPTIONS " + uri + " SIP/2.0");
   EXPECT_EQ(header(seen, "Via").rfind("SIP/2.0/UDP 127.0.0.1:", 0), 0u) << header(seen, "Via");
@@ -181,9 +171,10 @@ TEST(Engine, ProvisionalDoesNotEndTheProbe) {
     return std::vector<std::string>{reply(req, n == 1 ? 100 : 200)};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
   EXPECT_EQ(sink.finished[0].result.transmissions, 2);
@@ -196,9 +187,10 @@ TEST(Engine, UnhealthyCodeFailsWithCodeAndRetryAfter) {
     return std::vector<std::string>{reply(req, 503, "Retry-After: 120\r\n")};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   const ProbeResult& r = sink.finished[0].result;
   EXPECT_FALSE(r.success);
@@ -213,11 +205,12 @@ TEST(Engine, HealthyCodesDecideSuccess) {
   ScriptedPeer peer(
       io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 404)}; });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.healthy_codes.codes.push_back(404);
   engine.start({t}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_TRUE(sink.finished[0].result.success);
 }
@@ -239,9 +232,10 @@ TEST(Engine, ForgedAndDuplicatedAnswersAreCountedAndIgnored) {
                                     foreign_branch,    reply(req, 200), reply(req, 200)};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return sink.unmatched.size() >= 4; });
+  run_until(io, clock, [&] { return sink.unmatched.size() >= 4; });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
   EXPECT_EQ(sink.invalid, std::vector<std::string>{"not_a_response"});
@@ -265,9 +259,10 @@ TEST(Engine, AnswerFromAnotherPortIsSpoofed) {
   });
   p = &peer;
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
   EXPECT_EQ(sink.unmatched, std::vector<std::string>{"wrong_source"});
@@ -277,9 +272,10 @@ TEST(Engine, SilentPeerTimesOutAfterRetransmitting) {
   boost::asio::io_context io;
   ScriptedPeer peer(io, [](const std::string&, int) { return std::vector<std::string>{}; });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port(), milliseconds(60000), milliseconds(1200))}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.reason, FailureReason::timeout);
   EXPECT_EQ(sink.finished[0].result.status_code, 0);
@@ -295,9 +291,10 @@ TEST(Engine, ClosedPortIsRefused) {
     port = s.local_endpoint().port();
   }  // closed again: nothing listens there now
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(port, milliseconds(60000), milliseconds(10000))}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.reason, FailureReason::refused);
   EXPECT_EQ(sink.finished[0].result.transmissions, 1) << "refused before any retransmission";
@@ -315,9 +312,10 @@ TEST(Engine, ManyTargetsShareOneSocketAndEachGetsItsOwnAnswer) {
     targets.push_back(target(peers.back()->port(), milliseconds(1000), milliseconds(900)));
   }
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start(targets, false);
-  run_until(io, [&] { return sink.finished.size() >= 20; });
+  run_until(io, clock, [&] { return sink.finished.size() >= 20; });
   ASSERT_GE(sink.finished.size(), 20u);
   for (const Finished& f : sink.finished) {
     EXPECT_EQ(f.result.status_code, 200 + static_cast<int>(f.target)) << f.target;
@@ -330,7 +328,8 @@ TEST(Engine, ReloadKeepsUnchangedTargetsAndReplacesTheRest) {
   ScriptedPeer peer(
       io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 200)}; });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig a = target(peer.port(), milliseconds(1000), milliseconds(900));
   a.name = "a";
   TargetConfig b = a;
@@ -338,7 +337,7 @@ TEST(Engine, ReloadKeepsUnchangedTargetsAndReplacesTheRest) {
   TargetConfig c = a;
   c.name = "c";
   engine.start({a, b, c}, false);
-  run_until(io, [&] { return sink.finished.size() >= 3; });
+  run_until(io, clock, [&] { return sink.finished.size() >= 3; });
   ASSERT_EQ(sink.added.size(), 3u);
   const std::size_t slot_a = sink.added[0].first;
 
@@ -362,7 +361,7 @@ TEST(Engine, ReloadKeepsUnchangedTargetsAndReplacesTheRest) {
 
   // "a" keeps probing on its schedule: exactly one more result per interval, no double start.
   const std::size_t before = sink.finished.size();
-  run_until(io, [&] {
+  run_until(io, clock, [&] {
     int a_results = 0;
     for (std::size_t i = before; i < sink.finished.size(); ++i) {
       if (sink.finished[i].target == slot_a) ++a_results;
@@ -385,7 +384,8 @@ TEST(Engine, ProbeOnceAnswersItsCallerOnly) {
   ScriptedPeer peer(
       io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 486)}; });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   std::optional<ProbeResult> got;
   std::string request, response;
   engine.probe_once(target(peer.port()), [&](const ProbeResult& r) {
@@ -393,7 +393,7 @@ TEST(Engine, ProbeOnceAnswersItsCallerOnly) {
     request = std::string(r.request);
     response = std::string(r.response);
   });
-  run_until(io, [&] { return got.has_value(); });
+  run_until(io, clock, [&] { return got.has_value(); });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->status_code, 486);
   EXPECT_FALSE(got->success);
@@ -419,14 +419,15 @@ TEST(EngineIdentity, ConfiguredHeadersShapeTheRequest) {
     return std::vector<std::string>{reply(req, 200)};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.ruri_user = "ping";
   t.to = "sip:trunk@example.test";
   t.contact = "sip:sbc1.example.test:5061;transport=tls";
   t.headers = {{"X-Probe", "1"}, {"X-Account", "pbx01"}};
   engine.start({t}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   const std::string port = std::to_string(peer.port());
   EXPECT_EQ(seen.substr(0, seen.find("\r\n")), "OPTIONS sip:ping@127.0.0.1:" + port + " SIP/2.0");
   EXPECT_EQ(header(seen, "To"), "<sip:trunk@example.test>");
@@ -455,11 +456,12 @@ TEST(EngineIdentity, DigestChallengeIsAnsweredOnce) {
     return std::vector<std::string>{reply(req, 200)};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.auth = DigestCredentials{"probe", "s3cret", ""};
   engine.start({t}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
   EXPECT_EQ(sink.finished[0].result.transmissions, 2);
@@ -483,11 +485,12 @@ TEST(EngineIdentity, ProxyChallengeGetsProxyAuthorizationAndASecondChallengeIsFi
     return std::vector<std::string>{challenge_reply(req, 407, "Proxy-Authenticate")};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.auth = DigestCredentials{"probe", "wrong", ""};
   engine.start({t}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 407);  // refused credentials: not retried
   EXPECT_FALSE(sink.finished[0].result.success);
@@ -501,9 +504,10 @@ TEST(EngineIdentity, ChallengeWithoutCredentialsIsTheFinalAnswer) {
     return std::vector<std::string>{challenge_reply(req, 401, "WWW-Authenticate")};
   });
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   engine.start({target(peer.port())}, false);
-  run_until(io, [&] { return !sink.finished.empty(); });
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 401);
   EXPECT_EQ(peer.received, 1);
@@ -522,7 +526,8 @@ TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
   const std::uint16_t free_port = probe_port.local_endpoint().port();
   probe_port.close();
   RecordingSink sink;
-  Engine engine(io, sink, 1);
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig ok = target(peer.port());
   ok.name = "fixed";
   ok.source_address = "127.0.0.1";
@@ -532,7 +537,7 @@ TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
   bad.source_address = "127.0.0.1";
   bad.source_port = busy.local_endpoint().port();
   engine.start({ok, bad}, false);
-  run_until(io, [&] { return sink.finished.size() >= 2; });
+  run_until(io, clock, [&] { return sink.finished.size() >= 2; });
   ASSERT_EQ(sink.finished.size(), 2u);
   for (const Finished& f : sink.finished) {
     const std::string& name = sink.added.at(f.target).second;

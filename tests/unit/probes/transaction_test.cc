@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "sip/sip_request.h"
+
 namespace stx {
 namespace {
 
@@ -88,11 +90,11 @@ class MatchTest : public ::testing::Test {
 };
 
 TEST_F(MatchTest, ExactResponseMatches) {
-  EXPECT_EQ(match_response(t, response_for(t), true), Match::ok);
+  EXPECT_EQ(match_response(t, response_for(t), kOptions, true), Match::ok);
 }
 
 TEST_F(MatchTest, ResponseFromAnotherAddressIsRefused) {
-  EXPECT_EQ(match_response(t, response_for(t), false), Match::wrong_source);
+  EXPECT_EQ(match_response(t, response_for(t), kOptions, false), Match::wrong_source);
 }
 
 TEST_F(MatchTest, WrongBranchIsRefused) {
@@ -100,28 +102,28 @@ TEST_F(MatchTest, WrongBranchIsRefused) {
   std::string other(t.branch_view());
   other.back() = other.back() == '0' ? '1' : '0';
   r.via_branch = other;
-  EXPECT_EQ(match_response(t, r, true), Match::wrong_branch);
+  EXPECT_EQ(match_response(t, r, kOptions, true), Match::wrong_branch);
 }
 
 TEST_F(MatchTest, WrongCallIdIsRefused) {
   SipResponse r = response_for(t);
   r.call_id = "someone-else@example.com";
-  EXPECT_EQ(match_response(t, r, true), Match::wrong_call_id);
+  EXPECT_EQ(match_response(t, r, kOptions, true), Match::wrong_call_id);
 }
 
 TEST_F(MatchTest, WrongCSeqNumberOrMethodIsRefused) {
   SipResponse r = response_for(t);
   r.cseq_number = t.cseq + 1;
-  EXPECT_EQ(match_response(t, r, true), Match::wrong_cseq);
+  EXPECT_EQ(match_response(t, r, kOptions, true), Match::wrong_cseq);
   r = response_for(t);
   r.cseq_method = "INVITE";
-  EXPECT_EQ(match_response(t, r, true), Match::wrong_cseq);
+  EXPECT_EQ(match_response(t, r, kOptions, true), Match::wrong_cseq);
 }
 
 TEST_F(MatchTest, ClosedTransactionMatchesNothing) {
   const SipResponse r = response_for(t);
   t.open = false;
-  EXPECT_EQ(match_response(t, r, true), Match::no_open_probe);
+  EXPECT_EQ(match_response(t, r, kOptions, true), Match::no_open_probe);
 }
 
 TEST_F(MatchTest, LateAnswerToThePreviousProbeIsRefused) {
@@ -133,7 +135,7 @@ TEST_F(MatchTest, LateAnswerToThePreviousProbeIsRefused) {
   r.via_branch = old_branch;
   r.call_id = old_call_id;
   r.cseq_number = old_cseq;
-  EXPECT_EQ(match_response(t, r, true), Match::wrong_branch);
+  EXPECT_EQ(match_response(t, r, kOptions, true), Match::wrong_branch);
 }
 
 }  // namespace

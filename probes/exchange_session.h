@@ -1,0 +1,63 @@
+#pragma once
+// One address's exchange state, shared by exchanges*.cc only.
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "probes/exchanges.h"
+#include "probes/transaction.h"
+
+namespace stx {
+
+// Without TTLs for the route, our source address (Via, Contact) is looked up again this
+// often, so a target unroutable at start, or a changed local address, is picked up.
+inline constexpr std::chrono::seconds kRouteRefresh{60};
+
+// The local address a probe to a `v6` (or IPv4) peer is bound to: the configured
+// source_address, or the family's any-address when only source_port is set; nullopt when
+// neither is set (routing chooses).
+std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6);
+
+// Our Via sent-by ("192.0.2.1:5060", "[2001:db8::1]:5060") and the Contact URI built on it:
+// sips: when the Request-URI is (RFC 3261 8.1.1.8), with no ;transport then (RFC 5630).
+std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port);
+std::string contact_of(std::string_view from_user, std::string_view sent_by,
+                       std::optional<Transport> transport, bool sips);
+
+struct Exchanges::Session {
+  const ProbeTarget* target = nullptr;  // owned by the checker; outlives the session
+  std::uint32_t generation = 0;
+  Destination dest;
+  Transaction tx;
+  bool auth_sent = false;               // a challenge was answered in this exchange
+  std::string authorization;            // header value while auth_sent
+  std::string_view authorization_name;  // "Authorization" or "Proxy-Authorization"
+
+  // What our side looks like to the peer (Via sent-by, Contact).
+  std::string sent_by;
+  std::string contact;
+  std::string request;  // rebuilt per exchange into the same capacity
+
+  // UDP
+  UdpEndpoint remote;
+  std::optional<UdpTransport::SocketId> socket;
+  bool registered = false;  // remote is in by_address_
+  TimePoint routed_at{};
+
+  // TCP / TLS
+  std::shared_ptr<Connection> conn;
+  bool conn_ready = false;
+  std::uint32_t conn_gen = 0;  // tells callbacks of a closed connection from the current one
+  bool ping_outstanding = false;
+  bool ping_after_probe = false;  // a keepalive fell due while a probe was running
+  bool pong_overdue = false;      // the pong deadline passed while a probe was running
+  std::uint32_t ping_seq = 0;
+  std::chrono::seconds reconnect_backoff{0};
+  TimePoint reconnect_at{};  // keepalive reconnects wait until then
+
+  const TargetConfig& cfg() const { return *target->cfg; }
+};
+
+}  // namespace stx

@@ -1,0 +1,277 @@
+// The exchanges' common part: opening and closing addresses, starting an exchange, writing
+// its request through the prober, judging the answer, answering a digest challenge and
+// handing the outcome to the listener. Transports are in exchanges_udp.cc and
+// exchanges_stream.cc.
+#include "probes/exchanges.h"
+
+#include <algorithm>
+
+#include "probes/exchange_session.h"
+#include "sip/digest_auth.h"
+
+namespace stx {
+namespace {
+
+std::string_view via_transport(Transport t) {
+  switch (t) {
+    case Transport::tcp:
+      return "TCP";
+    case Transport::tls:
+      return "TLS";
+    case Transport::udp:
+      break;
+  }
+  return "UDP";
+}
+
+}  // namespace
+
+std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6) {
+  if (cfg.source_address.empty() && cfg.source_port == 0) return std::nullopt;
+  if (cfg.source_address.empty()) {
+    return v6 ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
+              : boost::asio::ip::address(boost::asio::ip::address_v4::any());
+  }
+  boost::system::error_code ignored;  // the config loader has checked it is an IP literal
+  return boost::asio::ip::make_address(cfg.source_address, ignored);
+}
+
+std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port) {
+  return host_for_uri(a.to_string(), a.is_v6() ? HostKind::ipv6 : HostKind::ipv4) + ":" +
+         std::to_string(port);
+}
+
+std::string contact_of(std::string_view from_user, std::string_view sent_by,
+                       std::optional<Transport> transport, bool sips) {
+  std::string c = sips ? "sips:" : "sip:";
+  if (!from_user.empty()) c.append(from_user).append("@");
+  c.append(sent_by);
+  if (transport && !sips) c.append(";transport=").append(to_string(*transport));
+  return c;
+}
+
+Exchanges::Exchanges(Services services, ExchangeListener& listener,
+                     std::function<void()> on_readable, std::function<void()> rearm)
+    : s_(std::move(services)),
+      listener_(listener),
+      rearm_(std::move(rearm)),
+      udp_(s_.io, s_.clock,
+           UdpTransport::Handlers{
+               [this](const UdpEndpoint& from, std::string_view data, bool truncated,
+                      TimePoint at) { on_datagram(from, data, truncated, at); },
+               [this](const UdpEndpoint& dest, std::string_view original, int error) {
+                 on_transport_error(dest, original, error);
+               },
+               std::move(on_readable)}) {}
+
+Exchanges::~Exchanges() {
+  try {
+    stop();
+  } catch (...) {  // closing sockets during destruction: nothing left to report it to
+  }
+}
+
+void Exchanges::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& s : sessions_) {
+    if (s) close_stream(*s);
+  }
+  udp_.close();
+}
+
+void Exchanges::open(std::uint32_t address, std::uint32_t generation, const ProbeTarget& target,
+                     const Destination& destination) {
+  if (address >= sessions_.size()) sessions_.resize(address + 1);
+  auto s = std::make_unique<Session>();
+  s->target = &target;
+  s->generation = generation;
+  s->dest = destination;
+  const std::chrono::milliseconds keepalive = target.cfg->keepalive_interval;
+  if (destination.transport != Transport::udp && target.background && keepalive.count() > 0) {
+    s_.timers.push({s_.clock.now() + keepalive, address, generation, 0, TimerKind::keepalive});
+  }
+  sessions_[address] = std::move(s);
+}
+
+void Exchanges::close(std::uint32_t address) {
+  Session& s = *sessions_[address];
+  if (s.registered) forget_address(s, address);
+  close_stream(s);
+  sessions_[address].reset();  // its timer entries go stale: the session is gone
+}
+
+void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) {
+  Session& s = *sessions_[address];
+  open_transaction(s.tx, address, ids_, now, s.cfg().timeout);
+  s.tx.deadline = deadline;
+  s.auth_sent = false;
+  if (s.dest.transport == Transport::udp) {
+    if (!s.socket || now - s.routed_at >= kRouteRefresh) {
+      if (const std::error_code ec = udp_route(s, now)) {
+        fail(address, FailureReason::send_error, ec.message(), now);
+        return;
+      }
+    }
+    send(address, now);
+  } else if (s.conn_ready) {
+    send(address, now);
+  } else if (!s.conn) {
+    stream_connect(address);  // the request goes out when the connection is ready
+  }
+}
+
+void Exchanges::expire(std::uint32_t address, TimePoint now) {
+  Session& s = *sessions_[address];
+  if (s.dest.transport != Transport::udp && !s.conn_ready) {
+    close_stream(s);  // a connection that did not come up in time starts over next time
+    fail(address, FailureReason::connect, "no connection before the timeout", now);
+    return;
+  }
+  // A half-received message would swallow the next answer: start over on a new flow.
+  if (s.conn && s.conn->mid_message()) close_stream(s);
+  fail(address, FailureReason::timeout, "no final response", now);
+}
+
+bool Exchanges::live(const TimerEntry& e) const {
+  if (e.slot >= sessions_.size() || !sessions_[e.slot] || sessions_[e.slot]->generation != e.gen) {
+    return false;
+  }
+  const Session& s = *sessions_[e.slot];
+  switch (e.kind) {
+    case TimerKind::retransmit:
+      return s.tx.open && s.tx.seq == e.seq;
+    case TimerKind::pong_due:
+      return s.ping_outstanding && s.ping_seq == e.seq;
+    default:
+      return true;
+  }
+}
+
+void Exchanges::fire(const TimerEntry& e, TimePoint now) {
+  switch (e.kind) {
+    case TimerKind::retransmit:
+      udp_retransmit(e.slot, e.due);
+      break;
+    case TimerKind::keepalive:
+      on_keepalive_timer(e.slot, now);
+      break;
+    case TimerKind::pong_due:
+      on_pong_due(e.slot);
+      break;
+    default:
+      break;
+  }
+}
+
+void Exchanges::write_request(Session& s) {
+  const ProbeTarget& t = *s.target;
+  const RequestContext c{
+      .cfg = s.cfg(),
+      .request_uri = t.request_uri,
+      .via_transport = via_transport(s.dest.transport),
+      .via_sent_by = s.sent_by,
+      .contact = s.contact,
+      .branch = s.tx.branch_view(),
+      .call_id = s.tx.call_id_view(),
+      .from_tag = s.tx.from_tag_view(),
+      .cseq = s.tx.cseq,
+      .authorization_name = s.auth_sent ? s.authorization_name : std::string_view(),
+      .authorization_value = s.auth_sent ? std::string_view(s.authorization) : std::string_view(),
+  };
+  t.prober->write_request(c, s.request);
+}
+
+void Exchanges::send(std::uint32_t address, TimePoint now) {
+  Session& s = *sessions_[address];
+  write_request(s);
+  if (s.dest.transport == Transport::udp) {
+    udp_send(address, now);
+  } else {
+    stream_send(address);
+  }
+}
+
+void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now) {
+  Session& s = *sessions_[address];
+  s.tx.open = false;
+  result.duration = now - s.tx.started;
+  result.transmissions = s.tx.transmissions;
+  result.request = s.request;
+  result.call_id = s.tx.call_id_view();
+  if (s.pong_overdue) {
+    // The pong deadline passed during the exchange and nothing has come back since: the
+    // flow is dead, and with no probe left on it, it can go now.
+    s.pong_overdue = false;
+    if (s.ping_outstanding) on_pong_due(address);
+  }
+  if (s.ping_after_probe) send_ping(address, now);
+  listener_.exchange_finished(address, result, now);  // may close this address: last
+}
+
+void Exchanges::fail(std::uint32_t address, FailureReason reason, std::string_view detail,
+                     TimePoint now) {
+  ProbeResult r;
+  r.reason = reason;
+  r.detail = detail;
+  finish(address, r, now);
+}
+
+bool Exchanges::parse_or_count(std::string_view data, SipResponse& r, const Destination& from) {
+  const SipParseError err = parse_sip_response(data, r);
+  if (err == SipParseError::ok) return true;
+  s_.sink.invalid_message(to_string(err), DropOrigin{from, r.call_id});
+  return false;
+}
+
+void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::string_view data,
+                            TimePoint received) {
+  Session& s = *sessions_[address];
+  if (r.status_code < 200) {  // provisional: the transaction goes on (UDP: at T2)
+    s.tx.provisional_seen = true;
+    return;
+  }
+  if ((r.status_code == 401 || r.status_code == 407) && answer_challenge(address, r, received)) {
+    return;
+  }
+  if (received >= s.tx.deadline) {
+    // It arrived after the deadline; only the loop had not run the timeout yet.
+    s_.sink.unmatched_response(to_string(Match::no_open_probe), DropOrigin{s.dest, r.call_id});
+    return;
+  }
+  const Judgement j = s.target->prober->judge(s.cfg(), r);
+  ProbeResult result;
+  result.success = j.healthy;
+  result.reason = j.reason;
+  result.status_code = r.status_code;
+  // Never negative, even if the wall clock stepped between arrival and reading.
+  result.rtt = std::max(received - s.tx.first_sent, TimePoint::duration::zero());
+  result.server = r.server;
+  result.retry_after = r.retry_after;
+  result.response = data.substr(0, r.message_length);
+  finish(address, result, received);
+}
+
+bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, TimePoint now) {
+  Session& s = *sessions_[address];
+  const ProbeTarget& t = *s.target;
+  if (!s.cfg().auth || s.auth_sent) return false;  // one challenge per probe, as a UA does
+  std::string error;
+  // RFC 8760: SHA-256 is preferred when the server offers both.
+  const auto challenge =
+      pick_challenge(std::span<const std::string_view>(r.challenges, r.challenge_count), &error);
+  if (!challenge) return false;  // nothing we can answer: the 401/407 is the final response
+  char cnonce[16];
+  IdGenerator::hex(ids_.next(), cnonce, sizeof cnonce);
+  if (!write_digest_authorization(*challenge, *s.cfg().auth, t.prober->method(), t.request_uri,
+                                  std::string_view(cnonce, sizeof cnonce), 1, s.authorization)) {
+    return false;
+  }
+  s.authorization_name = r.status_code == 407 ? "Proxy-Authorization" : "Authorization";
+  s.auth_sent = true;
+  continue_transaction(s.tx, address, ids_);
+  send(address, now);
+  return true;
+}
+
+}  // namespace stx

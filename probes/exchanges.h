@@ -1,0 +1,121 @@
+#pragma once
+// The exchanges: for each address, one request at a time, carried by a transport service
+// and judged by the target's prober. UDP addresses share the transport's sockets and are
+// retransmitted on Timer E; TCP and TLS addresses keep one connection each, reused across
+// probes, with RFC 5626 keepalives and reconnect backoff. Answers are matched to their
+// request by Via branch, Call-ID, CSeq and source (probes/transaction.h); a digest challenge
+// is answered once. Outcomes go to the ExchangeListener (the health checker); drops, TLS
+// details and keepalives go to the sink. Time comes from the Clock and the timer queue.
+#include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "probes/clock.h"
+#include "probes/connection.h"
+#include "probes/exchange_runner.h"
+#include "probes/ids.h"
+#include "probes/timer_queue.h"
+#include "probes/udp_transport.h"
+
+namespace stx {
+
+class Exchanges final : public ExchangeRunner {
+ public:
+  struct Services {
+    boost::asio::io_context& io;
+    Clock& clock;
+    TimerQueue& timers;
+    ProbeSink& sink;
+    ConnectionFactory connections;  // TCP and TLS flows
+  };
+
+  // `on_readable`: a watched UDP socket became readable; the owner calls poll() when it
+  // likes. `rearm`: a connection event was handled; the owner plans its next wakeup.
+  Exchanges(Services services, ExchangeListener& listener, std::function<void()> on_readable,
+            std::function<void()> rearm);
+  ~Exchanges() override;
+  Exchanges(const Exchanges&) = delete;
+  Exchanges& operator=(const Exchanges&) = delete;
+
+  void open(std::uint32_t address, std::uint32_t generation, const ProbeTarget& target,
+            const Destination& destination) override;
+  void close(std::uint32_t address) override;
+  void start(std::uint32_t address, TimePoint now, TimePoint deadline) override;
+  void expire(std::uint32_t address, TimePoint now) override;
+
+  // Timer entries of kind retransmit, keepalive and pong_due.
+  bool live(const TimerEntry& e) const;
+  void fire(const TimerEntry& e, TimePoint now);
+
+  void poll() { udp_.poll(); }    // reads every waiting datagram and ICMP error
+  void watch() { udp_.watch(); }  // one on_readable() when a datagram next arrives
+  void stop();                    // closes every flow and socket
+
+  // The connection factory of production: TCP and TLS on `io`.
+  static ConnectionFactory stream_connections(boost::asio::io_context& io, Clock& clock);
+
+ private:
+  struct Session;
+  struct AddressKey {
+    std::array<unsigned char, 16> addr{};
+    std::uint16_t port = 0;
+    bool operator==(const AddressKey&) const = default;
+  };
+  struct AddressKeyHash {
+    std::size_t operator()(const AddressKey& k) const;
+  };
+  static AddressKey key_of(const UdpEndpoint& e);
+
+  // Requests and answers (exchanges.cc).
+  void write_request(Session& s);
+  void send(std::uint32_t address, TimePoint now);
+  void finish(std::uint32_t address, ProbeResult& result, TimePoint now);
+  void fail(std::uint32_t address, FailureReason reason, std::string_view detail, TimePoint now);
+  bool parse_or_count(std::string_view data, SipResponse& r, const Destination& from);
+  void on_response(std::uint32_t address, const SipResponse& r, std::string_view data,
+                   TimePoint received);
+  bool answer_challenge(std::uint32_t address, const SipResponse& r, TimePoint now);
+
+  // UDP (exchanges_udp.cc).
+  std::error_code udp_route(Session& s, TimePoint now);
+  void udp_send(std::uint32_t address, TimePoint now);
+  void udp_retransmit(std::uint32_t address, TimePoint due);
+  void forget_address(const Session& s, std::uint32_t address);
+  void on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
+                   TimePoint received);
+  void on_transport_error(const UdpEndpoint& dest, std::string_view original, int error);
+
+  // TCP and TLS (exchanges_stream.cc).
+  void stream_connect(std::uint32_t address);
+  bool live_stream(std::uint32_t address, std::uint32_t gen, std::uint32_t conn_gen) const;
+  void stream_send(std::uint32_t address);
+  void on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls);
+  void on_stream_message(std::uint32_t address, std::string_view data, TimePoint received);
+  void on_stream_failed(std::uint32_t address, StreamFailure failure, std::string_view detail,
+                        const TlsPeerInfo* tls);
+  void on_keepalive_timer(std::uint32_t address, TimePoint now);
+  void send_ping(std::uint32_t address, TimePoint now);
+  void flow_alive(std::uint32_t address);  // a pong, or any SIP message on the flow
+  void on_pong_due(std::uint32_t address);
+  void close_stream(Session& s);
+
+  Services s_;
+  ExchangeListener& listener_;
+  std::function<void()> rearm_;
+  IdGenerator ids_;
+  UdpTransport udp_;
+  std::vector<std::unique_ptr<Session>> sessions_;  // by address; null when closed
+  // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.
+  std::unordered_multimap<AddressKey, std::uint32_t, AddressKeyHash> by_address_;
+  // TLS contexts by settings, shared by every target that uses the same ones.
+  std::vector<std::pair<TlsSettings, std::shared_ptr<TlsClientContext>>> tls_contexts_;
+  bool stopped_ = false;
+};
+
+}  // namespace stx

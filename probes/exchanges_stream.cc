@@ -1,0 +1,224 @@
+// TCP and TLS exchanges: one persistent connection per address, opened by the first probe
+// and reused; no retransmissions (the transport is reliable, the cycle timeout still
+// applies); RFC 5626 CRLF keepalives between probes; reconnects with backoff.
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "probes/exchange_session.h"
+#include "probes/stream_connection.h"
+
+namespace stx {
+namespace {
+
+constexpr std::chrono::seconds kPongWait{10};  // RFC 5626 4.4.1
+constexpr std::chrono::seconds kMaxReconnectBackoff{60};
+
+FailureReason reason_of(StreamFailure f) {
+  switch (f) {
+    case StreamFailure::connect:
+      return FailureReason::connect;
+    case StreamFailure::tls:
+      return FailureReason::tls;
+    case StreamFailure::reset:
+      break;
+  }
+  return FailureReason::reset;
+}
+
+}  // namespace
+
+ConnectionFactory Exchanges::stream_connections(boost::asio::io_context& io, Clock& clock) {
+  return [&io, &clock](StreamOptions o, StreamHandlers h) -> std::shared_ptr<Connection> {
+    return StreamConnection::create(io, clock, std::move(o), std::move(h));
+  };
+}
+
+void Exchanges::stream_connect(std::uint32_t address) {
+  Session& s = *sessions_[address];
+  const TargetConfig& cfg = s.cfg();
+  StreamOptions o;
+  o.transport = s.dest.transport;
+  o.remote = boost::asio::ip::tcp::endpoint(s.dest.address, s.dest.port);
+  if (const auto addr = source_address_of(cfg, s.dest.address.is_v6())) {
+    o.local = boost::asio::ip::tcp::endpoint(*addr, cfg.source_port);
+  }
+  if (s.dest.transport == Transport::tls) {
+    auto it = std::find_if(tls_contexts_.begin(), tls_contexts_.end(),
+                           [&](const auto& e) { return e.first == cfg.tls; });
+    if (it == tls_contexts_.end()) {
+      try {
+        tls_contexts_.emplace_back(cfg.tls, make_tls_client_context(cfg.tls));
+      } catch (const std::exception& e) {
+        if (s.tx.open) fail(address, FailureReason::tls, e.what(), s_.clock.now());
+        return;
+      }
+      it = std::prev(tls_contexts_.end());
+    }
+    o.tls = it->second;
+    // RFC 5922: the certificate must name the domain of the URI, not the SRV target.
+    o.tls_name = cfg.tls.server_name.empty() ? cfg.parsed_uri.host : cfg.tls.server_name;
+  }
+  const std::uint32_t gen = s.generation;
+  const std::uint32_t cg = ++s.conn_gen;
+  StreamHandlers h;
+  h.on_ready = [this, address, gen, cg](const TlsPeerInfo* tls) {
+    if (!live_stream(address, gen, cg)) return;
+    on_stream_ready(address, tls);
+    rearm_();
+  };
+  h.on_message = [this, address, gen, cg](std::string_view m, TimePoint at) {
+    if (!live_stream(address, gen, cg)) return;
+    on_stream_message(address, m, at);
+    rearm_();
+  };
+  h.on_pong = [this, address, gen, cg](TimePoint) {
+    if (!live_stream(address, gen, cg)) return;
+    flow_alive(address);
+    rearm_();
+  };
+  h.on_invalid = [this, address, gen, cg](std::string_view why) {
+    if (live_stream(address, gen, cg))
+      s_.sink.invalid_message(why, DropOrigin{sessions_[address]->dest, {}});
+  };
+  h.on_failed = [this, address, gen, cg](StreamFailure f, std::string_view detail,
+                                         const TlsPeerInfo* tls) {
+    if (!live_stream(address, gen, cg)) return;
+    on_stream_failed(address, f, detail, tls);
+    rearm_();
+  };
+  s.conn_ready = false;
+  s.conn = s_.connections(std::move(o), std::move(h));
+  s.conn->connect();
+}
+
+bool Exchanges::live_stream(std::uint32_t address, std::uint32_t gen,
+                            std::uint32_t conn_gen) const {
+  return !stopped_ && address < sessions_.size() && sessions_[address] &&
+         sessions_[address]->generation == gen && sessions_[address]->conn_gen == conn_gen &&
+         sessions_[address]->conn != nullptr;
+}
+
+void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
+  Session& s = *sessions_[address];
+  const ProbeTarget& t = *s.target;
+  s.conn_ready = true;
+  s.reconnect_backoff = std::chrono::seconds(0);
+  if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
+  if (const auto local = s.conn->local_endpoint()) {
+    s.sent_by = sent_by_of(local->address(), local->port());
+    s.contact = contact_of(t.from_user, s.sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
+  }
+  if (s.tx.open) send(address, s_.clock.now());  // a probe was waiting for this connection
+}
+
+void Exchanges::stream_send(std::uint32_t address) {
+  Session& s = *sessions_[address];
+  s.tx.first_sent = s_.clock.now();  // per send, as in udp_send
+  s.conn->send(s.request);
+  ++s.tx.transmissions;
+}
+
+void Exchanges::on_stream_message(std::uint32_t address, std::string_view data,
+                                  TimePoint received) {
+  // Any SIP message proves the flow alive, as a pong does (RFC 5626 4.4.1).
+  flow_alive(address);
+  SipResponse r;
+  const Destination& from = sessions_[address]->dest;
+  if (!parse_or_count(data, r, from)) return;
+  const auto slot = slot_from_branch(r.via_branch);
+  if (!slot) {
+    s_.sink.unmatched_response(to_string(Match::wrong_branch), DropOrigin{from, r.call_id});
+    return;
+  }
+  // An answer must come back on the connection its request left on.
+  const Session& s = *sessions_[address];
+  const Match m = match_response(s.tx, r, s.target->prober->method(), *slot == address);
+  if (m != Match::ok) {
+    s_.sink.unmatched_response(to_string(m), DropOrigin{from, r.call_id});
+    return;
+  }
+  on_response(address, r, data, received);
+}
+
+void Exchanges::on_stream_failed(std::uint32_t address, StreamFailure failure,
+                                 std::string_view detail, const TlsPeerInfo* tls) {
+  Session& s = *sessions_[address];
+  const ProbeTarget& t = *s.target;
+  if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
+  const bool was_ready = s.conn_ready;
+  close_stream(s);
+  if (was_ready) s.reconnect_backoff = std::chrono::seconds(0);
+  s.reconnect_backoff =
+      std::min(kMaxReconnectBackoff, std::max(std::chrono::seconds(1), s.reconnect_backoff * 2));
+  s.reconnect_at = s_.clock.now() + s.reconnect_backoff;
+  if (s.ping_outstanding) {
+    s.ping_outstanding = false;
+    s.pong_overdue = false;
+    if (t.background) s_.sink.keepalive_finished(t.slot, address, false);
+  }
+  if (s.tx.open) {
+    const std::string text(detail);  // `detail` may live in the connection just closed
+    fail(address, reason_of(failure), text, s_.clock.now());
+  }
+}
+
+void Exchanges::on_keepalive_timer(std::uint32_t address, TimePoint now) {
+  Session& s = *sessions_[address];
+  s_.timers.push(
+      {now + s.cfg().keepalive_interval, address, s.generation, 0, TimerKind::keepalive});
+  if (s.ping_outstanding) return;
+  if (s.tx.open) {
+    // Probes and keepalives on the same schedule would always collide: ping right after.
+    s.ping_after_probe = true;
+    return;
+  }
+  if (!s.conn) {
+    // Keep the flow up between probes (as a PBX keeps its trunk), but back off from a
+    // peer that keeps refusing.
+    if (now >= s.reconnect_at) stream_connect(address);
+    return;
+  }
+  send_ping(address, now);
+}
+
+void Exchanges::send_ping(std::uint32_t address, TimePoint now) {
+  Session& s = *sessions_[address];
+  s.ping_after_probe = false;
+  if (!s.conn_ready || s.ping_outstanding) return;
+  s.conn->send_ping();
+  s.ping_outstanding = true;
+  ++s.ping_seq;
+  s_.timers.push({now + kPongWait, address, s.generation, s.ping_seq, TimerKind::pong_due});
+}
+
+void Exchanges::flow_alive(std::uint32_t address) {
+  Session& s = *sessions_[address];
+  if (!s.ping_outstanding) return;
+  s.ping_outstanding = false;
+  s.pong_overdue = false;
+  if (s.target->background) s_.sink.keepalive_finished(s.target->slot, address, true);
+}
+
+void Exchanges::on_pong_due(std::uint32_t address) {
+  Session& s = *sessions_[address];
+  if (s.tx.open) {
+    // Never close a flow under a probe: its answer may still come, and the probe's outcome
+    // must come from its own exchange. Decided when the exchange ends (finish()).
+    s.pong_overdue = true;
+    return;
+  }
+  // RFC 5626 4.4.1: no pong means the flow is dead; the next probe reconnects.
+  s.ping_outstanding = false;
+  s.pong_overdue = false;
+  if (s.target->background) s_.sink.keepalive_finished(s.target->slot, address, false);
+  close_stream(s);
+}
+
+void Exchanges::close_stream(Session& s) {
+  if (!s.conn) return;
+  s.conn->close();
+  s.conn.reset();
+  s.conn_ready = false;
+}
+
+}  // namespace stx

@@ -1,0 +1,161 @@
+// UDP exchanges: routing (our Via address), sending with Timer E retransmissions, and
+// matching datagrams and ICMP errors to the address whose probe they answer.
+#include <boost/asio/ip/address.hpp>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "probes/exchange_session.h"
+#include "sip/keepalive.h"
+
+namespace stx {
+namespace {
+
+bool is_unreachable_errno(int e) {
+  return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
+         e == ENONET || e == EACCES || e == EPERM;
+}
+
+// strerror is not thread-safe (the web server has its own thread); this is.
+std::string errno_text(int e) { return std::system_category().message(e); }
+
+}  // namespace
+
+std::size_t Exchanges::AddressKeyHash::operator()(const AddressKey& k) const {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : k.addr) h = (h ^ c) * 1099511628211ull;
+  h = (h ^ k.port) * 1099511628211ull;
+  return static_cast<std::size_t>(h);
+}
+
+Exchanges::AddressKey Exchanges::key_of(const UdpEndpoint& e) {
+  AddressKey k;
+  const auto a = e.address();
+  if (a.is_v4()) {
+    const auto b = a.to_v4().to_bytes();
+    std::memcpy(k.addr.data(), b.data(), b.size());
+  } else {
+    const auto b = a.to_v6().to_bytes();
+    std::memcpy(k.addr.data(), b.data(), b.size());
+  }
+  k.port = e.port();
+  return k;
+}
+
+std::error_code Exchanges::udp_route(Session& s, TimePoint now) {
+  const UdpEndpoint remote(s.dest.address, s.dest.port);
+  std::optional<UdpEndpoint> source;
+  if (const auto addr = source_address_of(s.cfg(), remote.address().is_v6())) {
+    source = UdpEndpoint(*addr, s.cfg().source_port);
+  }
+  std::error_code ec;
+  s.socket = udp_.socket_for(remote, source ? &*source : nullptr, ec);
+  if (!s.socket) return ec ? ec : std::make_error_code(std::errc::bad_file_descriptor);
+  s.remote = remote;
+  const auto local = udp_.local_endpoint_for(*s.socket, remote, ec);
+  if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
+  s.routed_at = now;
+  s.sent_by = sent_by_of(local->address(), local->port());
+  s.contact =
+      contact_of(s.target->from_user, s.sent_by, std::nullopt, false);  // sips: never on UDP
+  return {};
+}
+
+void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
+  Session& s = *sessions_[address];
+  if (!s.registered) {
+    by_address_.emplace(key_of(s.remote), address);
+    s.registered = true;
+  }
+  // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
+  // after a stall, and each RTT must start when its own request left.
+  s.tx.first_sent = s_.clock.now();
+  const int err = udp_.send(*s.socket, s.remote, s.request);
+  if (err != 0) {
+    fail(address, is_unreachable_errno(err) ? FailureReason::refused : FailureReason::send_error,
+         errno_text(err), now);
+    return;
+  }
+  ++s.tx.transmissions;
+  s.tx.timer_e = kT1;
+  s_.timers.push({now + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
+}
+
+void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
+  Session& s = *sessions_[address];
+  if (due >= s.tx.deadline) return;  // the timeout ends the probe first
+  // A failed retransmission is not fatal: the next one or the timeout decides.
+  if (udp_.send(*s.socket, s.remote, s.request) == 0) ++s.tx.transmissions;
+  s.tx.timer_e = next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
+  s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
+}
+
+void Exchanges::forget_address(const Session& s, std::uint32_t address) {
+  auto range = by_address_.equal_range(key_of(s.remote));
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second == address) {
+      by_address_.erase(it);
+      return;
+    }
+  }
+}
+
+void Exchanges::on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
+                            TimePoint received) {
+  const Destination sender{from.address(), from.port(), Transport::udp};
+  if (truncated) {
+    s_.sink.invalid_message("too_large", DropOrigin{sender, {}});
+    return;
+  }
+  if (is_keepalive_datagram(data)) return;  // expected traffic, not a broken message
+  SipResponse r;
+  if (!parse_or_count(data, r, sender)) return;
+  const auto slot = slot_from_branch(r.via_branch);
+  if (!slot || *slot >= sessions_.size() || !sessions_[*slot]) {
+    s_.sink.unmatched_response(to_string(slot ? Match::no_open_probe : Match::wrong_branch),
+                               DropOrigin{sender, r.call_id});
+    return;
+  }
+  const Session& s = *sessions_[*slot];
+  const bool same_source =
+      s.dest.transport == Transport::udp && s.socket.has_value() && from == s.remote;
+  const Match m = match_response(s.tx, r, s.target->prober->method(), same_source);
+  if (m != Match::ok) {
+    s_.sink.unmatched_response(to_string(m), DropOrigin{sender, r.call_id});
+    return;
+  }
+  on_response(*slot, r, data, received);
+}
+
+void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view original, int error) {
+  if (!is_unreachable_errno(error)) return;
+  const TimePoint now = s_.clock.now();
+  // The error quotes the datagram that caused it; its Via branch names the probe.
+  const auto pos = original.find(";branch=");
+  if (pos != std::string_view::npos) {
+    const auto branch = original.substr(pos + 8, kBranchLength);
+    const auto slot = slot_from_branch(branch);
+    if (slot && *slot < sessions_.size() && sessions_[*slot]) {
+      const Session& s = *sessions_[*slot];
+      if (s.tx.open && s.tx.branch_view() == branch && s.remote == dest) {
+        fail(*slot, FailureReason::refused, errno_text(error), now);
+      }
+      return;
+    }
+  }
+  // A short quote without the branch: every open probe to that address is refused.
+  std::vector<std::uint32_t> hit;
+  auto range = by_address_.equal_range(key_of(dest));
+  for (auto it = range.first; it != range.second; ++it) {
+    if (sessions_[it->second]->tx.open) hit.push_back(it->second);
+  }
+  // Failing a probe can end a one-shot target and change the map: act after the walk.
+  for (const std::uint32_t address : hit) {
+    if (sessions_[address] && sessions_[address]->tx.open) {
+      fail(address, FailureReason::refused, errno_text(error), now);
+    }
+  }
+}
+
+}  // namespace stx

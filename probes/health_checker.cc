@@ -1,0 +1,454 @@
+// Targets and their probe cycles: scheduling, location (RFC 3263), per-address health and
+// the verdict that turns the addresses' outcomes into the target's.
+#include "probes/health_checker.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "probes/probers.h"
+#include "probes/slots.h"
+
+namespace stx {
+namespace {
+
+// The user part of a sip: URI string, for the Contact; empty if none.
+std::string user_of(const std::string& uri) {
+  std::string error;
+  auto parsed = parse_sip_uri(uri, &error);
+  return parsed ? parsed->user : std::string();
+}
+
+}  // namespace
+
+// One configured target (or one /probe request) and its probe cycles.
+struct HealthChecker::Target {
+  ProbeTarget probe;  // what the exchanges see; its address never changes
+  std::uint32_t generation = 0;
+  OneShotDone done;  // probe_once() callback
+
+  // Where it is: the last good RFC 3263 answer and its lifetime.
+  bool located = false;
+  Location location;
+  TimePoint located_at{};
+  bool locating = false;
+  std::optional<Location> pending;       // a refresh that came in during a cycle
+  std::vector<std::uint32_t> addresses;  // in location order
+
+  // The current cycle: one exchange per probed address, one deadline for all.
+  bool cycle_open = false;
+  bool awaiting_dns = false;
+  std::uint32_t cycle_seq = 0;
+  TimePoint cycle_started{};
+  TimePoint deadline{};
+  int outstanding = 0;
+
+  TargetState state;
+  TimePoint next_start{};
+
+  const TargetConfig& cfg() const { return *probe.cfg; }
+};
+
+// One address of a target and its own health.
+struct HealthChecker::Address {
+  std::uint32_t target = 0;
+  std::uint32_t generation = 0;
+  Destination dest;
+  TargetState state;
+  bool in_cycle = false;  // probed in the current cycle
+  bool done = false;      // finished in the current cycle
+
+  // The last finished exchange, owned here so the cycle can report it after others finish.
+  ProbeResult result;
+  std::string response_text;
+  std::string server_text;
+  std::string detail_text;
+};
+
+HealthChecker::HealthChecker(Services services, std::uint64_t seed, const DnsSettings& dns)
+    : s_(std::move(services)),
+      jitter_(seed ^ 0x9e3779b97f4a7c15ull),
+      dns_(dns),
+      locator_(s_.locators(dns)) {}
+
+HealthChecker::~HealthChecker() = default;
+
+void HealthChecker::start(const TargetList& targets, bool spread) {
+  targets_.reserve(targets->size());
+  addresses_.reserve(targets->size());
+  s_.timers.reserve(targets->size() * 3 + 16);
+  std::vector<std::uint32_t> added;
+  added.reserve(targets->size());
+  for (const TargetConfig& cfg : *targets) {
+    added.push_back(add_target(std::shared_ptr<const TargetConfig>(targets, &cfg), nullptr));
+  }
+  schedule_first(added, spread);
+}
+
+void HealthChecker::reload(const TargetList& targets) {
+  std::unordered_map<std::string_view, const TargetConfig*> wanted;
+  for (const TargetConfig& cfg : *targets) wanted.emplace(cfg.name, &cfg);
+  std::unordered_set<std::string_view> kept;
+  for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
+    Target* t = targets_[slot].get();
+    if (t == nullptr || !t->probe.background) continue;
+    const auto it = wanted.find(t->cfg().name);
+    if (it != wanted.end() && *it->second == t->cfg()) {
+      kept.insert(it->first);
+      // The same settings, now read from the new list, so that the old one can go.
+      t->probe.cfg = std::shared_ptr<const TargetConfig>(targets, it->second);
+    } else {
+      remove_target(slot);
+    }
+  }
+  std::vector<std::uint32_t> added;
+  for (const TargetConfig& cfg : *targets) {
+    if (!kept.contains(cfg.name)) {
+      added.push_back(add_target(std::shared_ptr<const TargetConfig>(targets, &cfg), nullptr));
+    }
+  }
+  schedule_first(added, true);
+}
+
+void HealthChecker::schedule_first(const std::vector<std::uint32_t>& slots, bool spread) {
+  // Planned from after the targets were added: with 100,000 of them that takes a while, and
+  // planning from before would make the first probes late by it.
+  const TimePoint now = s_.clock.now();
+  for (const std::uint32_t slot : slots) {
+    Target& t = *targets_[slot];
+    t.next_start = spread ? spread_start(t.cfg(), now) : now;
+    s_.timers.push({t.next_start, slot, t.generation, 0, TimerKind::start});
+  }
+}
+
+void HealthChecker::set_dns(const DnsSettings& dns) {
+  locator_ = s_.locators(dns);  // drops pending lookups silently
+  dns_ = dns;
+  for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
+    Target* t = targets_[slot].get();
+    if (t == nullptr || !t->locating) continue;
+    t->locating = false;
+    if (t->awaiting_dns) locate(slot);  // a cycle is waiting for this answer: ask again
+  }
+}
+
+void HealthChecker::probe_once(const TargetConfig& target, OneShotDone done) {
+  const std::uint32_t slot =
+      add_target(std::make_shared<const TargetConfig>(target), std::move(done));
+  schedule_first({slot}, false);
+}
+
+void HealthChecker::stop() {
+  stopped_ = true;
+  locator_->cancel_all();
+}
+
+TimePoint HealthChecker::spread_start(const TargetConfig& cfg, TimePoint now) {
+  // Spread first probes over the interval so thousands of targets do not fire at once.
+  std::uniform_int_distribution<std::int64_t> offset(0, cfg.interval.count() - 1);
+  return now + std::chrono::milliseconds(offset(jitter_));
+}
+
+std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> config,
+                                        OneShotDone done) {
+  const TargetConfig& cfg = *config;
+  const std::uint32_t slot = take_slot(targets_, free_slots_);
+  auto t = std::make_unique<Target>();
+  t->probe.cfg = std::move(config);
+  t->probe.slot = slot;
+  t->probe.background = !done;
+  t->probe.prober = &prober_for(cfg.method);
+  t->probe.from_user = user_of(cfg.from);
+  t->probe.request_uri = cfg.ruri_user.empty()
+                             ? cfg.uri
+                             : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.ruri_user);
+  t->generation = new_generation();
+  t->done = std::move(done);
+  const bool background = t->probe.background;
+  targets_[slot] = std::move(t);
+  if (background) s_.sink.target_added(slot, cfg);
+  return slot;
+}
+
+std::uint32_t HealthChecker::new_generation() {
+  const std::uint32_t g = next_generation_++;
+  if (next_generation_ == 0) next_generation_ = 1;  // 0 never names a live target or address
+  return g;
+}
+
+void HealthChecker::remove_target(std::uint32_t slot) {
+  Target& t = *targets_[slot];
+  const bool in_flight = t.cycle_open;
+  for (const std::uint32_t address : t.addresses) remove_address(address);
+  t.addresses.clear();
+  if (t.probe.background) {
+    if (in_flight) --in_flight_;
+    s_.sink.target_removed(slot, in_flight);
+  }
+  targets_[slot].reset();  // its timer entries go stale: the generation no longer matches
+  free_slots_.push_back(slot);
+}
+
+bool HealthChecker::live(const TimerEntry& e) const {
+  // The target may have been removed (and the slot perhaps reused) since.
+  if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
+    return false;
+  }
+  const Target& t = *targets_[e.slot];
+  return e.kind == TimerKind::start || (t.cycle_open && t.cycle_seq == e.seq);
+}
+
+void HealthChecker::fire(const TimerEntry& e, TimePoint now) {
+  if (e.kind == TimerKind::timeout) {
+    cycle_timeout(e.slot, now);
+    return;
+  }
+  Target& t = *targets_[e.slot];
+  if (t.probe.background) {
+    s_.sink.schedule_lateness(s_.clock.now() - e.due);
+    // Fixed-rate schedule: the next start is planned from this one, not from `now`.
+    t.next_start = e.due + t.cfg().interval;
+    s_.timers.push({t.next_start, e.slot, t.generation, 0, TimerKind::start});
+  }
+  start_cycle(e.slot, now);
+}
+
+bool HealthChecker::same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint32_t cycle) const {
+  return slot < targets_.size() && targets_[slot] && targets_[slot]->generation == gen &&
+         targets_[slot]->cycle_open && targets_[slot]->cycle_seq == cycle;
+}
+
+void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  if (t.cycle_open) return;  // cannot happen while timeout < interval; never run two at once
+  t.cycle_open = true;
+  ++t.cycle_seq;
+  t.cycle_started = now;
+  t.deadline = now + t.cfg().timeout;
+  t.outstanding = 0;
+  if (t.probe.background) {
+    ++in_flight_;
+    s_.sink.probe_started(slot);
+  }
+  s_.timers.push({t.deadline, slot, t.generation, t.cycle_seq, TimerKind::timeout});
+  if (t.pending) {
+    apply_location(slot, *t.pending, t.located_at);
+    t.pending.reset();
+  }
+  if (t.located && t.location.from_dns) {
+    const auto expires = t.located_at + t.location.ttl;
+    if (now >= expires + dns_.grace) {
+      // The last good answer is too old to trust: drop its addresses, wait for a new one.
+      for (const std::uint32_t address : t.addresses) remove_address(address);
+      t.addresses.clear();
+      t.located = false;
+    } else if (now >= expires && !t.locating) {
+      locate(slot);  // refresh in the background; this cycle uses the current answer
+    }
+  }
+  if (!t.located) {
+    t.awaiting_dns = true;
+    if (!t.locating) locate(slot);
+    return;
+  }
+  probe_addresses(slot, now);
+}
+
+void HealthChecker::locate(std::uint32_t slot) {
+  Target& t = *targets_[slot];
+  t.locating = true;
+  const std::uint32_t gen = t.generation;
+  locator_->locate(t.cfg().parsed_uri, t.cfg().transport, [this, slot, gen](const LocateResult& r) {
+    if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
+        targets_[slot]->generation != gen) {
+      return;  // removed meanwhile
+    }
+    on_located(slot, r);
+  });
+}
+
+void HealthChecker::on_located(std::uint32_t slot, const LocateResult& r) {
+  Target& t = *targets_[slot];
+  t.locating = false;
+  const TimePoint now = s_.clock.now();
+  if (!r.ok) {
+    if (t.awaiting_dns) {
+      fail_cycle(slot, FailureReason::dns_error, r.error, now);
+    } else if (t.probe.background) {
+      s_.sink.location_failed(slot, r.error);  // the previous answer stays until TTL + grace
+    }
+    return;
+  }
+  if (t.awaiting_dns) {
+    t.awaiting_dns = false;
+    apply_location(slot, r.location, now);
+    probe_addresses(slot, now);
+  } else if (t.cycle_open) {
+    t.pending = r.location;  // never change addresses under a running cycle
+    t.located_at = now;
+  } else {
+    apply_location(slot, r.location, now);
+  }
+}
+
+void HealthChecker::apply_location(std::uint32_t slot, const Location& location,
+                                   TimePoint located_at) {
+  Target& t = *targets_[slot];
+  t.location = location;
+  if (t.cfg().probe == ProbeAddresses::first && t.location.destinations.size() > 1) {
+    t.location.destinations.resize(1);
+  }
+  t.located = true;
+  t.located_at = located_at;
+  std::vector<std::uint32_t> next;
+  next.reserve(t.location.destinations.size());
+  for (const Destination& d : t.location.destinations) {
+    std::uint32_t found = UINT32_MAX;
+    for (const std::uint32_t address : t.addresses) {
+      if (addresses_[address]->dest == d) found = address;
+    }
+    next.push_back(found != UINT32_MAX ? found : add_address(slot, d));
+  }
+  for (const std::uint32_t address : t.addresses) {
+    if (std::find(next.begin(), next.end(), address) == next.end()) remove_address(address);
+  }
+  t.addresses = std::move(next);
+}
+
+std::uint32_t HealthChecker::add_address(std::uint32_t target, const Destination& d) {
+  const std::uint32_t slot = take_slot(addresses_, free_addresses_);
+  auto a = std::make_unique<Address>();
+  a->target = target;
+  a->generation = new_generation();
+  a->dest = d;
+  const std::uint32_t generation = a->generation;
+  addresses_[slot] = std::move(a);
+  const Target& t = *targets_[target];
+  s_.exchanges.open(slot, generation, t.probe, d);
+  if (t.probe.background) s_.sink.address_added(target, slot, d);
+  return slot;
+}
+
+void HealthChecker::remove_address(std::uint32_t address) {
+  const Address& a = *addresses_[address];
+  s_.exchanges.close(address);
+  if (targets_[a.target]->probe.background) s_.sink.address_removed(a.target, address);
+  addresses_[address].reset();
+  free_addresses_.push_back(address);
+}
+
+void HealthChecker::probe_addresses(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  const std::uint32_t gen = t.generation;
+  const std::uint32_t cycle = t.cycle_seq;
+  for (const std::uint32_t address : t.addresses) {
+    addresses_[address]->in_cycle = true;
+    addresses_[address]->done = false;
+  }
+  t.outstanding = static_cast<int>(t.addresses.size());
+  if (t.outstanding == 0) {
+    fail_cycle(slot, FailureReason::dns_error, "no address to probe", now);
+    return;
+  }
+  const std::vector<std::uint32_t> addresses = t.addresses;
+  for (const std::uint32_t address : addresses) {
+    s_.exchanges.start(address, now, t.deadline);
+    // An exchange can end at once (send error) and with it the cycle and a one-shot target.
+    if (!same_cycle(slot, gen, cycle)) return;
+  }
+}
+
+void HealthChecker::cycle_timeout(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  if (t.awaiting_dns) {
+    fail_cycle(slot, FailureReason::dns_error, "no DNS answer before the timeout", now);
+    return;
+  }
+  const std::uint32_t gen = t.generation;
+  const std::uint32_t cycle = t.cycle_seq;
+  const std::vector<std::uint32_t> addresses = t.addresses;
+  for (const std::uint32_t address : addresses) {
+    if (!same_cycle(slot, gen, cycle)) return;  // finished (a one-shot target: removed)
+    const Address& a = *addresses_[address];
+    if (a.in_cycle && !a.done) s_.exchanges.expire(address, now);
+  }
+}
+
+void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result, TimePoint now) {
+  Address& a = *addresses_[address];
+  const std::uint32_t target = a.target;
+  Target& t = *targets_[target];
+  const bool counts = t.cycle_open && a.in_cycle && !a.done;
+  a.result = result;
+  if (!(counts && t.outstanding == 1)) {
+    // The cycle reports this exchange after the receive buffer is reused: own copies. (Kept
+    // only then: a copy of each address's last answer would cost ~1 KB per target.) The
+    // request and Call-ID stay in the exchange, untouched until its next start.
+    a.response_text.assign(result.response);
+    a.server_text.assign(result.server);
+    a.detail_text.assign(result.detail);
+    a.result.response = a.response_text;
+    a.result.server = a.server_text;
+    a.result.detail = a.detail_text;
+  }
+  const StateChange change =
+      a.state.record(result.success, t.cfg().failures_before_down, t.cfg().successes_before_up);
+  if (t.probe.background) s_.sink.address_finished(target, address, a.result, change, a.state);
+  if (counts) {
+    a.done = true;
+    if (--t.outstanding == 0) finish_cycle(target, now);
+  }
+}
+
+void HealthChecker::finish_cycle(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  const bool want_all = t.cfg().up_when == UpWhen::all;
+  bool any_ok = false;
+  bool all_ok = true;
+  const Address* first = nullptr;
+  const Address* chosen = nullptr;
+  // The reported exchange: the first address that decided the verdict, in RFC 3263 order.
+  for (const std::uint32_t address : t.addresses) {
+    const Address& a = *addresses_[address];
+    if (!a.in_cycle) continue;
+    if (first == nullptr) first = &a;
+    any_ok = any_ok || a.result.success;
+    all_ok = all_ok && a.result.success;
+    if (chosen == nullptr && a.result.success != want_all) chosen = &a;
+  }
+  if (chosen == nullptr) chosen = first;
+  ProbeResult r;
+  if (chosen != nullptr) r = chosen->result;
+  r.success = first != nullptr && (want_all ? all_ok : any_ok);
+  for (const std::uint32_t address : t.addresses) addresses_[address]->in_cycle = false;
+  report_cycle(slot, r, now);
+}
+
+void HealthChecker::fail_cycle(std::uint32_t slot, FailureReason reason, std::string_view detail,
+                               TimePoint now) {
+  Target& t = *targets_[slot];
+  t.awaiting_dns = false;
+  for (const std::uint32_t address : t.addresses) addresses_[address]->in_cycle = false;
+  ProbeResult r;
+  r.reason = reason;
+  r.detail = detail;
+  report_cycle(slot, r, now);
+}
+
+void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint now) {
+  Target& t = *targets_[slot];
+  t.cycle_open = false;
+  r.duration = now - t.cycle_started;
+  if (!t.probe.background) {
+    const OneShotDone done = std::move(t.done);
+    done(r);
+    remove_target(slot);
+    return;
+  }
+  --in_flight_;
+  const StateChange change =
+      t.state.record(r.success, t.cfg().failures_before_down, t.cfg().successes_before_up);
+  s_.sink.probe_finished(slot, r, change, t.state);
+}
+
+}  // namespace stx

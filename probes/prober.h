@@ -1,0 +1,51 @@
+#pragma once
+// One probe kind: the request it sends and how it judges the final answer. A prober knows
+// nothing of schedules, thresholds, addresses or transports: the health checker
+// (probes/health_checker.h) decides when to probe and what the outcomes add up to, and the
+// exchanges (probes/exchanges.h) carry the request, retransmit it, match the answer and
+// answer digest challenges. Kinds are registered in probes/probers.cc.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "probes/probe_result.h"
+#include "sip/sip_response.h"
+
+namespace stx {
+
+// What the exchange knows when it writes a request: the target's settings, the flow the
+// request leaves on (Via, Contact) and the transaction's identifiers.
+struct RequestContext {
+  const TargetConfig& cfg;
+  std::string_view request_uri;    // the target URI, with ruri_user when set
+  std::string_view via_transport;  // "UDP", "TCP", "TLS"
+  std::string_view via_sent_by;
+  std::string_view contact;  // our Contact on this flow
+  std::string_view branch;
+  std::string_view call_id;
+  std::string_view from_tag;
+  std::uint32_t cseq = 1;
+  std::string_view authorization_name;  // empty unless answering a challenge
+  std::string_view authorization_value;
+};
+
+// A prober's verdict on a final response: healthy, or not and (optionally) why. A final
+// code with reason none is an unhealthy code; the code itself is recorded either way.
+struct Judgement {
+  bool healthy = false;
+  FailureReason reason = FailureReason::none;
+};
+
+class Prober {
+ public:
+  virtual ~Prober() = default;
+  // The request method: the CSeq method an answer must echo, and the digest's method.
+  virtual std::string_view method() const = 0;
+  // Writes the request into `out`, rebuilt per exchange into the same capacity.
+  virtual void write_request(const RequestContext& c, std::string& out) const = 0;
+  // Judges a final (>= 200) response, after any digest challenge has been answered.
+  virtual Judgement judge(const TargetConfig& cfg, const SipResponse& response) const = 0;
+};
+
+}  // namespace stx
