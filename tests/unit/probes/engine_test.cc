@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/udp.hpp>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -550,6 +551,58 @@ TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
   }
   EXPECT_EQ(header(seen, "Via").rfind("SIP/2.0/UDP 127.0.0.1:" + std::to_string(free_port), 0), 0u)
       << header(seen, "Via");
+}
+
+// A TCP peer that answers every request after 5 ms but never answers a keepalive ping
+// (linphone does this). Whatever the interval and keepalive, no probe may fail: a flow is
+// never closed under a probe, and the answers themselves prove the flow alive.
+TEST(EngineKeepalive, APeerThatNeverPongsLosesNoProbeOverMinutes) {
+  struct Combo {
+    milliseconds interval;
+    milliseconds keepalive;
+  };
+  for (const Combo c : {Combo{milliseconds(5000), milliseconds(5000)},
+                        Combo{milliseconds(10000), milliseconds(3000)},
+                        Combo{milliseconds(2000), milliseconds(7000)}}) {
+    boost::asio::io_context io;
+    RecordingSink sink;
+    ManualClock clock;
+    FakeConnections flows;
+    EngineParts parts = on(clock);
+    parts.connections = flows.factory();
+    Engine engine(io, sink, 1, {}, std::move(parts));
+    TargetConfig t = target(5060, c.interval, milliseconds(1000));
+    t.transport = Transport::tcp;
+    t.keepalive_interval = c.keepalive;
+    engine.start({t}, false);
+    std::map<FakeConnection*, std::size_t> answered;
+    std::vector<std::pair<TimePoint, std::string>> due;  // answers on their way
+    for (int step = 0; step < 5 * 60 * 1000; ++step) {   // 5 minutes of 1 ms steps
+      io.restart();
+      io.poll();
+      for (const auto& f : flows.made) {
+        if (f->connecting) f->become_ready();
+        for (std::size_t& n = answered[f.get()]; n < f->sent.size(); ++n) {
+          due.emplace_back(clock.now() + milliseconds(5), reply(f->sent[n], 200));
+        }
+      }
+      for (auto it = due.begin(); it != due.end();) {
+        if (it->first > clock.now()) {
+          ++it;
+          continue;
+        }
+        if (!flows.made.back()->closed) flows.made.back()->deliver(it->second, clock.now());
+        it = due.erase(it);
+      }
+      clock.advance(milliseconds(1));
+    }
+    const std::size_t want = static_cast<std::size_t>(5 * 60 * 1000 / c.interval.count());
+    EXPECT_GE(sink.finished.size(), want - 1) << c.interval.count() << "/" << c.keepalive.count();
+    for (const Finished& f : sink.finished) {
+      EXPECT_TRUE(f.result.success) << c.interval.count() << "/" << c.keepalive.count() << ": "
+                                    << to_string(f.result.reason) << " " << f.detail;
+    }
+  }
 }
 
 }  // namespace
