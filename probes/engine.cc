@@ -35,8 +35,9 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
         alarm_set_ = false;
         if (!stopped_) service();
       })),
-      checker_({clock_, queue_, sink, exchanges_, locators_or(std::move(parts.locators), io)}, seed,
-               dns),
+      checker_({clock_, queue_, sink, exchanges_, locators_or(std::move(parts.locators), io),
+                [this] { arm_timer(); }},
+               seed, dns),
       exchanges_(
           {io, clock_, queue_, sink,
            parts.connections ? std::move(parts.connections)

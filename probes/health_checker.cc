@@ -264,6 +264,7 @@ void HealthChecker::locate(std::uint32_t slot) {
       return;  // removed meanwhile
     }
     on_located(slot, r);
+    if (s_.rearm) s_.rearm();
   });
 }
 

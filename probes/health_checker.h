@@ -33,6 +33,9 @@ class HealthChecker final : public ExchangeListener {
     ProbeSink& sink;
     ExchangeRunner& exchanges;
     LocatorFactory locators;
+    // A DNS answer was handled outside any timer: the owner plans its next wakeup (the
+    // exchanges it started have retransmission timers).
+    std::function<void()> rearm;
   };
 
   // `seed` spreads first probes over the interval.

@@ -271,16 +271,24 @@ TEST(Engine, AnswerFromAnotherPortIsSpoofed) {
 
 TEST(Engine, SilentPeerTimesOutAfterRetransmitting) {
   boost::asio::io_context io;
-  ScriptedPeer peer(io, [](const std::string&, int) { return std::vector<std::string>{}; });
-  RecordingSink sink;
   ManualClock clock;
+  std::vector<TimePoint> arrivals;
+  ScriptedPeer peer(io, [&](const std::string&, int) {
+    arrivals.push_back(clock.now());
+    return std::vector<std::string>{};
+  });
+  RecordingSink sink;
   Engine engine(io, sink, 1, {}, on(clock));
-  engine.start({target(peer.port(), milliseconds(60000), milliseconds(1200))}, false);
+  engine.start({target(peer.port(), milliseconds(60000), milliseconds(1700))}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.reason, FailureReason::timeout);
   EXPECT_EQ(sink.finished[0].result.status_code, 0);
-  EXPECT_EQ(sink.finished[0].result.transmissions, 2);  // at 0 and 0.5 s; 1.5 s is past 1.2 s
+  // At 0, 0.5 and 1.5 s (Timer E); 3.5 s is past the 1.7 s timeout.
+  EXPECT_EQ(sink.finished[0].result.transmissions, 3);
+  ASSERT_EQ(arrivals.size(), 3u);
+  EXPECT_EQ(arrivals[1] - arrivals[0], milliseconds(500));
+  EXPECT_EQ(arrivals[2] - arrivals[0], milliseconds(1500));
   EXPECT_EQ(sink.finished[0].state.health, Health::down);
 }
 

@@ -98,7 +98,8 @@ struct Rig {
                    auto l = std::make_unique<FakeLocator>();
                    dns_service = l.get();
                    return l;
-                 }},
+                 },
+                 [] {}},
                 1, dns) {
     exchanges.listener = &checker;
   }

@@ -1,0 +1,250 @@
+// The exchanges in virtual time: the Timer E schedule against a silent UDP peer on
+// loopback, reconnect backoff and the keepalive pong deadline with connections the test
+// drives. Timer entries run on a manual clock; no sleeps.
+#include "probes/exchanges.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "probes/probers.h"
+#include "tests/unit/probes/probe_fakes.h"
+
+namespace stx {
+namespace {
+
+using boost::asio::ip::udp;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Outcome {
+  std::uint32_t address;
+  ProbeResult result;
+  TimePoint at;
+};
+
+class RecordingListener final : public ExchangeListener {
+ public:
+  void exchange_finished(std::uint32_t address, ProbeResult& r, TimePoint now) override {
+    outcomes.push_back({address, r, now});
+  }
+  std::vector<Outcome> outcomes;
+};
+
+// The value of header `name` in a message.
+std::string header(const std::string& msg, const std::string& name) {
+  const auto pos = msg.find("\r\n" + name + ": ");
+  if (pos == std::string::npos) return {};
+  const auto start = pos + name.size() + 4;
+  return msg.substr(start, msg.find("\r\n", start) - start);
+}
+
+std::string reply(const std::string& req, int code) {
+  return "SIP/2.0 " + std::to_string(code) + " X\r\nVia: " + header(req, "Via") +
+         "\r\nFrom: " + header(req, "From") + "\r\nTo: " + header(req, "To") +
+         ";tag=p\r\nCall-ID: " + header(req, "Call-ID") + "\r\nCSeq: " + header(req, "CSeq") +
+         "\r\nContent-Length: 0\r\n\r\n";
+}
+
+ProbeTarget probe_target(Transport transport, std::uint16_t port,
+                         milliseconds keepalive = milliseconds(0)) {
+  auto cfg = std::make_shared<TargetConfig>();
+  cfg->name = "t";
+  cfg->uri = "sip:127.0.0.1:" + std::to_string(port);
+  std::string err;
+  cfg->parsed_uri = *parse_sip_uri(cfg->uri, &err);
+  cfg->timeout = seconds(10);
+  cfg->healthy_codes.classes[2] = true;
+  cfg->from = "sip:prober@localhost";
+  cfg->transport = transport;
+  cfg->keepalive_interval = keepalive;
+  ProbeTarget t;
+  t.cfg = cfg;
+  t.prober = &prober_for(ProbeMethod::options);
+  t.request_uri = cfg->uri;
+  t.from_user = "prober";
+  return t;
+}
+
+Destination loopback(std::uint16_t port, Transport transport) {
+  return {boost::asio::ip::make_address("127.0.0.1"), port, transport};
+}
+
+struct Rig {
+  Rig()
+      : exchanges(
+            {io, clock, timers, sink, connections.factory()}, listener, [] {}, [] {}) {}
+
+  // Runs timer entries up to `d` from now; `after` runs after each.
+  void run_for(
+      SteadyClock::duration d, std::function<void()> after = [] {}) {
+    VirtualTimers{clock, timers, [this](const TimerEntry& e) { return exchanges.live(e); },
+                  [this](const TimerEntry& e, TimePoint now) { exchanges.fire(e, now); },
+                  std::move(after)}
+        .run_for(d);
+  }
+
+  boost::asio::io_context io;
+  ManualClock clock;
+  TimerQueue timers;
+  RecordingSink sink{&clock};
+  RecordingListener listener;
+  FakeConnections connections;
+  Exchanges exchanges;
+};
+
+// A UDP socket on loopback that never answers; it records when each datagram came in.
+struct SilentPeer {
+  explicit SilentPeer(boost::asio::io_context& io)
+      : socket(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
+    socket.non_blocking(true);
+  }
+  // Reads what has arrived (loopback delivers within the send call), stamping it `now`.
+  void drain(TimePoint now) {
+    std::array<char, 65536> buf{};
+    udp::endpoint from;
+    boost::system::error_code ec;
+    for (;;) {
+      const std::size_t n = socket.receive_from(boost::asio::buffer(buf), from, 0, ec);
+      if (ec) return;
+      arrivals.push_back(now);
+      last = std::string(buf.data(), n);
+      sender = from;
+    }
+  }
+  udp::socket socket;
+  std::vector<TimePoint> arrivals;
+  std::string last;
+  udp::endpoint sender;
+};
+
+std::vector<milliseconds> offsets(const std::vector<TimePoint>& at, TimePoint t0) {
+  std::vector<milliseconds> out;
+  for (const TimePoint t : at) out.push_back(std::chrono::duration_cast<milliseconds>(t - t0));
+  return out;
+}
+
+TEST(ExchangesUdp, TimerEDoublesFromT1ToT2UntilTheDeadline) {
+  Rig rig;
+  SilentPeer peer(rig.io);
+  const std::uint16_t port = peer.socket.local_endpoint().port();
+  const ProbeTarget t = probe_target(Transport::udp, port);
+  rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
+  const TimePoint t0 = rig.clock.now();
+  rig.exchanges.start(0, t0, t0 + seconds(20));
+  peer.drain(rig.clock.now());
+  rig.run_for(seconds(20) - milliseconds(1), [&] { peer.drain(rig.clock.now()); });
+  // RFC 3261 17.1.2.2: T1 = 500 ms, doubling, capped at T2 = 4 s.
+  const std::vector<milliseconds> want = {
+      milliseconds(0),    milliseconds(500),   milliseconds(1500),  milliseconds(3500),
+      milliseconds(7500), milliseconds(11500), milliseconds(15500), milliseconds(19500)};
+  EXPECT_EQ(offsets(peer.arrivals, t0), want);
+  rig.exchanges.expire(0, rig.clock.now());
+  ASSERT_EQ(rig.listener.outcomes.size(), 1u);
+  EXPECT_EQ(rig.listener.outcomes[0].result.reason, FailureReason::timeout);
+  EXPECT_EQ(rig.listener.outcomes[0].result.transmissions, 8);
+}
+
+TEST(ExchangesUdp, AProvisionalAnswerSlowsRetransmissionsToT2) {
+  Rig rig;
+  SilentPeer peer(rig.io);
+  const std::uint16_t port = peer.socket.local_endpoint().port();
+  const ProbeTarget t = probe_target(Transport::udp, port);
+  rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
+  const TimePoint t0 = rig.clock.now();
+  rig.exchanges.start(0, t0, t0 + seconds(10));
+  peer.drain(rig.clock.now());
+  rig.clock.advance(milliseconds(100));
+  peer.socket.send_to(boost::asio::buffer(reply(peer.last, 100)), peer.sender);
+  rig.exchanges.poll();  // reads the 100 Trying
+  rig.run_for(seconds(10) - milliseconds(101), [&] { peer.drain(rig.clock.now()); });
+  // The retransmission already planned for 500 ms stands; after it, every T2.
+  const std::vector<milliseconds> want = {milliseconds(0), milliseconds(500), milliseconds(4500),
+                                          milliseconds(8500)};
+  EXPECT_EQ(offsets(peer.arrivals, t0), want);
+  EXPECT_TRUE(rig.listener.outcomes.empty());  // a provisional answer ends nothing
+}
+
+TEST(ExchangesStream, ReconnectsBackOffFromOneSecondToAMinute) {
+  Rig rig;
+  const ProbeTarget t = probe_target(Transport::tcp, 5060, seconds(1));
+  rig.exchanges.open(0, 1, t, loopback(5060, Transport::tcp));
+  const TimePoint t0 = rig.clock.now();
+  std::vector<TimePoint> attempts;
+  rig.run_for(seconds(130), [&] {
+    for (const auto& c : rig.connections.made) {
+      if (c->connecting) {
+        attempts.push_back(rig.clock.now());
+        c->refuse();
+      }
+    }
+  });
+  // A keepalive every second reconnects, but only once the backoff (1, 2, 4 ... 60 s) allows.
+  const std::vector<milliseconds> want = {seconds(1),  seconds(2),  seconds(4),  seconds(8),
+                                          seconds(16), seconds(32), seconds(64), seconds(124)};
+  EXPECT_EQ(offsets(attempts, t0), want);
+}
+
+// A TCP flow that is up, with keepalives every 5 s: the first keepalive connects it.
+struct KeptAliveFlow {
+  KeptAliveFlow() : t(probe_target(Transport::tcp, 5060, seconds(5))) {
+    rig.exchanges.open(0, 1, t, loopback(5060, Transport::tcp));
+    t0 = rig.clock.now();
+    rig.run_for(seconds(5));
+    flow = rig.connections.made.back();
+    flow->become_ready();
+  }
+  FakeConnection& conn() { return *flow; }  // not any reconnection made after it closed
+
+  Rig rig;
+  ProbeTarget t;
+  TimePoint t0;
+  std::shared_ptr<FakeConnection> flow;
+};
+
+TEST(ExchangesStream, NoPongWithinTenSecondsClosesTheFlow) {
+  KeptAliveFlow f;
+  f.rig.run_for(seconds(5));  // t=10: ping
+  ASSERT_EQ(f.conn().pings, 1);
+  f.rig.run_for(seconds(10) - milliseconds(1));
+  EXPECT_FALSE(f.conn().closed);  // 10 s, whatever the keepalive interval (RFC 5626 4.4.1)
+  f.rig.run_for(milliseconds(1));
+  EXPECT_TRUE(f.conn().closed);
+  ASSERT_EQ(f.rig.sink.keepalives.size(), 1u);
+  EXPECT_FALSE(f.rig.sink.keepalives[0].first);
+  EXPECT_EQ(f.rig.sink.keepalives[0].second, f.t0 + seconds(20));
+}
+
+TEST(ExchangesStream, APongDeadlineUnderAProbeNeverClosesTheFlowAndItsAnswerCountsAsPong) {
+  KeptAliveFlow f;
+  f.rig.run_for(seconds(5));  // t=10: ping, pong due at t=20
+  f.rig.run_for(seconds(8));  // t=18: a probe goes out on the flow
+  f.rig.exchanges.start(0, f.rig.clock.now(), f.rig.clock.now() + seconds(5));
+  ASSERT_EQ(f.conn().sent.size(), 1u);
+  f.rig.run_for(seconds(3));  // t=21: past the pong deadline, the probe still open
+  EXPECT_FALSE(f.conn().closed);
+  f.conn().deliver(reply(f.conn().sent[0], 200), f.rig.clock.now());
+  ASSERT_EQ(f.rig.listener.outcomes.size(), 1u);
+  EXPECT_TRUE(f.rig.listener.outcomes[0].result.success);
+  EXPECT_EQ(f.rig.listener.outcomes[0].result.status_code, 200);
+  EXPECT_FALSE(f.conn().closed);
+  ASSERT_EQ(f.rig.sink.keepalives.size(), 1u);
+  EXPECT_TRUE(f.rig.sink.keepalives[0].first);  // the answer proved the flow alive
+}
+
+TEST(ExchangesStream, AProbeThatTimesOutUnderAnOverduePongFailsAsTimeoutThenTheFlowCloses) {
+  KeptAliveFlow f;
+  f.rig.run_for(seconds(13));  // t=18, ping outstanding since t=10
+  f.rig.exchanges.start(0, f.rig.clock.now(), f.rig.clock.now() + seconds(5));
+  f.rig.run_for(seconds(5));  // t=23: the pong deadline (t=20) passed under the probe
+  EXPECT_FALSE(f.conn().closed);
+  f.rig.exchanges.expire(0, f.rig.clock.now());
+  ASSERT_EQ(f.rig.listener.outcomes.size(), 1u);
+  EXPECT_EQ(f.rig.listener.outcomes[0].result.reason, FailureReason::timeout);
+  EXPECT_TRUE(f.conn().closed);
+  ASSERT_EQ(f.rig.sink.keepalives.size(), 1u);
+  EXPECT_FALSE(f.rig.sink.keepalives[0].first);
+}
+
+}  // namespace
+}  // namespace stx
