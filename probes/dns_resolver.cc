@@ -16,14 +16,12 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 namespace stx {
 
 namespace {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 
 // Per try; c-ares doubles it on each round over the servers, so one server that never answers
 // costs 2 s + 4 s. A second try covers one lost datagram; more would only delay the verdict
@@ -319,7 +317,12 @@ struct DnsResolver::Impl {
     Done done;
   };
 
-  Impl(asio::io_context& context, const DnsSettings& settings) : io(context), timer(context) {
+  Impl(asio::io_context& context, Clock& clock_in, const DnsSettings& settings)
+      : io(context), clock(clock_in), timer(clock.make_alarm([this] {
+          timer_armed = false;
+          ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+          submit_waiting();
+        })) {
     std::vector<ares_addr_port_node> servers;
     for (const auto& s : settings.servers) servers.push_back(parse_server(s));
     for (std::size_t i = 0; i + 1 < servers.size(); ++i) servers[i].next = &servers[i + 1];
@@ -379,8 +382,7 @@ struct DnsResolver::Impl {
   void stop_timer() {
     if (!timer_armed) return;
     timer_armed = false;
-    ++timer_seq;
-    timer.cancel();
+    timer->cancel();
   }
 
   static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* buf, int len) {
@@ -469,28 +471,20 @@ struct DnsResolver::Impl {
       stop_timer();
       return;
     }
-    const auto deadline =
-        Clock::now() + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+    const TimePoint deadline =
+        clock.now() + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
     if (timer_armed && timer_expiry <= deadline) return;
     timer_armed = true;
     timer_expiry = deadline;
-    const std::uint64_t seq = ++timer_seq;
-    timer.expires_at(deadline);
-    timer.async_wait([this, alive = std::weak_ptr<int>(alive), seq](boost::system::error_code ec) {
-      if (alive.expired() || seq != timer_seq) return;
-      timer_armed = false;
-      if (ec) return;
-      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-      submit_waiting();
-    });
+    timer->set(deadline);
   }
 
   asio::io_context& io;
+  Clock& clock;
   ares_channel channel = nullptr;
-  asio::steady_timer timer;
+  std::unique_ptr<Alarm> timer;  // destroyed (cancelled) before the channel it serves
   bool timer_armed = false;
-  Clock::time_point timer_expiry;
-  std::uint64_t timer_seq = 0;
+  TimePoint timer_expiry;
   std::unordered_map<int, std::shared_ptr<Watch>> watches;
   std::shared_ptr<int> alive = std::make_shared<int>(0);  // handlers hold a weak_ptr
   std::uint64_t epoch = 0;                                // bumped by cancel_all()
@@ -498,8 +492,8 @@ struct DnsResolver::Impl {
   std::size_t in_flight = 0;                              // handed to c-ares
 };
 
-DnsResolver::DnsResolver(boost::asio::io_context& io, const DnsSettings& settings)
-    : impl_(std::make_unique<Impl>(io, settings)) {}
+DnsResolver::DnsResolver(boost::asio::io_context& io, Clock& clock, const DnsSettings& settings)
+    : impl_(std::make_unique<Impl>(io, clock, settings)) {}
 
 DnsResolver::~DnsResolver() = default;
 

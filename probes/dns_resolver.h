@@ -1,7 +1,7 @@
 #pragma once
 // NAPTR, SRV, A and AAAA queries through one c-ares channel driven by an Asio io_context:
 // no threads, no blocking. c-ares sockets are watched with stream_descriptor waits and its
-// retransmissions with a steady_timer.
+// retransmissions with an Alarm of the injected Clock.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "probes/clock.h"
 
 namespace stx {
 
@@ -68,7 +69,7 @@ class DnsResolver {
   // `settings.servers` empty: the servers of /etc/resolv.conf. Throws std::invalid_argument
   // naming the entry when a server is not "ip", "ip:port" or "[v6]:port", and
   // std::runtime_error when c-ares cannot be set up.
-  DnsResolver(boost::asio::io_context& io, const DnsSettings& settings);
+  DnsResolver(boost::asio::io_context& io, Clock& clock, const DnsSettings& settings);
   ~DnsResolver();  // pending queries are dropped: their Done never runs
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;

@@ -21,9 +21,10 @@ Clock& clock_or(Clock* given, std::unique_ptr<Clock>& own, boost::asio::io_conte
   return *own;
 }
 
-LocatorFactory locators_or(LocatorFactory given, boost::asio::io_context& io) {
+LocatorFactory locators_or(LocatorFactory given, boost::asio::io_context& io, Clock& clock) {
   if (given) return given;
-  return [&io](const DnsSettings& dns) { return std::make_unique<Locator>(io, dns); };
+  return
+      [&io, &clock](const DnsSettings& dns) { return std::make_unique<Locator>(io, dns, &clock); };
 }
 
 }  // namespace
@@ -35,8 +36,8 @@ Engine::Engine(boost::asio::io_context& io, ProbeSink& sink, std::uint64_t seed,
         alarm_set_ = false;
         if (!stopped_) service();
       })),
-      checker_({clock_, queue_, sink, exchanges_, locators_or(std::move(parts.locators), io),
-                [this] { arm_timer(); }},
+      checker_({clock_, queue_, sink, exchanges_,
+                locators_or(std::move(parts.locators), io, clock_), [this] { arm_timer(); }},
                seed, dns),
       exchanges_(
           {io, clock_, queue_, sink,

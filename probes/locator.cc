@@ -183,8 +183,8 @@ struct Locator::Impl {
   // An SRV answer that exists, with the transport it stands for.
   using SrvUse = std::pair<const DnsAnswer*, Transport>;
 
-  Impl(asio::io_context& context, const DnsSettings& dns)
-      : io(context), settings(dns), resolver(context, dns), rng(std::random_device{}()) {}
+  Impl(asio::io_context& context, Clock& clock, const DnsSettings& dns)
+      : io(context), settings(dns), resolver(context, clock, dns), rng(std::random_device{}()) {}
 
   void locate(const SipUri& uri, std::optional<Transport> transport, Done done) {
     const auto requested = requested_transport(uri, transport);
@@ -387,8 +387,9 @@ struct Locator::Impl {
   std::shared_ptr<int> token = std::make_shared<int>(0);  // replaced by cancel_all()
 };
 
-Locator::Locator(boost::asio::io_context& io, const DnsSettings& settings)
-    : impl_(std::make_unique<Impl>(io, settings)) {}
+Locator::Locator(boost::asio::io_context& io, const DnsSettings& settings, Clock* clock)
+    : own_clock_(clock != nullptr ? nullptr : std::make_unique<AsioClock>(io)),
+      impl_(std::make_unique<Impl>(io, clock != nullptr ? *clock : *own_clock_, settings)) {}
 
 Locator::~Locator() = default;
 

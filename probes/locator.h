@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "probes/clock.h"
 #include "sip/sip_uri.h"
 
 namespace stx {
@@ -61,7 +62,8 @@ using LocatorFactory = std::function<std::unique_ptr<LocationService>(const DnsS
 // (still posted).
 class Locator final : public LocationService {
  public:
-  Locator(boost::asio::io_context& io, const DnsSettings& settings);
+  // `clock` times c-ares' retransmissions; null: the steady clock.
+  Locator(boost::asio::io_context& io, const DnsSettings& settings, Clock* clock = nullptr);
   ~Locator() override;  // pending lookups are dropped: their Done never runs
   Locator(const Locator&) = delete;
   Locator& operator=(const Locator&) = delete;
@@ -71,6 +73,7 @@ class Locator final : public LocationService {
 
  private:
   struct Impl;
+  std::unique_ptr<Clock> own_clock_;
   std::unique_ptr<Impl> impl_;
 };
 

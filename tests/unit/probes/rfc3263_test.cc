@@ -203,21 +203,23 @@ TEST(Rfc3263, AnswerTtlRejectsTruncatedMessages) {
 // Constructing a resolver sends nothing; only the server list is checked.
 TEST(Rfc3263, ResolverAcceptsServerEntries) {
   boost::asio::io_context io;
+  AsioClock clock(io);
   for (const char* ok : {"127.0.0.1", "127.0.0.1:5353", "::1", "[::1]", "[::1]:53"}) {
     DnsSettings s;
     s.servers = {ok};
-    EXPECT_NO_THROW(DnsResolver(io, s)) << ok;
+    EXPECT_NO_THROW(DnsResolver(io, clock, s)) << ok;
   }
 }
 
 TEST(Rfc3263, ResolverRejectsBadServerEntriesByName) {
   boost::asio::io_context io;
+  AsioClock clock(io);
   for (const char* bad : {"localhost", "127.0.0.1:0", "127.0.0.1:70000",
                           "127.0.0.1:", "[127.0.0.1]:53", "[::1", "[::1]53", "[::1]:x", ""}) {
     DnsSettings s;
     s.servers = {"127.0.0.1", bad};
     try {
-      DnsResolver r(io, s);
+      DnsResolver r(io, clock, s);
       ADD_FAILURE() << "accepted \"" << bad << "\"";
     } catch (const std::invalid_argument& e) {
       EXPECT_EQ(std::string(e.what()).rfind("dns server \"" + std::string(bad) + "\": ", 0), 0u)
