@@ -1,4 +1,4 @@
-// sip_trunk_exporter: probes SIP trunks with OPTIONS and serves Prometheus metrics.
+// sip_trunk_exporter: probes SIP trunks and gateways and serves Prometheus metrics.
 #include <csignal>
 #include <iostream>
 #include <string_view>

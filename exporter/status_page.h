@@ -17,7 +17,7 @@ struct ExchangeRecord {
   double rtt_seconds = -1;  // < 0 when no final response
   double duration_seconds = 0;
   int transmissions = 0;
-  std::string request;   // the OPTIONS as sent (first transmission)
+  std::string request;   // the request as sent (first transmission)
   std::string response;  // the final response as received, empty if none
 };
 

@@ -1,0 +1,37 @@
+# Two rules of the probing seams, checked on the sources:
+# - the method name OPTIONS is written only in sip/ and in the OPTIONS prober: the rest of
+#   probes/ never names it, and config/ and exporter/ never use it as a string literal
+#   (their help texts may mention the probe in prose);
+# - only the production clock (probes/clock.*) reads the steady clock or owns an Asio timer
+#   in probes/, so every state machine there runs in virtual time under test.
+# Run as a test: cmake -DSOURCE_DIR=<repo> -P tests/check_seams.cmake
+set(violations "")
+file(GLOB probes_files "${SOURCE_DIR}/probes/*.h" "${SOURCE_DIR}/probes/*.cc")
+file(GLOB upper_files "${SOURCE_DIR}/config/*.h" "${SOURCE_DIR}/config/*.cc"
+     "${SOURCE_DIR}/exporter/*.h" "${SOURCE_DIR}/exporter/*.cc")
+foreach(file IN LISTS probes_files upper_files)
+  file(RELATIVE_PATH rel "${SOURCE_DIR}" "${file}")
+  if(rel MATCHES "^probes/options_prober\\.")
+    continue()
+  endif()
+  if(rel MATCHES "^probes/")
+    file(STRINGS "${file}" hits REGEX "OPTIONS")
+  else()
+    file(STRINGS "${file}" hits REGEX "\"OPTIONS\"")
+  endif()
+  foreach(line IN LISTS hits)
+    string(STRIP "${line}" line)
+    string(APPEND violations "  ${rel}: names the method: ${line}\n")
+  endforeach()
+  if(rel MATCHES "^probes/" AND NOT rel MATCHES "^probes/clock\\.")
+    file(STRINGS "${file}" hits REGEX "steady_clock|SteadyClock::now|steady_timer")
+    foreach(line IN LISTS hits)
+      string(STRIP "${line}" line)
+      string(APPEND violations "  ${rel}: reads the steady clock: ${line}\n")
+    endforeach()
+  endif()
+endforeach()
+if(violations)
+  message(FATAL_ERROR "the probing seams are broken:\n${violations}")
+endif()
+message(STATUS "seams hold: OPTIONS only in sip/ and its prober; only probes/clock.* reads time")
