@@ -231,5 +231,32 @@ TEST(SipRequest, NoAllocationWithExtraHeadersAndAuthorization) {
   EXPECT_NE(out.find("realm=\"realm\"\r\n"), std::string::npos);
 }
 
+// The builder takes the method: it goes in the request line and the CSeq, and a kind that
+// must not send a Contact (a REGISTER fetching bindings) or an Accept leaves them out.
+TEST(BuildRequest, MethodIsAFieldAndContactAndAcceptAreOptional) {
+  RequestFields r = sample_request();
+  r.method = "REGISTER";
+  r.contact_uri = {};
+  std::string out;
+  build_request(r, out);
+  EXPECT_EQ(out.rfind("REGISTER sip:203.0.113.7:5060 SIP/2.0\r\n", 0), 0U);
+  EXPECT_NE(out.find("\r\nCSeq: 42 REGISTER\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("Contact:"), std::string::npos);
+  EXPECT_EQ(out.find("Accept:"), std::string::npos);
+  EXPECT_EQ(crlf_lines(out).back(), "");  // every line CRLF-terminated, then the blank one
+}
+
+TEST(BuildRequest, OptionsIsTheBuilderWithItsMethodAndAccept) {
+  std::string via_options;
+  build_options(sample_request(), via_options);
+  RequestFields r = sample_request();
+  r.method = kOptions;
+  r.accept = "application/sdp";
+  std::string direct;
+  build_request(r, direct);
+  EXPECT_EQ(via_options, direct);
+  EXPECT_EQ(direct, kGolden);
+}
+
 }  // namespace
 }  // namespace stx
