@@ -1031,11 +1031,17 @@ void KamailioPeer::restart() {
   start();
 }
 
+std::vector<std::string> sipsak_options_argv(std::uint16_t port) {
+  return {require_tool("sipsak").string(),
+          "-vv",
+          "-H",
+          "127.0.0.1",
+          "-s",
+          "sip:sipsak@127.0.0.1:" + std::to_string(port)};
+}
+
 RunResult sipsak_options(std::uint16_t port, const fs::path& log_dir, std::string_view name) {
-  auto sipsak = require_tool("sipsak");
-  return run_command(std::string(name),
-                     {sipsak.string(), "-vv", "-s", "sip:sipsak@127.0.0.1:" + std::to_string(port)},
-                     log_dir, 20s);
+  return run_command(std::string(name), sipsak_options_argv(port), log_dir, 20s);
 }
 
 // ---------------------------------------------------------------------------

@@ -314,7 +314,10 @@ class KamailioPeer {
   std::vector<std::unique_ptr<Process>> retired_;
 };
 
-// One `sipsak -vv` OPTIONS to 127.0.0.1:port; its exit status and output.
+// One `sipsak -vv` OPTIONS to 127.0.0.1:port; its exit status and output. sipsak is told
+// its local host (-H 127.0.0.1): otherwise it needs the machine's hostname to resolve,
+// which it often does not in containers.
+std::vector<std::string> sipsak_options_argv(std::uint16_t port);
 RunResult sipsak_options(std::uint16_t port, const std::filesystem::path& log_dir,
                          std::string_view name = "sipsak");
 

@@ -158,6 +158,19 @@ TEST_F(PeerTest, SippOptions200AnswersRepeatedOptions) {
   EXPECT_TRUE(sipp.process().running());
 }
 
+// In a container the hostname often does not resolve; sipsak, as the tests run it, must not
+// care. Run in a UTS namespace of its own with a hostname nothing resolves.
+TEST_F(PeerTest, SipsakWorksWhereTheHostnameDoesNotResolve) {
+  SippPeer sipp(tmp_.path(), "options_200.xml");
+  std::vector<std::string> argv = {"unshare", "--uts", "sh", "-c",
+                                   "hostname stx-unresolvable.invalid && exec \"$0\" \"$@\""};
+  for (const std::string& a : sipsak_options_argv(sipp.port())) argv.push_back(a);
+  auto r = run_command("sipsak-no-hostname", argv, tmp_.path(), 20s);
+  SCOPED_TRACE(r.out + r.err);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(sipsak_response(r.out), ::testing::StartsWith("SIP/2.0 200 OK"));
+}
+
 TEST_F(PeerTest, SippOptions503AnswersRepeatedOptions) {
   SippPeer sipp(tmp_.path(), "options_503.xml");
   expect_sipp_answers(tmp_.path(), sipp.port(), "SIP/2.0 503 Service Unavailable",
