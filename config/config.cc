@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/diagnostics.h"
 #include "config/duration.h"
 #include "sip/message_text.h"
 #include "sip/sip_grammar.h"
@@ -141,31 +142,7 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
-std::string type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::table:
-      return "table";
-    case toml::node_type::array:
-      return "array";
-    case toml::node_type::string:
-      return "string";
-    case toml::node_type::integer:
-      return "integer";
-    case toml::node_type::floating_point:
-      return "float";
-    case toml::node_type::boolean:
-      return "boolean";
-    case toml::node_type::date:
-      return "date";
-    case toml::node_type::time:
-      return "time";
-    case toml::node_type::date_time:
-      return "date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
+std::string type_name(const toml::node& node) { return stx::type_name(node.type()); }
 
 std::string format_number(double v) {
   if (std::isnan(v)) return "nan";
@@ -174,44 +151,6 @@ std::string format_number(double v) {
   auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
   if (ec != std::errc()) return std::to_string(v);
   return std::string(buf.data(), end);
-}
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-bool is_one_of(std::string_view key, std::span<const std::string_view> allowed) {
-  return std::find(allowed.begin(), allowed.end(), key) != allowed.end();
-}
-
-// `unknown key "intervall" (did you mean "interval"?)`
-std::string unknown_key_message(std::string_view what, std::string_view key,
-                                std::span<const std::string_view> allowed) {
-  std::string message = std::string(what) + " " + quote_utf8(key);
-  std::size_t best = 3;
-  std::string_view suggestion;
-  for (std::string_view candidate : allowed) {
-    std::size_t distance = edit_distance(key, candidate);
-    if (distance < best) {
-      best = distance;
-      suggestion = candidate;
-    }
-  }
-  if (!suggestion.empty()) message += " (did you mean " + quote_utf8(suggestion) + "?)";
-  return message;
 }
 
 // Entries of a table in document order (toml::table iterates by key).
@@ -232,13 +171,6 @@ std::string uri_length_error(std::string_view text) {
   if (text.size() <= kMaxUriLength) return "";
   return "longer than " + std::to_string(kMaxUriLength) + " bytes (" + std::to_string(text.size()) +
          ")";
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
 }
 
 std::optional<Transport> transport_from_name(std::string_view name) {
