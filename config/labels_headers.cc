@@ -104,8 +104,6 @@ void parse_labels(const ConfigSource& src, const toml::node& node, const std::st
   }
 }
 
-// Merged into `headers` in document order: a name already there (any case) from [defaults]
-// gets the new value in place; a name twice in one table is an error.
 void parse_headers(const ConfigSource& src, const toml::node& node, const std::string& key_context,
                    std::vector<std::pair<std::string, std::string>>& headers) {
   const toml::table* table = node.as_table();

@@ -103,7 +103,6 @@ std::string parse_user_agent(const ConfigSource& src, const toml::node& node,
   return text;
 }
 
-// A sip:/sips: URI for a header (from, to, contact).
 std::string parse_uri_value(const ConfigSource& src, const toml::node& node,
                             const std::string& key_context, std::string_view example) {
   if (node.as_string() == nullptr) {
@@ -151,7 +150,6 @@ std::string parse_password(const ConfigSource& src, const toml::node& node,
   return text;
 }
 
-// Returns the variable's name and stores its value in `password`.
 std::string parse_password_env(const ConfigSource& src, const toml::node& node,
                                const std::string& key_context, std::string& password) {
   const std::string& name = expect_string(src, node, key_context);

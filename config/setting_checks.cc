@@ -29,7 +29,6 @@ const toml::node& blame(const Settings& s, const Settings& defaults,
 
 }  // namespace
 
-// auth_password and auth_password_env are one setting: a table may set only one of them.
 void check_one_password_source(const ConfigSource& src, const toml::table& table,
                                const std::string& context) {
   const toml::node* inline_node = table.get("auth_password");
@@ -43,8 +42,6 @@ void check_one_password_source(const ConfigSource& src, const toml::table& table
            "set either auth_password or auth_password_env, not both");
 }
 
-// Checks what one table's settings (with what it inherits) mean together, and returns the
-// effective transport. `uri` and `uri_node` are a target's; null for [defaults] and modules.
 std::optional<Transport> check_settings(const ConfigSource& src, const Settings& defaults,
                                         const Settings& s, const std::string& context,
                                         const toml::node& table, const SipUri* uri,

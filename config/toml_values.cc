@@ -33,7 +33,6 @@ void ConfigSource::warn(const toml::source_region& where, std::string_view conte
 
 std::string type_of(const toml::node& node) { return type_name(node.type()); }
 
-// Replaces control characters so that a foreign message stays on one line.
 std::string one_line(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -138,7 +137,6 @@ Millis parse_duration_value(const ConfigSource& src, const toml::node& node,
   return *d;
 }
 
-// `must be at most 24h, got "25h"` for a duration `node` whose parsed value is `value`.
 void check_at_most(const ConfigSource& src, const toml::node& node, const std::string& key_context,
                    Millis value, Millis max) {
   if (value > max) {

@@ -44,15 +44,12 @@ std::string unreadable_reason(const std::string& path) {
 
 std::string quoted(Transport t) { return "\"" + std::string(to_string(t)) + "\""; }
 
-// "longer than 1024 bytes (1026)" for a target URI that is too long, else empty.
 std::string uri_length_error(std::string_view text) {
   if (text.size() <= kMaxUriLength) return "";
   return "longer than " + std::to_string(kMaxUriLength) + " bytes (" + std::to_string(text.size()) +
          ")";
 }
 
-// A target URI (a [[target]]'s `uri` or a /probe request's `target`): a SIP URI the prober can
-// use. Returns nullopt with a one-line reason in *error.
 std::optional<SipUri> parse_target_uri(std::string_view text, std::string* error) {
   std::optional<SipUri> uri = parse_sip_uri(text, error);
   if (!uri) return std::nullopt;
@@ -69,7 +66,6 @@ std::optional<SipUri> parse_target_uri(std::string_view text, std::string* error
   return uri;
 }
 
-// Why the `transport` key `key` cannot go with `uri`, or empty.
 std::string transport_conflict(const SipUri& uri, Transport key) {
   if (!uri.transport.empty() && uri.transport != to_string(key)) {
     return quoted(key) + " conflicts with the URI's ;transport=" + uri.transport;
@@ -80,7 +76,6 @@ std::string transport_conflict(const SipUri& uri, Transport key) {
   return "";
 }
 
-// The `transport` key, else the URI's ;transport=, else tls for sips:, else none (RFC 3263).
 std::optional<Transport> effective_transport(const SipUri& uri, std::optional<Transport> key) {
   if (key) return key;
   if (!uri.transport.empty()) return transport_from_name(uri.transport);
@@ -96,7 +91,6 @@ std::optional<HostKind> ip_literal_kind(const std::string& text) {
   return std::nullopt;
 }
 
-// Why `source_address` cannot reach the URI's host, or empty.
 std::string source_family_conflict(const std::string& source, const SipUri& uri) {
   if (source.empty() || uri.host_kind == HostKind::name) return "";
   const HostKind kind = ip_literal_kind(source).value_or(uri.host_kind);
@@ -132,7 +126,6 @@ std::uint16_t parse_port(const ConfigSource& src, const toml::node& node,
   return static_cast<std::uint16_t>(i->get());
 }
 
-// A file that must be readable now, so that a reload with a bad path is rejected.
 std::string parse_file(const ConfigSource& src, const toml::node& node,
                        const std::string& key_context) {
   const std::string& text = expect_nonempty_string(src, node, key_context, kMaxPathLength);
