@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +18,8 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+
+#include "config/diagnostics.h"
 
 namespace stx {
 namespace {
@@ -46,68 +47,6 @@ constexpr ClientAuthName kClientAuthNames[] = {
     {"VerifyClientCertIfGiven", ClientAuth::verify_client_cert_if_given},
     {"RequireAndVerifyClientCert", ClientAuth::require_and_verify_client_cert},
 };
-
-template <std::size_t N>
-bool is_one_of(std::string_view s, const std::string_view (&list)[N]) {
-  return std::find(std::begin(list), std::end(list), s) != std::end(list);
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-template <std::size_t N>
-std::string one_of_list(const std::string_view (&list)[N]) {
-  std::string out;
-  for (std::size_t i = 0; i < N; ++i) {
-    if (i > 0) out += i + 1 == N ? " or " : ", ";
-    out += list[i];
-  }
-  return out;
-}
-
-template <std::size_t N>
-std::string unknown_key_message(std::string_view key, const std::string_view (&allowed)[N]) {
-  std::string message = "unknown key \"" + std::string(key) + "\"";
-  std::size_t best = 3;
-  std::string_view suggestion;
-  for (std::string_view candidate : allowed) {
-    const std::size_t d = edit_distance(key, candidate);
-    if (d < best) {
-      best = d;
-      suggestion = candidate;
-    }
-  }
-  if (!suggestion.empty()) return message + " (did you mean \"" + std::string(suggestion) + "\"?)";
-  return message + " (want " + one_of_list(allowed) + ")";
-}
-
-std::string type_name(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-      return "nothing";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "an undefined value";
-}
 
 bool is_bcrypt_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -143,7 +82,7 @@ class Parser {
     }
     if (root.IsNull()) return std::move(config_);  // empty file: plain HTTP, no auth
     if (!root.IsMap()) {
-      fail(root, "", "the web configuration must be a mapping, got " + type_name(root));
+      fail(root, "", "the web configuration must be a mapping, got " + type_name(root.Type()));
     }
     std::set<std::string> seen;
     for (const auto& kv : root) {
@@ -152,7 +91,8 @@ class Parser {
         fail(kv.first, "", unsupported(key));
       }
       if (!is_one_of(key, kTopLevelKeys))
-        fail(kv.first, "", unknown_key_message(key, kTopLevelKeys));
+        fail(kv.first, "",
+             unknown_key_message("unknown key", key, kTopLevelKeys, WhenNoMatch::list_allowed));
       if (key == "tls_server_config") parse_tls(kv.first, kv.second);
       if (key == "basic_auth_users") parse_users(kv.second);
     }
@@ -167,15 +107,13 @@ class Parser {
  private:
   std::string location(const YAML::Mark& m) const {
     if (m.is_null()) return source_;
-    return source_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    return source_position(source_, static_cast<std::uint32_t>(m.line + 1),
+                           static_cast<std::uint32_t>(m.column + 1));
   }
 
   [[noreturn]] void fail(const YAML::Node& at, std::string_view context,
                          std::string_view message) const {
-    std::string out = location(at.Mark()) + ": ";
-    if (!context.empty()) out += std::string(context) + ": ";
-    out += message;
-    throw WebConfigError(out);
+    throw WebConfigError(diagnostic(location(at.Mark()), context, message));
   }
 
   static std::string unsupported(std::string_view key) {
@@ -186,7 +124,7 @@ class Parser {
   // The text of a mapping key; refuses non-scalar and repeated keys.
   std::string key_text(const YAML::Node& key, std::string_view context,
                        std::set<std::string>& seen) const {
-    if (!key.IsScalar()) fail(key, context, "keys must be strings, got " + type_name(key));
+    if (!key.IsScalar()) fail(key, context, "keys must be strings, got " + type_name(key.Type()));
     const std::string& k = key.Scalar();
     if (!seen.insert(k).second) fail(key, context, "duplicate key \"" + k + "\"");
     return k;
@@ -197,7 +135,8 @@ class Parser {
                            const std::string& context) const {
     if (value.IsNull()) return "";
     if (!value.IsScalar()) {
-      fail(value.Mark().is_null() ? key : value, context, "want a string, got " + type_name(value));
+      fail(value.Mark().is_null() ? key : value, context,
+           "want a string, got " + type_name(value.Type()));
     }
     return value.Scalar();
   }
@@ -223,7 +162,8 @@ class Parser {
 
   void parse_tls(const YAML::Node& key, const YAML::Node& node) {
     if (node.IsNull()) return;  // "tls_server_config:" with nothing under it: no TLS
-    if (!node.IsMap()) fail(node, "tls_server_config", "want a mapping, got " + type_name(node));
+    if (!node.IsMap())
+      fail(node, "tls_server_config", "want a mapping, got " + type_name(node.Type()));
     TlsServerSettings tls;
     std::set<std::string> seen;
     for (const auto& kv : node) {
@@ -231,7 +171,8 @@ class Parser {
       const std::string context = "tls_server_config." + k;
       if (is_one_of(k, kUnsupportedTlsKeys)) fail(kv.first, "tls_server_config", unsupported(k));
       if (!is_one_of(k, kTlsKeys)) {
-        fail(kv.first, "tls_server_config", unknown_key_message(k, kTlsKeys));
+        fail(kv.first, "tls_server_config",
+             unknown_key_message("unknown key", k, kTlsKeys, WhenNoMatch::list_allowed));
       }
       if (k == "cert_file") tls.cert_file = resolve(string_value(kv.second, kv.first, context));
       if (k == "key_file") tls.key_file = resolve(string_value(kv.second, kv.first, context));
@@ -267,7 +208,7 @@ class Parser {
         bool ignored = false;
         if (!kv.second.IsScalar() || !YAML::convert<bool>::decode(kv.second, ignored)) {
           fail(kv.second.IsNull() ? kv.first : kv.second, context,
-               "want true or false, got " + type_name(kv.second));
+               "want true or false, got " + type_name(kv.second.Type()));
         }
       }
     }
@@ -296,7 +237,8 @@ class Parser {
 
   void parse_users(const YAML::Node& node) {
     if (node.IsNull()) return;
-    if (!node.IsMap()) fail(node, "basic_auth_users", "want a mapping, got " + type_name(node));
+    if (!node.IsMap())
+      fail(node, "basic_auth_users", "want a mapping, got " + type_name(node.Type()));
     std::set<std::string> seen;
     for (const auto& kv : node) {
       const std::string user = key_text(kv.first, "basic_auth_users", seen);
@@ -307,7 +249,7 @@ class Parser {
       }
       if (!kv.second.IsScalar()) {
         fail(kv.second.IsNull() ? kv.first : kv.second, context,
-             "want a bcrypt hash, got " + type_name(kv.second));
+             "want a bcrypt hash, got " + type_name(kv.second.Type()));
       }
       const std::string& hash = kv.second.Scalar();
       if (!is_bcrypt_hash(hash)) {
@@ -403,13 +345,6 @@ std::string base64_alphabet_index() {
   for (int i = 0; i < 64; ++i)
     table[static_cast<unsigned char>(alphabet[i])] = static_cast<char>(i);
   return table;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 std::string_view trim(std::string_view s) {

@@ -1,0 +1,35 @@
+#pragma once
+// Parsers of the per-target keys about timing, healthy answers and the OPTIONS request's
+// fields and credentials. Each throws ConfigError naming the key and what is wrong.
+#include <toml++/toml.h>
+
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "config/toml_values.h"
+
+namespace stx::config_impl {
+
+Millis parse_interval(const ConfigSource& src, const toml::node& node,
+                      const std::string& key_context);
+Millis parse_timeout(const ConfigSource& src, const toml::node& node,
+                     const std::string& key_context);
+HealthyCodes parse_healthy_codes(const ConfigSource& src, const toml::node& node,
+                                 const std::string& key_context);
+std::string parse_user_agent(const ConfigSource& src, const toml::node& node,
+                             const std::string& key_context);
+// A sip:/sips: URI for a header (from, to, contact); `example` shows one in the type error.
+std::string parse_uri_value(const ConfigSource& src, const toml::node& node,
+                            const std::string& key_context, std::string_view example);
+std::string parse_ruri_user(const ConfigSource& src, const toml::node& node,
+                            const std::string& key_context);
+std::string parse_auth_user(const ConfigSource& src, const toml::node& node,
+                            const std::string& key_context);
+std::string parse_password(const ConfigSource& src, const toml::node& node,
+                           const std::string& key_context);
+// Returns the variable's name and stores its value in `password`.
+std::string parse_password_env(const ConfigSource& src, const toml::node& node,
+                               const std::string& key_context, std::string& password);
+
+}  // namespace stx::config_impl

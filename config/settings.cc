@@ -1,0 +1,30 @@
+#include "config/settings.h"
+
+namespace stx::config_impl {
+
+TargetConfig Settings::resolved() const {
+  TargetConfig t;
+  t.interval = interval;
+  t.timeout = timeout;
+  t.failures_before_down = failures_before_down;
+  t.successes_before_up = successes_before_up;
+  t.healthy_codes = healthy_codes;
+  t.from = from;
+  t.user_agent = user_agent;
+  t.labels.assign(labels.begin(), labels.end());  // std::map: sorted by name
+  t.transport = transport;
+  t.probe = probe;
+  t.up_when = up_when;
+  t.to = to;
+  t.ruri_user = ruri_user;
+  t.contact = contact;
+  t.headers = headers;
+  t.source_address = source_address;
+  t.source_port = source_port;
+  t.tls = tls;
+  t.keepalive_interval = keepalive_interval;
+  if (!auth_user.empty()) t.auth = DigestCredentials{auth_user, auth_password, auth_password_env};
+  return t;
+}
+
+}  // namespace stx::config_impl
