@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/value_types.h"
 #include "sip/digest_auth.h"
 #include "sip/sip_uri.h"
 
@@ -22,23 +23,11 @@ struct HealthyCodes {
   bool operator==(const HealthyCodes&) const = default;
 };
 
-enum class Transport : std::uint8_t { udp, tcp, tls };
-std::string_view to_string(Transport t);  // "udp", "tcp", "tls"
-
 // Which resolved addresses a probe cycle sends to, and which make the target up.
 enum class ProbeAddresses : std::uint8_t { all, first };
 enum class UpWhen : std::uint8_t { any, all };
 // The probe kind: which request a target's probes send (probes/probers.cc).
 enum class ProbeMethod : std::uint8_t { options };
-
-struct TlsSettings {
-  std::string ca_file;      // PEM bundle; empty: the system store
-  std::string cert_file;    // client certificate (mutual TLS); empty: none
-  std::string key_file;     // its key; set exactly when cert_file is
-  std::string server_name;  // SNI and the name checked; empty: the URI host
-  bool insecure_skip_verify = false;
-  bool operator==(const TlsSettings&) const = default;
-};
 
 struct TargetConfig {
   std::string name;  // unique; the `target` label
@@ -76,14 +65,6 @@ struct TargetConfig {
 struct ModuleConfig {
   std::string name;
   TargetConfig settings;
-};
-
-struct DnsSettings {
-  std::vector<std::string> servers;    // "ip" or "ip:port" / "[v6]:port"; empty: /etc/resolv.conf
-  std::chrono::seconds min_ttl{10};    // answers are kept at least this long...
-  std::chrono::seconds max_ttl{3600};  // ...and at most this long
-  std::chrono::seconds grace{300};  // a failed refresh keeps the last answer this much past its TTL
-  bool operator==(const DnsSettings&) const = default;
 };
 
 struct ExporterConfig {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.h"
+#include "config/value_types.h"
 #include "probes/clock.h"
 #include "probes/tls_context.h"
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "config/value_types.h"
 #include "probes/clock.h"
 
 namespace stx {

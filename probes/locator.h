@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "config/value_types.h"
 #include "probes/clock.h"
 #include "sip/sip_uri.h"
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "config/value_types.h"
 #include "probes/dns_resolver.h"
 #include "probes/locator.h"
 

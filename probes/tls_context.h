@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "config/config.h"
+#include "config/value_types.h"
 
 namespace stx {
 
