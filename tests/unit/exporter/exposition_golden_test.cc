@@ -10,12 +10,14 @@
 #include "config/config.h"
 #include "exporter/metrics.h"
 #include "exporter/probe_endpoint.h"
+#include "tests/unit/exporter/probe_results.h"
 #include "version.h"
 
 namespace stx {
 namespace {
 
 using std::chrono::milliseconds;
+using test::answered;
 
 std::string golden(const std::string& name) {
   std::ifstream in(STX_SOURCE_DIR "/tests/data/exposition/" + name);
@@ -31,16 +33,6 @@ std::string with_build(std::string text) {
     if (at != std::string::npos) text.replace(at, std::string_view(mark).size(), value);
   }
   return text;
-}
-
-ProbeResult answered(int code, milliseconds rtt, std::string_view server) {
-  ProbeResult r;
-  r.status_code = code;
-  r.success = code / 100 == 2;
-  r.rtt = rtt;
-  r.duration = rtt;
-  r.server = server;
-  return r;
 }
 
 ProbeResult failed(FailureReason why) {
