@@ -1,6 +1,6 @@
-// The family table against what derives from it: the bodies /metrics and /probe serve (the
-// golden files the writer is held to) and config's refusal of static labels that would
-// collide with the exporter's own.
+// The family table against what derives from it: the README's metrics tables, the bodies
+// /metrics and /probe serve (the golden files the writer is held to), and config's refusal
+// of static labels that would collide with the exporter's own.
 #include "exporter/metric_families.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -32,6 +33,72 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+// The `backticked` words of s, in order.
+std::vector<std::string> code_spans(const std::string& s) {
+  std::vector<std::string> spans;
+  for (std::size_t open = s.find('`'); open != std::string::npos; open = s.find('`', open)) {
+    const std::size_t close = s.find('`', open + 1);
+    if (close == std::string::npos) break;
+    spans.push_back(s.substr(open + 1, close - open - 1));
+    open = close + 1;
+  }
+  return spans;
+}
+
+std::vector<std::string> cells(const std::string& row) {
+  std::vector<std::string> out;
+  std::istringstream in(row.substr(1));
+  for (std::string cell; std::getline(in, cell, '|');) out.push_back(cell);
+  return out;
+}
+
+struct ReadmeRow {
+  std::string type;  // "gauge (1)" reads "gauge"
+  Names labels;      // the first word of each comma-separated item: `result`=`a`/`b` is result
+};
+
+// The rows of every table in README's "## Metrics" section, in order.
+std::vector<std::pair<std::string, ReadmeRow>> readme_families() {
+  std::vector<std::pair<std::string, ReadmeRow>> rows;
+  bool in_section = false;
+  for (const std::string& line : lines_of(read("README.md"))) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## Metrics";
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    const std::vector<std::string> c = cells(line);
+    if (c.size() < 3) continue;
+    ReadmeRow row;
+    row.type = c[1].substr(1, c[1].find_first_of(" (", 1) - 1);
+    std::istringstream items(c[2]);
+    for (std::string item; std::getline(items, item, ',');) {
+      const auto spans = code_spans(item);
+      if (!spans.empty()) row.labels.insert(spans.front());
+    }
+    rows.emplace_back(code_spans(c[0]).at(0), row);
+  }
+  return rows;
+}
+
+TEST(MetricFamilies, ReadmeListsExactlyTheTablesFamilies) {
+  const auto readme = readme_families();
+  std::vector<std::string> documented;
+  documented.reserve(readme.size());
+  for (const auto& [name, row] : readme) documented.push_back(name);
+  std::vector<std::string> declared;
+  declared.reserve(std::size(kFamilies));
+  for (const FamilySpec& f : kFamilies) declared.emplace_back(f.name);
+  ASSERT_EQ(documented, declared) << "README.md ## Metrics and exporter/metric_families.h differ";
+  for (std::size_t i = 0; i < readme.size(); ++i) {
+    const FamilySpec& f = kFamilies[i];
+    const ReadmeRow& row = readme[i].second;
+    EXPECT_EQ(row.type, type_name(f.type)) << f.name;
+    Names own;
+    for (const std::string_view l : f.labels) {
+      if (!l.empty()) own.emplace(l);
+    }
+    EXPECT_EQ(row.labels, own) << f.name << ": the README's extra labels";
+  }
 }
 
 TEST(MetricFamilies, EveryLabelOfEveryFamilyIsReservedInConfig) {
