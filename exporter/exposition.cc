@@ -236,35 +236,6 @@ std::string with_label(std::string_view labels, std::string_view key, std::strin
   return out;
 }
 
-void FamilyWriter::start() {
-  if (!started_) put_header(out_, f_.name, f_.help, type_name(f_.type));
-  started_ = true;
-}
-
-std::string& FamilyWriter::series_named(std::string_view name, std::string_view labels,
-                                        std::string_view key, std::string_view value) {
-  start();
-  put_series(out_, name, labels, key, value);
-  return out_;
-}
-
-std::string& FamilyWriter::series_at(std::string_view name, std::string_view labels, std::size_t at,
-                                     std::string_view key, std::string_view value) {
-  start();
-  put_series_at(out_, name, labels, at, key, value);
-  return out_;
-}
-
-void end_line(std::string& out, double v) {
-  put_double(out, v);
-  out += '\n';
-}
-
-void end_line(std::string& out, std::uint64_t v) {
-  put_uint(out, v);
-  out += '\n';
-}
-
 void write_exposition(const std::vector<MetricFamily>& families, std::string& out) {
   for (const MetricFamily& f : families) {
     if (f.metric.empty()) continue;

@@ -55,14 +55,26 @@ class FamilyWriter {
   }
   // The same under another sample name (a histogram's _count, _sum, _bucket).
   std::string& series_named(std::string_view name, std::string_view labels,
-                            std::string_view key = {}, std::string_view value = {});
+                            std::string_view key = {}, std::string_view value = {}) {
+    start();
+    put_series(out_, name, labels, key, value);
+    return out_;
+  }
   // A line whose extra label is a number or one of our constants, at offset `at` of `labels`
   // (label_insertion_point, computed once per label set).
   std::string& series_at(std::string_view name, std::string_view labels, std::size_t at,
-                         std::string_view key, std::string_view value);
+                         std::string_view key, std::string_view value) {
+    start();
+    put_series_at(out_, name, labels, at, key, value);
+    return out_;
+  }
 
  private:
-  void start();
+  // Inline, as every series line calls it: a scrape writes hundreds of thousands.
+  void start() {
+    if (!started_) put_header(out_, f_.name, f_.help, type_name(f_.type));
+    started_ = true;
+  }
 
   std::string& out_;
   const FamilySpec& f_;
@@ -70,7 +82,13 @@ class FamilyWriter {
 };
 
 // Ends a series line with its value.
-void end_line(std::string& out, double v);
-void end_line(std::string& out, std::uint64_t v);
+inline void end_line(std::string& out, double v) {
+  put_double(out, v);
+  out += '\n';
+}
+inline void end_line(std::string& out, std::uint64_t v) {
+  put_uint(out, v);
+  out += '\n';
+}
 
 }  // namespace stx
