@@ -11,64 +11,41 @@
 namespace stx {
 namespace {
 
-using prometheus::BuildCounter;
-using prometheus::BuildGauge;
-using prometheus::BuildHistogram;
+using prometheus::Counter;
+using prometheus::Gauge;
+using prometheus::Histogram;
 
 constexpr std::size_t kMaxServerLabel = 128;
 // Series written per lock of mu_ during a scrape.
 constexpr std::size_t kScrapeBlock = 64;
 
-struct FamilyInfo {
-  const char* name;
-  const char* help;
-  const char* type;
+// How the table's types map to prometheus-cpp's metric classes and their builders.
+template <class T>
+struct Kind;
+template <>
+struct Kind<Counter> {
+  static constexpr FamilyType type = FamilyType::counter;
+  static auto builder() { return prometheus::BuildCounter(); }
+};
+template <>
+struct Kind<Gauge> {
+  static constexpr FamilyType type = FamilyType::gauge;
+  static auto builder() { return prometheus::BuildGauge(); }
+};
+template <>
+struct Kind<Histogram> {
+  static constexpr FamilyType type = FamilyType::histogram;
+  static auto builder() { return prometheus::BuildHistogram(); }
 };
 
-constexpr FamilyInfo kUp{"sip_target_up",
-                         "1 if the target answers healthy OPTIONS (after hysteresis), 0 otherwise.",
-                         "gauge"};
-constexpr FamilyInfo kProbes{"sip_probes_total", "Finished probes by result (success or failure).",
-                             "counter"};
-constexpr FamilyInfo kResponses{"sip_probe_responses_total",
-                                "Final responses to probes by SIP status code.", "counter"};
-constexpr FamilyInfo kFailures{"sip_probe_failures_total",
-                               "Probes that got no final response, by reason.", "counter"};
-constexpr FamilyInfo kRtt{"sip_probe_rtt_seconds",
-                          "Time from the first transmission of a probe to its final response.",
-                          "histogram"};
-constexpr FamilyInfo kLastRtt{"sip_target_last_rtt_seconds",
-                              "RTT of the last probe that got a final response.", "gauge"};
-constexpr FamilyInfo kLastCode{"sip_target_last_status_code",
-                               "Final status code of the last probe, 0 if it got none.", "gauge"};
-constexpr FamilyInfo kConsecutive{"sip_target_consecutive_failures", "Failed probes in a row.",
-                                  "gauge"};
-constexpr FamilyInfo kStateChanges{"sip_target_state_changes_total",
-                                   "Transitions between up and down.", "counter"};
-constexpr FamilyInfo kLastChange{"sip_target_last_change_timestamp_seconds",
-                                 "Unix time the target entered its current state, 0 while unknown.",
-                                 "gauge"};
-constexpr FamilyInfo kInfo{
-    "sip_target_info",
-    "Target description; server is the Server (or User-Agent) header of the last response.",
-    "gauge"};
-constexpr FamilyInfo kAddressUp{"sip_address_up",
-                                "1 if this address of the target answers healthy OPTIONS (after "
-                                "hysteresis), 0 otherwise.",
-                                "gauge"};
-constexpr FamilyInfo kAddressRtt{"sip_address_last_rtt_seconds",
-                                 "RTT of the last probe of this address that got a final response.",
-                                 "gauge"};
-constexpr FamilyInfo kCertExpiry{"sip_tls_cert_expiry_timestamp_seconds",
-                                 "Unix time the earliest-expiring certificate of the peer's chain "
-                                 "expires (also set when verification failed).",
-                                 "gauge"};
-constexpr FamilyInfo kTlsInfo{
-    "sip_tls_info", "TLS version and cipher of the last handshake with this address.", "gauge"};
-constexpr FamilyInfo kKeepalives{"sip_keepalives_total",
-                                 "RFC 5626 CRLF keepalive pings on TCP/TLS connections, by result "
-                                 "(success: the pong came back).",
-                                 "counter"};
+// An exporter-wide family in the registry, named and described by the table.
+template <class T, FamilyId id>
+prometheus::Family<T>& registered(prometheus::Registry& registry) {
+  constexpr const FamilySpec& f = family(id);
+  static_assert(f.type == Kind<T>::type, "the family table declares another type");
+  static_assert(f.scope == FamilyScope::exporter);
+  return Kind<T>::builder().Name(std::string(f.name)).Help(std::string(f.help)).Register(registry);
+}
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -84,97 +61,29 @@ std::string transport_label(const TargetConfig& t) {
 std::string target_labels(const TargetConfig& t) {
   std::string labels;
   for (const auto& [k, v] : t.labels) labels = with_label(labels, k, v);
-  return with_label(labels, "target", t.name);
-}
-
-// Writes a family's HELP and TYPE before its first series, and nothing for an empty family.
-class FamilyWriter {
- public:
-  FamilyWriter(std::string& out, const FamilyInfo& f) : out_(out), f_(f) {}
-  // Starts a line: `name{labels[,key="value"]} `.
-  std::string& series(std::string_view labels, std::string_view key = {},
-                      std::string_view value = {}) {
-    return series_named(f_.name, labels, key, value);
-  }
-  std::string& series_named(std::string_view name, std::string_view labels,
-                            std::string_view key = {}, std::string_view value = {},
-                            bool last = false) {
-    start();
-    put_series(out_, name, labels, key, value, last);
-    return out_;
-  }
-  // A line whose extra label is a number or one of our constants, at offset `at` of `labels`
-  // (label_insertion_point, computed once per label set).
-  std::string& series_at(std::string_view name, std::string_view labels, std::size_t at,
-                         std::string_view key, std::string_view value) {
-    start();
-    put_series_at(out_, name, labels, at, key, value);
-    return out_;
-  }
-
- private:
-  void start() {
-    if (!started_) put_header(out_, f_.name, f_.help, f_.type);
-    started_ = true;
-  }
-
-  std::string& out_;
-  const FamilyInfo& f_;
-  bool started_ = false;
-};
-
-void end_line(std::string& out, double v) {
-  put_double(out, v);
-  out += '\n';
-}
-
-void end_line(std::string& out, std::uint64_t v) {
-  put_uint(out, v);
-  out += '\n';
+  return with_label(labels, kTargetLabel, t.name);
 }
 
 }  // namespace
 
 Metrics::Metrics(const Config& config)
     : registry_(std::make_shared<prometheus::Registry>()),
-      unmatched_(BuildCounter()
-                     .Name("sip_exporter_unmatched_responses_total")
-                     .Help("SIP responses that matched no open probe (late, duplicated, "
-                           "spoofed or with foreign identifiers); dropped.")
-                     .Register(*registry_)),
-      invalid_(BuildCounter()
-                   .Name("sip_exporter_invalid_messages_total")
-                   .Help("Received datagrams that were not a valid SIP response; dropped.")
-                   .Register(*registry_)),
-      in_flight_family_(BuildGauge()
-                            .Name("sip_exporter_probes_in_flight")
-                            .Help("Probes started and not yet finished.")
-                            .Register(*registry_)),
-      reload_ok_(BuildGauge()
-                     .Name("sip_exporter_config_last_reload_successful")
-                     .Help("1 if the last configuration load or reload succeeded.")
-                     .Register(*registry_)),
-      reload_time_(BuildGauge()
-                       .Name("sip_exporter_config_last_reload_success_timestamp_seconds")
-                       .Help("Unix time of the last successful configuration load or reload.")
-                       .Register(*registry_)),
+      unmatched_(registered<Counter, FamilyId::unmatched>(*registry_)),
+      invalid_(registered<Counter, FamilyId::invalid>(*registry_)),
+      in_flight_family_(registered<Gauge, FamilyId::in_flight>(*registry_)),
+      reload_ok_(registered<Gauge, FamilyId::reload_ok>(*registry_)),
+      reload_time_(registered<Gauge, FamilyId::reload_time>(*registry_)),
       buckets_(std::make_shared<const std::vector<double>>(config.exporter.rtt_buckets)) {
-  BuildGauge()
-      .Name("sip_exporter_build_info")
-      .Help("Version and git revision of the running exporter.")
-      .Register(*registry_)
-      .Add({{"version", kVersion}, {"revision", kRevision}})
+  registered<Gauge, FamilyId::build_info>(*registry_)
+      .Add({{std::string(kVersionLabel), kVersion}, {std::string(kRevisionLabel), kRevision}})
       .Set(1);
   unmatched_total_ = &unmatched_.Add({});
   in_flight_ = &in_flight_family_.Add({});
   // Fine buckets at the bottom: a healthy loop starts probes well under a millisecond late.
-  lateness_ = &BuildHistogram()
-                   .Name("sip_exporter_schedule_lateness_seconds")
-                   .Help("How late scheduled probes started: actual minus planned start time.")
-                   .Register(*registry_)
-                   .Add({}, prometheus::Histogram::BucketBoundaries{
-                                0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                0.05, 0.1, 0.25, 1});
+  lateness_ =
+      &registered<Histogram, FamilyId::lateness>(*registry_)
+           .Add({}, Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
 }
 
 void Metrics::set_rtt_buckets(const std::vector<double>& buckets) {
@@ -253,8 +162,8 @@ void Metrics::unmatched_response() { unmatched_total_->Increment(); }
 
 void Metrics::add_address(std::size_t target, std::size_t address, const Destination& d) {
   auto a = std::make_unique<AddressSeries>();
-  a->labels = with_label(targets_.at(target)->labels, "address", to_string(d));
-  a->transport_labels = with_label(a->labels, "transport", to_string(d.transport));
+  a->labels = with_label(targets_.at(target)->labels, kAddressLabel, to_string(d));
+  a->transport_labels = with_label(a->labels, kTransportLabel, to_string(d.transport));
   std::lock_guard lock(mu_);
   if (addresses_.size() <= address) addresses_.resize(address + 1);
   addresses_[address] = std::move(a);
@@ -283,7 +192,8 @@ void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
   std::string version = sanitize_label_value(info.version);
   std::string cipher = sanitize_label_value(info.cipher);
   if (version == a.tls_version && cipher == a.tls_cipher) return;
-  std::string labels = with_label(with_label(a.labels, "cipher", cipher), "version", version);
+  std::string labels =
+      with_label(with_label(a.labels, kCipherLabel, cipher), kVersionLabel, version);
   std::lock_guard lock(mu_);
   a.tls_version = std::move(version);
   a.tls_cipher = std::move(cipher);
@@ -305,7 +215,7 @@ void Metrics::invalid_message(std::string_view why) {
       return;
     }
   }
-  auto& counter = invalid_.Add({{"reason", std::string(why)}});
+  auto& counter = invalid_.Add({{std::string(kReasonLabel), std::string(why)}});
   invalid_by_reason_.emplace_back(std::string(why), &counter);
   counter.Increment();
 }
@@ -325,46 +235,46 @@ void Metrics::each(const std::vector<std::unique_ptr<T>>& all, F f) const {
 void Metrics::write_targets(std::string& out) const {
   using S = TargetSeries;
   {
-    FamilyWriter w(out, kUp);
+    FamilyWriter w(out, FamilyId::target_up);
     each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.up.get()); });
   }
   {
-    FamilyWriter w(out, kProbes);
+    FamilyWriter w(out, FamilyId::probes);
     each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, "result");
-      end_line(w.series_at(kProbes.name, s.labels, at, "result", "success"), s.success.get());
-      end_line(w.series_at(kProbes.name, s.labels, at, "result", "failure"), s.failure.get());
+      const std::size_t at = label_insertion_point(s.labels, kResultLabel);
+      end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "success"), s.success.get());
+      end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "failure"), s.failure.get());
     });
   }
   {
-    FamilyWriter w(out, kResponses);
+    FamilyWriter w(out, FamilyId::responses);
     char code[16];
     each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, "code");
+      const std::size_t at = label_insertion_point(s.labels, kCodeLabel);
       for (const auto& [c, n] : s.responses) {
         const auto r = std::to_chars(code, code + sizeof code, c);
-        end_line(w.series_at(kResponses.name, s.labels, at, "code",
-                             std::string_view(code, r.ptr - code)),
-                 n.get());
+        end_line(
+            w.series_at(w.name(), s.labels, at, kCodeLabel, std::string_view(code, r.ptr - code)),
+            n.get());
       }
     });
   }
   {
-    FamilyWriter w(out, kFailures);
+    FamilyWriter w(out, FamilyId::failures);
     each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, "reason");
+      const std::size_t at = label_insertion_point(s.labels, kReasonLabel);
       for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
         end_line(
-            w.series_at(kFailures.name, s.labels, at, "reason", to_string(kAllFailureReasons[i])),
+            w.series_at(w.name(), s.labels, at, kReasonLabel, to_string(kAllFailureReasons[i])),
             s.failures[i].get());
       }
     });
   }
   {
-    FamilyWriter w(out, kRtt);
-    const std::string count = std::string(kRtt.name) + "_count";
-    const std::string sum = std::string(kRtt.name) + "_sum";
-    const std::string bucket = std::string(kRtt.name) + "_bucket";
+    FamilyWriter w(out, FamilyId::rtt);
+    const std::string count = std::string(w.name()) + "_count";
+    const std::string sum = std::string(w.name()) + "_sum";
+    const std::string bucket = std::string(w.name()) + "_bucket";
     // The `le` texts, formatted once per bucket layout rather than once per series.
     std::vector<std::string> les;
     const std::vector<double>* les_of = nullptr;
@@ -385,38 +295,40 @@ void Metrics::write_targets(std::string& out) const {
       for (std::size_t i = 0; i <= n; ++i) {
         // Never above _count, though the probing thread may add to a bucket meanwhile.
         cumulative = std::min(total, cumulative + s.rtt_buckets[i].get());
-        end_line(w.series_at(bucket, s.labels, s.labels.size(), "le", les[i]),
+        end_line(w.series_at(bucket, s.labels, s.labels.size(), kLeLabel, les[i]),
                  i < n ? cumulative : total);
       }
     });
   }
   {
-    FamilyWriter w(out, kLastRtt);
+    FamilyWriter w(out, FamilyId::last_rtt);
     each(targets_, [&](const S& s) {
       if (const double rtt = s.last_rtt.get(); rtt >= 0) end_line(w.series(s.labels), rtt);
     });
   }
-  const std::pair<const FamilyInfo*, Cell<double> S::*> gauges[] = {
-      {&kLastCode, &S::last_code}, {&kConsecutive, &S::consecutive_failures}};
+  const std::pair<FamilyId, Cell<double> S::*> gauges[] = {
+      {FamilyId::last_code, &S::last_code},
+      {FamilyId::consecutive_failures, &S::consecutive_failures}};
   for (const auto& gauge : gauges) {
     const auto field = gauge.second;
-    FamilyWriter w(out, *gauge.first);
+    FamilyWriter w(out, gauge.first);
     each(targets_, [&](const S& s) { end_line(w.series(s.labels), (s.*field).get()); });
   }
   {
-    FamilyWriter w(out, kStateChanges);
+    FamilyWriter w(out, FamilyId::state_changes);
     each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.state_changes.get()); });
   }
   {
-    FamilyWriter w(out, kLastChange);
+    FamilyWriter w(out, FamilyId::last_change);
     each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.last_change.get()); });
   }
   {
-    FamilyWriter w(out, kInfo);
+    FamilyWriter w(out, FamilyId::target_info);
     std::string labels;
     each(targets_, [&](const S& s) {
-      labels = with_label(with_label(s.labels, "server", s.server), "transport", s.transport);
-      end_line(w.series(labels, "uri", s.uri), 1.0);
+      labels =
+          with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
+      end_line(w.series(labels, kUriLabel, s.uri), 1.0);
     });
   }
 }
@@ -424,18 +336,18 @@ void Metrics::write_targets(std::string& out) const {
 void Metrics::write_addresses(std::string& out) const {
   using A = AddressSeries;
   {
-    FamilyWriter w(out, kAddressUp);
+    FamilyWriter w(out, FamilyId::address_up);
     each(addresses_, [&](const A& a) { end_line(w.series(a.transport_labels), a.up.get()); });
   }
   {
-    FamilyWriter w(out, kAddressRtt);
+    FamilyWriter w(out, FamilyId::address_rtt);
     each(addresses_, [&](const A& a) {
       if (const double rtt = a.last_rtt.get(); rtt >= 0)
         end_line(w.series(a.transport_labels), rtt);
     });
   }
   {
-    FamilyWriter w(out, kCertExpiry);
+    FamilyWriter w(out, FamilyId::cert_expiry);
     each(addresses_, [&](const A& a) {
       if (a.has_cert_expiry.load(std::memory_order_acquire)) {
         end_line(w.series(a.labels), a.cert_expiry.get());
@@ -443,17 +355,17 @@ void Metrics::write_addresses(std::string& out) const {
     });
   }
   {
-    FamilyWriter w(out, kTlsInfo);
+    FamilyWriter w(out, FamilyId::tls_info);
     each(addresses_, [&](const A& a) {
       if (!a.tls_labels.empty()) end_line(w.series(a.tls_labels), 1.0);
     });
   }
   {
-    FamilyWriter w(out, kKeepalives);
+    FamilyWriter w(out, FamilyId::keepalives);
     each(addresses_, [&](const A& a) {
       if (!a.has_keepalives.load(std::memory_order_acquire)) return;
-      end_line(w.series(a.labels, "result", "success"), a.keepalive_ok.get());
-      end_line(w.series(a.labels, "result", "failure"), a.keepalive_failed.get());
+      end_line(w.series(a.labels, kResultLabel, "success"), a.keepalive_ok.get());
+      end_line(w.series(a.labels, kResultLabel, "failure"), a.keepalive_failed.get());
     });
   }
 }

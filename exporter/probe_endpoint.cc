@@ -1,10 +1,8 @@
 #include "exporter/probe_endpoint.h"
 
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "config/duration.h"
 #include "exporter/exposition.h"
@@ -93,27 +91,12 @@ void run_probe_request(Engine& engine, const Config& config, const ProbeRequest&
 }
 
 std::string probe_metrics_text(const ProbeResult& r) {
-  prometheus::Registry registry;
-  prometheus::BuildGauge()
-      .Name("sip_probe_success")
-      .Help("1 if the probe got a healthy final response, 0 otherwise.")
-      .Register(registry)
-      .Add({})
-      .Set(r.success ? 1 : 0);
-  prometheus::BuildGauge()
-      .Name("sip_probe_duration_seconds")
-      .Help("How long the probe took, from start to final response or failure.")
-      .Register(registry)
-      .Add({})
-      .Set(std::chrono::duration<double>(r.duration).count());
-  prometheus::BuildGauge()
-      .Name("sip_probe_status_code")
-      .Help("Final SIP status code of the probe, 0 if none arrived.")
-      .Register(registry)
-      .Add({})
-      .Set(r.status_code);
+  const std::pair<FamilyId, double> gauges[] = {
+      {FamilyId::probe_success, r.success ? 1 : 0},
+      {FamilyId::probe_duration, std::chrono::duration<double>(r.duration).count()},
+      {FamilyId::probe_status_code, r.status_code}};
   std::string out;
-  write_exposition(registry.Collect(), out);
+  for (const auto& [id, value] : gauges) end_line(FamilyWriter(out, id).series({}), value);
   return out;
 }
 

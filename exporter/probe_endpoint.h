@@ -1,6 +1,6 @@
 #pragma once
 // GET /probe?target=<sip-uri>&module=<name>: one probe now, through the background engine's
-// sockets, answered with that probe's metrics only (a fresh registry), blackbox style.
+// sockets, answered with that probe's metrics only, blackbox style.
 #include <atomic>
 #include <chrono>
 #include <memory>

@@ -2,15 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <set>
-#include <sstream>
-
 #include "config/config.h"
+#include "tests/unit/exporter/probe_results.h"
 
 namespace stx {
 namespace {
 
 using std::chrono::milliseconds;
+using test::answered;
 
 Config two_targets_config() {
   return parse_config(R"(
@@ -37,15 +36,6 @@ struct TwoTargets {
 
 bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
-}
-
-ProbeResult answered(int code, milliseconds rtt, std::string_view server) {
-  ProbeResult r;
-  r.status_code = code;
-  r.success = code / 100 == 2;
-  r.rtt = rtt;
-  r.server = server;
-  return r;
 }
 
 // Target a's address 192.0.2.1:5061 over TLS, and a handshake with it.
@@ -232,58 +222,6 @@ TEST(Metrics, AddressTlsAndKeepaliveSeries) {
   t = m.serialize();
   EXPECT_EQ(t.find("sip_address_up"), std::string::npos) << t;
   EXPECT_EQ(t.find("sip_tls_info"), std::string::npos);
-}
-
-// The label names of every series in `text` (values may hold escaped quotes).
-std::set<std::string> label_names(const std::string& text) {
-  std::set<std::string> names;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto open = line.find('{');
-    if (open == std::string::npos) continue;
-    std::size_t at = open + 1;
-    while (at < line.size() && line[at] != '}') {
-      const auto eq = line.find('=', at);
-      names.insert(line.substr(at, eq - at));
-      at = eq + 2;  // past ="
-      while (at < line.size() && line[at] != '"') at += line[at] == '\\' ? 2 : 1;
-      at += line[at + 1] == ',' ? 2 : 1;  // past the closing quote and a comma
-    }
-  }
-  return names;
-}
-
-// Every label name the exporter writes, in every family, is one config refuses as a static
-// label: otherwise `labels = { name = ... }` duplicates it and Prometheus rejects the scrape
-// (it happened with `cipher`).
-TEST(Metrics, EveryLabelTheExporterWritesIsReservedInConfig) {
-  TwoTargets fixture;
-  Metrics& m = fixture.m;
-  TargetState s;
-  const StateChange c = s.record(true, 1, 1);
-  m.probe_started();
-  m.probe_finished(0, answered(200, milliseconds(20), "Kamailio"), c, s, 1700000000.5);
-  ProbeResult failed;
-  failed.reason = FailureReason::timeout;
-  m.probe_finished(1, failed, c, s, 1700000001);
-  m.add_address(0, 7, tls_address());
-  m.address_finished(7, answered(200, milliseconds(5), ""), s);
-  m.tls_peer(7, tls13());
-  m.keepalive_finished(7, true);
-  m.invalid_message("too_large");
-  const std::set<std::string> names = label_names(m.serialize());
-  for (const char* expected : {"target", "result", "code", "reason", "le", "server", "transport",
-                               "uri", "address", "cipher", "version", "revision"}) {
-    EXPECT_EQ(names.count(expected), 1u) << expected << " not written: the test misses a family";
-  }
-  for (const std::string& name : names) {
-    if (name == "carrier") continue;  // the static label the test configured
-    EXPECT_TRUE(is_reserved_label(name))
-        << "label \"" << name << "\" is written but allowed as a static label";
-  }
-  for (const char* scrape : {"instance", "job"}) EXPECT_TRUE(is_reserved_label(scrape));
 }
 
 TEST(Metrics, LabelValuesAreEscapedAndSorted) {

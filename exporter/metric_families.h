@@ -1,0 +1,157 @@
+#pragma once
+// Every metric family the exporter serves, declared once: name, type, HELP and label names.
+// The /metrics writer, the prometheus-cpp registry, /probe and the tests (README tables,
+// golden bodies) all read this table. config/ sits below exporter/ and keeps its own list of
+// reserved label names; metric_families_test proves that it covers every label here.
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace stx {
+
+enum class FamilyType { counter, gauge, histogram };
+
+// Where a family's series are served and which labels they carry besides their own.
+enum class FamilyScope {
+  target,    // /metrics; `target` and the target's static labels
+  exporter,  // /metrics; exporter-wide
+  probe,     // /probe; one probe's result
+};
+
+// Label names the exporter writes (a histogram's `le` is implicit in its type).
+inline constexpr std::string_view kTargetLabel = "target";
+inline constexpr std::string_view kLeLabel = "le";
+inline constexpr std::string_view kResultLabel = "result";
+inline constexpr std::string_view kCodeLabel = "code";
+inline constexpr std::string_view kReasonLabel = "reason";
+inline constexpr std::string_view kUriLabel = "uri";
+inline constexpr std::string_view kTransportLabel = "transport";
+inline constexpr std::string_view kServerLabel = "server";
+inline constexpr std::string_view kAddressLabel = "address";
+inline constexpr std::string_view kVersionLabel = "version";
+inline constexpr std::string_view kCipherLabel = "cipher";
+inline constexpr std::string_view kRevisionLabel = "revision";
+// Prometheus adds these to every scraped series.
+inline constexpr std::string_view kScrapeLabels[] = {"job", "instance"};
+
+// Index into kFamilies; the README lists the families in this order.
+enum class FamilyId : std::size_t {
+  target_up,
+  probes,
+  responses,
+  failures,
+  rtt,
+  last_rtt,
+  last_code,
+  consecutive_failures,
+  state_changes,
+  last_change,
+  target_info,
+  address_up,
+  address_rtt,
+  cert_expiry,
+  tls_info,
+  keepalives,
+  build_info,
+  unmatched,
+  invalid,
+  in_flight,
+  lateness,
+  reload_ok,
+  reload_time,
+  probe_success,
+  probe_duration,
+  probe_status_code,
+};
+
+struct FamilySpec {
+  FamilyId id;
+  std::string_view name;
+  FamilyType type;
+  FamilyScope scope;
+  std::array<std::string_view, 3> labels;  // its own label names, in key order; unused empty
+  std::string_view help;
+};
+
+// clang-format off
+inline constexpr FamilySpec kFamilies[] = {
+    {FamilyId::target_up, "sip_target_up", FamilyType::gauge, FamilyScope::target, {},
+     "1 if the target answers healthy OPTIONS (after hysteresis), 0 otherwise."},
+    {FamilyId::probes, "sip_probes_total", FamilyType::counter, FamilyScope::target,
+     {kResultLabel}, "Finished probes by result (success or failure)."},
+    {FamilyId::responses, "sip_probe_responses_total", FamilyType::counter, FamilyScope::target,
+     {kCodeLabel}, "Final responses to probes by SIP status code."},
+    {FamilyId::failures, "sip_probe_failures_total", FamilyType::counter, FamilyScope::target,
+     {kReasonLabel}, "Probes that got no final response, by reason."},
+    {FamilyId::rtt, "sip_probe_rtt_seconds", FamilyType::histogram, FamilyScope::target, {},
+     "Time from the first transmission of a probe to its final response."},
+    {FamilyId::last_rtt, "sip_target_last_rtt_seconds", FamilyType::gauge, FamilyScope::target,
+     {}, "RTT of the last probe that got a final response."},
+    {FamilyId::last_code, "sip_target_last_status_code", FamilyType::gauge, FamilyScope::target,
+     {}, "Final status code of the last probe, 0 if it got none."},
+    {FamilyId::consecutive_failures, "sip_target_consecutive_failures", FamilyType::gauge,
+     FamilyScope::target, {}, "Failed probes in a row."},
+    {FamilyId::state_changes, "sip_target_state_changes_total", FamilyType::counter,
+     FamilyScope::target, {}, "Transitions between up and down."},
+    {FamilyId::last_change, "sip_target_last_change_timestamp_seconds", FamilyType::gauge,
+     FamilyScope::target, {}, "Unix time the target entered its current state, 0 while unknown."},
+    {FamilyId::target_info, "sip_target_info", FamilyType::gauge, FamilyScope::target,
+     {kServerLabel, kTransportLabel, kUriLabel},
+     "Target description; server is the Server (or User-Agent) header of the last response."},
+    {FamilyId::address_up, "sip_address_up", FamilyType::gauge, FamilyScope::target,
+     {kAddressLabel, kTransportLabel},
+     "1 if this address of the target answers healthy OPTIONS (after hysteresis), 0 otherwise."},
+    {FamilyId::address_rtt, "sip_address_last_rtt_seconds", FamilyType::gauge, FamilyScope::target,
+     {kAddressLabel, kTransportLabel},
+     "RTT of the last probe of this address that got a final response."},
+    {FamilyId::cert_expiry, "sip_tls_cert_expiry_timestamp_seconds", FamilyType::gauge,
+     FamilyScope::target, {kAddressLabel},
+     "Unix time the earliest-expiring certificate of the peer's chain expires (also set when "
+     "verification failed)."},
+    {FamilyId::tls_info, "sip_tls_info", FamilyType::gauge, FamilyScope::target,
+     {kAddressLabel, kCipherLabel, kVersionLabel},
+     "TLS version and cipher of the last handshake with this address."},
+    {FamilyId::keepalives, "sip_keepalives_total", FamilyType::counter, FamilyScope::target,
+     {kAddressLabel, kResultLabel},
+     "RFC 5626 CRLF keepalive pings on TCP/TLS connections, by result (success: the pong came "
+     "back)."},
+    {FamilyId::build_info, "sip_exporter_build_info", FamilyType::gauge, FamilyScope::exporter,
+     {kRevisionLabel, kVersionLabel}, "Version and git revision of the running exporter."},
+    {FamilyId::unmatched, "sip_exporter_unmatched_responses_total", FamilyType::counter,
+     FamilyScope::exporter, {},
+     "SIP responses that matched no open probe (late, duplicated, spoofed or with foreign "
+     "identifiers); dropped."},
+    {FamilyId::invalid, "sip_exporter_invalid_messages_total", FamilyType::counter,
+     FamilyScope::exporter, {kReasonLabel},
+     "Received datagrams that were not a valid SIP response; dropped."},
+    {FamilyId::in_flight, "sip_exporter_probes_in_flight", FamilyType::gauge,
+     FamilyScope::exporter, {}, "Probes started and not yet finished."},
+    {FamilyId::lateness, "sip_exporter_schedule_lateness_seconds", FamilyType::histogram,
+     FamilyScope::exporter, {},
+     "How late scheduled probes started: actual minus planned start time."},
+    {FamilyId::reload_ok, "sip_exporter_config_last_reload_successful", FamilyType::gauge,
+     FamilyScope::exporter, {}, "1 if the last configuration load or reload succeeded."},
+    {FamilyId::reload_time, "sip_exporter_config_last_reload_success_timestamp_seconds",
+     FamilyType::gauge, FamilyScope::exporter, {},
+     "Unix time of the last successful configuration load or reload."},
+    {FamilyId::probe_success, "sip_probe_success", FamilyType::gauge, FamilyScope::probe, {},
+     "1 if the probe got a healthy final response, 0 otherwise."},
+    {FamilyId::probe_duration, "sip_probe_duration_seconds", FamilyType::gauge,
+     FamilyScope::probe, {},
+     "How long the probe took, from start to final response or failure."},
+    {FamilyId::probe_status_code, "sip_probe_status_code", FamilyType::gauge, FamilyScope::probe,
+     {}, "Final SIP status code of the probe, 0 if none arrived."},
+};
+// clang-format on
+
+constexpr const FamilySpec& family(FamilyId id) { return kFamilies[static_cast<std::size_t>(id)]; }
+
+// "counter", "gauge" or "histogram", as a TYPE line says it.
+std::string_view type_name(FamilyType t);
+
+// Every label name a series of `f` can carry apart from static labels: `target` for target
+// scope, its own labels, and `le` for a histogram (its buckets).
+std::vector<std::string_view> label_names(const FamilySpec& f);
+
+}  // namespace stx

@@ -1,0 +1,114 @@
+// /metrics and /probe bodies for a fixed scene, compared byte for byte with files in
+// tests/data/exposition: family names, HELP, TYPE, label names and their order and the order
+// of series are a public contract (dashboards, rules and users' queries read them).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "config/config.h"
+#include "exporter/metrics.h"
+#include "exporter/probe_endpoint.h"
+#include "tests/unit/exporter/probe_results.h"
+#include "version.h"
+
+namespace stx {
+namespace {
+
+using std::chrono::milliseconds;
+using test::answered;
+
+std::string golden(const std::string& name) {
+  std::ifstream in(STX_SOURCE_DIR "/tests/data/exposition/" + name);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The build's version and revision where the file says @VERSION@ and @REVISION@.
+std::string with_build(std::string text) {
+  for (const auto& [mark, value] : {std::pair{"@VERSION@", kVersion}, {"@REVISION@", kRevision}}) {
+    const auto at = text.find(mark);
+    if (at != std::string::npos) text.replace(at, std::string_view(mark).size(), value);
+  }
+  return text;
+}
+
+ProbeResult failed(FailureReason why) {
+  ProbeResult r;
+  r.reason = why;
+  r.duration = milliseconds(2000);
+  return r;
+}
+
+Destination address(const char* ip, unsigned short port, Transport t) {
+  Destination d;
+  d.address = boost::asio::ip::make_address(ip);
+  d.port = port;
+  d.transport = t;
+  return d;
+}
+
+// Three targets (static labels, a literal and a DNS name), an answer, a failure, an RTT
+// histogram, addresses with TLS and keepalives, and every exporter-wide family.
+std::string scene() {
+  const Config config = parse_config(R"(
+[exporter]
+rtt_buckets = [0.01, 0.1, 1]
+[[target]]
+name = "a"
+uri = "sip:192.0.2.1:5060"
+labels = { carrier = "acme", site = "ny\"c" }
+[[target]]
+name = "b"
+uri = "sip:192.0.2.2"
+[[target]]
+name = "c"
+uri = "sip:pbx.example.net"
+)",
+                                     "golden.toml");
+  Metrics m(config);
+  for (std::size_t i = 0; i < config.targets.size(); ++i) m.add_target(i, config.targets[i]);
+  TargetState a;
+  TargetState b;
+  m.probe_started();
+  m.probe_finished(0, answered(200, milliseconds(20), "Kamailio 5.6"), a.record(true, 1, 1), a,
+                   1700000000.5);
+  m.probe_started();
+  m.probe_finished(1, answered(503, milliseconds(250), ""), b.record(false, 1, 1), b, 1700000001);
+  m.probe_started();
+  m.probe_finished(1, failed(FailureReason::timeout), b.record(false, 1, 1), b, 1700000002);
+  m.probe_started();  // one still in flight
+  m.schedule_lateness(std::chrono::microseconds(80));
+  m.schedule_lateness(std::chrono::milliseconds(3));
+  m.unmatched_response();
+  m.invalid_message("bad_via");
+  m.invalid_message("too_large");
+  m.invalid_message("bad_via");
+  m.config_reloaded(true, 1700000000);
+  m.add_address(0, 0, address("192.0.2.1", 5061, Transport::tls));
+  m.add_address(2, 1, address("2001:db8::1", 5060, Transport::udp));
+  m.address_finished(0, answered(200, milliseconds(5), ""), a);
+  TlsPeerInfo tls;
+  tls.version = "TLSv1.3";
+  tls.cipher = "TLS_AES_256_GCM_SHA384";
+  tls.cert_expiry = 1800000000;
+  m.tls_peer(0, tls);
+  m.keepalive_finished(0, true);
+  m.keepalive_finished(0, false);
+  return m.serialize();
+}
+
+TEST(ExpositionGolden, MetricsBodyIsUnchanged) {
+  EXPECT_EQ(scene(), with_build(golden("metrics.txt")));
+}
+
+TEST(ExpositionGolden, ProbeBodyIsUnchanged) {
+  EXPECT_EQ(probe_metrics_text(answered(200, milliseconds(20), "x")) +
+                probe_metrics_text(failed(FailureReason::timeout)),
+            golden("probe.txt"));
+}
+
+}  // namespace
+}  // namespace stx
