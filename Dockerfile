@@ -60,7 +60,7 @@ FROM scratch
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE_URL=
-ARG LICENSES=NOASSERTION
+ARG LICENSES=Apache-2.0
 
 COPY --from=build /rootfs/ /
 

@@ -7,7 +7,8 @@
 #   /usr/share/sip_trunk_exporter/example.toml              config/example.toml, always current
 #   /usr/share/sip_trunk_exporter/alerts/                   alerts/: rules, Alertmanager example, runbook
 #   /usr/share/sip_trunk_exporter/dashboards/               dashboards/: Grafana JSON, provisioning
-#   /usr/share/doc/sip_trunk_exporter/                      README.md, CHANGELOG.md
+#   /usr/share/doc/sip_trunk_exporter/                      README.md, CHANGELOG.md, LICENSE
+#   /usr/share/doc/sip-trunk-exporter/copyright             deploy/debian/copyright (Apache-2.0)
 # Any other prefix P puts the config in P/etc (as GNUInstallDirs does: /usr -> /etc) and the
 # unit in P/lib/systemd/system (/usr/local/lib/systemd/system is on systemd's search path).
 # The unit's paths are rewritten at install time for the prefix actually used, so
@@ -21,7 +22,10 @@ set(STX_SYSTEMD_UNIT_DIR "" CACHE STRING
 install(TARGETS sip_trunk_exporter RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 install(FILES config/example.toml DESTINATION ${CMAKE_INSTALL_DATADIR}/sip_trunk_exporter)
-install(FILES README.md CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md CHANGELOG.md LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Debian policy 12.5: the machine-readable copyright under the package's own doc directory.
+install(FILES deploy/debian/copyright
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sip-trunk-exporter)
 
 # Rules and dashboards are installed as they are in the tree when `cmake --install` runs.
 # Rendered output only: the jsonnet sources and render scripts stay in the repository.

@@ -117,12 +117,17 @@ def main():
                  for p in glob.glob(os.path.join(source, "dashboards", "*.json"))}
         checks.check(want <= paths, "contents: binary, config, unit, example, rules, dashboards",
                      "missing " + ", ".join(sorted(want - paths)))
+        copyright_path = f"/usr/share/doc/{PACKAGE}/copyright"
+        checks.check({copyright_path, "/usr/share/doc/sip_trunk_exporter/LICENSE"} <= paths,
+                     "contents: the Debian copyright file and LICENSE")
         unpacked = os.path.join(work, "unpacked")
         t.run(["dpkg-deb", "-x", deb, unpacked])
         sections = t.run(["readelf", "-S", os.path.join(unpacked, "usr/bin/sip_trunk_exporter")]) \
             .stdout
         checks.check(".symtab" not in sections and ".debug_info" not in sections,
                      "the packaged binary is stripped")
+        with open(os.path.join(unpacked, copyright_path.lstrip("/"))) as f:
+            checks.check("License: Apache-2.0" in f.read(), "the copyright file says Apache-2.0")
         with open(os.path.join(unpacked, UNIT.lstrip("/"))) as f, \
                 open(os.path.join(source, "deploy", "sip_trunk_exporter.service")) as g:
             checks.check(f.read() == g.read(), "the packaged unit is deploy/'s")

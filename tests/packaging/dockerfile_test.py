@@ -116,6 +116,8 @@ def main():
     args = dict(a.split("=", 1) for a in runtime.get("ARG", []) if "=" in a)
     checks.check(args.get("VERSION") == version,
                  f"ARG VERSION defaults to the project version {version}", args.get("VERSION"))
+    checks.check(args.get("LICENSES") == "Apache-2.0", "ARG LICENSES defaults to Apache-2.0",
+                 args.get("LICENSES"))
 
     for stage in stages:
         for word, a in stage["ins"]:
