@@ -604,7 +604,7 @@ TEST(EngineKeepalive, APeerThatNeverPongsLosesNoProbeOverMinutes) {
       }
       clock.advance(milliseconds(1));
     }
-    const std::size_t want = static_cast<std::size_t>(5 * 60 * 1000 / c.interval.count());
+    const auto want = static_cast<std::size_t>(5 * 60 * 1000 / c.interval.count());
     EXPECT_GE(sink.finished.size(), want - 1) << c.interval.count() << "/" << c.keepalive.count();
     for (const Finished& f : sink.finished) {
       EXPECT_TRUE(f.result.success) << c.interval.count() << "/" << c.keepalive.count() << ": "

@@ -120,6 +120,7 @@ struct SilentPeer {
 
 std::vector<milliseconds> offsets(const std::vector<TimePoint>& at, TimePoint t0) {
   std::vector<milliseconds> out;
+  out.reserve(at.size());
   for (const TimePoint t : at) out.push_back(std::chrono::duration_cast<milliseconds>(t - t0));
   return out;
 }

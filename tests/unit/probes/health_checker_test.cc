@@ -92,7 +92,7 @@ TargetConfig target(milliseconds interval = seconds(10), milliseconds timeout = 
 
 // One checker on a manual clock, with its timer entries run in virtual time.
 struct Rig {
-  explicit Rig(DnsSettings dns = {})
+  explicit Rig(const DnsSettings& dns = {})
       : checker({clock, timers, sink, exchanges,
                  [this](const DnsSettings&) {
                    auto l = std::make_unique<FakeLocator>();

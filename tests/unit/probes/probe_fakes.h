@@ -143,7 +143,7 @@ class FakeConnection final : public Connection {
 // Every connection made, in order; they stay alive here after the exchanges drop them.
 struct FakeConnections {
   ConnectionFactory factory() {
-    return [this](StreamOptions, StreamHandlers h) -> std::shared_ptr<Connection> {
+    return [this](const StreamOptions&, StreamHandlers h) -> std::shared_ptr<Connection> {
       made.push_back(std::make_shared<FakeConnection>(std::move(h)));
       return made.back();
     };
