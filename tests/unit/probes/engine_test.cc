@@ -82,15 +82,7 @@ std::string reply(const std::string& req, int code, const std::string& extra = "
 
 TargetConfig target(std::uint16_t port, milliseconds interval = milliseconds(60000),
                     milliseconds timeout = milliseconds(3000)) {
-  TargetConfig t;
-  t.name = "t";
-  t.uri = "sip:127.0.0.1:" + std::to_string(port);
-  std::string err;
-  t.parsed_uri = *parse_sip_uri(t.uri, &err);
-  t.interval = interval;
-  t.timeout = timeout;
-  t.healthy_codes.classes[2] = true;
-  t.from = "sip:prober@localhost";
+  TargetConfig t = test_target("sip:127.0.0.1:" + std::to_string(port), interval, timeout);
   t.user_agent = "test";
   return t;
 }

@@ -48,14 +48,8 @@ std::string reply(const std::string& req, int code) {
 
 ProbeTarget probe_target(Transport transport, std::uint16_t port,
                          milliseconds keepalive = milliseconds(0)) {
-  auto cfg = std::make_shared<TargetConfig>();
-  cfg->name = "t";
-  cfg->uri = "sip:127.0.0.1:" + std::to_string(port);
-  std::string err;
-  cfg->parsed_uri = *parse_sip_uri(cfg->uri, &err);
-  cfg->timeout = seconds(10);
-  cfg->healthy_codes.classes[2] = true;
-  cfg->from = "sip:prober@localhost";
+  auto cfg = std::make_shared<TargetConfig>(
+      test_target("sip:127.0.0.1:" + std::to_string(port), seconds(30), seconds(10)));
   cfg->transport = transport;
   cfg->keepalive_interval = keepalive;
   ProbeTarget t;
@@ -125,15 +119,28 @@ std::vector<milliseconds> offsets(const std::vector<TimePoint>& at, TimePoint t0
   return out;
 }
 
-TEST(ExchangesUdp, TimerEDoublesFromT1ToT2UntilTheDeadline) {
+// One UDP exchange to a silent peer, started at t0 with `deadline` to go.
+struct SilentExchange {
+  explicit SilentExchange(milliseconds deadline)
+      : peer(rig.io),
+        t(probe_target(Transport::udp, peer.socket.local_endpoint().port())),
+        t0(rig.clock.now()) {
+    const std::uint16_t port = peer.socket.local_endpoint().port();
+    rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
+    rig.exchanges.start(0, t0, t0 + deadline);
+    peer.drain(rig.clock.now());
+  }
   Rig rig;
-  SilentPeer peer(rig.io);
-  const std::uint16_t port = peer.socket.local_endpoint().port();
-  const ProbeTarget t = probe_target(Transport::udp, port);
-  rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
-  const TimePoint t0 = rig.clock.now();
-  rig.exchanges.start(0, t0, t0 + seconds(20));
-  peer.drain(rig.clock.now());
+  SilentPeer peer;
+  ProbeTarget t;
+  TimePoint t0;
+};
+
+TEST(ExchangesUdp, TimerEDoublesFromT1ToT2UntilTheDeadline) {
+  SilentExchange x(seconds(20));
+  Rig& rig = x.rig;
+  SilentPeer& peer = x.peer;
+  const TimePoint t0 = x.t0;
   rig.run_for(seconds(20) - milliseconds(1), [&] { peer.drain(rig.clock.now()); });
   // RFC 3261 17.1.2.2: T1 = 500 ms, doubling, capped at T2 = 4 s.
   const std::vector<milliseconds> want = {
@@ -147,14 +154,10 @@ TEST(ExchangesUdp, TimerEDoublesFromT1ToT2UntilTheDeadline) {
 }
 
 TEST(ExchangesUdp, AProvisionalAnswerSlowsRetransmissionsToT2) {
-  Rig rig;
-  SilentPeer peer(rig.io);
-  const std::uint16_t port = peer.socket.local_endpoint().port();
-  const ProbeTarget t = probe_target(Transport::udp, port);
-  rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
-  const TimePoint t0 = rig.clock.now();
-  rig.exchanges.start(0, t0, t0 + seconds(10));
-  peer.drain(rig.clock.now());
+  SilentExchange x(seconds(10));
+  Rig& rig = x.rig;
+  SilentPeer& peer = x.peer;
+  const TimePoint t0 = x.t0;
   rig.clock.advance(milliseconds(100));
   peer.socket.send_to(boost::asio::buffer(reply(peer.last, 100)), peer.sender);
   rig.exchanges.poll();  // reads the 100 Trying

@@ -78,16 +78,7 @@ LocateResult lookup_failed() {
 }
 
 TargetConfig target(milliseconds interval = seconds(10), milliseconds timeout = seconds(5)) {
-  TargetConfig t;
-  t.name = "t";
-  t.uri = "sip:trunk.example";
-  std::string err;
-  t.parsed_uri = *parse_sip_uri(t.uri, &err);
-  t.interval = interval;
-  t.timeout = timeout;
-  t.healthy_codes.classes[2] = true;
-  t.from = "sip:prober@localhost";
-  return t;
+  return test_target("sip:trunk.example", interval, timeout);
 }
 
 // One checker on a manual clock, with its timer entries run in virtual time.

@@ -15,6 +15,21 @@
 
 namespace stx {
 
+// A target's settings as the tests start from: `uri`, 2xx healthy, a From of our own.
+inline TargetConfig test_target(const std::string& uri, std::chrono::milliseconds interval,
+                                std::chrono::milliseconds timeout) {
+  TargetConfig t;
+  t.name = "t";
+  t.uri = uri;
+  std::string err;
+  t.parsed_uri = *parse_sip_uri(t.uri, &err);
+  t.interval = interval;
+  t.timeout = timeout;
+  t.healthy_codes.classes[2] = true;
+  t.from = "sip:prober@localhost";
+  return t;
+}
+
 struct Finished {
   std::size_t target;
   ProbeResult result;
