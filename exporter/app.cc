@@ -9,10 +9,21 @@
 
 #include "exporter/probe_endpoint.h"
 #include "exporter/web_config.h"
+#include "exporter/web_security.h"
 #include "version.h"
 
 namespace stx {
 namespace {
+
+void log_web_security(Logger& log, std::string_view msg, const std::string& file,
+                      const WebSecurity& web) {
+  const auto& tls = web.config.tls;
+  log.log(LogLevel::info, msg,
+          {{"file", file},
+           {"tls", tls ? std::string(tls_version_name(tls->min_version)) + "+" : "off"},
+           {"client_auth", tls ? std::string(client_auth_name(tls->client_auth)) : "-"},
+           {"basic_auth_users", std::to_string(web.config.basic_auth_users.size())}});
+}
 
 std::uint64_t random_seed() {
   std::random_device rd;
@@ -114,23 +125,16 @@ int App::run() {
   for (const auto& w : config_->warnings) {
     log_.log(LogLevel::warn, "configuration", {{"warning", w}});
   }
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  auto auth = std::make_shared<const BasicAuth>();
+  WebSecurity web;
+  web.auth = std::make_shared<const BasicAuth>();
   if (!flags_.web_config_file.empty()) {
     try {
-      const WebConfig web = load_web_config(flags_.web_config_file);
-      for (const auto& w : web.warnings) {
+      web = load_web_security(flags_.web_config_file);
+      for (const auto& w : web.config.warnings) {
         log_.log(LogLevel::warn, "web configuration", {{"warning", w}});
       }
-      if (web.tls) tls = make_tls_context(*web.tls);
-      auth = std::make_shared<const BasicAuth>(web.basic_auth_users);
-      log_.log(
-          LogLevel::info, "web configuration loaded",
-          {{"file", flags_.web_config_file},
-           {"tls", web.tls ? std::string(tls_version_name(web.tls->min_version)) + "+"
-                           : std::string("off")},
-           {"client_auth", web.tls ? std::string(client_auth_name(web.tls->client_auth)) : "-"},
-           {"basic_auth_users", std::to_string(web.basic_auth_users.size())}});
+      log_web_security(log_, "web configuration loaded", flags_.web_config_file, web);
+      web_watch_ = std::make_unique<WebSecurityWatch>(flags_.web_config_file, web.config);
     } catch (const WebConfigError& e) {
       log_.log(LogLevel::error, "invalid web configuration",
                {{"file", flags_.web_config_file}, {"err", e.what()}});
@@ -147,7 +151,8 @@ int App::run() {
   reporter_ = std::make_unique<Reporter>(*metrics_, board_, log_);
   engine_ = std::make_unique<Engine>(io_, *reporter_, random_seed(), config_->exporter.dns);
   http_ = std::make_unique<HttpServer>(routes(), log_);
-  http_->secure(std::move(tls), std::move(auth));
+  http_->secure(std::move(web.tls), std::move(web.auth));
+  if (web_watch_) http_->on_accept([this] { reload_web_security(); });
   try {
     for (const std::string& address : flags_.listen_addresses) {
       std::string error;
@@ -177,6 +182,19 @@ int App::run() {
   http_->stop();
   log_.log(LogLevel::info, "stopped");
   return 0;
+}
+
+void App::reload_web_security() {
+  if (!web_watch_->changed()) return;
+  try {
+    WebSecurity web = load_web_security(flags_.web_config_file);
+    web_watch_->loaded(web.config);
+    log_web_security(log_, "web configuration reloaded", flags_.web_config_file, web);
+    http_->secure(std::move(web.tls), std::move(web.auth));
+  } catch (const WebConfigError& e) {
+    log_.log(LogLevel::error, "invalid web configuration; keeping the previous one",
+             {{"file", flags_.web_config_file}, {"err", e.what()}});
+  }
 }
 
 }  // namespace stx

@@ -21,6 +21,8 @@
 
 namespace stx {
 
+class WebSecurityWatch;
+
 class App {
  public:
   App(const Flags& flags, Logger& log);
@@ -35,6 +37,9 @@ class App {
   std::string reload();
   WebRoutes routes();
   void wait_for_signals();
+  // On the HTTP thread, before a connection is served: reloads --web.config.file when it or
+  // a file it names changed; a broken one keeps the previous settings.
+  void reload_web_security();
 
   const Flags& flags_;
   Logger& log_;
@@ -45,6 +50,7 @@ class App {
   std::unique_ptr<Reporter> reporter_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<WebSecurityWatch> web_watch_;  // with --web.config.file
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::atomic<bool> ready_{false};
   ProbeGate probe_gate_;

@@ -45,7 +45,10 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // What --web.config.file asks of each session: `auth` null when basic auth is off.
 struct Guard {
-  const BasicAuth* auth = nullptr;
+  // Shared with the server: a reload of --web.config.file swaps the server's, and sessions
+  // opened before it go on with what they started with.
+  std::shared_ptr<const BasicAuth> auth;
+  std::shared_ptr<boost::asio::ssl::context> tls;
   boost::asio::thread_pool* auth_pool = nullptr;
   AuthGate* auth_gate = nullptr;  // io thread only
 };
@@ -451,7 +454,8 @@ void HttpServer::accept(tcp::acceptor& a) {
         accept(a);
         return;
       }
-      const Guard guard{auth_.get(), auth_pool_.get(), auth_gate_.get()};
+      if (on_accept_) on_accept_();  // may reload the web config (secure())
+      const Guard guard{auth_, tls_, auth_pool_.get(), auth_gate_.get()};
       std::shared_ptr<HttpConnection> session;
       if (tls_) {
         auto s = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), routes_,

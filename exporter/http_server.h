@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -52,8 +53,12 @@ class HttpServer {
   void listen(const std::string& host, std::uint16_t port);
   // --web.config.file, before start(): every listener speaks TLS when `tls` is set, and every
   // request needs the right basic auth credentials when `auth` is enabled (401 otherwise).
+  // Later, only from the on_accept hook: connections accepted from then on use the new
+  // settings, open ones keep theirs.
   void secure(std::shared_ptr<boost::asio::ssl::context> tls,
               std::shared_ptr<const BasicAuth> auth);
+  // Runs on the server's thread before each accepted connection gets its session.
+  void on_accept(std::function<void()> hook) { on_accept_ = std::move(hook); }
   void start();  // runs the io_context on a thread
   void stop();   // closes listeners and sessions, joins the thread
 
@@ -70,6 +75,7 @@ class HttpServer {
   std::thread thread_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::shared_ptr<const BasicAuth> auth_;
+  std::function<void()> on_accept_;
   // bcrypt takes tens of milliseconds: checks run here, off the thread that serves requests.
   std::unique_ptr<boost::asio::thread_pool> auth_pool_;
   std::unique_ptr<AuthGate> auth_gate_;  // bounds what waits for auth_pool_

@@ -30,6 +30,17 @@ void openssl(const fs::path& dir, std::vector<std::string> args) {
   if (r.exit_code != 0) throw std::runtime_error("openssl failed:\n" + r.out + r.err);
 }
 
+// <name>.key and <name>.crt (CN=<name>) issued by <ca>.crt with the extensions in <ext>.
+void issue_certificate(const fs::path& dir, const std::string& name, const std::string& ca,
+                       const std::string& ext) {
+  auto at = [&](const std::string& file) { return (dir / file).string(); };
+  openssl(dir, {"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", at(name + ".key"), "-out", at(name + ".csr"), "-subj", "/CN=" + name});
+  openssl(dir, {"x509", "-req", "-in", at(name + ".csr"), "-CA", at(ca + ".crt"), "-CAkey",
+                at(ca + ".key"), "-CAcreateserial", "-days", "2", "-extfile", at(ext), "-out",
+                at(name + ".crt")});
+}
+
 // A CA, a server certificate for localhost and 127.0.0.1, a client certificate from the CA,
 // and a client certificate from another CA.
 void make_certificates(const fs::path& dir) {
@@ -47,15 +58,9 @@ void make_certificates(const fs::path& dir) {
   write_file(dir / "server.ext",
              "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   write_file(dir / "client.ext", "extendedKeyUsage=clientAuth\n");
-  auto issue = [&](const std::string& name, const std::string& ca, const std::string& ext) {
-    req({"-keyout", at(name + ".key"), "-out", at(name + ".csr"), "-subj", "/CN=" + name});
-    openssl(dir, {"x509", "-req", "-in", at(name + ".csr"), "-CA", at(ca + ".crt"), "-CAkey",
-                  at(ca + ".key"), "-CAcreateserial", "-days", "2", "-extfile", at(ext), "-out",
-                  at(name + ".crt")});
-  };
-  issue("server", "ca", "server.ext");
-  issue("client", "ca", "client.ext");
-  issue("stranger", "other-ca", "client.ext");
+  issue_certificate(dir, "server", "ca", "server.ext");
+  issue_certificate(dir, "client", "ca", "client.ext");
+  issue_certificate(dir, "stranger", "other-ca", "client.ext");
 }
 
 struct CurlResult {
@@ -326,6 +331,47 @@ TEST_F(WebConfigTest, InvalidWebConfigExitsWithAClearMessage) {
                   tmp_.path(), 10s);
   EXPECT_EQ(r.exit_code, 1) << describe_wait_status(r.status) << "\n" << r.err;
   EXPECT_THAT(r.err, HasSubstr("TLS11 is not supported"));
+}
+
+// The CN of the certificate the exporter presents to a new TLS connection.
+std::string served_cn(const fs::path& dir, std::uint16_t port) {
+  auto r = run_command("s_client",
+                       {require_tool("openssl").string(), "s_client", "-connect",
+                        "127.0.0.1:" + std::to_string(port), "-servername", "localhost"},
+                       dir, 20s, fs::path("/dev/null"));
+  const auto at = r.out.find("subject=CN = ");
+  if (at == std::string::npos) return "(none: " + r.err + ")";
+  return r.out.substr(at + 13, r.out.find('\n', at) - at - 13);
+}
+
+// Installs `from` over `to` the way certificate tools do: a new file renamed over the old.
+void replace_file(const fs::path& from, const fs::path& to) {
+  fs::copy_file(from, to.string() + ".new", fs::copy_options::overwrite_existing);
+  fs::rename(to.string() + ".new", to);
+}
+
+TEST_F(WebConfigTest, RenewedCertificateIsServedWithoutRestartAndABrokenFileKeepsTheOld) {
+  issue_certificate(tmp_.path(), "renewed", "ca", "server.ext");
+  const std::string web = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+  SecureExporter ex(tmp_.path(), web, tls_args());
+  EXPECT_EQ(served_cn(tmp_.path(), ex.port()), "server");
+
+  replace_file(tmp_ / "renewed.crt", tmp_ / "server.crt");
+  replace_file(tmp_ / "renewed.key", tmp_ / "server.key");
+  EXPECT_EQ(served_cn(tmp_.path(), ex.port()), "renewed");
+  const auto scrape = curl(tmp_.path(), ex.url("/metrics"), tls_args());
+  EXPECT_EQ(scrape.http_code, 200) << describe(scrape);
+  EXPECT_THAT(ex.process().stderr_text() + ex.process().stdout_text(),
+              HasSubstr("web configuration reloaded"));
+
+  // A broken file is refused with its reason; the running settings stay.
+  write_file(tmp_ / "exporter-web.yml", "tls_server_config: [\n");
+  const auto after = curl(tmp_.path(), ex.url("/metrics"), tls_args());
+  EXPECT_EQ(after.http_code, 200) << describe(after);
+  EXPECT_EQ(served_cn(tmp_.path(), ex.port()), "renewed");
+  const std::string log = ex.process().stderr_text() + ex.process().stdout_text();
+  EXPECT_THAT(log, HasSubstr("invalid web configuration; keeping the previous one"));
+  EXPECT_TRUE(ex.process().running());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // --web.config.file: parsing and its error messages, the TLS context (with certificates the
 // test makes with the openssl CLI) and bcrypt basic auth with its cache.
 #include "exporter/web_config.h"
+#include "exporter/web_security.h"
 
 #include <crypt.h>
 #include <openssl/bio.h>
@@ -829,6 +830,36 @@ TEST(WebConfigFlag, ParsedAndListed) {
   EXPECT_EQ(f.web_config_file, "web.yml");
   EXPECT_EQ(parse_flags({"--web.config.file"}, f), "flag --web.config.file needs a value");
   EXPECT_THAT(usage(), HasSubstr("--web.config.file=PATH"));
+}
+
+// The watch behind reloading --web.config.file: the config file and the files it names,
+// reported once per change, whether rewritten in place or renamed over.
+TEST(WebSecurityWatch, ReportsEachChangeOnceAndFollowsTheFilesTheConfigNames) {
+  TempDir dir;
+  write(dir / "web.yml", "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n");
+  write(dir / "a.crt", "A");
+  write(dir / "a.key", "K");
+  WebConfig config;
+  config.tls = TlsServerSettings{};
+  config.tls->cert_file = dir / "a.crt";
+  config.tls->key_file = dir / "a.key";
+  WebSecurityWatch watch(dir / "web.yml", config);
+  EXPECT_FALSE(watch.changed());
+
+  write(dir / "a.crt.new", "A2");
+  fs::rename(dir / "a.crt.new", dir / "a.crt");  // renamed over: a new inode
+  EXPECT_TRUE(watch.changed());
+  EXPECT_FALSE(watch.changed());  // once per change, even if the reload then fails
+
+  write(dir / "web.yml", "tls_server_config:\n  cert_file: b.crt\n  key_file: b.key\n  # x\n");
+  EXPECT_TRUE(watch.changed());
+  config.tls->cert_file = dir / "b.crt";
+  config.tls->key_file = dir / "b.key";
+  watch.loaded(config);
+  write(dir / "a.crt", "no longer watched");
+  EXPECT_FALSE(watch.changed());
+  write(dir / "b.key", "now it is");
+  EXPECT_TRUE(watch.changed());
 }
 
 }  // namespace
