@@ -41,7 +41,20 @@ TEST_F(ExporterTest, SideBySideTargetsAndValidExposition) {
   spec.targets = {
       {"sipp", sipp.uri(), {{"carrier", "demo"}}, {}},
       {"kam", kam.uri(), {{"carrier", "kamco"}}, {}},
-      {"dead", "sip:127.0.0.1:" + std::to_string(dead_port), {{"carrier", "nobody"}}, {}},
+      // Label names at the edges of what the config accepts (case, a leading underscore,
+      // names that merely start like the exporter's own), with values that need escaping:
+      // promtool must still accept every line.
+      {"dead",
+       "sip:127.0.0.1:" + std::to_string(dead_port),
+       {{"carrier", "nobody"},
+        {"_x", "quote \" and backslash \\"},
+        {"Carrier", "Gro\xc3\x9f & Co"},
+        {"le_x", "1"},
+        {"code_", "503"},
+        {"target_group", "t"},
+        {"instance_id", "i"},
+        {"z9", ""}},
+       {}},
   };
   Exporter exporter(tmp_.path(), spec);
 
