@@ -44,7 +44,7 @@ local num(x) = '%g' % x;
       annotations: {
         summary: summary,
         description: description,
-        runbook_url: cfg.runbookURLBase + '#' + std.asciiLower(name),
+        runbook_url: cfg.runbookURLPattern % std.asciiLower(name),
       },
     },
 

@@ -11,9 +11,12 @@
     // A group of one target is that target: SipTrunkDown already covers it.
     groupDownMinTargets: 2,
 
-    // runbook_url = runbookURLBase + '#' + lower-case alert name. The default is the
-    // runbook's path in this repository; point it at where you host the repository.
-    runbookURLBase: 'alerts/runbook.md',
+    // runbook_url = runbookURLPattern % lower-case alert name (kubernetes-mixin's
+    // setting): an absolute URL, so that emails and pages carry a link. The name is
+    // the GitHub anchor of the alert's section in alerts/runbook.md. The default is a
+    // placeholder host: set it to where you publish this repository (a literal %
+    // is written %%).
+    runbookURLPattern: 'https://git.example.com/sip_trunk_exporter/blob/main/alerts/runbook.md#%s',
 
     // SipTrunkDown / SipTrunkGroupDown: sip_target_up is already debounced by
     // failures_before_down, so this only rides out exporter restarts and blips.

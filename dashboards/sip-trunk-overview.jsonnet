@@ -4,7 +4,7 @@ local g = import 'lib/grafana.libsonnet';
 local cfg = (import '../alerts/config.libsonnet')._config;
 local rules = import '../alerts/rules.libsonnet';
 
-local sel = cfg.exporterSelector + ',carrier=~"$carrier",site=~"$site",target=~"$target"';
+local sel = g.exporterMatchers + ',carrier=~"$carrier",site=~"$site",target=~"$target"';
 local q(metric) = '%s{%s}' % [metric, sel];
 
 // 1 up, 0 down, -1 unknown (no verdict yet since the exporter started).
@@ -30,10 +30,10 @@ g.dashboard(
   'sip-trunk-overview',
   'SIP trunks overview',
   'State, availability, round-trip times and answers of every SIP target probed by sip_trunk_exporter.',
-  [
-    g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % cfg.exporterSelector),
-    g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % cfg.exporterSelector),
-    g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % cfg.exporterSelector),
+  g.exporterVariables(cfg.exporterSelector) + [
+    g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % g.exporterMatchers),
+    g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % g.exporterMatchers),
+    g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % g.exporterMatchers),
   ],
   [
     g.stat(
@@ -102,17 +102,19 @@ g.dashboard(
       ],
       g.pos(0, 12, 24, 9),
       {
-        excludeByName: { Time: true, __name__: true, job: true, instance: true },
+        // The instance tells targets of the same name on two exporters apart.
+        excludeByName: { Time: true, __name__: true, job: true },
         indexByName: {
           target: 0,
           carrier: 1,
           site: 2,
-          'Value #A': 3,
-          'Value #B': 4,
-          'Value #C': 5,
-          'Value #D': 6,
-          'Value #E': 7,
-          'Value #F': 8,
+          instance: 3,
+          'Value #A': 4,
+          'Value #B': 5,
+          'Value #C': 6,
+          'Value #D': 7,
+          'Value #E': 8,
+          'Value #F': 9,
         },
       },
       [
@@ -120,11 +122,12 @@ g.dashboard(
           { id: 'displayName', value: 'Target' },
           { id: 'links', value: [{
             title: 'Target details',
-            url: '/d/sip-trunk-target/sip-trunk-target?${datasource:queryparam}&var-target=${__value.raw}&${__url_time_range}',
+            url: '/d/sip-trunk-target/sip-trunk-target?${datasource:queryparam}&${job:queryparam}&var-instance=${__data.fields.instance}&var-target=${__value.raw}&${__url_time_range}',
           }] },
         ]),
         byName('carrier', [{ id: 'displayName', value: 'Carrier' }]),
         byName('site', [{ id: 'displayName', value: 'Site' }]),
+        byName('instance', [{ id: 'displayName', value: 'Exporter' }]),
         byName('Value #A', [
           { id: 'displayName', value: 'State' },
           { id: 'mappings', value: stateMappings },

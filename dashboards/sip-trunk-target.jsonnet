@@ -4,7 +4,7 @@ local g = import 'lib/grafana.libsonnet';
 local cfg = (import '../alerts/config.libsonnet')._config;
 local rules = import '../alerts/rules.libsonnet';
 
-local sel = cfg.exporterSelector + ',target="$target"';
+local sel = g.exporterMatchers + ',target="$target"';
 local q(metric) = '%s{%s}' % [metric, sel];
 
 local stateExpr = '%s - (%s == bool 0)' % [q('sip_target_up'), q('sip_target_last_change_timestamp_seconds')];
@@ -32,10 +32,10 @@ g.dashboard(
   'sip-trunk-target',
   'SIP trunk target',
   'One SIP target probed by sip_trunk_exporter: state, round-trip times, answers, failures, certificate and peer software.',
-  [
-    g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % cfg.exporterSelector),
-    g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % cfg.exporterSelector),
-    g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % cfg.exporterSelector, multi=false),
+  g.exporterVariables(cfg.exporterSelector) + [
+    g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % g.exporterMatchers),
+    g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % g.exporterMatchers),
+    g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % g.exporterMatchers, multi=false),
   ],
   [
     g.stat('State',

@@ -20,8 +20,9 @@
     skipUrlSync: false,
   },
 
-  // A variable listing the values of `label` on `metric` (a series selector).
-  labelVariable(name, label, metric, multi=true):: {
+  // A variable listing the values of `label` on `metric` (a series selector). With
+  // allValue null, "All" stands for the values listed rather than any value.
+  labelVariable(name, label, metric, multi=true, allValue='.*'):: {
     name: name,
     label: label,
     type: 'query',
@@ -35,7 +36,17 @@
     regex: '',
     skipUrlSync: false,
     sort: 1,
-  } + (if multi then { allValue: '.*' } else {}),
+  } + (if multi && allValue != null then { allValue: allValue } else {}),
+
+  // `job` and `instance` (the node-mixin and blackbox-mixin convention), for a
+  // Prometheus that scrapes several exporters. The jobs listed are those that
+  // `exporterSelector` selects, and "All" means just them; every other variable and
+  // every query filters by both (`exporterMatchers`).
+  exporterVariables(exporterSelector):: [
+    $.labelVariable('job', 'Job', 'sip_exporter_build_info{%s}' % exporterSelector, allValue=null),
+    $.labelVariable('instance', 'Instance', 'sip_exporter_build_info{job=~"$job"}'),
+  ],
+  exporterMatchers:: 'job=~"$job",instance=~"$instance"',
 
   // --- Queries -----------------------------------------------------------------
 

@@ -80,7 +80,8 @@ class DashboardQueriesTest : public ::testing::Test {
   // of each query but those naming a metric that starts with one of `may_be_empty`.
   void run_dashboard(const std::string& file, const std::map<std::string, std::string>& vars,
                      bool want_data, const std::set<std::string>& may_be_empty = {}) {
-    SCOPED_TRACE(file + " with $target=" + vars.at("$target") + " $carrier=" + vars.at("$carrier") +
+    SCOPED_TRACE(file + " with $job=" + vars.at("$job") + " $instance=" + vars.at("$instance") +
+                 " $target=" + vars.at("$target") + " $carrier=" + vars.at("$carrier") +
                  " $site=" + vars.at("$site"));
     json d = load_json(dashboards_dir() / file);
     auto& prom = *prometheus_;
@@ -138,16 +139,26 @@ class DashboardQueriesTest : public ::testing::Test {
 
 // One stack for all dashboards and variable choices (it takes seconds to fill).
 TEST_F(DashboardQueriesTest, EveryPanelAndVariableQueryRunsAndReturnsData) {
-  run_dashboard("sip-trunk-overview.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", ".*"}}, true);
-  run_dashboard("sip-trunk-overview.json", {{"$carrier", "acme"}, {"$site", "nyc"}, {"$target", ".*"}}, true);
+  // The exporter's instance as the `instance` variable lists it (one value).
+  json build = prometheus_->query("sip_exporter_build_info{job=\"sip_trunk_exporter\"}");
+  ASSERT_EQ(build.size(), 1u) << build.dump();
+  const std::string instance = build.at(0).at("metric").at("instance");
+  // "All" jobs is the one listed; "All" instances is the allValue .*.
+  const std::map<std::string, std::string> all = {
+      {"$job", "sip_trunk_exporter"}, {"$instance", ".*"}, {"$carrier", ".*"}, {"$site", ".*"}};
+  auto with = [&](std::map<std::string, std::string> vars) {
+    vars.insert(all.begin(), all.end());  // keeps the values given
+    return vars;
+  };
+  run_dashboard("sip-trunk-overview.json", with({{"$target", ".*"}}), true);
+  run_dashboard("sip-trunk-overview.json",
+                with({{"$instance", instance}, {"$carrier", "acme"}, {"$site", "nyc"}, {"$target", ".*"}}), true);
   // A UDP target has no TLS series; the TLS target has every series.
-  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kLive}},
-                true, {"sip_tls_"});
-  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kTls}},
-                true);
+  run_dashboard("sip-trunk-target.json", with({{"$target", kLive}}), true, {"sip_tls_"});
+  run_dashboard("sip-trunk-target.json", with({{"$instance", instance}, {"$target", kTls}}), true);
   // A target that never answered has no RTTs or codes to show; its queries must
   // still be valid.
-  run_dashboard("sip-trunk-target.json", {{"$carrier", ".*"}, {"$site", ".*"}, {"$target", kDead}}, false);
+  run_dashboard("sip-trunk-target.json", with({{"$target", kDead}}), false);
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "alerting_files.h"
 #include "harness.h"
@@ -94,6 +96,12 @@ class DashboardsTest : public ::testing::Test {
                            dir, 120s);
   }
 
+  static const json& variable(const json& dashboard, const std::string& name) {
+    for (const auto& v : dashboard.at("templating").at("list")) {
+      if (v.at("name") == name) return v;
+    }
+    throw std::runtime_error("no variable " + name);
+  }
   const json& overview() { return dashboards_.at("sip-trunk-overview.json"); }
   const json& target() { return dashboards_.at("sip-trunk-target.json"); }
 
@@ -196,8 +204,94 @@ TEST_F(DashboardsTest, HaveVariablesForTheTargetAndTheStaticLabels) {
       }
     }
   }
-  EXPECT_TRUE(overview().at("templating").at("list").at(3).at("multi").get<bool>());
-  EXPECT_FALSE(target().at("templating").at("list").at(3).at("multi").get<bool>());
+  EXPECT_TRUE(variable(overview(), "target").at("multi").get<bool>());
+  EXPECT_FALSE(variable(target(), "target").at("multi").get<bool>());
+}
+
+// Problems of `expr` for a Prometheus with several exporters: a selector (braces
+// or none) without the `job` or `instance` variable's matcher. Empty if none.
+std::vector<std::string> missing_exporter_matchers(const std::string& expr) {
+  std::vector<std::string> problems;
+  for (const auto& name : metric_names(expr)) {
+    // Every occurrence of the name as a selector, with its matchers if any.
+    const std::regex selector_re("(^|[^A-Za-z0-9_:])" + name + "(?![A-Za-z0-9_:])(\\{[^}]*\\})?");
+    for (std::sregex_iterator it(expr.begin(), expr.end(), selector_re), end; it != end; ++it) {
+      std::string matchers = (*it)[2].str();
+      for (const char* m : {"job=~\"$job\"", "instance=~\"$instance\""}) {
+        if (matchers.find(m) == std::string::npos) problems.push_back(name + " without " + m);
+      }
+    }
+  }
+  return problems;
+}
+
+TEST(MissingExporterMatchersTest, FindsEverySelectorWithoutBoth) {
+  EXPECT_THAT(missing_exporter_matchers(R"(count(a{job=~"$job",instance=~"$instance",x="1"} == 1) or vector(0))"),
+              ::testing::IsEmpty());
+  EXPECT_THAT(missing_exporter_matchers(R"(a_bucket{job=~"$job",instance=~"$instance"} - on (job) a{job=~"$job"})"),
+              ::testing::ElementsAre("a without instance=~\"$instance\""));
+  EXPECT_THAT(missing_exporter_matchers(R"(sum(rate(c_total[5m])) / c_total{instance=~"$instance"})"),
+              ::testing::UnorderedElementsAre("c_total without job=~\"$job\"", "c_total without job=~\"$job\"",
+                                              "c_total without instance=~\"$instance\""));
+}
+
+// Several exporters (or Prometheus jobs) in one data source: `job` and `instance`
+// variables as node-mixin and blackbox-mixin have them, and every query, panels'
+// and other variables', filtered by both.
+TEST_F(DashboardsTest, EveryQueryFiltersByTheJobAndInstanceVariables) {
+  for (const auto& [name, d] : dashboards_) {
+    SCOPED_TRACE(name);
+    const json& list = d.at("templating").at("list");
+    ASSERT_GE(list.size(), 3u);
+    // Right after the data source, as the variables below depend on them.
+    const json& job = list.at(1);
+    const json& instance = list.at(2);
+    EXPECT_EQ(job.at("name"), "job");
+    EXPECT_EQ(instance.at("name"), "instance");
+    for (const json* v : {&job, &instance}) {
+      EXPECT_EQ(v->at("type"), "query");
+      EXPECT_TRUE(v->at("multi").get<bool>()) << v->at("name");
+      EXPECT_TRUE(v->at("includeAll").get<bool>()) << v->at("name");
+    }
+    EXPECT_EQ(job.at("query"), "label_values(sip_exporter_build_info{job=\"sip_trunk_exporter\"}, job)");
+    // "All" jobs are the jobs listed, not any job that has these metric names.
+    EXPECT_FALSE(job.contains("allValue"));
+    EXPECT_EQ(instance.at("query"), "label_values(sip_exporter_build_info{job=~\"$job\"}, instance)");
+    for (std::size_t i = 3; i < list.size(); ++i) {
+      const json& v = list.at(i);
+      if (v.at("type") != "query") continue;
+      std::string query = v.at("query");
+      std::string selector = query.substr(0, query.rfind(','));  // label_values(SELECTOR, LABEL)
+      EXPECT_THAT(missing_exporter_matchers(selector), ::testing::IsEmpty()) << "variable " << v.at("name");
+    }
+    int exprs = 0;
+    for (const auto& panel : d.at("panels")) {
+      for (const auto& t : panel.at("targets")) {
+        ++exprs;
+        std::string expr = t.at("expr");
+        EXPECT_THAT(missing_exporter_matchers(expr), ::testing::IsEmpty())
+            << panel.at("title") << " / " << t.at("refId") << ": " << expr;
+      }
+    }
+    EXPECT_GT(exprs, 10);
+  }
+}
+
+// The overview's status table tells exporters apart and opens the target dashboard
+// on the row's exporter.
+TEST_F(DashboardsTest, OverviewLinksATargetOnItsExporter) {
+  const json* table = nullptr;
+  for (const auto& p : overview().at("panels")) {
+    if (p.at("type") == "table") table = &p;
+  }
+  ASSERT_NE(table, nullptr);
+  const json& organize = table->at("transformations").at(1).at("options");
+  EXPECT_FALSE(organize.at("excludeByName").contains("instance"));
+  EXPECT_TRUE(organize.at("indexByName").contains("instance"));
+  std::string url = table->at("fieldConfig").at("overrides").at(0).at("properties").at(1).at("value").at(0).at("url");
+  EXPECT_THAT(url, HasSubstr("${job:queryparam}"));
+  EXPECT_THAT(url, HasSubstr("var-instance=${__data.fields.instance}"));
+  EXPECT_THAT(url, HasSubstr("var-target=${__value.raw}"));
 }
 
 TEST_F(DashboardsTest, PanelsAreLaidOutAndQueriedConsistently) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "alerting_files.h"
@@ -20,6 +21,36 @@ namespace stx::alerting {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The anchors GitHub gives the headings of a Markdown file: the heading's text in
+// lower case, punctuation but '-' and '_' dropped, spaces as '-', a repeated anchor
+// numbered -1, -2, ... Lines in fenced code blocks are no headings.
+std::set<std::string> github_anchors(const std::string& markdown) {
+  std::set<std::string> anchors;
+  std::map<std::string, int> seen;
+  std::istringstream in(markdown);
+  bool fenced = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("```", 0) == 0) fenced = !fenced;
+    static const std::regex heading_re("^#{1,6} +(.*?)[ #]*$");
+    std::smatch m;
+    if (fenced || !std::regex_match(line, m, heading_re)) continue;
+    std::string anchor;
+    for (char c : m[1].str()) {
+      auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) || c == '-' || c == '_') anchor += static_cast<char>(std::tolower(u));
+      if (c == ' ') anchor += '-';
+    }
+    int n = seen[anchor]++;
+    anchors.insert(n == 0 ? anchor : anchor + "-" + std::to_string(n));
+  }
+  return anchors;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 class RulesTest : public ::testing::Test {
  protected:
@@ -133,15 +164,63 @@ TEST_F(RulesTest, FollowTheMixinConventions) {
     std::string url = ann.value("runbook_url", "");
     auto hash = url.find('#');
     ASSERT_NE(hash, std::string::npos) << "runbook_url without a section: " << url;
-    std::string anchor = url.substr(hash + 1);
-    EXPECT_EQ(anchor, [&] {
-      std::string lower = name;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return lower;
-    }());
+    EXPECT_EQ(url.substr(hash + 1), lower(name));
     EXPECT_THAT(runbook, HasSubstr("\n## " + name + "\n")) << "alerts/runbook.md has no section " << name;
   }
   EXPECT_EQ(seen_severities, severities);
+}
+
+TEST(GithubAnchorsTest, FollowGitHubsRules) {
+  EXPECT_EQ(github_anchors("# Runbook: sip_trunk_exporter alerts\n\n## SipTrunkDown\n"
+                           "## What `sip_address_up` means ##\n## SipTrunkDown\n"
+                           "```sh\n# not a heading\n```\n#nor this\n"),
+            (std::set<std::string>{"runbook-sip_trunk_exporter-alerts", "siptrunkdown",
+                                   "what-sip_address_up-means", "siptrunkdown-1"}));
+}
+
+// Notifications carry the runbook_url as is: it must be an absolute link, and its
+// anchor one that GitHub (or any renderer with its rules) gives a runbook heading.
+TEST_F(RulesTest, RunbookUrlsAreAbsoluteLinksToRunbookSections) {
+  json rules = load_yaml(rules_file(), dir_.path());
+  const auto anchors = github_anchors(it::read_file(alerts_dir() / "runbook.md"));
+  ASSERT_GE(anchors.size(), 12u);
+  const std::regex url_re(R"(^https://[A-Za-z0-9.-]+\.[A-Za-z]+(/[^\s#%]*)?#([^\s#%]+)$)");
+  int alerts = 0;
+  for (const auto& rule : all_rules(rules)) {
+    if (!rule.contains("alert")) continue;
+    ++alerts;
+    std::string url = rule.at("annotations").value("runbook_url", "");
+    std::smatch m;
+    if (!std::regex_match(url, m, url_re)) {
+      ADD_FAILURE() << rule.at("alert") << ": not an absolute URL: " << url;
+      continue;
+    }
+    EXPECT_EQ(anchors.count(m[2].str()), 1u)
+        << rule.at("alert") << ": alerts/runbook.md has no heading with the anchor #" << m[2].str();
+  }
+  EXPECT_GE(alerts, 12);
+}
+
+// runbookURLPattern moves every runbook_url, with the lower-case alert name in
+// place of %s, and changes nothing else.
+TEST_F(RulesTest, RunbookUrlPatternSetsEveryRunbookUrl) {
+  json shipped = load_yaml(rules_file(), dir_.path());
+  json moved = load_yaml(render_rules(dir_.path(), "{runbookURLPattern: 'https://wiki.example.net/sip/%s'}"),
+                         dir_.path());
+  auto shipped_rules = all_rules(shipped);
+  auto moved_rules = all_rules(moved);
+  ASSERT_EQ(shipped_rules.size(), moved_rules.size());
+  for (std::size_t i = 0; i < shipped_rules.size(); ++i) {
+    json a = shipped_rules[i];
+    json b = moved_rules[i];
+    if (a.contains("alert")) {
+      std::string name = a.at("alert");
+      EXPECT_EQ(b.at("annotations").at("runbook_url"), "https://wiki.example.net/sip/" + lower(name));
+      a["annotations"].erase("runbook_url");
+      b["annotations"].erase("runbook_url");
+    }
+    EXPECT_EQ(a, b);
+  }
 }
 
 // Per-target alerts carry every label of the target into the description, so the

@@ -87,7 +87,10 @@ TEST(TrunkDownEmailTest, DeadPeerIsEmailedAndPagedThenResolved) {
       {kOther, other.uri(), {{"carrier", "acme"}, {"site", "nyc"}}, {}},
   };
   it::Exporter exporter(dir.path(), spec, "info");
-  fs::path rules = render_rules(dir.path(), "{targetDownFor: '2s', groupDownFor: '2s'}");
+  // Short durations, and the runbook where an operator would publish it.
+  fs::path rules = render_rules(
+      dir.path(),
+      "{targetDownFor: '2s', groupDownFor: '2s', runbookURLPattern: 'https://wiki.example.net/sip/%s'}");
   PrometheusServer prometheus(dir.path(), {exporter.port(), rules, alertmanager.port()});
 
   const std::string trunk_up = std::string("sip_target_up{target=\"") + kTrunk + "\"} == 1";
@@ -129,7 +132,7 @@ TEST(TrunkDownEmailTest, DeadPeerIsEmailedAndPagedThenResolved) {
   EXPECT_THAT(text, HasSubstr("site=nyc"));
   EXPECT_THAT(text, HasSubstr("down since 20"));                 // since when
   EXPECT_THAT(text, HasSubstr("Last answer: none (refused)."));  // what it answered
-  EXPECT_THAT(text, HasSubstr("Runbook: alerts/runbook.md#siptrunkdown"));
+  EXPECT_THAT(text, HasSubstr("Runbook: https://wiki.example.net/sip/siptrunkdown"));  // a link
   EXPECT_TRUE(paged) << "no PagerDuty event for " << kTrunk;
   bool opsgenie = false;
   for (const auto& p : sink.posts()) {
