@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <regex>
 #include <set>
@@ -70,25 +72,28 @@ TEST_F(RulesTest, JsonnetSourcesAreFormatted) {
   for (const auto& e : fs::directory_iterator(alerts_dir())) {
     auto ext = e.path().extension();
     if (ext != ".jsonnet" && ext != ".libsonnet") continue;
-    auto r = it::run_command("jsonnetfmt", {jsonnetfmt.string(), "--test", e.path().string()}, dir_.path(), 30s);
+    auto r = it::run_command("jsonnetfmt", {jsonnetfmt.string(), "--test", e.path().string()},
+                             dir_.path(), 30s);
     EXPECT_EQ(r.exit_code, 0) << e.path() << " is not formatted: run jsonnetfmt -i on it";
   }
 }
 
 TEST_F(RulesTest, PromtoolCheckRulesIsCleanWithAllLints) {
   auto promtool = require_tool("promtool");
-  auto r = it::run_command("promtool-check",
-                           {promtool.string(), "check", "rules", "--lint=all", "--lint-fatal", rules_file().string()},
-                           dir_.path(), 60s);
+  auto r = it::run_command(
+      "promtool-check",
+      {promtool.string(), "check", "rules", "--lint=all", "--lint-fatal", rules_file().string()},
+      dir_.path(), 60s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("SUCCESS")) << r.out << r.err;
 }
 
 TEST_F(RulesTest, PromtoolUnitTestsPass) {
   auto promtool = require_tool("promtool");
-  auto r = it::run_command("promtool-test",
-                           {promtool.string(), "test", "rules", (tests_dir() / "rules_test.yml").string()},
-                           dir_.path(), 120s);
+  auto r = it::run_command(
+      "promtool-test",
+      {promtool.string(), "test", "rules", (tests_dir() / "rules_test.yml").string()}, dir_.path(),
+      120s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("SUCCESS")) << r.out << r.err;
 }
@@ -105,7 +110,8 @@ TEST_F(RulesTest, UnitTestsCoverEveryAlertFiringAndNotFiringAndEveryRecordingRul
       bool empty = !a.contains("exp_alerts") || a.at("exp_alerts").empty();
       (empty ? silent : firing).insert(a.at("alertname").get<std::string>());
     }
-    for (const auto& e : t.value("promql_expr_test", json::array())) exprs.insert(e.at("expr").get<std::string>());
+    for (const auto& e : t.value("promql_expr_test", json::array()))
+      exprs.insert(e.at("expr").get<std::string>());
   }
 
   int alerts = 0, records = 0;
@@ -136,7 +142,8 @@ TEST_F(RulesTest, FollowTheMixinConventions) {
   for (const auto& group : rules.at("groups")) {
     std::set<std::string> kinds;
     for (const auto& r : group.at("rules")) kinds.insert(r.contains("alert") ? "alert" : "record");
-    EXPECT_EQ(kinds.size(), 1u) << "group " << group.at("name") << " mixes alerts and recording rules";
+    EXPECT_EQ(kinds.size(), 1u) << "group " << group.at("name")
+                                << " mixes alerts and recording rules";
   }
 
   const std::regex name_re("^SipTrunk[A-Z][A-Za-z0-9]*$");
@@ -145,7 +152,8 @@ TEST_F(RulesTest, FollowTheMixinConventions) {
   std::set<std::string> seen_severities;
   for (const auto& rule : all_rules(rules)) {
     if (rule.contains("record")) {
-      EXPECT_TRUE(std::regex_match(rule.at("record").get<std::string>(), record_re)) << rule.at("record");
+      EXPECT_TRUE(std::regex_match(rule.at("record").get<std::string>(), record_re))
+          << rule.at("record");
       continue;
     }
     std::string name = rule.at("alert");
@@ -165,9 +173,40 @@ TEST_F(RulesTest, FollowTheMixinConventions) {
     auto hash = url.find('#');
     ASSERT_NE(hash, std::string::npos) << "runbook_url without a section: " << url;
     EXPECT_EQ(url.substr(hash + 1), lower(name));
-    EXPECT_THAT(runbook, HasSubstr("\n## " + name + "\n")) << "alerts/runbook.md has no section " << name;
+    EXPECT_THAT(runbook, HasSubstr("\n## " + name + "\n"))
+        << "alerts/runbook.md has no section " << name;
   }
   EXPECT_EQ(seen_severities, severities);
+}
+
+// README shows the core of SipTrunkDown as a starting point; it must be the shipped rule's.
+TEST_F(RulesTest, ReadmeExampleIsTheShippedSipTrunkDown) {
+  const std::string readme = it::read_file(alerts_dir().parent_path() / "README.md");
+  const auto intro = readme.find("The core of the shipped `SipTrunkDown` rule");
+  ASSERT_NE(intro, std::string::npos);
+  const auto open = readme.find("```yaml\n", intro);
+  ASSERT_NE(open, std::string::npos);
+  const auto close = readme.find("```", open + 8);
+  it::write_file(dir_ / "readme_rule.yml", readme.substr(open + 8, close - open - 8));
+  const json example = load_yaml(dir_ / "readme_rule.yml", dir_.path());
+  const json& shown = example.at("groups").at(0).at("rules").at(0);
+
+  const json rules = load_yaml(rules_file(), dir_.path());
+  const auto all = all_rules(rules);
+  const auto shipped = std::find_if(
+      all.begin(), all.end(), [](const json& r) { return r.value("alert", "") == "SipTrunkDown"; });
+  ASSERT_NE(shipped, all.end());
+  auto squeeze = [](std::string s) {  // the same expression however it is wrapped
+    std::string out;
+    for (char c : s) {
+      if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+    }
+    return out;
+  };
+  EXPECT_EQ(shown.at("alert"), "SipTrunkDown");
+  EXPECT_EQ(squeeze(shown.at("expr")), squeeze(shipped->at("expr")));
+  EXPECT_EQ(shown.at("for"), shipped->at("for"));
+  EXPECT_EQ(shown.at("labels").at("severity"), shipped->at("labels").at("severity"));
 }
 
 TEST(GithubAnchorsTest, FollowGitHubsRules) {
@@ -205,8 +244,9 @@ TEST_F(RulesTest, RunbookUrlsAreAbsoluteLinksToRunbookSections) {
 // place of %s, and changes nothing else.
 TEST_F(RulesTest, RunbookUrlPatternSetsEveryRunbookUrl) {
   json shipped = load_yaml(rules_file(), dir_.path());
-  json moved = load_yaml(render_rules(dir_.path(), "{runbookURLPattern: 'https://wiki.example.net/sip/%s'}"),
-                         dir_.path());
+  json moved =
+      load_yaml(render_rules(dir_.path(), "{runbookURLPattern: 'https://wiki.example.net/sip/%s'}"),
+                dir_.path());
   auto shipped_rules = all_rules(shipped);
   auto moved_rules = all_rules(moved);
   ASSERT_EQ(shipped_rules.size(), moved_rules.size());
@@ -215,7 +255,8 @@ TEST_F(RulesTest, RunbookUrlPatternSetsEveryRunbookUrl) {
     json b = moved_rules[i];
     if (a.contains("alert")) {
       std::string name = a.at("alert");
-      EXPECT_EQ(b.at("annotations").at("runbook_url"), "https://wiki.example.net/sip/" + lower(name));
+      EXPECT_EQ(b.at("annotations").at("runbook_url"),
+                "https://wiki.example.net/sip/" + lower(name));
       a["annotations"].erase("runbook_url");
       b["annotations"].erase("runbook_url");
     }
@@ -242,7 +283,9 @@ TEST_F(RulesTest, PerTargetDescriptionsListTheTargetsLabels) {
 // in the durations it overrides.
 TEST_F(RulesTest, ConfigOverridesChangeOnlyTheirSettings) {
   json shipped = load_yaml(rules_file(), dir_.path());
-  json fast = load_yaml(render_rules(dir_.path(), "{targetDownFor: '2s', highRttThresholdSeconds: 0.25}"), dir_.path());
+  json fast =
+      load_yaml(render_rules(dir_.path(), "{targetDownFor: '2s', highRttThresholdSeconds: 0.25}"),
+                dir_.path());
   auto shipped_rules = all_rules(shipped);
   auto fast_rules = all_rules(fast);
   ASSERT_EQ(shipped_rules.size(), fast_rules.size());
@@ -253,10 +296,12 @@ TEST_F(RulesTest, ConfigOverridesChangeOnlyTheirSettings) {
     SCOPED_TRACE(name);
     if (name == "SipTrunkDown") {
       EXPECT_EQ(b.at("for"), "2s");
-      EXPECT_THAT(b.at("annotations").at("description").get<std::string>(), HasSubstr("more than 2s"));
+      EXPECT_THAT(b.at("annotations").at("description").get<std::string>(),
+                  HasSubstr("more than 2s"));
     } else if (name == "SipTrunkHighRtt") {
       EXPECT_THAT(b.at("expr").get<std::string>(), HasSubstr("> 0.25"));
-      EXPECT_THAT(b.at("annotations").at("description").get<std::string>(), HasSubstr("above 250ms"));
+      EXPECT_THAT(b.at("annotations").at("description").get<std::string>(),
+                  HasSubstr("above 250ms"));
     } else {
       EXPECT_EQ(a, b);
     }
