@@ -51,6 +51,7 @@ App::~App() {
 
 WebRoutes App::routes() {
   WebRoutes r;
+  r.paths = {flags_.route_prefix, flags_.external_path, flags_.telemetry_path};
   r.metrics_text = [this] { return metrics_->serialize(); };
   r.status = [this] { return board_.snapshot(unix_now()); };
   r.status_of = [this](std::string_view name) { return board_.snapshot_of(name, unix_now()); };

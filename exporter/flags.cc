@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "exporter/web.h"
+
 namespace stx {
 namespace {
 
@@ -11,10 +13,59 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"config.file", true}, {"web.listen-address", true}, {"log.level", true},
-    {"log.format", true},  {"config.check", false},      {"version", false},
-    {"help", false},       {"web.config.file", true},
+    {"config.file", true},
+    {"web.listen-address", true},
+    {"log.level", true},
+    {"log.format", true},
+    {"config.check", false},
+    {"version", false},
+    {"help", false},
+    {"web.config.file", true},
+    {"web.telemetry-path", true},
+    {"web.external-url", true},
+    {"web.route-prefix", true},
 };
+
+// "/" followed by `p` without leading and trailing slashes, as Prometheus normalizes it.
+std::string trimmed_prefix(std::string_view p) {
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  return "/" + std::string(p);
+}
+
+// An error for a path flag that does not start with "/" or holds a query or fragment.
+std::string bad_path(std::string_view flag, std::string_view value) {
+  if (value.empty() || value.front() != '/') {
+    return "flag --" + std::string(flag) + ": \"" + std::string(value) + "\" must start with /";
+  }
+  if (value.find_first_of("?# ") != std::string_view::npos) {
+    return "flag --" + std::string(flag) + ": \"" + std::string(value) +
+           "\" must be a plain path, without query, fragment or spaces";
+  }
+  return {};
+}
+
+// Checks the web path flags and derives the route prefix and the external path.
+std::string settle_web_paths(Flags& out) {
+  if (!out.external_url.empty()) {
+    std::string error;
+    const auto path = external_url_path(out.external_url, &error);
+    if (!path) return "flag --web.external-url: " + error;
+    out.external_path = *path;
+  }
+  if (out.route_prefix.empty()) out.route_prefix = out.external_path;
+  if (std::string e = bad_path("web.route-prefix", out.route_prefix); !e.empty()) return e;
+  out.route_prefix = trimmed_prefix(out.route_prefix);
+  // Without an external URL, users reach the routes where they are served.
+  if (out.external_url.empty()) out.external_path = out.route_prefix;
+  if (std::string e = bad_path("web.telemetry-path", out.telemetry_path); !e.empty()) return e;
+  for (const std::string_view route : kFixedRoutes) {
+    if (out.telemetry_path == route) {
+      return "flag --web.telemetry-path: \"" + out.telemetry_path + "\" is taken by another route";
+    }
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -31,17 +82,28 @@ std::string usage() {
          "                               (default \":15060\")\n"
          "  --web.config.file=PATH       TLS and basic auth, in the exporter-toolkit web\n"
          "                               configuration YAML (default: none, plain HTTP)\n"
+         "  --web.telemetry-path=PATH    path to serve metrics on, under the route prefix\n"
+         "                               (default \"/metrics\")\n"
+         "  --web.external-url=URL       URL users reach the exporter at, e.g. through a\n"
+         "                               reverse proxy; pages link to its path (default:\n"
+         "                               none, links relative to the page)\n"
+         "  --web.route-prefix=PATH      prefix of every HTTP route (default: the path of\n"
+         "                               --web.external-url, else /)\n"
          "  --log.level=LEVEL            debug, info, warn or error (default \"info\")\n"
          "  --log.format=FORMAT          logfmt or json (default \"logfmt\")\n"
          "  --config.check               validate the configuration and exit 0 (valid) or 1\n"
          "  --version                    print version and git revision, then exit\n"
-         "  --help                       print this help, then exit\n";
+         "  -h, --help                   print this help, then exit\n";
 }
 
 std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
   bool listen_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
+    if (a == "-h") {
+      out.help = true;
+      continue;
+    }
     if (a.substr(0, 2) != "--") {
       return "unexpected argument \"" + std::string(a) + "\" (flags start with --)";
     }
@@ -71,6 +133,9 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
     }
     if (name == "config.file") out.config_file = std::string(*value);
     if (name == "web.config.file") out.web_config_file = std::string(*value);
+    if (name == "web.telemetry-path") out.telemetry_path = std::string(*value);
+    if (name == "web.external-url") out.external_url = std::string(*value);
+    if (name == "web.route-prefix") out.route_prefix = std::string(*value);
     if (name == "web.listen-address") {
       if (!listen_given) out.listen_addresses.clear();
       listen_given = true;
@@ -94,7 +159,26 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
   for (const std::string& a : out.listen_addresses) {
     if (!parse_listen_address(a, &error)) return "flag --web.listen-address: " + error;
   }
-  return {};
+  return settle_web_paths(out);
+}
+
+std::optional<std::string> external_url_path(std::string_view url, std::string* error) {
+  std::string_view rest = url;
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+  }
+  const auto host_end = rest.find_first_of("/?#");
+  if (rest.size() == url.size() || host_end == 0 || rest.empty()) {
+    *error = "\"" + std::string(url) +
+             "\" is not an absolute URL (want http://HOST[:PORT][/PATH] or https://...)";
+    return std::nullopt;
+  }
+  const std::string_view path = host_end == std::string_view::npos ? "" : rest.substr(host_end);
+  if (path.find_first_of("?# ") != std::string_view::npos) {
+    *error = "\"" + std::string(url) + "\" must not have a query, fragment or spaces";
+    return std::nullopt;
+  }
+  return trimmed_prefix(path);
 }
 
 std::optional<ListenAddress> parse_listen_address(std::string_view s, std::string* error) {

@@ -244,7 +244,8 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     } catch (const std::exception& e) {
       log_.log(LogLevel::error, "request failed",
                {{"path", std::string(wr.target)}, {"err", e.what()}});
-      respond(WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", ""});
+      respond(
+          WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", "", ""});
     }
   }
 
@@ -271,6 +272,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
       res->set(http::field::vary, "Accept-Encoding");
     }
     if (!r.allow.empty()) res->set(http::field::allow, r.allow);
+    if (!r.location.empty()) res->set(http::field::location, r.location);
     res->keep_alive(keep_alive);
     const auto size = r.body.size();
     if (!head) res->body() = std::move(r.body);

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "exporter/exposition.h"
+#include "exporter/process_metrics.h"
 #include "version.h"
 
 namespace stx {
@@ -376,6 +377,7 @@ std::string Metrics::serialize() const {
   write_targets(out);
   write_exposition(registry_->Collect(), out);
   write_addresses(out);
+  write_process_metrics(read_process_stats(), out);
   last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }

@@ -148,9 +148,21 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-// Relative, so the pages also work behind a reverse proxy that adds a path prefix:
-// from "/" it resolves to "/target?name=...".
-std::string target_href(std::string_view name) { return "target?name=" + url_encode(name); }
+// Relative by default, so the pages also work behind a reverse proxy that adds a path
+// prefix: from "/" it resolves to "/target?name=...".
+std::string target_href(const PageLinks& links, std::string_view name) {
+  return links.base + "target?name=" + url_encode(name);
+}
+
+// `<a href="...">text</a>` to a route under links.base.
+std::string link(const PageLinks& links, std::string_view route, std::string_view text) {
+  return "<a href=\"" + html_escape(links.base + std::string(route)) + "\">" + std::string(text) +
+         "</a>";
+}
+
+std::string home_link(const PageLinks& links, std::string_view text) {
+  return links.base.empty() ? link(links, "./", text) : link(links, "", text);
+}
 
 std::string state_class(std::string_view state) {
   if (state == "up" || state == "down") return "state-" + std::string(state);
@@ -244,12 +256,12 @@ std::string page_head(std::string_view title, bool refresh) {
   return out;
 }
 
-std::string page_foot(const StatusSnapshot& s, std::string_view extra) {
+std::string page_foot(const StatusSnapshot& s, const PageLinks& links, std::string_view extra) {
   std::string out = "<footer>";
   out += extra;
   out += "Rendered " + utc_time(s.now_unix) + " \xc2\xb7 sip_trunk_exporter " +
-         html_escape(s.version) + " (revision " + html_escape(s.revision) +
-         ") \xc2\xb7 <a href=\"metrics\">Metrics</a> \xc2\xb7 <a href=\"-/healthy\">Health</a>"
+         html_escape(s.version) + " (revision " + html_escape(s.revision) + ") \xc2\xb7 " +
+         link(links, links.metrics, "Metrics") + " \xc2\xb7 " + link(links, "-/healthy", "Health") +
          "</footer>\n</body>\n</html>\n";
   return out;
 }
@@ -285,7 +297,7 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
-std::string render_status_page(const StatusSnapshot& s) {
+std::string render_status_page(const StatusSnapshot& s, const PageLinks& links) {
   std::size_t up = 0, down = 0, unknown = 0;
   for (const auto& t : s.targets) {
     if (t.state == "up") {
@@ -298,9 +310,8 @@ std::string render_status_page(const StatusSnapshot& s) {
   }
   std::string title = "SIP trunks: " + std::to_string(down) + " down";
   std::string out = page_head(title, true);
-  out +=
-      "<header><h1>SIP Trunk Exporter</h1><nav><a href=\"metrics\">Metrics</a>"
-      "<a href=\"-/healthy\">Health</a></nav></header>\n";
+  out += "<header><h1>SIP Trunk Exporter</h1><nav>" + link(links, links.metrics, "Metrics") +
+         link(links, "-/healthy", "Health") + "</nav></header>\n";
   out += "<main>\n<p class=\"summary\" id=\"summary\"><span class=\"n\">" + std::to_string(up) +
          "</span> up, <span class=\"n\">" + std::to_string(down) +
          "</span> down, <span class=\"n\">" + std::to_string(unknown) + "</span> unknown</p>\n";
@@ -325,7 +336,7 @@ std::string render_status_page(const StatusSnapshot& s) {
         "<th scope=\"col\">Last change</th><th scope=\"col\">Server</th></tr></thead>\n<tbody>\n";
     for (const TargetStatus* t : order) {
       out += "<tr class=\"row-" + state_class(t->state).substr(6) + "\">";
-      out += "<td class=\"name\"><a href=\"" + html_escape(target_href(t->name)) + "\">" +
+      out += "<td class=\"name\"><a href=\"" + html_escape(target_href(links, t->name)) + "\">" +
              html_escape(t->name) + "</a><div class=\"uri\">" + html_escape(t->uri) + "</div></td>";
       out += "<td>" + badge(t->state) + "</td>";
       out += "<td class=\"num\">" + code_or_reason(*t) + "</td>";
@@ -341,7 +352,7 @@ std::string render_status_page(const StatusSnapshot& s) {
     out += "</tbody>\n</table>\n";
   }
   out += "</main>\n";
-  return out + page_foot(s, "Refreshes every 10 s \xc2\xb7 ");
+  return out + page_foot(s, links, "Refreshes every 10 s \xc2\xb7 ");
 }
 
 namespace {
@@ -373,10 +384,11 @@ std::string render_addresses(const std::vector<AddressStatus>& addresses) {
 
 }  // namespace
 
-std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t) {
+std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t,
+                               const PageLinks& links) {
   std::string out = page_head(t.name + " \xe2\x80\x93 SIP Trunk Exporter", false);
-  out += "<header><h1>" + html_escape(t.name) + " " + badge(t.state) +
-         "</h1><nav><a href=\"./\">\xe2\x86\x90 All targets</a><a href=\"metrics\">Metrics</a>"
+  out += "<header><h1>" + html_escape(t.name) + " " + badge(t.state) + "</h1><nav>" +
+         home_link(links, "\xe2\x86\x90 All targets") + link(links, links.metrics, "Metrics") +
          "</nav></header>\n<main>\n<dl class=\"facts\">\n";
   auto fact = [&](std::string_view term, const std::string& html) {
     out += "<dt>";
@@ -438,7 +450,7 @@ std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t) {
     out += "</article>\n";
   }
   out += "</main>\n";
-  return out + page_foot(s, "");
+  return out + page_foot(s, links, "");
 }
 
 }  // namespace stx

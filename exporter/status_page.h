@@ -55,13 +55,21 @@ struct StatusSnapshot {
   std::vector<TargetStatus> targets;  // sorted by name
 };
 
+// Where the pages link to: `base` ("" for links relative to the page, else an absolute path
+// ending in "/") followed by the route, and the metrics route itself without leading "/".
+struct PageLinks {
+  std::string base;
+  std::string metrics = "metrics";
+};
+
 // "/": every target with state, last code, last RTT, a sparkline of recent RTTs,
 // consecutive failures, time since last change and server header; links to the details.
-std::string render_status_page(const StatusSnapshot& s);
+std::string render_status_page(const StatusSnapshot& s, const PageLinks& links = {});
 
 // "/target?name=X": one target, its labels, and its last exchanges (request and response
 // text with timings). `t` is one of `s.targets`.
-std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t);
+std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t,
+                               const PageLinks& links = {});
 
 // HTML-escapes text (&, <, >, ", ').
 std::string html_escape(std::string_view text);

@@ -1,6 +1,7 @@
 #include "exporter/web.h"
 
 #include <cstdlib>
+#include <optional>
 
 #include "exporter/gzip.h"
 #include "exporter/query_string.h"
@@ -67,16 +68,47 @@ void serve_probe(const WebRequest& req, const QueryParams& params, const WebRout
   routes.probe(p, respond);
 }
 
+// `path` below the route prefix ("/sip/x" under "/sip" is "/x"); nullopt outside it.
+std::optional<std::string_view> route_of(std::string_view path, std::string_view prefix) {
+  if (prefix == "/") return path;
+  if (path == prefix) return std::string_view("/");
+  if (path.starts_with(prefix) && path[prefix.size()] == '/') return path.substr(prefix.size());
+  return std::nullopt;
+}
+
+// Outside the route prefix: "/" leads to it, as Prometheus and blackbox_exporter do.
+WebResponse outside_prefix(std::string_view path, std::string_view prefix) {
+  if (path != "/") return text(404, "404 page not found\n");
+  WebResponse r = text(302, "");
+  r.location = std::string(prefix) + "/";
+  return r;
+}
+
+bool is_route(std::string_view path, const WebPaths& paths) {
+  if (path == paths.telemetry_path) return true;
+  for (const std::string_view route : kFixedRoutes) {
+    if (path == route) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+PageLinks page_links(const WebPaths& paths) {
+  PageLinks links;
+  if (paths.external_path != "/") links.base = paths.external_path + "/";
+  links.metrics = paths.telemetry_path.substr(1);
+  return links;
+}
 
 void handle_web_request(const WebRequest& req, const WebRoutes& routes, const Respond& respond) {
   const auto q = req.target.find('?');
-  const std::string_view path = req.target.substr(0, q);
+  const std::string_view full_path = req.target.substr(0, q);
   const std::string_view query = q == std::string_view::npos ? "" : req.target.substr(q + 1);
-  const bool known = path == "/" || path == "/metrics" || path == "/-/healthy" ||
-                     path == "/-/ready" || path == "/-/reload" || path == "/probe" ||
-                     path == "/target";
-  if (!known) return respond(text(404, "404 page not found\n"));
+  const auto routed = route_of(full_path, routes.paths.route_prefix);
+  if (!routed) return respond(outside_prefix(full_path, routes.paths.route_prefix));
+  const std::string_view path = *routed;
+  if (!is_route(path, routes.paths)) return respond(text(404, "404 page not found\n"));
   if (!allowed(req.method, path)) {
     WebResponse r = text(405, "405 method not allowed\n");
     r.allow = path == "/-/reload" ? "POST, PUT" : "GET, HEAD";
@@ -89,16 +121,16 @@ void handle_web_request(const WebRequest& req, const WebRoutes& routes, const Re
     return respond(routes.ready() ? text(200, "Ready.\n") : text(503, "Not ready.\n"));
   }
   if (path == "/-/reload") return routes.reload(respond);
-  if (path == "/metrics") return serve_metrics(req, routes, respond);
+  if (path == routes.paths.telemetry_path) return serve_metrics(req, routes, respond);
   if (path == "/probe") return serve_probe(req, *params, routes, respond);
   if (path == "/target") {
     const auto name = query_value(*params, "name");
     if (!name) return respond(text(400, "name parameter is missing\n"));
     const StatusSnapshot s = routes.status_of(*name);
     if (s.targets.empty()) return respond(text(404, "no target named \"" + *name + "\"\n"));
-    return respond(html(render_target_page(s, s.targets.front())));
+    return respond(html(render_target_page(s, s.targets.front(), page_links(routes.paths))));
   }
-  respond(html(render_status_page(routes.status())));
+  respond(html(render_status_page(routes.status(), page_links(routes.paths))));
 }
 
 }  // namespace stx

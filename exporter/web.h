@@ -21,7 +21,8 @@ struct WebResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string content_encoding;  // "gzip" or empty
   std::string body;
-  std::string allow;  // for 405
+  std::string allow;     // for 405
+  std::string location;  // for 302
 };
 
 // Called exactly once per request, from any thread.
@@ -34,7 +35,24 @@ struct ProbeRequest {
   double scrape_timeout = 0;  // seconds from Prometheus' header, 0 when absent
 };
 
+// Routes at fixed paths under the route prefix; the metrics path is a flag.
+inline constexpr std::string_view kFixedRoutes[] = {"/",         "/-/healthy", "/-/ready",
+                                                    "/-/reload", "/probe",     "/target"};
+
+// Where routes are served and what pages link to, from the --web.* flags. Prefixes are "/"
+// or "/x" with no trailing slash.
+struct WebPaths {
+  std::string route_prefix = "/";
+  std::string external_path = "/";  // the path users reach route_prefix at
+  std::string telemetry_path = "/metrics";
+};
+
+// The links of the HTML pages: relative while no external path is set (they work from
+// wherever the page is served), else under the external path.
+PageLinks page_links(const WebPaths& paths);
+
 struct WebRoutes {
+  WebPaths paths;
   std::function<std::string()> metrics_text;  // the exposition, rendered on demand
   std::function<StatusSnapshot()> status;
   std::function<StatusSnapshot(std::string_view name)> status_of;

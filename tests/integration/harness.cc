@@ -1103,6 +1103,7 @@ Exporter::Exporter(const fs::path& dir, const ExporterConfigSpec& spec, std::str
     std::vector<std::string> argv = {binary.string(), "--config.file=" + config_path_.string(),
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--log.level=" + std::string(log_level)};
+    argv.insert(argv.end(), spec.extra_flags.begin(), spec.extra_flags.end());
     std::string pname = std::string(name) + (attempt ? "-" + std::to_string(attempt) : "");
     auto p = std::make_unique<Process>(pname, std::move(argv), dir);
     bool healthy = wait_until(
@@ -1110,7 +1111,7 @@ Exporter::Exporter(const fs::path& dir, const ExporterConfigSpec& spec, std::str
         [&] {
           if (!p->running()) return true;
           try {
-            return http_get(port_, "/-/healthy", {}, 1s).status == 200;
+            return http_get(port_, spec.health_path, {}, 1s).status == 200;
           } catch (const std::exception&) {
             return false;
           }
@@ -1125,10 +1126,8 @@ Exporter::Exporter(const fs::path& dir, const ExporterConfigSpec& spec, std::str
     // Retry only when it might have been a port collision.
     if (read_file(p->stderr_path()).find("in use") == std::string::npos) break;
   }
-  throw std::runtime_error(
-      "exporter did not become healthy (GET /-/healthy -> 200) within 10 s "
-      "with config:\n" +
-      render_config(spec) + failures);
+  throw std::runtime_error("exporter did not become healthy (GET " + spec.health_path +
+                           " -> 200) within 10 s with config:\n" + render_config(spec) + failures);
 }
 
 HttpResponse Exporter::get(std::string_view target,

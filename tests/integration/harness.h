@@ -340,6 +340,9 @@ struct ExporterConfigSpec {
   std::vector<std::string> healthy_codes = {"2xx"};
   std::vector<TargetSpec> targets;
   std::string extra_toml;  // appended verbatim (e.g. [module.x] tables)
+  // Command-line flags added to the exporter's, and where it answers health checks then.
+  std::vector<std::string> extra_flags;
+  std::string health_path = "/-/healthy";
 };
 
 std::string render_config(const ExporterConfigSpec& spec);

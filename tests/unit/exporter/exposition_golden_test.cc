@@ -35,6 +35,18 @@ std::string with_build(std::string text) {
   return text;
 }
 
+// The body with the value of every process_* sample replaced by @VALUE@: they are this
+// test process's own, read from /proc (process_metrics_test compares them with /proc).
+std::string with_process_values_masked(const std::string& body) {
+  std::istringstream in(body);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("process_")) line = line.substr(0, line.rfind(' ') + 1) + "@VALUE@";
+    out += line + "\n";
+  }
+  return out;
+}
+
 ProbeResult failed(FailureReason why) {
   ProbeResult r;
   r.reason = why;
@@ -101,7 +113,7 @@ uri = "sip:pbx.example.net"
 }
 
 TEST(ExpositionGolden, MetricsBodyIsUnchanged) {
-  EXPECT_EQ(scene(), with_build(golden("metrics.txt")));
+  EXPECT_EQ(with_process_values_masked(scene()), with_build(golden("metrics.txt")));
 }
 
 TEST(ExpositionGolden, ProbeBodyIsUnchanged) {

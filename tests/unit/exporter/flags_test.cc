@@ -56,6 +56,75 @@ TEST(Flags, Errors) {
             "flag --web.listen-address: \"localhost\" has no port (want HOST:PORT or :PORT)");
 }
 
+TEST(Flags, ShortHelp) {
+  Flags f;
+  EXPECT_EQ(parse({"-h"}, f), "");
+  EXPECT_TRUE(f.help);
+  EXPECT_EQ(parse({"-x"}, f), "unexpected argument \"-x\" (flags start with --)");
+}
+
+TEST(Flags, WebPathDefaults) {
+  Flags f;
+  EXPECT_EQ(parse({}, f), "");
+  EXPECT_EQ(f.telemetry_path, "/metrics");
+  EXPECT_EQ(f.route_prefix, "/");
+  EXPECT_EQ(f.external_path, "/");
+}
+
+TEST(Flags, RoutePrefixDefaultsToTheExternalUrlsPath) {
+  Flags f;
+  EXPECT_EQ(parse({"--web.external-url=https://proxy.example.net:8443/sip/trunks/"}, f), "");
+  EXPECT_EQ(f.external_path, "/sip/trunks");
+  EXPECT_EQ(f.route_prefix, "/sip/trunks");
+  Flags bare;
+  EXPECT_EQ(parse({"--web.external-url", "http://proxy.example.net"}, bare), "");
+  EXPECT_EQ(bare.external_path, "/");
+  EXPECT_EQ(bare.route_prefix, "/");
+}
+
+TEST(Flags, RoutePrefixGivenApartFromTheExternalUrl) {
+  // A proxy that strips /sip before forwarding: routes at the root, links under /sip.
+  Flags stripped;
+  EXPECT_EQ(parse({"--web.external-url=http://h/sip", "--web.route-prefix=/"}, stripped), "");
+  EXPECT_EQ(stripped.route_prefix, "/");
+  EXPECT_EQ(stripped.external_path, "/sip");
+  // Without an external URL, links go where the routes are; slashes trimmed as Prometheus does.
+  Flags prefixed;
+  EXPECT_EQ(parse({"--web.route-prefix=/sip/", "--web.telemetry-path=/m"}, prefixed), "");
+  EXPECT_EQ(prefixed.route_prefix, "/sip");
+  EXPECT_EQ(prefixed.external_path, "/sip");
+  EXPECT_EQ(prefixed.telemetry_path, "/m");
+}
+
+// The error of parsing `arg` alone.
+std::string error_of(std::string_view arg) {
+  Flags f;
+  return parse_flags({arg}, f);
+}
+
+TEST(Flags, BadWebPathsNameTheFlag) {
+  EXPECT_EQ(error_of("--web.external-url=/sip"),
+            "flag --web.external-url: \"/sip\" is not an absolute URL (want "
+            "http://HOST[:PORT][/PATH] or https://...)");
+  for (const char* relative :
+       {"--web.external-url=proxy.example.net/sip", "--web.external-url=ftp://h/x",
+        "--web.external-url=http:///x", "--web.external-url=http://"}) {
+    EXPECT_NE(error_of(relative).find("--web.external-url: "), std::string::npos) << relative;
+    EXPECT_NE(error_of(relative).find("is not an absolute URL"), std::string::npos) << relative;
+  }
+  EXPECT_EQ(error_of("--web.external-url=http://h/x?a=1"),
+            "flag --web.external-url: \"http://h/x?a=1\" must not have a query, fragment or "
+            "spaces");
+  EXPECT_EQ(error_of("--web.route-prefix=sip"),
+            "flag --web.route-prefix: \"sip\" must start with /");
+  EXPECT_EQ(error_of("--web.telemetry-path=metrics"),
+            "flag --web.telemetry-path: \"metrics\" must start with /");
+  EXPECT_EQ(error_of("--web.telemetry-path=/probe"),
+            "flag --web.telemetry-path: \"/probe\" is taken by another route");
+  EXPECT_EQ(error_of("--web.telemetry-path=/"),
+            "flag --web.telemetry-path: \"/\" is taken by another route");
+}
+
 TEST(ListenAddress, Forms) {
   std::string err;
   auto a = parse_listen_address(":15060", &err);
@@ -78,7 +147,8 @@ TEST(ListenAddress, Forms) {
 TEST(Flags, UsageNamesEveryFlag) {
   const std::string u = usage();
   for (const char* f : {"--config.file", "--web.listen-address", "--log.level", "--log.format",
-                        "--config.check", "--version", "--help"}) {
+                        "--config.check", "--version", "--help", "-h", "--web.telemetry-path",
+                        "--web.external-url", "--web.route-prefix", "--web.config.file"}) {
     EXPECT_NE(u.find(f), std::string::npos) << f;
   }
 }

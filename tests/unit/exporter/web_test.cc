@@ -56,19 +56,21 @@ WebRoutes routes() {
   return r;
 }
 
-const WebRoutes kRoutes = routes();
-
 // Synchronous view of the handler for tests; every response must come exactly once.
-WebResponse handle(const WebRequest& req) {
+WebResponse handle_with(const WebRoutes& routes, const WebRequest& req) {
   int calls = 0;
   WebResponse out;
-  handle_web_request(req, kRoutes, [&](WebResponse r) {
+  handle_web_request(req, routes, [&](WebResponse r) {
     ++calls;
     out = std::move(r);
   });
   EXPECT_EQ(calls, 1) << req.target;
   return out;
 }
+
+const WebRoutes kRoutes = routes();
+
+WebResponse handle(const WebRequest& req) { return handle_with(kRoutes, req); }
 
 TEST(Web, MetricsPlainAndGzip) {
   WebResponse r = handle({"GET", "/metrics", "", ""});
@@ -136,6 +138,52 @@ TEST(Web, ReadyReloadAndStatusPages) {
   EXPECT_EQ(handle({"GET", "/target?name=edge+a", "", ""}).status, 200);
   EXPECT_EQ(handle({"GET", "/target?name=nobody", "", ""}).status, 404);
   EXPECT_EQ(handle({"GET", "/target", "", ""}).status, 400);
+}
+
+// The handler with `paths` in place of the defaults.
+WebResponse handle_under(const WebPaths& paths, const WebRequest& req) {
+  WebRoutes r = routes();
+  r.paths = paths;
+  return handle_with(r, req);
+}
+
+TEST(Web, TelemetryPathReplacesMetrics) {
+  const WebPaths paths{"/", "/", "/internal/metrics"};
+  EXPECT_EQ(handle_under(paths, {"GET", "/internal/metrics", "", ""}).body,
+            "sip_target_up{target=\"a\"} 1\n");
+  EXPECT_EQ(handle_under(paths, {"GET", "/metrics", "", ""}).status, 404);
+  const WebResponse page = handle_under(paths, {"GET", "/", "", ""});
+  EXPECT_NE(page.body.find("<a href=\"internal/metrics\">Metrics</a>"), std::string::npos);
+}
+
+TEST(Web, EveryRouteIsServedUnderThePrefix) {
+  const WebPaths paths{"/sip", "/sip", "/metrics"};
+  for (const char* path : {"/sip/metrics", "/sip/-/healthy", "/sip/", "/sip",
+                           "/sip/target?name=edge+a", "/sip/probe?target=sip:192.0.2.1"}) {
+    EXPECT_EQ(handle_under(paths, {"GET", path, "", ""}).status, 200) << path;
+  }
+  EXPECT_EQ(handle_under(paths, {"GET", "/sip/-/ready", "", ""}).status, 503);
+  EXPECT_EQ(handle_under(paths, {"POST", "/sip/-/reload", "", ""}).body, "reloaded");
+  for (const char* path : {"/metrics", "/-/healthy", "/target?name=edge+a", "/sipx/metrics",
+                           "/sip/sip/metrics", "/probe?target=sip:192.0.2.1"}) {
+    EXPECT_EQ(handle_under(paths, {"GET", path, "", ""}).status, 404) << path;
+  }
+  // The root leads to the prefix, as in Prometheus.
+  const WebResponse root = handle_under(paths, {"GET", "/", "", ""});
+  EXPECT_EQ(root.status, 302);
+  EXPECT_EQ(root.location, "/sip/");
+}
+
+TEST(Web, PagesLinkUnderTheExternalPath) {
+  // A proxy that strips /ext: routes at the root, links under /ext.
+  const WebPaths paths{"/", "/ext", "/m"};
+  const WebResponse page = handle_under(paths, {"GET", "/", "", ""});
+  EXPECT_NE(page.body.find("<a href=\"/ext/m\">Metrics</a>"), std::string::npos);
+  EXPECT_NE(page.body.find("<a href=\"/ext/-/healthy\">Health</a>"), std::string::npos);
+  EXPECT_NE(page.body.find("<a href=\"/ext/target?name=edge-a\">"), std::string::npos);
+  const WebResponse detail = handle_under(paths, {"GET", "/target?name=edge+a", "", ""});
+  EXPECT_NE(detail.body.find("<a href=\"/ext/\">"), std::string::npos);
+  EXPECT_EQ(detail.body.find("href=\"./\""), std::string::npos);
 }
 
 TEST(Gzip, AcceptEncodingParsing) {
