@@ -109,12 +109,6 @@ class Parser {
     }
     const std::string context = "[defaults]";
     for (const auto& [key, value] : in_document_order(*table)) {
-      const ConfigKey* config_key = find_config_key(key->str());
-      if (config_key != nullptr && config_key->places == kInTarget) {
-        src_.fail(key->source(), context,
-                  "unknown key " + quote_utf8(key->str()) + " (" + std::string(key->str()) +
-                      " can only be set in a [[target]] table)");
-      }
       apply_setting(src_, known_key(src_, *key, kInDefaults, context), *value, context, defaults_);
     }
     check_one_password_source(src_, *table, context);

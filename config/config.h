@@ -1,5 +1,6 @@
 #pragma once
 // The validated, immutable configuration. Knows no sockets and no metrics.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -60,17 +61,41 @@ struct TargetConfig {
   bool operator==(const TargetConfig&) const = default;
 };
 
+// An IP network; an IP literal is one of /32 or /128.
+struct IpNetwork {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4
+  int prefix = 0;
+  bool operator==(const IpNetwork&) const = default;
+};
+
+// Hosts a setting names: host names, "*.<domain>" patterns, IP literals and CIDRs.
+struct HostPatterns {
+  std::vector<std::string> names;     // lower-cased
+  std::vector<std::string> suffixes;  // ".carrier.example" for "*.carrier.example"
+  std::vector<IpNetwork> networks;
+  bool empty() const { return names.empty() && suffixes.empty() && networks.empty(); }
+  bool operator==(const HostPatterns&) const = default;
+};
+
+// Whether `patterns` name the host of `uri`: a name by name or pattern (case-insensitively),
+// an IP literal by network. Names are never resolved: a CIDR matches IP literal hosts only.
+bool host_matches(const HostPatterns& patterns, const SipUri& uri);
+
 // A `[module.<name>]` table: probe settings for /probe?module=<name>. `settings` holds every
 // per-target key resolved against [defaults]; its name, uri and labels are empty.
 struct ModuleConfig {
   std::string name;
   TargetConfig settings;
+  // Hosts whose challenges /probe answers with the module's credentials; empty: none.
+  HostPatterns auth_trusted_hosts;
 };
 
 struct ExporterConfig {
   std::vector<double> rtt_buckets;  // upper bounds in seconds, strictly increasing
   DnsSettings dns;
-  bool allow_no_targets = false;  // else a config without [[target]] is refused
+  bool allow_no_targets = false;       // else a config without [[target]] is refused
+  HostPatterns probe_allowed_targets;  // hosts /probe may probe; empty: any
 };
 
 struct Config {
@@ -97,7 +122,8 @@ const ModuleConfig* find_module(const Config& config, std::string_view name);
 // allowed in `labels`.
 bool is_reserved_label(std::string_view name);
 
-// A target for one /probe request: `module`'s settings with `uri` (from the query string).
+// A target for one /probe request: `module`'s settings with `uri` (from the query string),
+// without credentials unless the module's auth_trusted_hosts name the URI's host.
 // Throws ConfigError with a one-line reason fit for an HTTP 400 body
 // (e.g. `target "sip:x:99999": port "99999" out of range 1-65535`).
 TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "config/exporter_settings.h"
+#include "config/host_patterns.h"
 #include "config/labels_headers.h"
 #include "config/probe_settings.h"
 #include "config/transport_settings.h"
@@ -69,6 +70,13 @@ constexpr ConfigKey kKeys[] = {
           e.allow_no_targets = expect_bool(src, node, ctx);
         },
         "accept a file without [[target]] (an exporter for /probe only)"),
+    exporter_key(
+        "probe_allowed_targets",
+        [](const auto& src, const auto& node, const auto& ctx, auto& e) {
+          e.probe_allowed_targets =
+              parse_host_patterns(src, node, ctx, "an array like [\"*.carrier.example\"]");
+        },
+        "hosts /probe may probe (names, *.<domain>, IPs, CIDRs); empty: any"),
 
     // [[target]] only: the parser of the table reads them first
     target_only_key("name", "unique; the value of the target label"),
@@ -243,7 +251,21 @@ constexpr ConfigKey kKeys[] = {
           s.nodes.erase("auth_password");
         },
         "environment variable holding the digest password"),
+    setting_key(
+        "auth_trusted_hosts", kInModule,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.auth_trusted_hosts =
+              parse_host_patterns(src, node, ctx, "an array like [\"sip.carrier.example\"]");
+        },
+        "/probe target hosts whose challenges the credentials answer; else none"),
 };
+
+// The one kind of table a key belongs to, for a message; empty: several.
+std::string_view only_table(std::uint8_t places) {
+  if (places == kInTarget) return "a [[target]] table";
+  if (places == kInModule) return "a [module.<name>] table";
+  return {};
+}
 
 }  // namespace
 
@@ -266,6 +288,12 @@ std::vector<std::string_view> key_names(KeyPlace place) {
 const ConfigKey& known_key(const ConfigSource& src, const toml::key& key, KeyPlace place,
                            const std::string& context) {
   const ConfigKey* config_key = find_config_key(key.str());
+  const std::string_view home = config_key != nullptr ? only_table(config_key->places) : "";
+  if (!home.empty() && (config_key->places & place) == 0) {
+    src.fail(key.source(), context,
+             "unknown key " + quote_utf8(key.str()) + " (" + std::string(key.str()) +
+                 " can only be set in " + std::string(home) + ")");
+  }
   if (config_key == nullptr || (config_key->places & place) == 0) {
     src.fail(key.source(), context,
              unknown_key_message("unknown key", key.str(), key_names(place)));

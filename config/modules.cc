@@ -25,7 +25,7 @@ bool is_valid_module_name(std::string_view name) {
 
 // "default" is [defaults] itself, with a timeout that fits a /probe request.
 ModuleConfig default_module(ConfigSource& src, const Settings& defaults) {
-  ModuleConfig module{kDefaultModule, defaults.resolved()};
+  ModuleConfig module{kDefaultModule, defaults.resolved(), {}};  // never trusts a host
   module.settings.labels.clear();
   module.settings.keepalive_interval = Millis::zero();  // one probe keeps no connection alive
   if (module.settings.timeout > kMaxModuleTimeout) {
@@ -84,8 +84,13 @@ ModuleConfig parse_module(ConfigSource& src, const toml::key& key, const toml::n
   check_settings(src, defaults, s, context, node, nullptr, nullptr);
   warn_insecure(src, s, context);
 
-  ModuleConfig module{name, s.resolved()};
+  ModuleConfig module{name, s.resolved(), s.auth_trusted_hosts};
   module.settings.labels.clear();
+  if (module.settings.auth && module.auth_trusted_hosts.empty()) {
+    src.warn(node.source(), context,
+             "credentials without auth_trusted_hosts: /probe requests with this module never "
+             "answer a challenge");
+  }
   return module;
 }
 
@@ -156,6 +161,9 @@ TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) 
       !conflict.empty()) {
     throw reject("source_address " + conflict + of_module);
   }
+  // Credentials answer only the hosts the module trusts: else any caller could name a host
+  // of theirs and collect a digest response to attack offline.
+  if (!host_matches(module.auth_trusted_hosts, *parsed)) target.auth.reset();
   target.name = std::string(uri);
   target.uri = std::string(uri);
   target.parsed_uri = std::move(*parsed);

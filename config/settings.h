@@ -44,6 +44,7 @@ struct Settings {
   std::string auth_user;
   std::string auth_password;  // resolved, from auth_password or auth_password_env
   std::string auth_password_env;
+  HostPatterns auth_trusted_hosts;  // modules only
   // Where each key was last set (a target's copy starts with the [defaults] nodes).
   std::map<std::string, const toml::node*, std::less<>> nodes;
 

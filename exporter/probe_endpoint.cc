@@ -77,6 +77,13 @@ void run_probe_request(Engine& engine, const Config& config, const ProbeRequest&
     respond(text(400, std::string(e.what()) + "\n"));
     return;
   }
+  const HostPatterns& allowed = config.exporter.probe_allowed_targets;
+  if (!allowed.empty() && !host_matches(allowed, target.parsed_uri)) {
+    respond(text(403, "target " + quote_utf8(req.target) + ": host " +
+                          quote_utf8(target.parsed_uri.host) +
+                          " is not in probe_allowed_targets ([exporter])\n"));
+    return;
+  }
   target.timeout = probe_timeout(target.timeout, req.scrape_timeout);
   engine.probe_once(target, [req, target, respond = std::move(respond)](const ProbeResult& r) {
     WebResponse w;

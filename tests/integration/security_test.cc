@@ -885,7 +885,7 @@ TEST_F(SecurityTest, SecretsNeverAppearInLogsMetricsPagesOrProbeOutput) {
       udp_target("from_env", proxy.uri(),
                  "auth_user = \"bob\"\nauth_password_env = \"STX_SECURITY_TEST_PASSWORD\"\n") +
       "\n[module.authmod]\nauth_user = \"carol\"\nauth_password = " + toml_string(module_secret) +
-      "\n";
+      "\nauth_trusted_hosts = [\"127.0.0.1\"]\n";
   const fs::path web = tmp_ / "web.yml";
   write_file(web, "basic_auth_users:\n  prometheus: " + std::string(kWebHash) + "\n");
   const std::string good_basic = "Basic " + base64(std::string("prometheus:") + kWebPassword);
@@ -989,6 +989,100 @@ TEST_F(SecurityTest, SecretsNeverAppearInLogsMetricsPagesOrProbeOutput) {
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.err, HasSubstr("not a bcrypt hash"));
   EXPECT_EQ((refused.out + refused.err).find(wrong_web_password), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// 4b. Credentials answer only the hosts they are configured for
+
+int authorized_count(const UdpPeer& peer) {
+  int n = 0;
+  for (const auto& d : peer.received()) n += has_authorization(d.data) ? 1 : 0;
+  return n;
+}
+
+// A /probe caller points the exporter at a server of its own that challenges every request:
+// under the default configuration no Authorization ever reaches it, while the configured
+// target, and a module that trusts its host, still authenticate.
+TEST_F(SecurityTest, ProbeSendsCredentialsOnlyToTrustedHosts) {
+  UdpPeer hostile(challenge_always());
+  UdpPeer carrier(challenge_then(answer_with(200, "OK")));
+  const std::string credentials = "auth_user = \"probe\"\nauth_password = \"carrier-secret\"\n";
+  const std::string config =
+      std::string(kFastDefaults) + credentials + udp_target("carrier", carrier.uri()) +
+      "\n[module.shared]\ntimeout = \"800ms\"\n" +
+      "\n[module.elsewhere]\nauth_trusted_hosts = [\"sbc.carrier.example\", \"192.0.2.0/24\"]\n" +
+      "\n[module.loopback]\nauth_trusted_hosts = [\"127.0.0.0/8\"]\n";
+  FlaggedExporter exporter(tmp_.path(), config, {"--log.level=debug"});
+
+  for (const char* module : {"default", "shared", "elsewhere"}) {
+    SCOPED_TRACE(module);
+    const HttpResponse r = exporter.get("/probe?module=" + std::string(module) +
+                                        "&target=" + percent_encode(hostile.uri()));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("sip_probe_status_code 401")) << "the challenge is final";
+    EXPECT_THAT(r.body, HasSubstr("sip_probe_success 0"));
+  }
+  EXPECT_GE(hostile.received().size(), 3u);
+  EXPECT_EQ(authorized_count(hostile), 0) << "credentials reached the hostile server";
+
+  // The configured target authenticates with the same [defaults] credentials...
+  ASSERT_TRUE(wait_until(10s, [&] {
+    return exporter.scrape().value("sip_target_up", {{"target", "carrier"}}) == 1.0;
+  })) << carrier.error();
+  EXPECT_GE(authorized_count(carrier), 1);
+  // ...and so does a module that trusts the target's host.
+  const HttpResponse trusted =
+      exporter.get("/probe?module=loopback&target=" + percent_encode(carrier.uri()));
+  EXPECT_THAT(trusted.body, HasSubstr("sip_probe_status_code 200"));
+  EXPECT_EQ(authorized_count(hostile), 0);
+}
+
+// A configured target's credentials answer only its own address: a challenge spoofed from
+// another port of the same host, matching the probe in every other way, is not answered.
+TEST_F(SecurityTest, ChallengeFromAnotherAddressIsNeverAnswered) {
+  UdpPeer spoofer(answer_nothing());
+  UdpPeer target([&spoofer](const std::string& req) {
+    const auto via = sip_header(req, "Via").value_or("");
+    const auto colon = via.find(':');
+    const auto end = via.find(';');
+    const int port = std::stoi(via.substr(colon + 1, end - colon - 1));
+    spoofer.send_to(static_cast<std::uint16_t>(port),
+                    sip_reply(req, 401, "Unauthorized", kChallenge));
+    return std::vector<std::string>{};
+  });
+  FlaggedExporter exporter(
+      tmp_.path(),
+      std::string(kFastDefaults) +
+          udp_target("t", target.uri(), "auth_user = \"u\"\nauth_password = \"p\"\n"),
+      {});
+  ASSERT_TRUE(wait_until(
+      10s, [&] { return exporter.scrape().sum("sip_exporter_unmatched_responses_total") >= 3; }))
+      << exporter.scrape().grep("unmatched") << target.error();
+  EXPECT_EQ(authorized_count(target), 0) << "a spoofed challenge was answered";
+  EXPECT_TRUE(spoofer.received().empty());
+}
+
+// probe_allowed_targets: a target outside it gets 403 naming it, and nothing is sent.
+TEST_F(SecurityTest, ProbeAllowedTargetsRefusesOtherHosts) {
+  UdpPeer peer(answer_with(200, "OK"));
+  const std::string port = std::to_string(peer.port());
+  FlaggedExporter exporter(tmp_.path(),
+                           std::string(kFastDefaults) +
+                               "\n[exporter]\nallow_no_targets = true\n"
+                               "probe_allowed_targets = [\"127.0.0.1\", \"*.carrier.example\"]\n",
+                           {});
+  for (const std::string& uri : {"sip:127.0.0.2:" + port, "sip:[::1]:" + port,
+                                 "sip:localhost:" + port, "sip:carrier.example:" + port}) {
+    SCOPED_TRACE(uri);
+    const HttpResponse r = exporter.get("/probe?target=" + percent_encode(uri));
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("target \"" + uri + "\""));
+    EXPECT_THAT(r.body, HasSubstr("probe_allowed_targets"));
+  }
+  const HttpResponse allowed = exporter.get("/probe?target=" + percent_encode(peer.uri()));
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
+  EXPECT_THAT(allowed.body, HasSubstr("sip_probe_success 1"));
+  EXPECT_EQ(peer.received().size(), 1u);
 }
 
 // ---------------------------------------------------------------------------

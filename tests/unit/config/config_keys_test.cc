@@ -61,8 +61,9 @@ TEST(ConfigKeys, TargetKeysStartWithNameAndUri) {
   ASSERT_GE(names.size(), 2U);
   EXPECT_EQ(names[0], "name");
   EXPECT_EQ(names[1], "uri");
-  EXPECT_THAT(key_names(kInExporter), ElementsAre("rtt_buckets", "dns_servers", "dns_min_ttl",
-                                                  "dns_max_ttl", "dns_grace", "allow_no_targets"));
+  EXPECT_THAT(key_names(kInExporter),
+              ElementsAre("rtt_buckets", "dns_servers", "dns_min_ttl", "dns_max_ttl", "dns_grace",
+                          "allow_no_targets", "probe_allowed_targets"));
 }
 
 TEST(ConfigKeys, EveryExporterKeyIsParsed) {

@@ -780,6 +780,7 @@ source_address = "127.0.0.1"
 source_port = 5070
 auth_user = "trunk"
 auth_password_env = "STX_TEST_SIP_PASSWORD"
+auth_trusted_hosts = ["127.0.0.1"]
 )");
   const TargetConfig& s = find_module(config, "carrier")->settings;
   EXPECT_EQ(s.transport, Transport::tcp);
