@@ -60,7 +60,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
 
  public:
   Session(Stream stream, const WebRoutes& routes, Logger& log, Guard guard)
-      : stream_(std::move(stream)), routes_(routes), log_(log), guard_(guard) {}
+      : stream_(std::move(stream)), routes_(routes), log_(log), guard_(std::move(guard)) {}
 
   bool handling() const override { return handling_; }
   bool closed() const override { return closed_; }

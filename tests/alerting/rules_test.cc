@@ -196,7 +196,7 @@ TEST_F(RulesTest, ReadmeExampleIsTheShippedSipTrunkDown) {
   const auto shipped = std::find_if(
       all.begin(), all.end(), [](const json& r) { return r.value("alert", "") == "SipTrunkDown"; });
   ASSERT_NE(shipped, all.end());
-  auto squeeze = [](std::string s) {  // the same expression however it is wrapped
+  auto squeeze = [](const std::string& s) {  // the same expression however it is wrapped
     std::string out;
     for (char c : s) {
       if (!std::isspace(static_cast<unsigned char>(c))) out += c;
