@@ -947,6 +947,7 @@ SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t
     });
     if (up && p->running()) {
       process_ = std::move(p);
+      messages_ = dir / (name + ".messages.log");
       return;
     }
     failures += p->describe();
@@ -954,6 +955,22 @@ SippPeer::SippPeer(const fs::path& dir, std::string_view scenario, std::uint16_t
   }
   throw std::runtime_error("SIPp did not come up with scenario " + std::string(scenario) + ":\n" +
                            failures);
+}
+
+int SippPeer::requests_received(std::string_view method) const {
+  // Each received message follows a "... message received [N] bytes :" line and a blank one.
+  std::ifstream in(messages_);
+  int n = 0;
+  bool received = false;
+  const std::string request_line = std::string(method) + " sip";
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("message received") != std::string::npos) received = true;
+    if (received && line.rfind(request_line, 0) == 0) {
+      ++n;
+      received = false;
+    }
+  }
+  return n;
 }
 
 std::string SippPeer::uri() const { return "sip:127.0.0.1:" + std::to_string(port_); }

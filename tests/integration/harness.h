@@ -280,9 +280,14 @@ class SippPeer {
   std::uint16_t port() const { return port_; }
   std::string uri() const;
   Process& process() { return *process_; }
+  // SIPp's -trace_msg log: every message it received and sent.
+  const std::filesystem::path& messages_log() const { return messages_; }
+  // Requests with this method SIPp received so far, from its message log.
+  int requests_received(std::string_view method = "OPTIONS") const;
 
  private:
   std::uint16_t port_ = 0;
+  std::filesystem::path messages_;
   std::unique_ptr<Process> process_;
 };
 

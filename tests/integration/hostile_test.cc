@@ -369,9 +369,10 @@ TEST_F(Hostile, TryingThenSilenceTimesOutWithRetransmissionsAtT2) {
   expect_alive(exporter);
 }
 
-// 503 is a final answer and, with the default healthy_codes ["2xx"], a failure: the target
-// is down on its first verdict, the code is recorded, nothing is a transport failure.
-TEST_F(Hostile, ServiceUnavailableWithAndWithoutRetryAfterIsDown) {
+// 503 is a final answer and, with the default degraded_codes ["503"], "alive, refusing":
+// the target is degraded (not down) on its first verdict, the code is recorded, nothing is
+// a transport failure. Retry-After pauses probes to that peer and is logged once.
+TEST_F(Hostile, ServiceUnavailableWithAndWithoutRetryAfterIsDegraded) {
   auto unavailable = [](std::string headers) {
     HostileOptions o;
     Reply r;
@@ -390,13 +391,14 @@ TEST_F(Hostile, ServiceUnavailableWithAndWithoutRetryAfterIsDown) {
   Exporter exporter(dir_.path(), cfg);
 
   const Scraped s = exporter.scrape_until(6s, [&](const Exposition& e) {
-    return probes(e, "plain-503") >= 2 && probes(e, "retry-503") >= 2;
+    return probes(e, "plain-503") >= 3 && probes(e, "retry-503") >= 1;
   });
   ASSERT_TRUE(s.ok) << s.last.grep("503\"");
   for (const char* name : {"plain-503", "retry-503"}) {
     SCOPED_TRACE(name);
     const Exposition& e = s.last;
     EXPECT_EQ(e.value("sip_target_up", {{"target", name}}), 0.0);
+    EXPECT_EQ(e.value("sip_target_state", {{"target", name}, {"state", "degraded"}}), 1.0);
     EXPECT_EQ(e.value("sip_target_last_status_code", {{"target", name}}), 503.0);
     EXPECT_EQ(metric(e, "sip_probe_responses_total", name, {{"code", "503"}}), probes(e, name));
     EXPECT_EQ(metric(e, "sip_probes_total", name, {{"result", "failure"}}), probes(e, name));
@@ -404,10 +406,12 @@ TEST_F(Hostile, ServiceUnavailableWithAndWithoutRetryAfterIsDown) {
         << "an unhealthy code is not a transport failure";
     EXPECT_GT(e.value("sip_target_last_rtt_seconds", {{"target", name}}).value_or(0), 0);
   }
+  EXPECT_EQ(probes(s.last, "retry-503"), 1) << "Retry-After: 30 allows no second probe yet";
   EXPECT_EQ(s.last.sum(kUnmatched), 0);
   // Retry-After is logged once when the peer starts saying it, and only for that peer.
-  const auto retry_logs =
-      log_lines_with_msg(exporter.process().stderr_text(), "peer sent Retry-After");
+  const auto retry_logs = log_lines_with_msg(
+      exporter.process().stderr_text(),
+      "peer sent Retry-After; no probe to this address until it passes");
   ASSERT_EQ(retry_logs.size(), 1u);
   EXPECT_EQ(retry_logs[0].at("target"), "retry-503");
   EXPECT_EQ(retry_logs[0].at("retry_after_seconds"), "30");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -249,8 +250,9 @@ TEST_F(ProbeTest, SilentPeerGetsTimerERetransmissionsThenTimesOut) {
   EXPECT_THAT(sip_header(next->data, "Via").value_or(""), HasSubstr("branch=z9hG4bK"));
 }
 
-// 5. A 503 is a response code, not a transport failure; healthy_codes decides.
-TEST_F(ProbeTest, Sipp503IsDownUnlessHealthy) {
+// 5. A 503 is a response code, not a transport failure: degraded (alive, refusing service)
+// by default, healthy when healthy_codes lists it.
+TEST_F(ProbeTest, Sipp503IsDegradedUnlessHealthy) {
   SippPeer sipp(tmp_.path(), "options_503.xml");
   ExporterConfigSpec spec;
   spec.failures_before_down = 1;
@@ -273,6 +275,7 @@ TEST_F(ProbeTest, Sipp503IsDownUnlessHealthy) {
   const auto& e = s.last;
   const Labels busy{{"target", "busy"}};
   EXPECT_EQ(e.value("sip_target_up", busy), 0.0);
+  EXPECT_EQ(e.value("sip_target_state", {{"target", "busy"}, {"state", "degraded"}}), 1.0);
   EXPECT_EQ(e.value("sip_target_last_status_code", busy), 503.0);
   for (const char* reason : kFailureReasons) {
     EXPECT_EQ(
@@ -297,6 +300,102 @@ TEST_F(ProbeTest, Sipp503IsDownUnlessHealthy) {
             1.0);
   EXPECT_EQ(e.value("sip_probes_total", {{"target", "busy_ok"}, {"result", "failure"}}).value_or(0),
             0.0);
+}
+
+// 5b. A 503 with Retry-After: 5 is "alive, refusing": degraded, not down. No probe reaches
+// the peer until the pause is over (counted on the peer), although the interval is 1 s; a
+// 200 after it brings the target back up.
+TEST_F(ProbeTest, Sipp503WithRetryAfterIsDegradedAndNoProbeGoesUntilThePauseEnds) {
+  auto busy = std::make_unique<SippPeer>(tmp_.path(), "options_503_retry_5.xml");
+  const std::uint16_t port = busy->port();
+  ExporterConfigSpec spec;
+  spec.interval = "1s";
+  spec.timeout = "800ms";
+  spec.failures_before_down = 1;
+  spec.targets = {{"busy", busy->uri(), {}, {}}};
+  Exporter exporter(tmp_.path(), spec);
+  const Labels t{{"target", "busy"}};
+
+  auto degraded = exporter.scrape_until(10s, [&](const Exposition& e) {
+    return e.value("sip_target_state", {{"target", "busy"}, {"state", "degraded"}}) == 1.0;
+  });
+  ASSERT_TRUE(degraded.ok) << degraded.last.grep("busy");
+  const Exposition& e = degraded.last;
+  EXPECT_EQ(e.value("sip_target_up", t), 0.0);
+  EXPECT_EQ(e.value("sip_target_state", {{"target", "busy"}, {"state", "down"}}), 0.0);
+  EXPECT_EQ(e.value("sip_target_retry_after_seconds", t), 5.0);
+  const auto address_state = e.find("sip_address_state", {{"target", "busy"}, {"state", "degraded"}});
+  ASSERT_EQ(address_state.size(), 1u);
+  EXPECT_EQ(address_state[0].value, 1.0);
+  const auto paused = e.find("sip_address_retry_after_timestamp_seconds", t);
+  ASSERT_EQ(paused.size(), 1u);
+  const double until = paused[0].value;
+  ASSERT_GT(until, wall_seconds() + 2) << "the pause should have most of its 5 s to run";
+
+  // Swap the 503 peer for a 200 one on the same port while the pause runs: whatever reaches
+  // either before the pause ends is a probe the exporter should not have sent.
+  const auto wall_time = [](double unix_seconds) {
+    return std::chrono::system_clock::time_point(std::chrono::duration_cast<
+        std::chrono::system_clock::duration>(std::chrono::duration<double>(unix_seconds)));
+  };
+  std::this_thread::sleep_until(wall_time(until - 2.5));
+  busy->process().stop();
+  EXPECT_EQ(busy->requests_received(), 1) << "probes during the pause (interval 1 s)";
+  busy.reset();
+  SippPeer ok(tmp_.path(), "options_200.xml", port);
+  std::this_thread::sleep_until(wall_time(until - 0.3));
+  EXPECT_EQ(ok.requests_received(), 0) << "a probe before the Retry-After passed";
+
+  auto back = exporter.scrape_until(5s, [&](const Exposition& x) {
+    return x.value("sip_target_state", {{"target", "busy"}, {"state", "up"}}) == 1.0;
+  });
+  ASSERT_TRUE(back.ok) << back.last.grep("busy");
+  EXPECT_GE(ok.requests_received(), 1);
+  EXPECT_EQ(back.last.value("sip_target_up", t), 1.0);
+  EXPECT_EQ(back.last.find("sip_address_retry_after_timestamp_seconds", t).at(0).value, 0.0)
+      << "a 200 lifts the pause";
+  const auto logs = log_lines_with_msg(exporter.process().stderr_text(),
+                                       "peer sent Retry-After; no probe to this address until it "
+                                       "passes");
+  ASSERT_EQ(logs.size(), 1u) << "logged once per change, not per probe";
+  EXPECT_EQ(logs[0].at("retry_after_seconds"), "5");
+}
+
+// 7b. fast_interval and down_interval against a real peer: with a 10 s interval, a stopped
+// Kamailio is confirmed down by 1 s re-checks (three 10 s probes would take 20 s more), and
+// the restarted one is found by 2 s down-interval probes.
+TEST_F(ProbeTest, KamailioStoppedIsConfirmedAtTheFastIntervalAndFoundAgainAtTheDownInterval) {
+  KamailioPeer kam(tmp_.path(), "kamailio.cfg");
+  ExporterConfigSpec spec;
+  spec.interval = "10s";
+  spec.timeout = "800ms";
+  spec.failures_before_down = 3;
+  spec.targets = {{"kam", kam.uri(), {}, {{"fast_interval", "\"1s\""}, {"down_interval", "\"2s\""}}}};
+  Exporter exporter(tmp_.path(), spec);
+  const Labels t{{"target", "kam"}};
+  auto up = exporter.scrape_until(
+      15s, [&](const Exposition& x) { return x.value("sip_target_up", t) == 1.0; });
+  ASSERT_TRUE(up.ok) << up.last.grep("\"kam\"");
+
+  kam.kill();
+  auto first_failure = exporter.scrape_until(
+      12s, [&](const Exposition& x) { return x.value("sip_target_consecutive_failures", t) == 1.0; },
+      50ms);
+  ASSERT_TRUE(first_failure.ok) << first_failure.last.grep("\"kam\"");
+  // Two more failures at the fast interval: well before the next 10 s probe would be due.
+  auto down = exporter.scrape_until(6s, [&](const Exposition& x) {
+    return x.value("sip_target_state", {{"target", "kam"}, {"state", "down"}}) == 1.0;
+  });
+  ASSERT_TRUE(down.ok) << "not down within 6 s of the first failure:\n"
+                       << down.last.grep("\"kam\"");
+  EXPECT_EQ(down.last.value("sip_target_consecutive_failures", t), 3.0);
+
+  kam.restart();
+  auto back = exporter.scrape_until(6s, [&](const Exposition& x) {
+    return x.value("sip_target_state", {{"target", "kam"}, {"state", "up"}}) == 1.0;
+  });
+  ASSERT_TRUE(back.ok) << "not up within 6 s of the restart (down_interval 2s):\n"
+                       << back.last.grep("\"kam\"");
 }
 
 // 6. Kamailio that answers only the retransmission: success with RTT ~0.5 s.
