@@ -113,8 +113,9 @@ void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool 
 
 void Reporter::address_paused(std::size_t target, std::size_t address,
                               std::chrono::seconds pause) {
-  const double now = unix_now();
-  metrics_.address_paused(address, pause.count() > 0 ? now + static_cast<double>(pause.count()) : 0);
+  const double until = pause.count() > 0 ? unix_now() + static_cast<double>(pause.count()) : 0;
+  metrics_.address_paused(address, until);
+  board_.address_paused(target, address, until);
   // RFC 3261 21.5.4: worth a line when the peer starts (or changes, or stops) asking for a
   // pause, not on every probe it answers the same way.
   KnownAddress& known = addresses_.at(address);

@@ -115,6 +115,12 @@ void StatusBoard::tls_peer(std::size_t slot, std::size_t address, const TlsPeerI
   if (info.cert_expiry) a->cert_expiry_unix = *info.cert_expiry;
 }
 
+void StatusBoard::address_paused(std::size_t slot, std::size_t address, double until_unix) {
+  std::lock_guard lock(mu_);
+  AddressStatus* a = address_of(slot, address);
+  if (a != nullptr) a->paused_until_unix = until_unix;
+}
+
 TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) const {
   TargetStatus s = e.status;
   const std::size_t n_rtts = std::min(e.rtt_count, kRecentRtts);

@@ -40,6 +40,8 @@ class StatusBoard {
   void record_address(std::size_t slot, std::size_t address, const ProbeResult& r,
                       const TargetState& state);
   void tls_peer(std::size_t slot, std::size_t address, const TlsPeerInfo& info);
+  // Retry-After: no probe to the address before `until_unix` (0: not paused).
+  void address_paused(std::size_t slot, std::size_t address, double until_unix);
 
   // Every target, sorted by name, each with only its newest exchange and no texts; or, with
   // `name`, only that target with all its exchanges (no `targets` when there is none).

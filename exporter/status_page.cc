@@ -367,8 +367,15 @@ std::string render_status_page(const StatusSnapshot& s, const PageLinks& links) 
 
 namespace {
 
+// A running Retry-After pause: the peer asked not to be probed until then.
+std::string paused_note(const AddressStatus& a, double now) {
+  if (a.paused_until_unix <= now) return {};
+  return " <span class=\"muted paused\">Retry-After: no probe for " +
+         human_duration(a.paused_until_unix - now) + "</span>";
+}
+
 // Each address the target resolved to, with its own health (RFC 3263: one per DNS answer).
-std::string render_addresses(const std::vector<AddressStatus>& addresses) {
+std::string render_addresses(const std::vector<AddressStatus>& addresses, double now) {
   if (addresses.empty()) return {};
   std::string out =
       "<h2>Addresses</h2>\n<table id=\"addresses\">\n<thead><tr><th>Address</th>"
@@ -381,7 +388,8 @@ std::string render_addresses(const std::vector<AddressStatus>& addresses) {
                         : "<span class=\"reason\">" +
                               html_escape(a.reason.empty() ? "\xe2\x80\x93" : a.reason) + "</span>";
     out += "<tr><td class=\"uri\">" + html_escape(a.address) + "</td><td>" +
-           html_escape(a.transport) + "</td><td>" + badge(a.state) + "</td><td class=\"num\">" +
+           html_escape(a.transport) + "</td><td>" + badge(a.state) + paused_note(a, now) +
+           "</td><td class=\"num\">" +
            code + "</td><td class=\"num\">" + format_rtt(a.last_rtt_seconds) + "</td><td>" +
            (a.tls.empty() ? "<span class=\"muted\">\xe2\x80\x93</span>" : html_escape(a.tls)) +
            "</td><td>" +
@@ -421,7 +429,7 @@ std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t,
        t.server.empty() ? "<span class=\"muted\">\xe2\x80\x93</span>" : html_escape(t.server));
   fact("Recent RTT", sparkline(t.recent_rtts, 360, 48));
   out += "</dl>\n";
-  out += render_addresses(t.addresses);
+  out += render_addresses(t.addresses, s.now_unix);
 
   out += "<h2>Last " + std::to_string(t.exchanges.size()) +
          (t.exchanges.size() == 1 ? " exchange" : " exchanges") + ", newest first</h2>\n";

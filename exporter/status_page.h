@@ -25,19 +25,20 @@ struct ExchangeRecord {
 struct AddressStatus {
   std::string address;    // "192.0.2.1:5060"
   std::string transport;  // "udp", "tcp", "tls"
-  std::string state;      // "up", "down" or "unknown"
+  std::string state;      // "unknown", "up", "degraded" or "down"
   int last_code = 0;
   std::string reason;  // failure reason of the last probe when last_code == 0
   double last_rtt_seconds = -1;
   std::string tls;              // "TLSv1.3 TLS_AES_256_GCM_SHA384", empty if none
   double cert_expiry_unix = 0;  // 0 if unknown
+  double paused_until_unix = 0;  // Retry-After: no probe before then; 0 if not paused
 };
 
 struct TargetStatus {
   std::string name;
   std::vector<std::pair<std::string, std::string>> labels;  // static labels
   std::string uri;
-  std::string state;             // "up", "down" or "unknown"
+  std::string state;             // "unknown", "up", "degraded" or "down"
   int last_code = 0;             // 0 if the last probe got none
   double last_rtt_seconds = -1;  // < 0 until a final response arrived
   int consecutive_failures = 0;

@@ -319,6 +319,32 @@ TEST(StatusPage, HumanDurationsAndRtts) {
   }
 }
 
+TEST(TargetPage, AddressesShowTheirStateAndARunningRetryAfterPause) {
+  TargetStatus t = down_target("busy");
+  t.state = "degraded";
+  AddressStatus paused;
+  paused.address = "192.0.2.7:5060";
+  paused.transport = "udp";
+  paused.state = "degraded";
+  paused.last_code = 503;
+  paused.paused_until_unix = kNow + 90;
+  AddressStatus over = paused;  // a pause that has run out says nothing
+  over.address = "192.0.2.8:5060";
+  over.paused_until_unix = kNow - 1;
+  t.addresses = {paused, over};
+  const std::string html = render_target_page(snapshot({t}), t);
+  const auto address_row = [&](const std::string& address) {
+    const auto at = html.find(">" + address + "</td>");
+    if (at == std::string::npos) return std::string();
+    const auto start = html.rfind("<tr", at);
+    return html.substr(start, html.find("</tr>", at) - start);
+  };
+  EXPECT_THAT(visible_text(address_row("192.0.2.7:5060")),
+              HasSubstr("degraded Retry-After: no probe for 1m 30s"));
+  EXPECT_THAT(visible_text(address_row("192.0.2.8:5060")), HasSubstr("degraded"));
+  EXPECT_THAT(visible_text(address_row("192.0.2.8:5060")), Not(HasSubstr("Retry-After")));
+}
+
 TEST(TargetPage, ShowsLabelsUriStateAndFacts) {
   const TargetStatus t = up_target();
   const std::string html = render_target_page(snapshot({t, down_target()}), t);
