@@ -55,9 +55,9 @@ IntervalJitter parse_interval_jitter(const ConfigSource& src, const toml::node& 
       if (ok) percent = percent * 10 + (c - '0');
     }
     if (!ok || percent > 100) {
-      src.fail(node.source(), key_context,
-               "expected a whole percentage from 0% to 100% of the interval, got " +
-                   quoted_text(node));
+      src.fail(
+          node.source(), key_context,
+          "expected a whole percentage from 0% to 100% of the interval, got " + quoted_text(node));
     }
     jitter.percent = percent;
     return jitter;

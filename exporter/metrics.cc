@@ -65,6 +65,15 @@ std::string target_labels(const TargetConfig& t) {
   return with_label(labels, kTargetLabel, t.name);
 }
 
+// One series per state, 1 for the current one: sip_target_state and sip_address_state.
+void write_states(FamilyWriter& w, std::string_view labels, std::uint8_t health) {
+  const std::size_t at = label_insertion_point(labels, kStateLabel);
+  for (const Health h : kAllHealth) {
+    end_line(w.series_at(w.name(), labels, at, kStateLabel, to_string(h)),
+             static_cast<std::uint8_t>(h) == health ? 1.0 : 0.0);
+  }
+}
+
 }  // namespace
 
 Metrics::Metrics(const Config& config)
@@ -248,14 +257,7 @@ void Metrics::write_targets(std::string& out) const {
   }
   {
     FamilyWriter w(out, FamilyId::target_state);
-    each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, kStateLabel);
-      const auto current = static_cast<Health>(s.health.get());
-      for (const Health h : kAllHealth) {
-        end_line(w.series_at(w.name(), s.labels, at, kStateLabel, to_string(h)),
-                 h == current ? 1.0 : 0.0);
-      }
-    });
+    each(targets_, [&](const S& s) { write_states(w, s.labels, s.health.get()); });
   }
   {
     FamilyWriter w(out, FamilyId::probes);
@@ -361,14 +363,7 @@ void Metrics::write_addresses(std::string& out) const {
   }
   {
     FamilyWriter w(out, FamilyId::address_state);
-    each(addresses_, [&](const A& a) {
-      const std::size_t at = label_insertion_point(a.transport_labels, kStateLabel);
-      const auto current = static_cast<Health>(a.health.get());
-      for (const Health h : kAllHealth) {
-        end_line(w.series_at(w.name(), a.transport_labels, at, kStateLabel, to_string(h)),
-                 h == current ? 1.0 : 0.0);
-      }
-    });
+    each(addresses_, [&](const A& a) { write_states(w, a.transport_labels, a.health.get()); });
   }
   {
     FamilyWriter w(out, FamilyId::address_rtt);
@@ -379,9 +374,8 @@ void Metrics::write_addresses(std::string& out) const {
   }
   {
     FamilyWriter w(out, FamilyId::address_paused);
-    each(addresses_, [&](const A& a) {
-      end_line(w.series(a.transport_labels), a.paused_until.get());
-    });
+    each(addresses_,
+         [&](const A& a) { end_line(w.series(a.transport_labels), a.paused_until.get()); });
   }
   {
     FamilyWriter w(out, FamilyId::cert_expiry);

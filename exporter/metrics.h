@@ -99,7 +99,7 @@ class Metrics {
     std::unique_ptr<Cell<std::uint64_t>[]> rtt_buckets;  // bounds->size() + 1 (+Inf)
     Cell<double> rtt_sum;
     Cell<double> up, last_code, consecutive_failures, last_change, retry_after;
-    Cell<std::uint8_t> health;  // Health
+    Cell<std::uint8_t> health;      // Health
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
     Cell<std::uint64_t> success, failure, state_changes;
     std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;

@@ -111,8 +111,7 @@ void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool 
   }
 }
 
-void Reporter::address_paused(std::size_t target, std::size_t address,
-                              std::chrono::seconds pause) {
+void Reporter::address_paused(std::size_t target, std::size_t address, std::chrono::seconds pause) {
   const double until = pause.count() > 0 ? unix_now() + static_cast<double>(pause.count()) : 0;
   metrics_.address_paused(address, until);
   board_.address_paused(target, address, until);

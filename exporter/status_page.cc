@@ -389,8 +389,8 @@ std::string render_addresses(const std::vector<AddressStatus>& addresses, double
                               html_escape(a.reason.empty() ? "\xe2\x80\x93" : a.reason) + "</span>";
     out += "<tr><td class=\"uri\">" + html_escape(a.address) + "</td><td>" +
            html_escape(a.transport) + "</td><td>" + badge(a.state) + paused_note(a, now) +
-           "</td><td class=\"num\">" +
-           code + "</td><td class=\"num\">" + format_rtt(a.last_rtt_seconds) + "</td><td>" +
+           "</td><td class=\"num\">" + code + "</td><td class=\"num\">" +
+           format_rtt(a.last_rtt_seconds) + "</td><td>" +
            (a.tls.empty() ? "<span class=\"muted\">\xe2\x80\x93</span>" : html_escape(a.tls)) +
            "</td><td>" +
            (a.cert_expiry_unix > 0 ? utc_time(a.cert_expiry_unix, false)

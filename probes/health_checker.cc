@@ -445,8 +445,8 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
     a.result.server = a.server_text;
     a.result.detail = a.detail_text;
   }
-  const StateChange change = a.state.record(verdict_of(result), t.cfg().failures_before_down,
-                                            t.cfg().successes_before_up);
+  const StateChange change =
+      a.state.record(verdict_of(result), t.cfg().failures_before_down, t.cfg().successes_before_up);
   if (t.probe.background) {
     s_.sink.address_finished(target, address, a.result, change, a.state);
     note_retry_after(address, result, now);

@@ -409,9 +409,9 @@ TEST_F(Hostile, ServiceUnavailableWithAndWithoutRetryAfterIsDegraded) {
   EXPECT_EQ(probes(s.last, "retry-503"), 1) << "Retry-After: 30 allows no second probe yet";
   EXPECT_EQ(s.last.sum(kUnmatched), 0);
   // Retry-After is logged once when the peer starts saying it, and only for that peer.
-  const auto retry_logs = log_lines_with_msg(
-      exporter.process().stderr_text(),
-      "peer sent Retry-After; no probe to this address until it passes");
+  const auto retry_logs =
+      log_lines_with_msg(exporter.process().stderr_text(),
+                         "peer sent Retry-After; no probe to this address until it passes");
   ASSERT_EQ(retry_logs.size(), 1u);
   EXPECT_EQ(retry_logs[0].at("target"), "retry-503");
   EXPECT_EQ(retry_logs[0].at("retry_after_seconds"), "30");

@@ -324,7 +324,8 @@ TEST_F(ProbeTest, Sipp503WithRetryAfterIsDegradedAndNoProbeGoesUntilThePauseEnds
   EXPECT_EQ(e.value("sip_target_up", t), 0.0);
   EXPECT_EQ(e.value("sip_target_state", {{"target", "busy"}, {"state", "down"}}), 0.0);
   EXPECT_EQ(e.value("sip_target_retry_after_seconds", t), 5.0);
-  const auto address_state = e.find("sip_address_state", {{"target", "busy"}, {"state", "degraded"}});
+  const auto address_state =
+      e.find("sip_address_state", {{"target", "busy"}, {"state", "degraded"}});
   ASSERT_EQ(address_state.size(), 1u);
   EXPECT_EQ(address_state[0].value, 1.0);
   const auto paused = e.find("sip_address_retry_after_timestamp_seconds", t);
@@ -335,8 +336,9 @@ TEST_F(ProbeTest, Sipp503WithRetryAfterIsDegradedAndNoProbeGoesUntilThePauseEnds
   // Swap the 503 peer for a 200 one on the same port while the pause runs: whatever reaches
   // either before the pause ends is a probe the exporter should not have sent.
   const auto wall_time = [](double unix_seconds) {
-    return std::chrono::system_clock::time_point(std::chrono::duration_cast<
-        std::chrono::system_clock::duration>(std::chrono::duration<double>(unix_seconds)));
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::duration<double>(unix_seconds)));
   };
   std::this_thread::sleep_until(wall_time(until - 2.5));
   busy->process().stop();
@@ -370,7 +372,8 @@ TEST_F(ProbeTest, KamailioStoppedIsConfirmedAtTheFastIntervalAndFoundAgainAtTheD
   spec.interval = "10s";
   spec.timeout = "800ms";
   spec.failures_before_down = 3;
-  spec.targets = {{"kam", kam.uri(), {}, {{"fast_interval", "\"1s\""}, {"down_interval", "\"2s\""}}}};
+  spec.targets = {
+      {"kam", kam.uri(), {}, {{"fast_interval", "\"1s\""}, {"down_interval", "\"2s\""}}}};
   Exporter exporter(tmp_.path(), spec);
   const Labels t{{"target", "kam"}};
   auto up = exporter.scrape_until(
@@ -379,7 +382,8 @@ TEST_F(ProbeTest, KamailioStoppedIsConfirmedAtTheFastIntervalAndFoundAgainAtTheD
 
   kam.kill();
   auto first_failure = exporter.scrape_until(
-      12s, [&](const Exposition& x) { return x.value("sip_target_consecutive_failures", t) == 1.0; },
+      12s,
+      [&](const Exposition& x) { return x.value("sip_target_consecutive_failures", t) == 1.0; },
       50ms);
   ASSERT_TRUE(first_failure.ok) << first_failure.last.grep("\"kam\"");
   // Two more failures at the fast interval: well before the next 10 s probe would be due.

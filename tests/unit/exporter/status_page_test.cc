@@ -137,8 +137,7 @@ TEST(StatusPage, DegradedHasItsOwnColourCountAndRankAfterDown) {
   TargetStatus busy = down_target("busy");
   busy.state = "degraded";
   busy.last_code = 503;
-  const std::string html =
-      render_status_page(snapshot({up_target("a"), busy, down_target("z")}));
+  const std::string html = render_status_page(snapshot({up_target("a"), busy, down_target("z")}));
   EXPECT_THAT(visible_text(html), HasSubstr("1 up, 1 degraded, 1 down, 0 unknown"));
   EXPECT_THAT(html, HasSubstr("<title>SIP trunks: 1 down, 1 degraded</title>"));
   EXPECT_THAT(html, HasSubstr("<span class=\"badge state-degraded\">degraded</span>"));

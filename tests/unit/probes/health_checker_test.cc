@@ -113,6 +113,19 @@ struct Rig {
         .run_for(d);
   }
 
+  // Two addresses: the first one opened answers `first`, the other `second` (0: timeout).
+  void two_addresses_answering(int first, int second) {
+    auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
+    exchanges.answer_with = [this, first, second](std::uint32_t a) {
+      if (!first_address) first_address = a;
+      return a == *first_address ? first : second;
+    };
+  }
+
+  void start(const TargetConfig& t) {
+    checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+  }
+
   std::vector<Health> healths() const {
     std::vector<Health> h;
     for (const Finished& f : sink.finished) h.push_back(f.state.health);
@@ -125,6 +138,7 @@ struct Rig {
   FakeExchanges exchanges;
   FakeLocator* dns_service = nullptr;
   std::optional<LocateResult> auto_locate;  // answer every lookup with this at once
+  std::optional<std::uint32_t> first_address;
   HealthChecker checker;
 };
 
@@ -186,15 +200,8 @@ TEST(HealthChecker, SilentExchangeEndsAtTheCycleDeadline) {
 
 TEST(HealthChecker, UpWhenAnyNeedsOneAddressAndReportsTheOneThatAnswered) {
   Rig rig;
-  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
-  std::map<std::uint32_t, int> code;  // the first address opened fails, the second answers
-  rig.exchanges.answer_with = [&](std::uint32_t a) {
-    if (!code.contains(a)) code[a] = code.empty() ? 503 : 200;
-    return code[a];
-  };
-  rig.checker.start(
-      std::make_shared<const std::vector<TargetConfig>>(std::vector<TargetConfig>{target()}),
-      false);
+  rig.two_addresses_answering(503, 200);  // the first address opened fails, the second answers
+  rig.start(target());
   rig.run_for(seconds(1));
   ASSERT_EQ(rig.sink.finished.size(), 1u);
   EXPECT_TRUE(rig.sink.finished[0].result.success);
@@ -206,12 +213,7 @@ TEST(HealthChecker, UpWhenAnyNeedsOneAddressAndReportsTheOneThatAnswered) {
 
 TEST(HealthChecker, UpWhenAllNeedsEveryAddressAndReportsTheOneThatFailed) {
   Rig rig;
-  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
-  std::map<std::uint32_t, int> code;  // the first address opened answers, the second fails
-  rig.exchanges.answer_with = [&](std::uint32_t a) {
-    if (!code.contains(a)) code[a] = code.empty() ? 200 : 503;
-    return code[a];
-  };
+  rig.two_addresses_answering(200, 503);  // the first address opened answers, the second fails
   TargetConfig t = target();
   t.up_when = UpWhen::all;
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
@@ -325,19 +327,20 @@ TEST(HealthChecker, FastIntervalWhileAChangeIsPendingAndDownIntervalWhileDown) {
   // up, up, fail, fail, fail (down), fail, ok, ok (up), up
   const std::vector<int> script = {200, 200, 0, 0, 0, 0, 200, 200, 200, 200};
   std::size_t next = 0;
-  rig.exchanges.answer_with = [&](std::uint32_t) { return next < script.size() ? script[next++] : 200; };
+  rig.exchanges.answer_with = [&](std::uint32_t) {
+    return next < script.size() ? script[next++] : 200;
+  };
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   rig.run_for(seconds(200));
   ASSERT_GE(rig.exchanges.starts.size(), script.size());
-  const std::vector<std::int64_t> want = {
-      15000,  // up -> up: interval
-      15000,  // up -> first failure: the next is fast
-      2000,   // second failure
-      2000,   // third: down, so the next is at down_interval
-      30000,  // still down
-      30000,  // a success while down: pending again, fast
-      2000,   // the second success: up, back to the interval
-      15000, 15000};
+  const std::vector<std::int64_t> want = {15000,  // up -> up: interval
+                                          15000,  // up -> first failure: the next is fast
+                                          2000,   // second failure
+                                          2000,   // third: down, so the next is at down_interval
+                                          30000,  // still down
+                                          30000,  // a success while down: pending again, fast
+                                          2000,   // the second success: up, back to the interval
+                                          15000, 15000};
   std::vector<std::int64_t> got = gaps(rig.exchanges.starts);
   got.resize(want.size());
   EXPECT_EQ(got, want);
@@ -355,7 +358,7 @@ TEST(HealthChecker, FastIntervalShorterThanTheTimeoutStartsWhenTheLastProbeEnds)
   t.fast_interval = seconds(1);
   rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
-  rig.run_for(seconds(1));  // up
+  rig.run_for(seconds(1));              // up
   rig.exchanges.answer_with = nullptr;  // silent: each probe runs to its 4 s deadline
   rig.run_for(seconds(40));
   // Probes at 15, 19 and 23 s, each starting as the last timed out; down at 27 s, and then
@@ -411,16 +414,9 @@ TEST(HealthChecker, DegradedAnswersLeaveUpByTheThresholdAndNameTheState) {
 
 TEST(HealthChecker, AnyAddressAnsweringDegradedMakesAFailedCycleDegraded) {
   Rig rig;
-  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
   rig.exchanges.degraded_503 = true;
-  std::map<std::uint32_t, int> code;  // the first address times out, the second answers 503
-  rig.exchanges.answer_with = [&](std::uint32_t a) {
-    if (!code.contains(a)) code[a] = code.empty() ? 0 : 503;
-    return code[a];
-  };
-  rig.checker.start(
-      std::make_shared<const std::vector<TargetConfig>>(std::vector<TargetConfig>{target()}),
-      false);
+  rig.two_addresses_answering(0, 503);  // the first address times out, the second answers 503
+  rig.start(target());
   rig.run_for(seconds(1));
   ASSERT_EQ(rig.sink.finished.size(), 1u);
   EXPECT_EQ(rig.sink.finished[0].state.health, Health::degraded);
@@ -469,17 +465,11 @@ TEST(HealthChecker, RetryAfterPausesProbesToThatAddressAndIsCappedAtAnHour) {
 
 TEST(HealthChecker, RetryAfterOnOneAddressStillProbesTheOthers) {
   Rig rig;
-  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
   rig.exchanges.degraded_503 = true;
   rig.exchanges.retry_after = 60;
-  std::map<std::uint32_t, int> code;  // the first address answers 503 Retry-After, the other 200
-  rig.exchanges.answer_with = [&](std::uint32_t a) {
-    if (!code.contains(a)) code[a] = code.empty() ? 503 : 200;
-    return code[a];
-  };
-  rig.checker.start(
-      std::make_shared<const std::vector<TargetConfig>>(std::vector<TargetConfig>{target()}),
-      false);
+  rig.two_addresses_answering(503,
+                              200);  // the first address answers 503 Retry-After, the other 200
+  rig.start(target());
   rig.run_for(seconds(35));  // cycles at 0, 10, 20, 30
   std::map<std::uint32_t, int> probes;
   for (const auto& start : rig.exchanges.starts) ++probes[start.address];
