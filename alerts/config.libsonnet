@@ -18,10 +18,18 @@
     // is written %%).
     runbookURLPattern: 'https://git.example.com/sip_trunk_exporter/blob/main/alerts/runbook.md#%s',
 
-    // SipTrunkDown / SipTrunkGroupDown: sip_target_up is already debounced by
-    // failures_before_down, so this only rides out exporter restarts and blips.
-    targetDownFor: '1m',
-    groupDownFor: '1m',
+    // SipTrunkDown / SipTrunkGroupDown: sip_target_state is already debounced by the
+    // exporter (failures_before_down probes in a row, re-checked at fast_interval), and
+    // a target is unknown, not down, after an exporter start: the rule pages on the
+    // exporter's verdict at the first evaluation that sees it. README "From silence to
+    // email" adds up the shipped settings; a `for` adds to that sum one for one.
+    targetDownFor: '0s',
+    groupDownFor: '0s',
+
+    // SipTrunkDegraded (warning): the target answers a degraded_codes code (503 by
+    // default), alive but refusing service. Also debounced by the exporter; `for`
+    // lets a short overload (a carrier's CPS spike, a quick restart) pass unmailed.
+    targetDegradedFor: '1m',
 
     // SipTrunkHighRtt: this quantile of the probe RTT over the window, in seconds.
     highRttQuantile: 0.95,
@@ -30,7 +38,9 @@
     highRttFor: '10m',
 
     // SipTrunkServerErrors (5xx but 503) and SipTrunkOverloaded (503): share of
-    // probes answered so while the target is still up.
+    // probes answered so while the target is still up. A target that answers 503 to
+    // every probe is degraded, not up: SipTrunkDegraded takes over (and inhibits
+    // these two in Alertmanager).
     serverErrorRatio: 0.1,
     overloadedRatio: 0.1,
     answerRatioWindow: '10m',
