@@ -114,8 +114,9 @@ class Parser {
     check_one_password_source(src_, *table, context);
     check_settings(src_, defaults_, defaults_, context, node, nullptr, nullptr);
     if (defaults_.interval_node != nullptr && defaults_.interval < kWarnInterval) {
-      warn_short_interval(src_, *defaults_.interval_node, context, defaults_.interval);
+      warn_short_interval(src_, *defaults_.interval_node, context, "interval", defaults_.interval);
     }
+    warn_short_down_interval(*table, context, defaults_);
     warn_insecure(src_, defaults_, context);
   }
 
@@ -194,8 +195,9 @@ class Parser {
     const std::optional<Transport> transport =
         check_settings(src_, defaults_, s, context, node, &target.parsed_uri, uri_node);
     if (interval_node != nullptr && s.interval < kWarnInterval) {
-      warn_short_interval(src_, *interval_node, context, s.interval);
+      warn_short_interval(src_, *interval_node, context, "interval", s.interval);
     }
+    warn_short_down_interval(*table, context, s);
     warn_insecure(src_, s, context);
 
     TargetConfig resolved = s.resolved();
@@ -204,6 +206,15 @@ class Parser {
     resolved.parsed_uri = std::move(target.parsed_uri);
     resolved.transport = transport;
     config_.targets.push_back(std::move(resolved));
+  }
+
+  // Only where the table sets it: a [defaults] value warns once, not once per target.
+  void warn_short_down_interval(const toml::table& table, const std::string& context,
+                                const Settings& s) {
+    const toml::node* node = table.get("down_interval");
+    if (node != nullptr && s.down_interval && *s.down_interval < kWarnInterval) {
+      warn_short_interval(src_, *node, context, "down_interval", *s.down_interval);
+    }
   }
 
   std::string parse_name(const toml::node& node, const std::string& context) {

@@ -16,12 +16,24 @@
 
 namespace stx {
 
-// Which final status codes count as a healthy answer: "2xx"-style classes or exact codes.
+// A set of final status codes: "2xx"-style classes or exact codes (healthy_codes,
+// degraded_codes).
 struct HealthyCodes {
   bool classes[7] = {};    // classes[2] true means 2xx
   std::vector<int> codes;  // exact codes
   bool contains(int code) const;
   bool operator==(const HealthyCodes&) const = default;
+};
+
+// interval_jitter: a random addition to each interval of up to a duration, or up to a
+// percentage of the interval.
+struct IntervalJitter {
+  std::chrono::milliseconds max{0};
+  int percent = 0;  // 1-100 when set; then `max` is unused
+  std::chrono::milliseconds upto(std::chrono::milliseconds interval) const {
+    return percent > 0 ? interval * percent / 100 : max;
+  }
+  bool operator==(const IntervalJitter&) const = default;
 };
 
 // Which resolved addresses a probe cycle sends to, and which make the target up.
@@ -35,10 +47,14 @@ struct TargetConfig {
   std::string uri;   // as written, used as Request-URI and To
   SipUri parsed_uri;
   std::chrono::milliseconds interval{30000};
+  std::chrono::milliseconds fast_interval{0};  // while a change is pending; 0: the interval
+  std::chrono::milliseconds down_interval{0};  // while down or degraded; 0: the interval
+  IntervalJitter interval_jitter;
   std::chrono::milliseconds timeout{5000};
   int failures_before_down = 3;
   int successes_before_up = 1;
-  HealthyCodes healthy_codes;  // default 2xx
+  HealthyCodes healthy_codes;   // default 2xx
+  HealthyCodes degraded_codes;  // default 503: alive, refusing service; healthy_codes win
   std::string from;
   std::string user_agent;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name

@@ -91,6 +91,29 @@ constexpr ConfigKey kKeys[] = {
         },
         "time between probe starts", kOneProbe),
     setting_key(
+        "fast_interval", kPerTarget,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.fast_interval = parse_interval(src, node, ctx);
+        },
+        "time between probe starts while a change is pending (an up target failed, or a down "
+        "one answered, fewer times than its threshold); default the interval",
+        kOneProbe),
+    setting_key(
+        "down_interval", kPerTarget,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.down_interval = parse_interval(src, node, ctx);
+        },
+        "time between probe starts while the target is down or degraded; default the interval",
+        kOneProbe),
+    setting_key(
+        "interval_jitter", kPerTarget,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.interval_jitter = parse_interval_jitter(src, node, ctx);
+        },
+        "random addition to each interval, up to a duration (\"2s\") or a share of it "
+        "(\"10%\")",
+        kOneProbe),
+    setting_key(
         "timeout", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
           s.timeout = parse_timeout(src, node, ctx);
@@ -115,6 +138,12 @@ constexpr ConfigKey kKeys[] = {
           s.healthy_codes = parse_healthy_codes(src, node, ctx);
         },
         "final status classes or codes that count as success"),
+    setting_key(
+        "degraded_codes", kEverywhere,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.degraded_codes = parse_healthy_codes(src, node, ctx, true);
+        },
+        "final codes that mean alive but refusing service (state degraded); [] for none"),
     setting_key(
         "from", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {

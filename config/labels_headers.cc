@@ -13,7 +13,7 @@ namespace {
 // exporter's metrics tests check every label its output writes against is_reserved_label().
 constexpr std::string_view kReservedLabels[] = {
     "target",  "code", "result",  "reason",   "uri",    "transport", "server",
-    "address", "le",   "version", "revision", "cipher", "instance",  "job"};
+    "address", "le",   "version", "revision", "cipher", "state",    "instance", "job"};
 
 }  // namespace
 

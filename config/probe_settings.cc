@@ -42,11 +42,36 @@ Millis parse_timeout(const ConfigSource& src, const toml::node& node,
   return timeout;
 }
 
+IntervalJitter parse_interval_jitter(const ConfigSource& src, const toml::node& node,
+                                     const std::string& key_context) {
+  IntervalJitter jitter;
+  const auto* str = node.as_string();
+  if (str != nullptr && !str->get().empty() && str->get().back() == '%') {
+    const std::string_view digits = std::string_view(str->get()).substr(0, str->get().size() - 1);
+    int percent = 0;
+    bool ok = !digits.empty() && digits.size() <= 3;
+    for (const char c : digits) {
+      ok = ok && c >= '0' && c <= '9';
+      if (ok) percent = percent * 10 + (c - '0');
+    }
+    if (!ok || percent > 100) {
+      src.fail(node.source(), key_context,
+               "expected a whole percentage from 0% to 100% of the interval, got " +
+                   quoted_text(node));
+    }
+    jitter.percent = percent;
+    return jitter;
+  }
+  jitter.max = parse_duration_value(src, node, key_context, "2s\" or \"10%");
+  check_at_most(src, node, key_context, jitter.max, kMaxInterval);
+  return jitter;
+}
+
 HealthyCodes parse_healthy_codes(const ConfigSource& src, const toml::node& node,
-                                 const std::string& key_context) {
+                                 const std::string& key_context, bool may_be_empty) {
   const toml::array& array =
       expect_array(src, node, key_context, "an array like [\"2xx\", \"404\"]");
-  if (array.empty()) src.fail(node.source(), key_context, "must not be empty");
+  if (array.empty() && !may_be_empty) src.fail(node.source(), key_context, "must not be empty");
   HealthyCodes codes;
   for (const toml::node& element : array) {
     const std::string provisional = " is not allowed: provisional (1xx) responses are never final";

@@ -15,8 +15,12 @@ Millis parse_interval(const ConfigSource& src, const toml::node& node,
                       const std::string& key_context);
 Millis parse_timeout(const ConfigSource& src, const toml::node& node,
                      const std::string& key_context);
+// A duration ("2s") or a whole percentage of the interval ("10%", at most 100%).
+IntervalJitter parse_interval_jitter(const ConfigSource& src, const toml::node& node,
+                                     const std::string& key_context);
+// healthy_codes and degraded_codes; only the latter may be empty (no degraded state).
 HealthyCodes parse_healthy_codes(const ConfigSource& src, const toml::node& node,
-                                 const std::string& key_context);
+                                 const std::string& key_context, bool may_be_empty = false);
 std::string parse_user_agent(const ConfigSource& src, const toml::node& node,
                              const std::string& key_context);
 // A sip:/sips: URI for a header (from, to, contact); `example` shows one in the type error.

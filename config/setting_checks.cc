@@ -110,8 +110,8 @@ void warn_insecure(ConfigSource& src, const Settings& s, const std::string& cont
 }
 
 void warn_short_interval(ConfigSource& src, const toml::node& node, const std::string& context,
-                         Millis interval) {
-  src.warn(node.source(), context + ": interval",
+                         std::string_view key, Millis interval) {
+  src.warn(node.source(), context + ": " + std::string(key),
            format_duration(interval) + " is shorter than " + format_duration(kWarnInterval) +
                "; some providers such as Twilio ban OPTIONS pingers faster than one per 10-15 s");
 }

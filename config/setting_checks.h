@@ -28,6 +28,6 @@ std::optional<Transport> check_settings(const ConfigSource& src, const Settings&
 
 void warn_insecure(ConfigSource& src, const Settings& s, const std::string& context);
 void warn_short_interval(ConfigSource& src, const toml::node& node, const std::string& context,
-                         Millis interval);
+                         std::string_view key, Millis interval);
 
 }  // namespace stx::config_impl

@@ -5,10 +5,14 @@ namespace stx::config_impl {
 TargetConfig Settings::resolved() const {
   TargetConfig t;
   t.interval = interval;
+  t.fast_interval = fast_interval.value_or(Millis::zero());
+  t.down_interval = down_interval.value_or(Millis::zero());
+  t.interval_jitter = interval_jitter;
   t.timeout = timeout;
   t.failures_before_down = failures_before_down;
   t.successes_before_up = successes_before_up;
   t.healthy_codes = healthy_codes;
+  t.degraded_codes = degraded_codes;
   t.from = from;
   t.user_agent = user_agent;
   t.labels.assign(labels.begin(), labels.end());  // std::map: sorted by name

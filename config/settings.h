@@ -22,11 +22,15 @@ inline constexpr const char* kDefaultFrom = "sip:sip_trunk_exporter@localhost";
 struct Settings {
   Millis interval{30'000};
   Millis timeout{5'000};
+  std::optional<Millis> fast_interval;  // unset: the interval
+  std::optional<Millis> down_interval;  // unset: the interval
+  IntervalJitter interval_jitter;
   const toml::node* interval_node = nullptr;
   const toml::node* timeout_node = nullptr;
   int failures_before_down = 3;
   int successes_before_up = 1;
   HealthyCodes healthy_codes;
+  HealthyCodes degraded_codes;
   std::string from = kDefaultFrom;
   std::string user_agent = default_user_agent();
   std::map<std::string, std::string> labels;
@@ -48,7 +52,10 @@ struct Settings {
   // Where each key was last set (a target's copy starts with the [defaults] nodes).
   std::map<std::string, const toml::node*, std::less<>> nodes;
 
-  Settings() { healthy_codes.classes[2] = true; }
+  Settings() {
+    healthy_codes.classes[2] = true;
+    degraded_codes.codes.push_back(503);
+  }
 
   const toml::node* node(std::string_view key) const {
     auto it = nodes.find(key);

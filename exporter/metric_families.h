@@ -32,24 +32,29 @@ inline constexpr std::string_view kAddressLabel = "address";
 inline constexpr std::string_view kVersionLabel = "version";
 inline constexpr std::string_view kCipherLabel = "cipher";
 inline constexpr std::string_view kRevisionLabel = "revision";
+inline constexpr std::string_view kStateLabel = "state";
 // Prometheus adds these to every scraped series.
 inline constexpr std::string_view kScrapeLabels[] = {"job", "instance"};
 
 // Index into kFamilies; the README lists the families in this order.
 enum class FamilyId : std::size_t {
   target_up,
+  target_state,
   probes,
   responses,
   failures,
   rtt,
   last_rtt,
   last_code,
+  retry_after,
   consecutive_failures,
   state_changes,
   last_change,
   target_info,
   address_up,
+  address_state,
   address_rtt,
+  address_paused,
   cert_expiry,
   tls_info,
   keepalives,
@@ -84,6 +89,10 @@ struct FamilySpec {
 inline constexpr FamilySpec kFamilies[] = {
     {FamilyId::target_up, "sip_target_up", FamilyType::gauge, FamilyScope::target, {},
      "1 if the target answers healthy OPTIONS (after hysteresis), 0 otherwise."},
+    {FamilyId::target_state, "sip_target_state", FamilyType::gauge, FamilyScope::target,
+     {kStateLabel},
+     "1 for the target's current state (unknown, up, degraded: answering a degraded_codes "
+     "code such as 503, down), 0 for the others."},
     {FamilyId::probes, "sip_probes_total", FamilyType::counter, FamilyScope::target,
      {kResultLabel}, "Finished probes by result (success or failure)."},
     {FamilyId::responses, "sip_probe_responses_total", FamilyType::counter, FamilyScope::target,
@@ -96,6 +105,9 @@ inline constexpr FamilySpec kFamilies[] = {
      {}, "RTT of the last probe that got a final response."},
     {FamilyId::last_code, "sip_target_last_status_code", FamilyType::gauge, FamilyScope::target,
      {}, "Final status code of the last probe, 0 if it got none."},
+    {FamilyId::retry_after, "sip_target_retry_after_seconds", FamilyType::gauge,
+     FamilyScope::target, {},
+     "Retry-After of the last probe's final response, in seconds; 0 if it had none."},
     {FamilyId::consecutive_failures, "sip_target_consecutive_failures", FamilyType::gauge,
      FamilyScope::target, {}, "Failed probes in a row."},
     {FamilyId::state_changes, "sip_target_state_changes_total", FamilyType::counter,
@@ -108,9 +120,16 @@ inline constexpr FamilySpec kFamilies[] = {
     {FamilyId::address_up, "sip_address_up", FamilyType::gauge, FamilyScope::target,
      {kAddressLabel, kTransportLabel},
      "1 if this address of the target answers healthy OPTIONS (after hysteresis), 0 otherwise."},
+    {FamilyId::address_state, "sip_address_state", FamilyType::gauge, FamilyScope::target,
+     {kAddressLabel, kStateLabel, kTransportLabel},
+     "1 for this address's current state (unknown, up, degraded, down), 0 for the others."},
     {FamilyId::address_rtt, "sip_address_last_rtt_seconds", FamilyType::gauge, FamilyScope::target,
      {kAddressLabel, kTransportLabel},
      "RTT of the last probe of this address that got a final response."},
+    {FamilyId::address_paused, "sip_address_retry_after_timestamp_seconds", FamilyType::gauge,
+     FamilyScope::target, {kAddressLabel, kTransportLabel},
+     "Unix time before which no probe goes to this address, as its Retry-After asked; 0 when "
+     "not paused."},
     {FamilyId::cert_expiry, "sip_tls_cert_expiry_timestamp_seconds", FamilyType::gauge,
      FamilyScope::target, {kAddressLabel},
      "Unix time the earliest-expiring certificate of the peer's chain expires (also set when "

@@ -153,6 +153,8 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     }
   }
   s.last_code.set(r.status_code);
+  s.retry_after.set(r.status_code != 0 && r.retry_after ? *r.retry_after : 0);
+  s.health.set(static_cast<std::uint8_t>(state.health));
   s.consecutive_failures.set(state.consecutive_failures);
   if (change.is_transition()) s.state_changes.add(1);
   if (change.changed()) s.last_change.set(wall_seconds);
@@ -181,6 +183,11 @@ void Metrics::address_finished(std::size_t address, const ProbeResult& r,
   AddressSeries& a = *addresses_.at(address);
   if (r.status_code != 0) a.last_rtt.set(seconds(r.rtt));
   a.up.set(state.health == Health::up ? 1 : 0);
+  a.health.set(static_cast<std::uint8_t>(state.health));
+}
+
+void Metrics::address_paused(std::size_t address, double until) {
+  addresses_.at(address)->paused_until.set(until);
 }
 
 void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
@@ -238,6 +245,17 @@ void Metrics::write_targets(std::string& out) const {
   {
     FamilyWriter w(out, FamilyId::target_up);
     each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.up.get()); });
+  }
+  {
+    FamilyWriter w(out, FamilyId::target_state);
+    each(targets_, [&](const S& s) {
+      const std::size_t at = label_insertion_point(s.labels, kStateLabel);
+      const auto current = static_cast<Health>(s.health.get());
+      for (const Health h : kAllHealth) {
+        end_line(w.series_at(w.name(), s.labels, at, kStateLabel, to_string(h)),
+                 h == current ? 1.0 : 0.0);
+      }
+    });
   }
   {
     FamilyWriter w(out, FamilyId::probes);
@@ -309,6 +327,7 @@ void Metrics::write_targets(std::string& out) const {
   }
   const std::pair<FamilyId, Cell<double> S::*> gauges[] = {
       {FamilyId::last_code, &S::last_code},
+      {FamilyId::retry_after, &S::retry_after},
       {FamilyId::consecutive_failures, &S::consecutive_failures}};
   for (const auto& gauge : gauges) {
     const auto field = gauge.second;
@@ -341,10 +360,27 @@ void Metrics::write_addresses(std::string& out) const {
     each(addresses_, [&](const A& a) { end_line(w.series(a.transport_labels), a.up.get()); });
   }
   {
+    FamilyWriter w(out, FamilyId::address_state);
+    each(addresses_, [&](const A& a) {
+      const std::size_t at = label_insertion_point(a.transport_labels, kStateLabel);
+      const auto current = static_cast<Health>(a.health.get());
+      for (const Health h : kAllHealth) {
+        end_line(w.series_at(w.name(), a.transport_labels, at, kStateLabel, to_string(h)),
+                 h == current ? 1.0 : 0.0);
+      }
+    });
+  }
+  {
     FamilyWriter w(out, FamilyId::address_rtt);
     each(addresses_, [&](const A& a) {
       if (const double rtt = a.last_rtt.get(); rtt >= 0)
         end_line(w.series(a.transport_labels), rtt);
+    });
+  }
+  {
+    FamilyWriter w(out, FamilyId::address_paused);
+    each(addresses_, [&](const A& a) {
+      end_line(w.series(a.transport_labels), a.paused_until.get());
     });
   }
   {

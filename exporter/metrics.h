@@ -75,6 +75,8 @@ class Metrics {
   void add_address(std::size_t target, std::size_t address, const Destination& d);
   void remove_address(std::size_t address);
   void address_finished(std::size_t address, const ProbeResult& r, const TargetState& state);
+  // Retry-After: no probe to `address` before `until` (Unix time); 0: not paused.
+  void address_paused(std::size_t address, double until);
   void tls_peer(std::size_t address, const TlsPeerInfo& info);
   void keepalive_finished(std::size_t address, bool ok);
 
@@ -96,7 +98,8 @@ class Metrics {
     std::shared_ptr<const std::vector<double>> bounds;   // RTT bucket upper bounds
     std::unique_ptr<Cell<std::uint64_t>[]> rtt_buckets;  // bounds->size() + 1 (+Inf)
     Cell<double> rtt_sum;
-    Cell<double> up, last_code, consecutive_failures, last_change;
+    Cell<double> up, last_code, consecutive_failures, last_change, retry_after;
+    Cell<std::uint8_t> health;  // Health
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
     Cell<std::uint64_t> success, failure, state_changes;
     std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
@@ -107,6 +110,8 @@ class Metrics {
     std::string labels;            // the target's labels and address
     std::string transport_labels;  // labels and transport
     Cell<double> up;
+    Cell<std::uint8_t> health;      // Health
+    Cell<double> paused_until;      // Unix time; 0 when not paused
     Cell<double> last_rtt{kNoRtt};  // as the target's
     Cell<double> cert_expiry;       // valid once has_cert_expiry
     std::atomic<bool> has_cert_expiry{false};

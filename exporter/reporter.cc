@@ -23,7 +23,7 @@ Reporter::Reporter(Metrics& metrics, StatusBoard& board, Logger& log)
 
 void Reporter::target_added(std::size_t target, const TargetConfig& config) {
   if (targets_.size() <= target) targets_.resize(target + 1);
-  targets_[target] = Known{config.name, -1};
+  targets_[target] = Known{config.name};
   metrics_.add_target(target, config);
   board_.add_target(target, config);
 }
@@ -59,15 +59,6 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
               {"detail", std::string(r.detail)},
               {"call_id", std::string(r.call_id)}});
   }
-  // RFC 3261 21.5.4: the peer says how long it will be unavailable; worth a line when it
-  // starts saying so, not on every probe.
-  if (r.retry_after && known.last_code != r.status_code) {
-    log_.log(LogLevel::info, "peer sent Retry-After",
-             {{"target", name},
-              {"code", std::to_string(r.status_code)},
-              {"retry_after_seconds", std::to_string(*r.retry_after)}});
-  }
-  known.last_code = r.status_code;
   if (change.changed()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "target state changed",
              {{"target", name},
@@ -82,7 +73,7 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
 
 void Reporter::address_added(std::size_t target, std::size_t address, const Destination& d) {
   if (addresses_.size() <= address) addresses_.resize(address + 1);
-  addresses_[address] = to_string(d);
+  addresses_[address] = KnownAddress{to_string(d), std::chrono::seconds(0)};
   metrics_.add_address(target, address, d);
   board_.add_address(target, address, d);
 }
@@ -99,7 +90,7 @@ void Reporter::address_finished(std::size_t target, std::size_t address, const P
   if (change.is_transition()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "address state changed",
              {{"target", targets_.at(target).name},
-              {"address", addresses_.at(address)},
+              {"address", addresses_.at(address).label},
               {"to", std::string(to_string(change.to))},
               {"reason", r.status_code ? "status_code" : std::string(to_string(r.reason))},
               {"code", std::to_string(r.status_code)},
@@ -116,7 +107,27 @@ void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool 
   metrics_.keepalive_finished(address, ok);
   if (!ok) {
     log_.log(LogLevel::warn, "keepalive got no pong; connection closed",
-             {{"target", targets_.at(target).name}, {"address", addresses_.at(address)}});
+             {{"target", targets_.at(target).name}, {"address", addresses_.at(address).label}});
+  }
+}
+
+void Reporter::address_paused(std::size_t target, std::size_t address,
+                              std::chrono::seconds pause) {
+  const double now = unix_now();
+  metrics_.address_paused(address, pause.count() > 0 ? now + static_cast<double>(pause.count()) : 0);
+  // RFC 3261 21.5.4: worth a line when the peer starts (or changes, or stops) asking for a
+  // pause, not on every probe it answers the same way.
+  KnownAddress& known = addresses_.at(address);
+  if (known.pause == pause) return;
+  known.pause = pause;
+  if (pause.count() > 0) {
+    log_.log(LogLevel::info, "peer sent Retry-After; no probe to this address until it passes",
+             {{"target", targets_.at(target).name},
+              {"address", known.label},
+              {"retry_after_seconds", std::to_string(pause.count())}});
+  } else {
+    log_.log(LogLevel::info, "peer no longer sends Retry-After; probing as usual",
+             {{"target", targets_.at(target).name}, {"address", known.label}});
   }
 }
 

@@ -30,6 +30,8 @@ class Reporter : public ProbeSink {
                         const StateChange& change, const TargetState& state) override;
   void tls_peer(std::size_t target, std::size_t address, const TlsPeerInfo& info) override;
   void keepalive_finished(std::size_t target, std::size_t address, bool ok) override;
+  void address_paused(std::size_t target, std::size_t address,
+                      std::chrono::seconds pause) override;
   void location_failed(std::size_t target, std::string_view error) override;
 
  private:
@@ -37,10 +39,13 @@ class Reporter : public ProbeSink {
 
   struct Known {
     std::string name;
-    int last_code = -1;
   };
-  std::vector<Known> targets_;          // by slot
-  std::vector<std::string> addresses_;  // address label by address slot
+  struct KnownAddress {
+    std::string label;
+    std::chrono::seconds pause{0};  // the last Retry-After pause logged
+  };
+  std::vector<Known> targets_;               // by slot
+  std::vector<KnownAddress> addresses_;  // by address slot
   Metrics& metrics_;
   StatusBoard& board_;
   Logger& log_;

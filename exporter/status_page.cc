@@ -11,7 +11,7 @@ namespace {
 
 // Inline so the pages need nothing else: no fonts, scripts or stylesheets from anywhere.
 constexpr std::string_view kStyle = R"css(
-:root{--up:#1a7f37;--down:#cf222e;--unknown:#59636e;--muted:#59636e;--line:#d0d7de}
+:root{--up:#1a7f37;--down:#cf222e;--degraded:#bc4c00;--unknown:#59636e;--muted:#59636e;--line:#d0d7de}
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
 padding:1.2em 1.6em;color:#1f2328;background:#fff;font-size:15px}
@@ -30,6 +30,7 @@ th{font-size:.8em;text-transform:uppercase;letter-spacing:.03em;color:var(--mute
 border-bottom:2px solid var(--line)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.row-down td{background:#ffebe9}
+tr.row-degraded td{background:#fff1e5}
 td.name a{font-weight:600}
 td.name .uri,td.when{white-space:nowrap}
 h1 .badge{font-size:.6em;vertical-align:middle}
@@ -37,6 +38,7 @@ h1 .badge{font-size:.6em;vertical-align:middle}
 border-radius:1em;color:#fff;font-weight:600;font-size:.85em}
 .badge.state-up{background:var(--up)}
 .badge.state-down{background:var(--down)}
+.badge.state-degraded{background:var(--degraded)}
 .badge.state-unknown{background:var(--unknown)}
 .reason{color:var(--down);font-weight:600}
 svg.spark{display:block}
@@ -165,7 +167,7 @@ std::string home_link(const PageLinks& links, std::string_view text) {
 }
 
 std::string state_class(std::string_view state) {
-  if (state == "up" || state == "down") return "state-" + std::string(state);
+  if (state == "up" || state == "down" || state == "degraded") return "state-" + std::string(state);
   return "state-unknown";
 }
 
@@ -266,7 +268,11 @@ std::string page_foot(const StatusSnapshot& s, const PageLinks& links, std::stri
   return out;
 }
 
-int state_rank(const TargetStatus& t) { return t.state == "down" ? 0 : 1; }
+// Worst first: down, then degraded, then the rest.
+int state_rank(const TargetStatus& t) {
+  if (t.state == "down") return 0;
+  return t.state == "degraded" ? 1 : 2;
+}
 
 }  // namespace
 
@@ -298,22 +304,26 @@ std::string html_escape(std::string_view text) {
 }
 
 std::string render_status_page(const StatusSnapshot& s, const PageLinks& links) {
-  std::size_t up = 0, down = 0, unknown = 0;
+  std::size_t up = 0, down = 0, degraded = 0, unknown = 0;
   for (const auto& t : s.targets) {
     if (t.state == "up") {
       ++up;
     } else if (t.state == "down") {
       ++down;
+    } else if (t.state == "degraded") {
+      ++degraded;
     } else {
       ++unknown;
     }
   }
   std::string title = "SIP trunks: " + std::to_string(down) + " down";
+  if (degraded > 0) title += ", " + std::to_string(degraded) + " degraded";
   std::string out = page_head(title, true);
   out += "<header><h1>SIP Trunk Exporter</h1><nav>" + link(links, links.metrics, "Metrics") +
          link(links, "-/healthy", "Health") + "</nav></header>\n";
   out += "<main>\n<p class=\"summary\" id=\"summary\"><span class=\"n\">" + std::to_string(up) +
-         "</span> up, <span class=\"n\">" + std::to_string(down) +
+         "</span> up, <span class=\"n\">" + std::to_string(degraded) +
+         "</span> degraded, <span class=\"n\">" + std::to_string(down) +
          "</span> down, <span class=\"n\">" + std::to_string(unknown) + "</span> unknown</p>\n";
 
   if (s.targets.empty()) {

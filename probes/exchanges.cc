@@ -242,6 +242,9 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   const Judgement j = s.target->prober->judge(s.cfg(), r);
   ProbeResult result;
   result.success = j.healthy;
+  // Policy, not the prober's: any kind's unhealthy answer in degraded_codes is "alive, refusing".
+  result.degraded = !j.healthy && j.reason == FailureReason::none &&
+                    s.cfg().degraded_codes.contains(r.status_code);
   result.reason = j.reason;
   result.status_code = r.status_code;
   // Never negative, even if the wall clock stepped between arrival and reading.

@@ -44,7 +44,8 @@ struct HealthChecker::Target {
   int outstanding = 0;
 
   TargetState state;
-  TimePoint next_start{};
+  TimePoint planned{};     // when the last cycle was due to start: the fixed-rate anchor
+  TimePoint next_start{};  // when the next is due
 
   const TargetConfig& cfg() const { return *probe.cfg; }
 };
@@ -57,6 +58,7 @@ struct HealthChecker::Address {
   TargetState state;
   bool in_cycle = false;  // probed in the current cycle
   bool done = false;      // finished in the current cycle
+  TimePoint paused_until{};  // Retry-After: no probe before then
 
   // The last finished exchange, owned here so the cycle can report it after others finish.
   ProbeResult result;
@@ -206,11 +208,51 @@ void HealthChecker::fire(const TimerEntry& e, TimePoint now) {
   Target& t = *targets_[e.slot];
   if (t.probe.background) {
     s_.sink.schedule_lateness(s_.clock.now() - e.due);
-    // Fixed-rate schedule: the next start is planned from this one, not from `now`.
-    t.next_start = e.due + t.cfg().interval;
-    s_.timers.push({t.next_start, e.slot, t.generation, 0, TimerKind::start});
+    t.planned = e.due;  // the next start is planned from here when this cycle reports
   }
   start_cycle(e.slot, now);
+}
+
+std::chrono::milliseconds HealthChecker::next_interval(const Target& t) const {
+  const TargetConfig& cfg = t.cfg();
+  bool pending = t.state.change_pending();
+  for (const std::uint32_t address : t.addresses) {
+    pending = pending || addresses_[address]->state.change_pending();
+  }
+  const auto or_interval = [&](std::chrono::milliseconds d) {
+    return d.count() > 0 ? d : cfg.interval;
+  };
+  if (pending) return or_interval(cfg.fast_interval);
+  if (t.state.health == Health::down || t.state.health == Health::degraded) {
+    return or_interval(cfg.down_interval);
+  }
+  return cfg.interval;
+}
+
+bool HealthChecker::all_paused(const Target& t, TimePoint at) const {
+  if (!t.located || t.addresses.empty()) return false;
+  return std::all_of(t.addresses.begin(), t.addresses.end(),
+                     [&](std::uint32_t a) { return addresses_[a]->paused_until > at; });
+}
+
+void HealthChecker::schedule_next(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  const std::chrono::milliseconds interval = next_interval(t);
+  // Fixed rate: planned from the last planned start, not from `now`, so nothing drifts; but
+  // never before the last cycle ended (fast_interval may be shorter than the timeout).
+  TimePoint next = t.planned + interval;
+  if (const auto jitter = t.cfg().interval_jitter.upto(interval); jitter.count() > 0) {
+    std::uniform_int_distribution<std::int64_t> extra(0, jitter.count());
+    next += std::chrono::milliseconds(extra(jitter_));
+  }
+  next = std::max(next, now);
+  if (all_paused(t, next)) {
+    // Retry-After on every address: wake when the first pause ends, not before.
+    next = addresses_[t.addresses.front()]->paused_until;
+    for (const std::uint32_t a : t.addresses) next = std::min(next, addresses_[a]->paused_until);
+  }
+  t.next_start = next;
+  s_.timers.push({next, slot, t.generation, 0, TimerKind::start});
 }
 
 bool HealthChecker::same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint32_t cycle) const {
@@ -220,7 +262,29 @@ bool HealthChecker::same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint3
 
 void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
-  if (t.cycle_open) return;  // cannot happen while timeout < interval; never run two at once
+  if (t.cycle_open) return;  // the next start is planned when a cycle ends: never two at once
+  if (t.pending) {
+    apply_location(slot, *t.pending, t.located_at);
+    t.pending.reset();
+  }
+  bool refresh = false;
+  if (t.located && t.location.from_dns) {
+    const auto expires = t.located_at + t.location.ttl;
+    if (now >= expires + dns_.grace) {
+      // The last good answer is too old to trust: drop its addresses, wait for a new one.
+      for (const std::uint32_t address : t.addresses) remove_address(address);
+      t.addresses.clear();
+      t.located = false;
+    } else if (now >= expires && !t.locating) {
+      refresh = true;  // in the background; this cycle uses the current answer
+    }
+  }
+  if (t.probe.background && all_paused(t, now)) {
+    // Every address asked for a pause (Retry-After): no cycle, no verdict, no probe.
+    if (refresh) locate(slot);
+    schedule_next(slot, now);
+    return;
+  }
   t.cycle_open = true;
   ++t.cycle_seq;
   t.cycle_started = now;
@@ -231,21 +295,7 @@ void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
     s_.sink.probe_started(slot);
   }
   s_.timers.push({t.deadline, slot, t.generation, t.cycle_seq, TimerKind::timeout});
-  if (t.pending) {
-    apply_location(slot, *t.pending, t.located_at);
-    t.pending.reset();
-  }
-  if (t.located && t.location.from_dns) {
-    const auto expires = t.located_at + t.location.ttl;
-    if (now >= expires + dns_.grace) {
-      // The last good answer is too old to trust: drop its addresses, wait for a new one.
-      for (const std::uint32_t address : t.addresses) remove_address(address);
-      t.addresses.clear();
-      t.located = false;
-    } else if (now >= expires && !t.locating) {
-      locate(slot);  // refresh in the background; this cycle uses the current answer
-    }
-  }
+  if (refresh) locate(slot);
   if (!t.located) {
     t.awaiting_dns = true;
     if (!t.locating) locate(slot);
@@ -342,17 +392,20 @@ void HealthChecker::probe_addresses(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
   const std::uint32_t gen = t.generation;
   const std::uint32_t cycle = t.cycle_seq;
+  std::vector<std::uint32_t> probed;
+  probed.reserve(t.addresses.size());
   for (const std::uint32_t address : t.addresses) {
-    addresses_[address]->in_cycle = true;
-    addresses_[address]->done = false;
+    Address& a = *addresses_[address];
+    a.in_cycle = a.paused_until <= now;  // a paused address keeps its state, out of the verdict
+    a.done = false;
+    if (a.in_cycle) probed.push_back(address);
   }
-  t.outstanding = static_cast<int>(t.addresses.size());
+  t.outstanding = static_cast<int>(probed.size());
   if (t.outstanding == 0) {
     fail_cycle(slot, FailureReason::dns_error, "no address to probe", now);
     return;
   }
-  const std::vector<std::uint32_t> addresses = t.addresses;
-  for (const std::uint32_t address : addresses) {
+  for (const std::uint32_t address : probed) {
     s_.exchanges.start(address, now, t.deadline);
     // An exchange can end at once (send error) and with it the cycle and a one-shot target.
     if (!same_cycle(slot, gen, cycle)) return;
@@ -392,12 +445,32 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
     a.result.server = a.server_text;
     a.result.detail = a.detail_text;
   }
-  const StateChange change =
-      a.state.record(result.success, t.cfg().failures_before_down, t.cfg().successes_before_up);
-  if (t.probe.background) s_.sink.address_finished(target, address, a.result, change, a.state);
+  const StateChange change = a.state.record(verdict_of(result), t.cfg().failures_before_down,
+                                            t.cfg().successes_before_up);
+  if (t.probe.background) {
+    s_.sink.address_finished(target, address, a.result, change, a.state);
+    note_retry_after(address, result, now);
+  }
   if (counts) {
     a.done = true;
     if (--t.outstanding == 0) finish_cycle(target, now);
+  }
+}
+
+void HealthChecker::note_retry_after(std::uint32_t address, const ProbeResult& result,
+                                     TimePoint now) {
+  // RFC 3261 21.5.4: the peer says when to come back; an hour at most, so that a typo on
+  // the peer's side cannot silence a trunk for days.
+  constexpr std::uint32_t kMaxPauseSeconds = 3600;
+  Address& a = *addresses_[address];
+  const bool refusing = result.degraded || result.status_code >= 500;
+  if (refusing && result.retry_after && *result.retry_after > 0) {
+    const std::chrono::seconds pause(std::min(*result.retry_after, kMaxPauseSeconds));
+    a.paused_until = now + pause;
+    s_.sink.address_paused(a.target, address, pause);
+  } else if (a.paused_until != TimePoint{}) {
+    a.paused_until = TimePoint{};
+    s_.sink.address_paused(a.target, address, std::chrono::seconds(0));
   }
 }
 
@@ -418,9 +491,21 @@ void HealthChecker::finish_cycle(std::uint32_t slot, TimePoint now) {
     if (chosen == nullptr && a.result.success != want_all) chosen = &a;
   }
   if (chosen == nullptr) chosen = first;
+  const bool success = first != nullptr && (want_all ? all_ok : any_ok);
+  if (!success) {
+    // An address that answers "alive, refusing" makes the target degraded, not down: report it.
+    for (const std::uint32_t address : t.addresses) {
+      const Address& a = *addresses_[address];
+      if (a.in_cycle && a.result.degraded) {
+        chosen = &a;
+        break;
+      }
+    }
+  }
   ProbeResult r;
   if (chosen != nullptr) r = chosen->result;
-  r.success = first != nullptr && (want_all ? all_ok : any_ok);
+  r.success = success;
+  r.degraded = !success && r.degraded;
   for (const std::uint32_t address : t.addresses) addresses_[address]->in_cycle = false;
   report_cycle(slot, r, now);
 }
@@ -447,9 +532,11 @@ void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint n
     return;
   }
   --in_flight_;
+  const std::uint32_t gen = t.generation;
   const StateChange change =
-      t.state.record(r.success, t.cfg().failures_before_down, t.cfg().successes_before_up);
+      t.state.record(verdict_of(r), t.cfg().failures_before_down, t.cfg().successes_before_up);
   s_.sink.probe_finished(slot, r, change, t.state);
+  if (targets_[slot] && targets_[slot]->generation == gen) schedule_next(slot, now);
 }
 
 }  // namespace stx

@@ -69,6 +69,10 @@ class HealthChecker final : public ExchangeListener {
   TimePoint spread_start(const TargetConfig& cfg, TimePoint now);
   bool same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint32_t cycle) const;
   void start_cycle(std::uint32_t slot, TimePoint now);
+  std::chrono::milliseconds next_interval(const Target& t) const;
+  bool all_paused(const Target& t, TimePoint at) const;
+  void schedule_next(std::uint32_t slot, TimePoint now);
+  void note_retry_after(std::uint32_t address, const ProbeResult& result, TimePoint now);
   void locate(std::uint32_t slot);
   void on_located(std::uint32_t slot, const LocateResult& r);
   void apply_location(std::uint32_t slot, const Location& location, TimePoint located_at);

@@ -37,7 +37,8 @@ std::string_view to_string(FailureReason r);
 // result over (a ProbeSink method or a probe_once() callback).
 struct ProbeResult {
   bool success = false;
-  int status_code = 0;  // final response code, 0 when none arrived
+  bool degraded = false;  // not success: a final code in degraded_codes (alive, refusing)
+  int status_code = 0;    // final response code, 0 when none arrived
   FailureReason reason = FailureReason::none;
   std::chrono::nanoseconds rtt{0};       // first transmission -> final response (status_code != 0)
   std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
@@ -49,6 +50,11 @@ struct ProbeResult {
   std::string_view request;                  // the request as sent
   std::string_view response;                 // the final response as received, empty if none
 };
+
+inline Verdict verdict_of(const ProbeResult& r) {
+  if (r.success) return Verdict::healthy;
+  return r.degraded ? Verdict::degraded : Verdict::failed;
+}
 
 // Where a dropped message came from, for the debug log: with 10,000 targets, "which peer
 // misbehaves?" needs the sender and, when the message had one, its Call-ID.
@@ -88,6 +94,10 @@ class ProbeSink {
                         const TlsPeerInfo& /*info*/) {}
   // An RFC 5626 keepalive ping on `address` got its pong (or did not).
   virtual void keepalive_finished(std::size_t /*target*/, std::size_t /*address*/, bool /*ok*/) {}
+  // Retry-After (RFC 3261 21.5.4) on a degraded or 5xx answer from `address`: no probe goes
+  // there for `pause` (capped at 1 h); 0 when an answer without one lifted an earlier pause.
+  virtual void address_paused(std::size_t /*target*/, std::size_t /*address*/,
+                              std::chrono::seconds /*pause*/) {}
   // A DNS refresh failed; the previous answer stays in use until it expires.
   virtual void location_failed(std::size_t /*target*/, std::string_view /*error*/) {}
 };

@@ -265,6 +265,86 @@ uri = "sip:b.example.com"
                           "s"));
 }
 
+// --- health policy: fast_interval, down_interval, interval_jitter, degraded_codes ---------
+
+TEST(ConfigHealthPolicy, DefaultsKeepTodaysScheduleAndMake503Degraded) {
+  Config config = parse_ok(kTarget);
+  const TargetConfig& t = config.targets[0];
+  EXPECT_EQ(t.fast_interval, milliseconds(0)) << "0: the interval";
+  EXPECT_EQ(t.down_interval, milliseconds(0));
+  EXPECT_EQ(t.interval_jitter.upto(t.interval), milliseconds(0));
+  EXPECT_TRUE(t.degraded_codes.contains(503));
+  EXPECT_FALSE(t.degraded_codes.contains(500));
+}
+
+TEST(ConfigHealthPolicy, KeysInDefaultsAndTargetsResolvePerTarget) {
+  Config config = parse_ok(R"([defaults]
+interval = "15s"
+fast_interval = "2s"
+down_interval = "30s"
+interval_jitter = "10%"
+degraded_codes = ["503", "480"]
+[[target]]
+name = "a"
+uri = "sip:a.example.com"
+[[target]]
+name = "b"
+uri = "sip:b.example.com"
+fast_interval = "3s"
+interval_jitter = "1500ms"
+degraded_codes = []
+)");
+  ASSERT_EQ(config.targets.size(), 2u);
+  const TargetConfig& a = config.targets[0];
+  EXPECT_EQ(a.fast_interval, milliseconds(2'000));
+  EXPECT_EQ(a.down_interval, milliseconds(30'000));
+  EXPECT_EQ(a.interval_jitter.upto(milliseconds(15'000)), milliseconds(1'500));
+  EXPECT_TRUE(a.degraded_codes.contains(480));
+  const TargetConfig& b = config.targets[1];
+  EXPECT_EQ(b.fast_interval, milliseconds(3'000));
+  EXPECT_EQ(b.interval_jitter.upto(milliseconds(30'000)), milliseconds(1'500));
+  EXPECT_FALSE(b.degraded_codes.contains(503)) << "[] turns degraded off";
+  EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
+}
+
+TEST(ConfigHealthPolicy, FastIntervalShorterThanTheTimeoutIsAllowedAndDoesNotWarn) {
+  Config config = parse_ok(kTarget + "fast_interval = \"1s\"\ntimeout = \"4s\"\n");
+  EXPECT_EQ(config.targets[0].fast_interval, milliseconds(1'000));
+  EXPECT_TRUE(config.warnings.empty());
+}
+
+TEST(ConfigHealthPolicy, ShortDownIntervalWarnsWhereItIsSet) {
+  Config config = parse_ok(kTarget + "down_interval = \"5s\"\n");
+  EXPECT_THAT(config.warnings,
+              ElementsAre("config.toml:4:17: [[target]] #1 \"a\": down_interval: 5s is shorter "
+                          "than 10s; some providers such as Twilio ban OPTIONS pingers faster "
+                          "than one per 10-15 s"));
+}
+
+TEST(ConfigHealthPolicy, BadValuesNameTheKeyAndWhere) {
+  EXPECT_EQ(error_of(kTarget + "fast_interval = \"500ms\"\n"),
+            "config.toml:4:17: [[target]] #1 \"a\": fast_interval: must be at least 1s, got "
+            "\"500ms\"");
+  EXPECT_EQ(error_of(kTarget + "down_interval = \"25h\"\n"),
+            "config.toml:4:17: [[target]] #1 \"a\": down_interval: must be at most 24h, got "
+            "\"25h\"");
+  EXPECT_EQ(error_of(kTarget + "interval_jitter = \"150%\"\n"),
+            "config.toml:4:19: [[target]] #1 \"a\": interval_jitter: expected a whole "
+            "percentage from 0% to 100% of the interval, got \"150%\"");
+  EXPECT_EQ(error_of(kTarget + "interval_jitter = \"1.5%\"\n"),
+            "config.toml:4:19: [[target]] #1 \"a\": interval_jitter: expected a whole "
+            "percentage from 0% to 100% of the interval, got \"1.5%\"");
+  EXPECT_EQ(error_of(kTarget + "interval_jitter = 2\n"),
+            "config.toml:4:19: [[target]] #1 \"a\": interval_jitter: expected a duration string "
+            "like \"2s\" or \"10%\", got integer");
+  EXPECT_EQ(error_of(kTarget + "degraded_codes = [\"180\"]\n"),
+            "config.toml:4:19: [[target]] #1 \"a\": degraded_codes: \"180\" is not allowed: "
+            "provisional (1xx) responses are never final");
+  EXPECT_EQ(error_of("[module.m]\nfast_interval = \"2s\"\n"),
+            "config.toml:2:1: [module.m]: fast_interval: not used by /probe modules (a /probe "
+            "request runs one probe)");
+}
+
 // --- load_config_file ------------------------------------------------------------
 
 class TempFile {

@@ -91,6 +91,12 @@ uri = "sip:pbx.example.net"
   m.probe_finished(1, answered(503, milliseconds(250), ""), b.record(false, 1, 1), b, 1700000001);
   m.probe_started();
   m.probe_finished(1, failed(FailureReason::timeout), b.record(false, 1, 1), b, 1700000002);
+  TargetState c;  // alive and refusing: degraded, with the pause it asked for
+  ProbeResult busy = answered(503, milliseconds(30), "SBC");
+  busy.degraded = true;
+  busy.retry_after = 30;
+  m.probe_started();
+  m.probe_finished(2, busy, c.record(Verdict::degraded, 1, 1), c, 1700000003);
   m.probe_started();  // one still in flight
   m.schedule_lateness(std::chrono::microseconds(80));
   m.schedule_lateness(std::chrono::milliseconds(3));
@@ -102,6 +108,8 @@ uri = "sip:pbx.example.net"
   m.add_address(0, 0, address("192.0.2.1", 5061, Transport::tls));
   m.add_address(2, 1, address("2001:db8::1", 5060, Transport::udp));
   m.address_finished(0, answered(200, milliseconds(5), ""), a);
+  m.address_finished(1, busy, c);
+  m.address_paused(1, 1700000033);
   TlsPeerInfo tls;
   tls.version = "TLSv1.3";
   tls.cipher = "TLS_AES_256_GCM_SHA384";

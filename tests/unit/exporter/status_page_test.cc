@@ -133,10 +133,25 @@ TEST(StatusPage, IsACompleteSelfContainedPageThatRefreshes) {
   EXPECT_THAT(html, Not(HasSubstr("http://")));
 }
 
+TEST(StatusPage, DegradedHasItsOwnColourCountAndRankAfterDown) {
+  TargetStatus busy = down_target("busy");
+  busy.state = "degraded";
+  busy.last_code = 503;
+  const std::string html =
+      render_status_page(snapshot({up_target("a"), busy, down_target("z")}));
+  EXPECT_THAT(visible_text(html), HasSubstr("1 up, 1 degraded, 1 down, 0 unknown"));
+  EXPECT_THAT(html, HasSubstr("<title>SIP trunks: 1 down, 1 degraded</title>"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"badge state-degraded\">degraded</span>"));
+  EXPECT_THAT(html, HasSubstr("tr class=\"row-degraded\""));
+  EXPECT_THAT(html, HasSubstr(".badge.state-degraded{background:var(--degraded)}"));
+  EXPECT_LT(html.find(">z</a>"), html.find(">busy</a>")) << "down first, then degraded";
+  EXPECT_LT(html.find(">busy</a>"), html.find(">a</a>"));
+}
+
 TEST(StatusPage, SummaryCountsEachState) {
   const std::string html = render_status_page(
       snapshot({up_target("a"), down_target("b"), unknown_target("c"), down_target("d")}));
-  EXPECT_THAT(visible_text(html), HasSubstr("1 up, 2 down, 1 unknown"));
+  EXPECT_THAT(visible_text(html), HasSubstr("1 up, 0 degraded, 2 down, 1 unknown"));
   EXPECT_THAT(html, HasSubstr("<title>SIP trunks: 2 down</title>"));
 }
 
@@ -269,7 +284,7 @@ TEST(StatusPage, PeerAndConfigTextIsInert) {
 
 TEST(StatusPage, EmptyStateSaysThereAreNoTargets) {
   const std::string html = render_status_page(snapshot({}));
-  EXPECT_THAT(visible_text(html), HasSubstr("0 up, 0 down, 0 unknown"));
+  EXPECT_THAT(visible_text(html), HasSubstr("0 up, 0 degraded, 0 down, 0 unknown"));
   EXPECT_THAT(visible_text(html), HasSubstr("No targets are configured."));
   EXPECT_THAT(html, Not(HasSubstr("<table")));
   EXPECT_THAT(html, HasSubstr("<meta http-equiv=\"refresh\" content=\"10\">"));

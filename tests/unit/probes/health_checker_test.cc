@@ -38,10 +38,15 @@ class FakeExchanges final : public ExchangeRunner {
     listener->exchange_finished(address, r, now);
   }
 
+  // What the exchanges decide with the default healthy_codes (2xx) and degraded_codes
+  // (503); `code` 0 is a timeout. `retry_after` is the answer's Retry-After.
   void finish(std::uint32_t address, int code, TimePoint now) {
     ProbeResult r;
     r.status_code = code;
     r.success = code >= 200 && code < 300;
+    r.degraded = code == 503 && degraded_503;
+    r.reason = code == 0 ? FailureReason::timeout : FailureReason::none;
+    r.retry_after = retry_after;
     listener->exchange_finished(address, r, now);
   }
 
@@ -52,6 +57,8 @@ class FakeExchanges final : public ExchangeRunner {
   };
   ExchangeListener* listener = nullptr;
   std::function<int(std::uint32_t address)> answer_with;  // a final code at once; unset: none
+  bool degraded_503 = false;
+  std::optional<std::uint32_t> retry_after;
   std::map<std::uint32_t, Destination> open_addresses;
   std::vector<Start> starts;
   std::vector<Start> expired;
@@ -295,6 +302,208 @@ TEST(HealthChecker, ReloadKeepsStateAndScheduleOfAnUnchangedTarget) {
     if (f.target == 0 && f.change.is_transition()) saw_transition = true;
   }
   EXPECT_TRUE(saw_transition);
+  EXPECT_EQ(rig.sink.removed.size(), 0u);
+}
+
+// The gaps between consecutive probe starts, in whole milliseconds.
+std::vector<std::int64_t> gaps(const std::vector<FakeExchanges::Start>& starts) {
+  std::vector<std::int64_t> g;
+  for (std::size_t i = 1; i < starts.size(); ++i) {
+    g.push_back(std::chrono::duration_cast<milliseconds>(starts[i].at - starts[i - 1].at).count());
+  }
+  return g;
+}
+
+TEST(HealthChecker, FastIntervalWhileAChangeIsPendingAndDownIntervalWhileDown) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1")});
+  TargetConfig t = target(seconds(15), seconds(1));
+  t.fast_interval = seconds(2);
+  t.down_interval = seconds(30);
+  t.failures_before_down = 3;
+  t.successes_before_up = 2;
+  // up, up, fail, fail, fail (down), fail, ok, ok (up), up
+  const std::vector<int> script = {200, 200, 0, 0, 0, 0, 200, 200, 200, 200};
+  std::size_t next = 0;
+  rig.exchanges.answer_with = [&](std::uint32_t) { return next < script.size() ? script[next++] : 200; };
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+  rig.run_for(seconds(200));
+  ASSERT_GE(rig.exchanges.starts.size(), script.size());
+  const std::vector<std::int64_t> want = {
+      15000,  // up -> up: interval
+      15000,  // up -> first failure: the next is fast
+      2000,   // second failure
+      2000,   // third: down, so the next is at down_interval
+      30000,  // still down
+      30000,  // a success while down: pending again, fast
+      2000,   // the second success: up, back to the interval
+      15000, 15000};
+  std::vector<std::int64_t> got = gaps(rig.exchanges.starts);
+  got.resize(want.size());
+  EXPECT_EQ(got, want);
+  using enum Health;
+  const std::vector<Health> health = {up, up, up, up, down, down, down, up};
+  std::vector<Health> h = rig.healths();
+  h.resize(health.size());
+  EXPECT_EQ(h, health);
+}
+
+TEST(HealthChecker, FastIntervalShorterThanTheTimeoutStartsWhenTheLastProbeEnds) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1")});
+  TargetConfig t = target(seconds(15), seconds(4));
+  t.fast_interval = seconds(1);
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+  rig.run_for(seconds(1));  // up
+  rig.exchanges.answer_with = nullptr;  // silent: each probe runs to its 4 s deadline
+  rig.run_for(seconds(40));
+  // Probes at 15, 19 and 23 s, each starting as the last timed out; down at 27 s, and then
+  // the down interval (here the interval) from the last planned start.
+  const std::vector<std::int64_t> want = {15000, 4000, 4000, 15000};
+  EXPECT_EQ(gaps(rig.exchanges.starts), want);
+  EXPECT_EQ(rig.sink.finished[3].state.health, Health::down);
+}
+
+TEST(HealthChecker, IntervalJitterStaysWithinItsBoundsAndIsNotConstant) {
+  for (const bool percent : {true, false}) {
+    Rig rig;
+    rig.auto_locate = located({dest("192.0.2.1")});
+    rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+    TargetConfig t = target(seconds(10), seconds(1));
+    if (percent) {
+      t.interval_jitter.percent = 20;  // up to 2 s
+    } else {
+      t.interval_jitter.max = seconds(2);
+    }
+    rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+    rig.run_for(std::chrono::hours(1));
+    const std::vector<std::int64_t> g = gaps(rig.exchanges.starts);
+    ASSERT_GT(g.size(), 250u);
+    const auto [lo, hi] = std::minmax_element(g.begin(), g.end());
+    EXPECT_GE(*lo, 10000);
+    EXPECT_LE(*hi, 12000);
+    EXPECT_GT(*hi - *lo, 1500) << "the jitter spreads over its range";
+  }
+}
+
+TEST(HealthChecker, DegradedAnswersLeaveUpByTheThresholdAndNameTheState) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1")});
+  rig.exchanges.degraded_503 = true;
+  TargetConfig t = target(seconds(10), seconds(2));
+  t.failures_before_down = 2;
+  // up, 503 (still up), 503 (degraded), timeout (down), 503 (degraded), 200 (up)
+  const std::vector<int> script = {200, 503, 503, 0, 503, 200};
+  std::size_t next = 0;
+  rig.exchanges.answer_with = [&](std::uint32_t) { return script[next++]; };
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+  rig.run_for(seconds(10) * script.size() - milliseconds(1));
+  using enum Health;
+  const std::vector<Health> want = {up, up, degraded, down, degraded, up};
+  EXPECT_EQ(rig.healths(), want);
+  EXPECT_TRUE(rig.sink.finished[2].result.degraded);
+  EXPECT_TRUE(rig.sink.finished[2].change.is_transition()) << "up -> degraded leaves up";
+  EXPECT_FALSE(rig.sink.finished[3].change.is_transition()) << "degraded -> down is one outage";
+  EXPECT_TRUE(rig.sink.finished[3].change.changed());
+  EXPECT_EQ(rig.sink.address_results[2].state.health, degraded) << "addresses too";
+}
+
+TEST(HealthChecker, AnyAddressAnsweringDegradedMakesAFailedCycleDegraded) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
+  rig.exchanges.degraded_503 = true;
+  std::map<std::uint32_t, int> code;  // the first address times out, the second answers 503
+  rig.exchanges.answer_with = [&](std::uint32_t a) {
+    if (!code.contains(a)) code[a] = code.empty() ? 0 : 503;
+    return code[a];
+  };
+  rig.checker.start(
+      std::make_shared<const std::vector<TargetConfig>>(std::vector<TargetConfig>{target()}),
+      false);
+  rig.run_for(seconds(1));
+  ASSERT_EQ(rig.sink.finished.size(), 1u);
+  EXPECT_EQ(rig.sink.finished[0].state.health, Health::degraded);
+  EXPECT_EQ(rig.sink.finished[0].result.status_code, 503) << "the degraded answer is reported";
+}
+
+TEST(HealthChecker, RetryAfterPausesProbesToThatAddressAndIsCappedAtAnHour) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1")});
+  rig.exchanges.degraded_503 = true;
+  rig.exchanges.retry_after = 25;
+  rig.exchanges.answer_with = [](std::uint32_t) { return 503; };
+  TargetConfig t = target(seconds(10), seconds(2));
+  t.down_interval = seconds(10);
+  const TimePoint t0 = rig.clock.now();
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+  rig.run_for(seconds(24));
+  ASSERT_EQ(rig.exchanges.starts.size(), 1u) << "no probe inside the 25 s pause";
+  ASSERT_EQ(rig.sink.pauses.size(), 1u);
+  EXPECT_EQ(rig.sink.pauses[0].pause, seconds(25));
+  EXPECT_EQ(rig.sink.started, 1) << "a skipped cycle is not a probe";
+  EXPECT_EQ(rig.sink.finished.size(), 1u) << "nor a verdict";
+
+  // The pause ends at 25 s: the next probe goes then, and its answer lifts the pause.
+  rig.exchanges.retry_after.reset();
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  rig.run_for(seconds(2));
+  ASSERT_EQ(rig.exchanges.starts.size(), 2u);
+  EXPECT_EQ(rig.exchanges.starts[1].at, t0 + seconds(25));
+  ASSERT_EQ(rig.sink.pauses.size(), 2u);
+  EXPECT_EQ(rig.sink.pauses[1].pause, seconds(0));
+  EXPECT_EQ(rig.sink.finished.back().state.health, Health::up);
+
+  // A day's Retry-After pauses for an hour, not a day.
+  rig.exchanges.retry_after = 86400;
+  rig.exchanges.answer_with = [](std::uint32_t) { return 503; };
+  rig.run_for(seconds(10));
+  ASSERT_EQ(rig.exchanges.starts.size(), 3u);
+  const TimePoint paused_at = rig.exchanges.starts[2].at;
+  EXPECT_EQ(rig.sink.pauses.back().pause, seconds(3600));
+  rig.exchanges.retry_after.reset();
+  rig.run_for(seconds(3600));
+  ASSERT_EQ(rig.exchanges.starts.size(), 4u);
+  EXPECT_EQ(rig.exchanges.starts[3].at, paused_at + seconds(3600));
+}
+
+TEST(HealthChecker, RetryAfterOnOneAddressStillProbesTheOthers) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
+  rig.exchanges.degraded_503 = true;
+  rig.exchanges.retry_after = 60;
+  std::map<std::uint32_t, int> code;  // the first address answers 503 Retry-After, the other 200
+  rig.exchanges.answer_with = [&](std::uint32_t a) {
+    if (!code.contains(a)) code[a] = code.empty() ? 503 : 200;
+    return code[a];
+  };
+  rig.checker.start(
+      std::make_shared<const std::vector<TargetConfig>>(std::vector<TargetConfig>{target()}),
+      false);
+  rig.run_for(seconds(35));  // cycles at 0, 10, 20, 30
+  std::map<std::uint32_t, int> probes;
+  for (const auto& start : rig.exchanges.starts) ++probes[start.address];
+  ASSERT_EQ(probes.size(), 2u);
+  EXPECT_EQ(probes.begin()->second, 1) << "the paused address";
+  EXPECT_EQ(std::next(probes.begin())->second, 4);
+  EXPECT_EQ(rig.sink.finished.back().state.health, Health::up);
+}
+
+TEST(HealthChecker, ReloadKeepsAPendingChangeAndItsFastInterval) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1")});
+  TargetConfig t = target(seconds(15), seconds(1));
+  t.fast_interval = seconds(2);
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
+  rig.run_for(seconds(1));  // up
+  rig.exchanges.answer_with = [](std::uint32_t) { return 0; };
+  rig.run_for(seconds(15));  // one failure at 15 s
+  ASSERT_EQ(rig.sink.finished.back().state.consecutive_failures, 1);
+  rig.checker.reload(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}));
+  rig.run_for(seconds(5));  // fast: 17, 19 and down there (third failure)
+  ASSERT_EQ(rig.sink.finished.size(), 4u);
+  EXPECT_EQ(rig.sink.finished.back().state.health, Health::down);
   EXPECT_EQ(rig.sink.removed.size(), 0u);
 }
 

@@ -75,6 +75,9 @@ class RecordingSink : public ProbeSink {
   void location_failed(std::size_t, std::string_view error) override {
     location_failures.emplace_back(error);
   }
+  void address_paused(std::size_t, std::size_t address, std::chrono::seconds pause) override {
+    pauses.push_back({address, pause, now()});
+  }
 
   int started = 0;
   std::vector<std::pair<std::size_t, std::string>> added;
@@ -86,6 +89,12 @@ class RecordingSink : public ProbeSink {
   std::vector<Destination> drop_origins;  // the sender of each unmatched or invalid message
   std::vector<std::pair<bool, TimePoint>> keepalives;
   std::vector<std::string> location_failures;
+  struct Pause {
+    std::size_t address;
+    std::chrono::seconds pause;
+    TimePoint at;
+  };
+  std::vector<Pause> pauses;
 
  private:
   TimePoint now() const { return clock_ != nullptr ? clock_->now() : TimePoint{}; }
