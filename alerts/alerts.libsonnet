@@ -64,9 +64,20 @@ local num(x) = '%g' % x;
     // A target is down once the exporter says so: unreachable or answering an
     // unhealthy code (no answer, refused, 403, 500, ...). sip_target_up is 0 as well
     // while it is unknown (after a start, before its first verdict) and while it is
-    // degraded (alive, answering 503): neither pages as down. SipTrunkGroupDown counts
-    // the same series per group.
-    local downTargets = 'sip_target_state{%s,state="down"} == 1\n' % sel,
+    // degraded (alive, answering 503): neither pages as down. A first verdict decides
+    // at once, so a target down since the exporter started (no transition yet) must
+    // also have failed targetDownAtStartFailures probes in a row: one lost probe after
+    // a restart pages nobody. SipTrunkGroupDown counts the same targets per group.
+    local confirmedDown(s) = |||
+      sip_target_state{%(s)s,state="down"} == 1
+      and on (job, instance, target)
+      (
+        sip_target_state_changes_total{%(s)s} > 0
+        or
+        sip_target_consecutive_failures{%(s)s} >= %(n)d
+      )
+    ||| % { s: s, n: cfg.targetDownAtStartFailures },
+    local downTargets = confirmedDown(sel),
     local degradedTargets = 'sip_target_state{%s,state="degraded"} == 1\n' % sel,
 
     // An address is down once it got its first verdict. Its series reads 0 until then
@@ -122,11 +133,17 @@ local num(x) = '%g' % x;
             'SipTrunkGroupDown',
             'critical',
             |||
-              count by (%(by)s) (sip_target_state{%(gsel)s,state="down"} == 1)
+              count by (%(by)s) (
+                %(down)s)
               == count by (%(by)s) (sip_target_state{%(gsel)s,state="down"})
               and
               count by (%(by)s) (sip_target_state{%(gsel)s,state="down"}) >= %(min)d
-            ||| % { by: groupBy, gsel: groupSel, min: cfg.groupDownMinTargets },
+            ||| % {
+              by: groupBy,
+              gsel: groupSel,
+              min: cfg.groupDownMinTargets,
+              down: std.strReplace(std.rstripChars(confirmedDown(groupSel), '\n'), '\n', '\n  '),
+            },
             cfg.groupDownFor,
             'All SIP targets of ' + groupLabelsText + ' are down.',
             'All {{ $value }} SIP targets with ' + groupLabelsText +

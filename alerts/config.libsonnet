@@ -25,6 +25,13 @@
     // email" adds up the shipped settings; a `for` adds to that sum one for one.
     targetDownFor: '0s',
     groupDownFor: '0s',
+    // After an exporter start a target's first verdict decides its state at once, so
+    // one lost probe makes it down; a target that has not been up since the start
+    // pages only once it has failed this many probes in a row. Keep it at the
+    // exporter's failures_before_down (shipped: 3): then every page, after a restart
+    // too, takes that many failed probes (a trunk dead at the start pages two
+    // down_intervals later). A target that went down from up or degraded pages at once.
+    targetDownAtStartFailures: 3,
 
     // SipTrunkDegraded (warning): the target answers a degraded_codes code (503 by
     // default), alive but refusing service. Also debounced by the exporter; `for`
