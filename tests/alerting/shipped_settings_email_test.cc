@@ -206,10 +206,19 @@ TEST(ShippedSettingsEmailTest, SilentTrunkEmailedWithin75sBusyOneAsDegradedAndAB
   options.scrape_timeout = shipped.scrape_interval >= 10 ? "10s" : shipped.scrape_interval_text;  // Prometheus' default
   PrometheusServer prometheus(dir.path(), options);
 
+  std::optional<Clock::duration> degraded_exporter, degraded_email;  // from the exporter's start
+  std::set<std::string> busy_states;
+  auto watch_busy = [&](const it::Exposition& e) {
+    const std::string state = state_of(e, kBusy);
+    busy_states.insert(state);
+    if (!degraded_exporter && state == "degraded") degraded_exporter = Clock::now() - exporter_started;
+  };
+
   // Steady state: Prometheus sees both answering peers up and has found Alertmanager.
   ASSERT_TRUE(it::wait_until(
       70s,
       [&] {
+        watch_busy(exporter.metrics());
         return prometheus
                        .query(std::string("count(sip_target_state{state=\"up\",target=~\"") + kSilent + "|" +
                               kBlip + "\"} == 1) == 2")
@@ -228,11 +237,10 @@ TEST(ShippedSettingsEmailTest, SilentTrunkEmailedWithin75sBusyOneAsDegradedAndAB
   blip_pause.stop();
 
   std::optional<Clock::duration> down_exporter, down_prometheus, firing, emailed, page;
-  std::optional<Clock::duration> degraded_exporter, degraded_email;  // from the exporter's start
   std::optional<Clock::time_point> blip_failed_at;
   std::optional<Clock::duration> blip_recheck;  // its failure -> its next success
   double blip_successes = 0;
-  std::set<std::string> blip_states, busy_states;
+  std::set<std::string> blip_states;
   std::optional<json> silent_mail, busy_mail;
 
   it::wait_until(
@@ -250,8 +258,7 @@ TEST(ShippedSettingsEmailTest, SilentTrunkEmailedWithin75sBusyOneAsDegradedAndAB
         if (blip_failed_at && !blip_recheck && probes(e, kBlip, "success") > blip_successes) {
           blip_recheck = now - *blip_failed_at;
         }
-        busy_states.insert(state_of(e, kBusy));
-        if (!degraded_exporter && state_of(e, kBusy) == "degraded") degraded_exporter = now - exporter_started;
+        watch_busy(e);
         if (!down_exporter && state_of(e, kSilent) == "down") down_exporter = now - silenced;
         if (!down_prometheus &&
             !prometheus.query(std::string("sip_target_state{state=\"down\",target=\"") + kSilent + "\"} == 1").empty()) {
