@@ -10,10 +10,11 @@ local num(x) = '%g' % x;
 
     // --- Annotation snippets (Go templates evaluated by Prometheus) -------------
 
-    // "carrier=x, instance=y, ...": every label of the alert but the target itself
-    // (and the metric name a filtering comparison keeps).
+    // "carrier=x, instance=y, ...": every label of the alert but the target itself,
+    // the state that sip_target_state's alerts select (their name says it) and the
+    // metric name a filtering comparison keeps.
     local otherLabels =
-      '{{ $sep := "" }}{{ range $k, $v := $labels }}{{ if and (ne $k "target") (ne $k "__name__") }}' +
+      '{{ $sep := "" }}{{ range $k, $v := $labels }}{{ if and (ne $k "target") (ne $k "__name__") (ne $k "state") }}' +
       '{{ $sep }}{{ $k }}={{ $v }}{{ $sep = ", " }}{{ end }}{{ end }}',
     local targetWithLabels = '{{ $labels.target }} (' + otherLabels + ')',
 
@@ -30,10 +31,22 @@ local num(x) = '%g' % x;
       '{{ with printf `topk(1, increase(sip_probe_failures_total{target=%q,instance=%q,job=%q}[5m]) > 0)`' +
       ' $labels.target $labels.instance $labels.job | query }} ({{ . | first | label "reason" }}){{ end }}',
 
+    // "answering 503, Retry-After 30s" for SipTrunkDegraded: the code of the last final
+    // response and the Retry-After it carried (sip_target_retry_after_seconds, 0: none).
+    local degradedAnswer =
+      'answering {{ with ' + seriesQuery('sip_target_last_status_code') +
+      ' | query }}{{ . | first | value }}{{ else }}a degraded code{{ end }}, ' +
+      '{{ with ' + seriesQuery('sip_target_retry_after_seconds') +
+      ' | query }}{{ with . | first | value }}Retry-After {{ . }}s{{ else }}no Retry-After{{ end }}' +
+      '{{ else }}no Retry-After{{ end }}',
+
+    // " for more than 1m", or nothing for a rule that fires at once.
+    local forText(d) = if d == '0s' then '' else ' for more than ' + d,
+
     local groupLabelsText = std.join(' ', ['%s={{ $labels.%s }}' % [l, l] for l in cfg.groupLabels]),
     local groupMembersQuery =
-      'printf `sip_target_up{' + sel + ',' +
-      std.join(',', ['%s=%%q' % l for l in cfg.groupLabels]) + '} == 0` ' +
+      'printf `sip_target_state{' + sel + ',' +
+      std.join(',', ['%s=%%q' % l for l in cfg.groupLabels]) + ',state="down"} == 1` ' +
       std.join(' ', ['$labels.%s' % l for l in cfg.groupLabels]),
 
     local alert(name, severity, expr, forDuration, summary, description) = {
@@ -48,14 +61,24 @@ local num(x) = '%g' % x;
       },
     },
 
-    // A target is down once it got its first verdict: while unknown after a start
-    // sip_target_up is 0 too, but sip_target_last_change_timestamp_seconds is 0.
-    // SipTrunkGroupDown spells the same condition out per group.
-    local downTargets = |||
-      sip_target_up{%(s)s} == 0
-      and
-      sip_target_last_change_timestamp_seconds{%(s)s} > 0
-    ||| % { s: sel },
+    // A target is down once the exporter says so: unreachable or answering an
+    // unhealthy code (no answer, refused, 403, 500, ...). sip_target_up is 0 as well
+    // while it is unknown (after a start, before its first verdict) and while it is
+    // degraded (alive, answering 503): neither pages as down. A first verdict decides
+    // at once, so a target down since the exporter started (no transition yet) must
+    // also have failed targetDownAtStartFailures probes in a row: one lost probe after
+    // a restart pages nobody. SipTrunkGroupDown counts the same targets per group.
+    local confirmedDown(s) = |||
+      sip_target_state{%(s)s,state="down"} == 1
+      and on (job, instance, target)
+      (
+        sip_target_state_changes_total{%(s)s} > 0
+        or
+        sip_target_consecutive_failures{%(s)s} >= %(n)d
+      )
+    ||| % { s: s, n: cfg.targetDownAtStartFailures },
+    local downTargets = confirmedDown(sel),
+    local degradedTargets = 'sip_target_state{%s,state="degraded"} == 1\n' % sel,
 
     // An address is down once it got its first verdict. Its series reads 0 until then
     // too, so it counts only while its target is up: the target's verdict comes from
@@ -94,26 +117,37 @@ local num(x) = '%g' % x;
             downTargets,
             cfg.targetDownFor,
             'SIP trunk {{ $labels.target }} is down.',
-            'SIP target ' + targetWithLabels + ' has answered no healthy OPTIONS for more than ' +
-            cfg.targetDownFor + ': down since ' + since + '. Last answer: ' + lastAnswer + '.',
+            'SIP target ' + targetWithLabels + ' has answered no healthy OPTIONS to failures_before_down probes in a row' +
+            forText(cfg.targetDownFor) + ': down since ' + since + '. Last answer: ' + lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkDegraded',
+            'warning',
+            degradedTargets,
+            cfg.targetDegradedFor,
+            'SIP trunk {{ $labels.target }} is degraded: ' + degradedAnswer + '.',
+            'SIP target ' + targetWithLabels + ' is alive but refuses service: it has answered its probes with a degraded code' +
+            forText(cfg.targetDegradedFor) + ', since ' + since + '. The exporter honours the Retry-After: it sends nothing to a paused address before the pause ends.',
           ),
           alert(
             'SipTrunkGroupDown',
             'critical',
             |||
               count by (%(by)s) (
-                sip_target_up{%(gsel)s} == 0
-                and
-                sip_target_last_change_timestamp_seconds{%(gsel)s} > 0
-              )
-              == count by (%(by)s) (sip_target_up{%(gsel)s})
+                %(down)s)
+              == count by (%(by)s) (sip_target_state{%(gsel)s,state="down"})
               and
-              count by (%(by)s) (sip_target_up{%(gsel)s}) >= %(min)d
-            ||| % { by: groupBy, gsel: groupSel, min: cfg.groupDownMinTargets },
+              count by (%(by)s) (sip_target_state{%(gsel)s,state="down"}) >= %(min)d
+            ||| % {
+              by: groupBy,
+              gsel: groupSel,
+              min: cfg.groupDownMinTargets,
+              down: std.strReplace(std.rstripChars(confirmedDown(groupSel), '\n'), '\n', '\n  '),
+            },
             cfg.groupDownFor,
             'All SIP targets of ' + groupLabelsText + ' are down.',
             'All {{ $value }} SIP targets with ' + groupLabelsText +
-            ' have been down for more than ' + cfg.groupDownFor + ':' +
+            ' are down' + forText(cfg.groupDownFor) + ':' +
             '{{ range ' + groupMembersQuery + ' | query | sortByLabel "target" }} {{ .Labels.target }}{{ end }}.' +
             ' Their own SipTrunkDown alerts are inhibited in Alertmanager.',
           ),
@@ -156,8 +190,8 @@ local num(x) = '%g' % x;
             cfg.answerRatioFor,
             'SIP trunk {{ $labels.target }} says it is overloaded (503).',
             'SIP target ' + targetWithLabels + ' is up but answered {{ $value | humanizePercentage }} of its probes over the last ' +
-            cfg.answerRatioWindow + ' with 503 Service Unavailable; the exporter logs the Retry-After it sends. Last answer: ' +
-            lastAnswer + '.',
+            cfg.answerRatioWindow + ' with 503 Service Unavailable (a target answering it to every probe is degraded:' +
+            ' SipTrunkDegraded). Last answer: ' + lastAnswer + '.',
           ),
           alert(
             'SipTrunkFlapping',

@@ -18,10 +18,25 @@
     // is written %%).
     runbookURLPattern: 'https://git.example.com/sip_trunk_exporter/blob/main/alerts/runbook.md#%s',
 
-    // SipTrunkDown / SipTrunkGroupDown: sip_target_up is already debounced by
-    // failures_before_down, so this only rides out exporter restarts and blips.
-    targetDownFor: '1m',
-    groupDownFor: '1m',
+    // SipTrunkDown / SipTrunkGroupDown: sip_target_state is already debounced by the
+    // exporter (failures_before_down probes in a row, re-checked at fast_interval), and
+    // a target is unknown, not down, after an exporter start: the rule pages on the
+    // exporter's verdict at the first evaluation that sees it. README "From silence to
+    // email" adds up the shipped settings; a `for` adds to that sum one for one.
+    targetDownFor: '0s',
+    groupDownFor: '0s',
+    // After an exporter start a target's first verdict decides its state at once, so
+    // one lost probe makes it down; a target that has not been up since the start
+    // pages only once it has failed this many probes in a row. Keep it at the
+    // exporter's failures_before_down (shipped: 3): then every page, after a restart
+    // too, takes that many failed probes (a trunk dead at the start pages two
+    // down_intervals later). A target that went down from up or degraded pages at once.
+    targetDownAtStartFailures: 3,
+
+    // SipTrunkDegraded (warning): the target answers a degraded_codes code (503 by
+    // default), alive but refusing service. Also debounced by the exporter; `for`
+    // lets a short overload (a carrier's CPS spike, a quick restart) pass unmailed.
+    targetDegradedFor: '1m',
 
     // SipTrunkHighRtt: this quantile of the probe RTT over the window, in seconds.
     highRttQuantile: 0.95,
@@ -30,7 +45,9 @@
     highRttFor: '10m',
 
     // SipTrunkServerErrors (5xx but 503) and SipTrunkOverloaded (503): share of
-    // probes answered so while the target is still up.
+    // probes answered so while the target is still up. A target that answers 503 to
+    // every probe is degraded, not up: SipTrunkDegraded takes over (and inhibits
+    // these two in Alertmanager).
     serverErrorRatio: 0.1,
     overloadedRatio: 0.1,
     answerRatioWindow: '10m',

@@ -1,7 +1,7 @@
 """The benchmark driver: runs the measurements, prints one table, records the results.
 
   /usr/bin/python3 bench/driver.py [--quick] [--no-append] [--only cost,scale,...]
-      [--exporter PATH] [--responder PATH] [--out-dir DIR]
+      [--loss-settings bench|shipped] [--exporter PATH] [--responder PATH] [--out-dir DIR]
 
 bench/run installs what is needed, builds the release binaries and calls this. Standard
 library only. Exit status: 0, 1 if a measurement broke (crash, no data), 130 on Ctrl-C;
@@ -22,11 +22,12 @@ import m_loss
 import m_rtt
 import m_scale
 import m_scrape
+import m_silence
 import report
 from procs import Procs, Skip
 from report import Row
 
-MEASUREMENTS = [m_cost, m_scale, m_scrape, m_rtt, m_detect, m_loss]
+MEASUREMENTS = [m_cost, m_scale, m_scrape, m_rtt, m_detect, m_loss, m_silence]
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 NOTES = [
@@ -40,12 +41,16 @@ NOTES = [
     "lo, paired by Call-ID.",
     "Loss: a false down is sip_target_up going 1 -> 0; a naive checker pages on every failed "
     "probe.",
+    "Silence to email: deploy/config.toml's [defaults], deploy/prometheus's intervals, the "
+    "rules and alerts/alertmanager.yml's timers as shipped; SIGSTOPped peers, email times from "
+    "the SMTP sink's files.",
 ]
 
 
 class Ctx:
     def __init__(self, args, workdir):
         self.quick = args.quick
+        self.loss_settings = args.loss_settings
         self.exporter_bin = os.path.abspath(args.exporter)
         self.responder_bin = os.path.abspath(args.responder)
         self.scenario = os.path.join(SOURCE_DIR, "bench", "sipp_options_uac.xml")
@@ -61,6 +66,9 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run with tiny counts")
     ap.add_argument("--no-append", action="store_true", help="do not append to BENCHMARKS.md")
+    ap.add_argument("--loss-settings", choices=["bench", "shipped"], default="bench",
+                    help="loss: the bench's settings (interval 6s, timeout 5s, both runs) or "
+                         "deploy/config.toml's [defaults] (10 min of request loss)")
     ap.add_argument("--only", default=",".join(names),
                     help="comma-separated measurements to run: " + ", ".join(names))
     release = os.path.join(SOURCE_DIR, "build", "release")

@@ -16,6 +16,7 @@ import time
 
 import exposition
 import logfmt
+import shipped
 from exporter import Exporter
 from netns import PEER_ADDRESS, NetnsPair
 from peers import Responder, SipsakLoop, sipsak_argv
@@ -33,18 +34,32 @@ PARAMS = {
 }
 
 
+def shipped_params(quick):
+    """--loss-settings shipped: deploy/config.toml's [defaults] as they are (interval,
+    jitter, fast_interval, timeout, hysteresis, ...) on 1,000 targets, 10 minutes of 30%
+    request loss (the issue's bound: no false down)."""
+    s = shipped.settings()
+    return {"targets": 20 if quick else 1000, "interval": s["interval"], "timeout": s["timeout"],
+            "sipsak_loops": 2 if quick else 20, "defaults": shipped.exporter_defaults(),
+            "label": "shipped settings",
+            "runs": [("requests", False, 15 if quick else 600)]}
+
+
 def one_run(ctx, procs, ns, p, label, both, seconds):
     tag = "loss-" + ("both" if both else "in")
     responder = Responder(procs, ctx.responder_bin, name="responder-" + tag,
                           address=PEER_ADDRESS, netns=ns.peer).start()
     ns.set_loss(responder.port, LOSS_PERCENT, both)
-    defaults = {"interval": "%ds" % p["interval"]}
-    if p["timeout"] != 5:
-        defaults["timeout"] = "%ds" % p["timeout"]
+    if "defaults" in p:
+        defaults = dict(p["defaults"])
+    else:
+        defaults = {"interval": "%ds" % p["interval"]}
+        if p["timeout"] != 5:
+            defaults["timeout"] = "%ds" % p["timeout"]
     exp = Exporter(ctx, procs, "exporter-" + tag, p["targets"], responder.uri, defaults,
                    netns=ns.prober).start()
     loop = SipsakLoop(sipsak_argv("sip:ping@%s:%d" % (PEER_ADDRESS, responder.port),
-                                  timeout_factor=p["timeout"] * 2, netns=ns.prober),
+                                  timeout_factor=int(p["timeout"] * 2), netns=ns.prober),
                       p["sipsak_loops"], p["interval"])
     end = time.monotonic() + seconds
     try:
@@ -64,7 +79,9 @@ def one_run(ctx, procs, ns, p, label, both, seconds):
     failed = exposition.total(text, "sip_probes_total", result="failure")
     if probes == 0:
         raise BenchError("%s: the exporter finished no probe" % tag)
-    return {"label": label, "both_directions": both, "seconds": seconds, "targets": p["targets"],
+    if "label" in p:
+        label = "%s, %s" % (label, p["label"])
+    return {"label": label, "both_directions": both, "defaults": defaults, "seconds": seconds, "targets": p["targets"],
             "interval_s": p["interval"], "timeout_s": p["timeout"], "probes": probes,
             "failed_probes": failed,
             "false_downs": sum(1 for c in changes
@@ -76,7 +93,7 @@ def one_run(ctx, procs, ns, p, label, both, seconds):
 
 
 def row(r):
-    exp_cell = "%d false downs in %s probes (%s targets @ %ds for %s)" % (
+    exp_cell = "%d false downs in %s probes (%s targets @ %gs for %s)" % (
         r["false_downs"], count(r["probes"]), count(r["targets"]), r["interval_s"],
         duration(r["seconds"]))
     if r["first_verdict_down"]:
@@ -91,7 +108,10 @@ def row(r):
 
 
 def run(ctx):
-    p = PARAMS["quick" if ctx.quick else "full"]
+    if getattr(ctx, "loss_settings", "bench") == "shipped":
+        p = shipped_params(ctx.quick)
+    else:
+        p = PARAMS["quick" if ctx.quick else "full"]
     require_tool("sipsak")
     raw, rows = [], []
     with NetnsPair() as ns:

@@ -7,24 +7,16 @@ local rules = import '../alerts/rules.libsonnet';
 local sel = g.exporterMatchers + ',carrier=~"$carrier",site=~"$site",target=~"$target"';
 local q(metric) = '%s{%s}' % [metric, sel];
 
-// 1 up, 0 down, -1 unknown (no verdict yet since the exporter started).
-local stateExpr = '%s - (%s == bool 0)' % [q('sip_target_up'), q('sip_target_last_change_timestamp_seconds')];
-local stateMappings = g.valueMappings({
-  '1': ['UP', 'green'],
-  '0': ['DOWN', 'red'],
-  '-1': ['UNKNOWN', 'gray'],
-});
+// 0 unknown (no verdict yet since the exporter started), 1 up, 2 degraded (alive,
+// answering a degraded code such as 503), 3 down; grey, green, orange, red.
+local stateExpr = g.stateValue('sip_target_state', sel);
+local stateMappings = g.stateMappings;
+local stateCount(state) = 'count(sip_target_state{%s,state="%s"} == 1) or vector(0)' % [sel, state];
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
 
 local byName = g.byName;
 
-// Per address: 1 up, 0 down, -1 unknown. Each probe cycle probes every address of its
-// target, so an address has a verdict once its target has.
-local addressStateExpr = '%s - on (job, instance, target) group_left () (%s == bool 0)' % [
-  q('sip_address_up'),
-  q('sip_target_last_change_timestamp_seconds'),
-];
 
 g.dashboard(
   'sip-trunk-overview',
@@ -39,28 +31,35 @@ g.dashboard(
     g.stat(
       'Targets up',
       'Targets whose state is up.',
-      [g.query('A', 'count(%s == 1) or vector(0)' % q('sip_target_up'), instant=true)],
-      g.pos(0, 0, 4, 4),
+      [g.query('A', stateCount('up'), instant=true)],
+      g.pos(0, 0, 3, 4),
       thresholds=g.thresholds([['green']]),
     ),
     g.stat(
+      'Targets degraded',
+      'Targets that are alive but refuse service: their last answers carry one of their degraded_codes (503 by default). The exporter honours their Retry-After.',
+      [g.query('A', stateCount('degraded'), instant=true)],
+      g.pos(3, 0, 3, 4),
+      thresholds=g.thresholds([['green'], ['orange', 1]]),
+    ),
+    g.stat(
       'Targets down',
-      'Targets whose state is down (after failures_before_down failed probes).',
-      [g.query('A', 'count(%s == 0) or vector(0)' % stateExpr, instant=true)],
-      g.pos(4, 0, 4, 4),
+      'Targets whose state is down (after failures_before_down failed probes): unreachable or answering an unhealthy code.',
+      [g.query('A', stateCount('down'), instant=true)],
+      g.pos(6, 0, 3, 4),
       thresholds=g.thresholds([['green'], ['red', 1]]),
     ),
     g.stat(
       'Targets unknown',
       'Targets without a verdict yet since the exporter started.',
-      [g.query('A', 'count(%s == -1) or vector(0)' % stateExpr, instant=true)],
-      g.pos(8, 0, 4, 4),
+      [g.query('A', stateCount('unknown'), instant=true)],
+      g.pos(9, 0, 3, 4),
       thresholds=g.thresholds([['green'], ['gray', 1]]),
     ),
     g.stat(
       'Addresses down',
       'Addresses of the selected targets (one per DNS/SRV answer, or the URI literal) that are down, those of down targets included. The target dashboard lists them.',
-      [g.query('A', 'count(%s == 0) or vector(0)' % addressStateExpr, instant=true)],
+      [g.query('A', 'count(sip_address_state{%s,state="down"} == 1) or vector(0)' % sel, instant=true)],
       g.pos(12, 0, 4, 4),
       thresholds=g.thresholds([['green'], ['orange', 1]]),
     ),
@@ -84,7 +83,7 @@ g.dashboard(
     ),
     g.stateTimeline(
       'Target state',
-      'Up, down or unknown over time, one row per target.',
+      'Unknown (grey), up (green), degraded (orange: alive, refusing service) or down (red) over time, one row per target.',
       [g.query('A', stateExpr, '{{target}}')],
       g.pos(0, 4, 24, 8),
       stateMappings,

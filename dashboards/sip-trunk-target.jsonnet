@@ -7,18 +7,13 @@ local rules = import '../alerts/rules.libsonnet';
 local sel = g.exporterMatchers + ',target="$target"';
 local q(metric) = '%s{%s}' % [metric, sel];
 
-local stateExpr = '%s - (%s == bool 0)' % [q('sip_target_up'), q('sip_target_last_change_timestamp_seconds')];
-local stateMappings = g.valueMappings({
-  '1': ['UP', 'green'],
-  '0': ['DOWN', 'red'],
-  '-1': ['UNKNOWN', 'gray'],
-});
-// Per address: 1 up, 0 down, -1 unknown. Each probe cycle probes every address of the
-// target, so an address has a verdict once the target has.
-local addressStateExpr = '%s - on (job, instance, target) group_left () (%s == bool 0)' % [
-  q('sip_address_up'),
-  q('sip_target_last_change_timestamp_seconds'),
-];
+// 0 unknown, 1 up, 2 degraded (alive, answering a degraded code such as 503), 3 down;
+// grey, green, orange, red. The same per address (sip_address_state).
+local stateExpr = g.stateValue('sip_target_state', sel);
+local addressStateExpr = g.stateValue('sip_address_state', sel);
+local stateMappings = g.stateMappings;
+// Seconds left of the Retry-After pause per address (0: not paused).
+local pauseLeft = 'max by (address, transport) (clamp_min(%s - time(), 0))' % q('sip_address_retry_after_timestamp_seconds');
 local certDaysLeft = g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays]]);
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
@@ -39,7 +34,7 @@ g.dashboard(
   ],
   [
     g.stat('State',
-           'Up, down, or unknown (no verdict yet since the exporter started).',
+           'Up, degraded (alive, answering a degraded code such as 503), down, or unknown (no verdict yet since the exporter started).',
            [g.query('A', stateExpr, instant=true)],
            g.pos(0, 0, 3, 4),
            mappings=stateMappings),
@@ -99,15 +94,16 @@ g.dashboard(
     ),
     g.table(
       'Addresses',
-      'Every address the target resolved to (one per DNS/SRV answer, or the URI literal): its state after hysteresis and the RTT of its last answered probe.',
+      'Every address the target resolved to (one per DNS/SRV answer, or the URI literal): its state after hysteresis, the RTT of its last answered probe, and how long its Retry-After pause still runs (no probe goes to it before).',
       [
         g.query('A', 'max by (address, transport) (%s)' % addressStateExpr, instant=true, format='table'),
         g.query('B', 'max by (address, transport) (%s > 0)' % q('sip_address_last_rtt_seconds'), instant=true, format='table'),
+        g.query('C', pauseLeft, instant=true, format='table'),
       ],
       g.pos(0, 7, 12, 7),
       {
         excludeByName: { Time: true },
-        indexByName: { address: 0, transport: 1, 'Value #A': 2, 'Value #B': 3 },
+        indexByName: { address: 0, transport: 1, 'Value #A': 2, 'Value #B': 3, 'Value #C': 4 },
       },
       [
         g.byName('address', [{ id: 'displayName', value: 'Address' }]),
@@ -121,6 +117,12 @@ g.dashboard(
           { id: 'displayName', value: 'Last RTT' },
           { id: 'unit', value: 's' },
           { id: 'thresholds', value: rtt },
+          { id: 'custom.cellOptions', value: { type: 'color-text' } },
+        ]),
+        g.byName('Value #C', [
+          { id: 'displayName', value: 'Retry-After pause left' },
+          { id: 'unit', value: 's' },
+          { id: 'thresholds', value: g.thresholds([['green'], ['orange', 1]]) },
           { id: 'custom.cellOptions', value: { type: 'color-text' } },
         ]),
       ],
@@ -188,14 +190,32 @@ g.dashboard(
     ),
     g.stateTimeline(
       'State',
-      'Up, down or unknown over time.',
+      'Unknown (grey), up (green), degraded (orange: alive, refusing service) or down (red) over time.',
       [g.query('A', stateExpr, '{{target}}')],
       g.pos(0, 31, 12, 6),
       stateMappings,
     ),
+    g.stateTimeline(
+      'Address state',
+      'The state of each address over time, in the same colours.',
+      [g.query('A', 'max by (address, transport) (%s)' % addressStateExpr, '{{address}} {{transport}}')],
+      g.pos(0, 37, 12, 6),
+      stateMappings,
+    ),
+    g.timeseries(
+      'Retry-After pause',
+      "Per address, the seconds left before the exporter probes it again because the peer asked for it (Retry-After on a degraded or 5xx answer, capped at 3600 s); and the Retry-After of the target's last final response.",
+      [
+        g.query('A', pauseLeft, 'pause left {{address}} {{transport}}'),
+        g.query('B', 'max(%s)' % q('sip_target_retry_after_seconds'), 'last Retry-After'),
+      ],
+      g.pos(12, 37, 12, 6),
+      unit='s',
+      min=0,
+    ),
     g.timeseries(
       'State changes and failures in a row',
-      'Transitions between up and down, and consecutive failed probes.',
+      'Transitions between states (up, degraded, down), and consecutive failed probes.',
       [
         g.query('A', 'sum(increase(%s[$__rate_interval]))' % q('sip_target_state_changes_total'), 'state changes'),
         g.query('B', 'max(%s)' % q('sip_target_consecutive_failures'), 'failures in a row'),

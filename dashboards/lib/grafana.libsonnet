@@ -77,6 +77,23 @@
     },
   }],
 
+  // --- Target and address state (sip_target_state, sip_address_state) --------------
+
+  // The exporter exposes one series per state, 1 for the current one. As one number
+  // per target (or address): 0 unknown, 1 up, 2 degraded, 3 down.
+  stateValue(metric, matchers)::
+    'max without (state) (%(m)s{%(s)s,state="up"} * 1 or %(m)s{%(s)s,state="degraded"} * 2 or %(m)s{%(s)s,state="down"} * 3)' % {
+      m: metric,
+      s: matchers,
+    },
+  // Its colours: unknown grey, up green, degraded orange, down red.
+  stateMappings:: $.valueMappings({
+    '0': ['UNKNOWN', 'gray'],
+    '1': ['UP', 'green'],
+    '2': ['DEGRADED', 'orange'],
+    '3': ['DOWN', 'red'],
+  }),
+
   // A field override for the table column (or series) `name`.
   byName(name, properties):: {
     matcher: { id: 'byName', options: name },

@@ -39,7 +39,7 @@ TEST_F(AlertmanagerConfigTest, AmtoolCheckConfigIsClean) {
                            dir_.path(), 30s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("SUCCESS")) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("2 inhibit rules")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("3 inhibit rules")) << r.out;
 }
 
 TEST_F(AlertmanagerConfigTest, CriticalAlertsPageAndAreEmailed) {

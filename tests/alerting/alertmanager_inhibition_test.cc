@@ -57,7 +57,7 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
   NotificationSink sink(dir.path());
   // group_wait 5 s, not the other tests' 1 s: Alertmanager's inhibitor learns of the posted
   // source alerts asynchronously, and on a loaded machine a group flushed a member alert
-  // before its group alert was known. The shipped 30 s leaves no such race.
+  // before its group alert was known. The shipped 10 s leaves no such race.
   AlertmanagerServer am(dir.path(), alertmanager_test_config(dir.path(), sink, "5s"));
 
   am.post_alerts(
@@ -101,6 +101,28 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                  {"carrier", "acme"},
                  {"site", "lax"},
                  {"address", "192.0.2.2:5061"}}),
+          // lax-1 was degraded (503) just before it went down.
+          alert({{"alertname", "SipTrunkDegraded"},
+                 {"severity", "warning"},
+                 {"target", "lax-1"},
+                 {"carrier", "acme"},
+                 {"site", "lax"}}),
+          // ber-1 is degraded: answers 503 to every probe; its 503 ratio alerts too.
+          alert({{"alertname", "SipTrunkDegraded"},
+                 {"severity", "warning"},
+                 {"target", "ber-1"},
+                 {"carrier", "solo"},
+                 {"site", "ber"}}),
+          alert({{"alertname", "SipTrunkOverloaded"},
+                 {"severity", "warning"},
+                 {"target", "ber-1"},
+                 {"carrier", "solo"},
+                 {"site", "ber"}}),
+          alert({{"alertname", "SipTrunkServerErrors"},
+                 {"severity", "warning"},
+                 {"target", "ber-1"},
+                 {"carrier", "solo"},
+                 {"site", "ber"}}),
           // Another target is only slow; an exporter is down (no target).
           alert({{"alertname", "SipTrunkHighRtt"},
                  {"severity", "warning"},
@@ -133,6 +155,10 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
       {"SipTrunkAvailabilityBelowObjective lax-1", "active"},      // info: not a warning
       {"SipTrunkAddressDown lax-1 192.0.2.1:5061", "suppressed"},  // its target is down
       {"SipTrunkKeepaliveFailing lax-1 192.0.2.2:5061", "suppressed"},
+      {"SipTrunkDegraded lax-1", "suppressed"},     // down (critical) inhibits degraded
+      {"SipTrunkDegraded ber-1", "active"},
+      {"SipTrunkOverloaded ber-1", "suppressed"},   // degraded says it
+      {"SipTrunkServerErrors ber-1", "suppressed"},
       {"SipTrunkHighRtt ams-1", "active"},  // nothing critical there
       {"SipTrunkAddressDown ams-1 198.51.100.1:5060", "active"},
       {"SipTrunkKeepaliveFailing ams-1 198.51.100.2:5061", "active"},
@@ -168,7 +194,8 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                emailed("SipTrunkAvailabilityBelowObjective", "lax-1") &&
                emailed("SipTrunkAddressDown", "ams-1") &&
                emailed("SipTrunkKeepaliveFailing", "ams-1") &&
-               emailed("SipTrunkExporterDown", "pbx:15060") && paged("SipTrunkGroupDown", "nyc") &&
+               emailed("SipTrunkExporterDown", "pbx:15060") && emailed("SipTrunkDegraded", "ber-1") &&
+               paged("SipTrunkGroupDown", "nyc") &&
                paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060");
       },
       100ms);
@@ -177,6 +204,10 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
   EXPECT_FALSE(emailed("SipTrunkHighRtt", "lax-1"));
   EXPECT_FALSE(emailed("SipTrunkAddressDown", "lax-1"));
   EXPECT_FALSE(emailed("SipTrunkKeepaliveFailing", "lax-1"));
+  EXPECT_FALSE(emailed("SipTrunkDegraded", "lax-1"));
+  EXPECT_FALSE(emailed("SipTrunkOverloaded", "ber-1"));
+  EXPECT_FALSE(emailed("SipTrunkServerErrors", "ber-1"));
+  EXPECT_FALSE(paged("SipTrunkDegraded", "ber-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkAddressDown", "ams-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkHighRtt", "ams-1")) << "a warning paged";
 }

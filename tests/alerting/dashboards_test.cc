@@ -358,14 +358,17 @@ TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
   };
 
   auto o = panels_of(overview());
-  EXPECT_TRUE(has(o, "state-timeline", {"sip_target_up"})) << "state timeline of every target";
-  EXPECT_TRUE(has(o, "table", {"sip_target_up", "sip_target_last_status_code", "sip_target_last_rtt_seconds",
+  EXPECT_TRUE(has(o, "state-timeline", {"sip_target_state"})) << "state timeline of every target";
+  EXPECT_TRUE(has(o, "table", {"sip_target_state", "sip_target_last_status_code", "sip_target_last_rtt_seconds",
                                "ratio_rate1d", "ratio_rate30d"}))
       << "current status table";
-  EXPECT_TRUE(has(o, "stat", {"== 1"}) && has(o, "stat", {"== 0"})) << "counts of up and down";
+  for (const char* state : {"unknown", "up", "degraded", "down"}) {
+    EXPECT_TRUE(has(o, "stat", {"sip_target_state{", "state=\"" + std::string(state) + "\"} == 1"}))
+        << "count of targets " << state;
+  }
   EXPECT_TRUE(has(o, "bargauge", {"topk", "sip_probe_rtt_seconds_bucket"})) << "top RTT";
   EXPECT_TRUE(has(o, "timeseries", {"sip_probe_responses_total"})) << "response-code rates";
-  EXPECT_TRUE(has(o, "stat", {"sip_address_up", "== 0"})) << "count of addresses down";
+  EXPECT_TRUE(has(o, "stat", {"sip_address_state{", "state=\"down\"} == 1"})) << "count of addresses down";
 
   auto t = panels_of(target());
   EXPECT_TRUE(has(t, "heatmap", {"sip_probe_rtt_seconds_bucket"})) << "RTT heatmap";
@@ -377,11 +380,35 @@ TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
   EXPECT_TRUE(has(t, "stat", {"sip_tls_cert_expiry_timestamp_seconds"})) << "TLS expiry";
   EXPECT_TRUE(has(t, "table", {"sip_target_info"})) << "server header";
   EXPECT_TRUE(has(t, "table",
-                  {"sip_address_up", "sip_address_last_rtt_seconds", "by (address, transport)"}))
-      << "addresses with state and last RTT";
+                  {"sip_address_state", "sip_address_last_rtt_seconds",
+                   "sip_address_retry_after_timestamp_seconds", "by (address, transport)"}))
+      << "addresses with state, last RTT and Retry-After pause";
+  EXPECT_TRUE(has(t, "state-timeline", {"sip_target_state"})) << "state timeline of the target";
+  EXPECT_TRUE(has(t, "state-timeline", {"sip_address_state", "by (address, transport)"}))
+      << "state timeline per address";
+  EXPECT_TRUE(has(t, "timeseries", {"sip_address_retry_after_timestamp_seconds", "sip_target_retry_after_seconds"}))
+      << "Retry-After pause over time";
   EXPECT_TRUE(
       has(t, "table", {"sip_tls_cert_expiry_timestamp_seconds", "sip_tls_info", "version, cipher"}))
       << "TLS per address: days left, version and cipher";
+  // Every state shown, in its colour: unknown grey, up green, degraded orange, down red.
+  const std::map<std::string, std::pair<std::string, std::string>> colours = {
+      {"0", {"UNKNOWN", "gray"}}, {"1", {"UP", "green"}}, {"2", {"DEGRADED", "orange"}}, {"3", {"DOWN", "red"}}};
+  for (const json* d : {&overview(), &target()}) {
+    int timelines = 0;
+    for (const auto& p : d->at("panels")) {
+      if (p.at("type") != "state-timeline") continue;
+      ++timelines;
+      const json& options = p.at("fieldConfig").at("defaults").at("mappings").at(0).at("options");
+      EXPECT_EQ(options.size(), colours.size()) << p.at("title");
+      for (const auto& [value, want] : colours) {
+        ASSERT_TRUE(options.contains(value)) << p.at("title") << " maps no " << value;
+        EXPECT_EQ(options.at(value).at("text"), want.first) << p.at("title");
+        EXPECT_EQ(options.at(value).at("color"), want.second) << p.at("title");
+      }
+    }
+    EXPECT_GE(timelines, 1);
+  }
   for (const auto& p : target().at("panels")) {
     if (p.at("type") == "heatmap") {
       EXPECT_EQ(p.at("targets").at(0).at("format"), "heatmap");

@@ -101,7 +101,10 @@ TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
        {"sip_target_up", "sip_probes_total", "sip_probe_responses_total",
         "sip_probe_rtt_seconds_bucket", "sip_target_info", "sip_address_up",
         "sip_address_last_rtt_seconds", "sip_tls_cert_expiry_timestamp_seconds", "sip_tls_info",
-        "sip_keepalives_total", "sip_exporter_config_last_reload_successful"}) {
+        "sip_keepalives_total", "sip_exporter_config_last_reload_successful",
+        // Issue 16's health states and Retry-After pause, which the alerts and dashboards use.
+        "sip_target_state", "sip_address_state", "sip_target_retry_after_seconds",
+        "sip_address_retry_after_timestamp_seconds"}) {
     EXPECT_EQ(exposed_.count(name), 1u) << name;
   }
 }

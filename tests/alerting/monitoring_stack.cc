@@ -73,7 +73,10 @@ PrometheusServer::PrometheusServer(const fs::path& dir, const Options& options) 
   auto prometheus = require_tool("prometheus");
   port_ = it::free_tcp_port();
   json config = {
-      {"global", {{"scrape_interval", "1s"}, {"scrape_timeout", "1s"}, {"evaluation_interval", "1s"}}},
+      {"global",
+       {{"scrape_interval", options.scrape_interval},
+        {"scrape_timeout", options.scrape_timeout},
+        {"evaluation_interval", options.evaluation_interval}}},
       {"rule_files", json::array({options.rules_file.string()})},
       {"scrape_configs",
        json::array({{{"job_name", "sip_trunk_exporter"},

@@ -28,8 +28,13 @@ class PrometheusServer {
     std::uint16_t exporter_port = 0;  // scraped as job "sip_trunk_exporter"
     std::filesystem::path rules_file;
     std::optional<std::uint16_t> alertmanager_port;
+    // Prometheus durations; the shipped settings' test passes deploy/prometheus's.
+    std::string scrape_interval = "1s";
+    std::string evaluation_interval = "1s";
+    std::string scrape_timeout = "1s";  // at most scrape_interval
   };
-  // Scrape and rule evaluation every second. Waits until /-/ready answers 200.
+  // Scrape and rule evaluation every second unless the options say otherwise. Waits
+  // until /-/ready answers 200.
   PrometheusServer(const std::filesystem::path& dir, const Options& options);
 
   std::uint16_t port() const { return port_; }
