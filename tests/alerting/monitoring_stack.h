@@ -28,6 +28,10 @@ class PrometheusServer {
     std::uint16_t exporter_port = 0;  // scraped as job "sip_trunk_exporter"
     std::filesystem::path rules_file;
     std::optional<std::uint16_t> alertmanager_port;
+    // Also scraped through the exporter's /probe as job "sip_probe" (README's relabelling:
+    // `instance` is the URI), with this module.
+    std::vector<std::string> probe_targets;
+    std::string probe_module = "default";
   };
   // Scrape and rule evaluation every second. Waits until /-/ready answers 200.
   PrometheusServer(const std::filesystem::path& dir, const Options& options);
