@@ -219,9 +219,10 @@ TEST_F(DashboardsTest, HaveVariablesForTheTargetAndTheStaticLabels) {
 
 // Problems of `expr` for a Prometheus with several exporters: a selector (braces
 // or none) without the `job` or `instance` variable's matcher (`matchers`). Empty if none.
-std::vector<std::string> missing_exporter_matchers(
-    const std::string& expr,
-    const std::vector<std::string>& matchers = {"job=~\"$job\"", "instance=~\"$instance\""}) {
+std::vector<std::string> missing_exporter_matchers(const std::string& expr,
+                                                   const std::vector<std::string>& matchers = {
+                                                       "job=~\"$job\"",
+                                                       "instance=~\"$instance\""}) {
   std::vector<std::string> problems;
   for (const auto& name : metric_names(expr)) {
     // Every occurrence of the name as a selector, with its matchers if any.
@@ -280,15 +281,18 @@ TEST_F(DashboardsTest, EveryQueryFiltersByTheJobAndInstanceVariables) {
         continue;
       }
       const std::vector<std::string> matchers =
-          v.at("name") == "probe_target" ? std::vector<std::string>{"job=~\"$probe_job\""}
-                                         : std::vector<std::string>{"job=~\"$job\"", "instance=~\"$instance\""};
-      EXPECT_THAT(missing_exporter_matchers(selector, matchers), ::testing::IsEmpty()) << "variable " << v.at("name");
+          v.at("name") == "probe_target"
+              ? std::vector<std::string>{"job=~\"$probe_job\""}
+              : std::vector<std::string>{"job=~\"$job\"", "instance=~\"$instance\""};
+      EXPECT_THAT(missing_exporter_matchers(selector, matchers), ::testing::IsEmpty())
+          << "variable " << v.at("name");
     }
     int exprs = 0;
     for (const auto& panel : d.at("panels")) {
       const std::vector<std::string> matchers =
-          is_probe_panel(panel) ? std::vector<std::string>{"job=~\"$probe_job\"", "instance=~\"$probe_target\""}
-                                : std::vector<std::string>{"job=~\"$job\"", "instance=~\"$instance\""};
+          is_probe_panel(panel)
+              ? std::vector<std::string>{"job=~\"$probe_job\"", "instance=~\"$probe_target\""}
+              : std::vector<std::string>{"job=~\"$job\"", "instance=~\"$instance\""};
       for (const auto& t : panel.at("targets")) {
         ++exprs;
         std::string expr = t.at("expr");
@@ -314,8 +318,9 @@ TEST_F(DashboardsTest, OverviewHasPanelsForProbeJobs) {
   }
   EXPECT_GE(panels, 4);
   for (const std::string& n : names) EXPECT_THAT(n, ::testing::StartsWith("sip_probe_")) << n;
-  for (const char* n : {"sip_probe_success", "sip_probe_round_trip_seconds", "sip_probe_failure_info",
-                        "sip_probe_ssl_earliest_cert_expiry", "sip_probe_address_info"}) {
+  for (const char* n :
+       {"sip_probe_success", "sip_probe_round_trip_seconds", "sip_probe_failure_info",
+        "sip_probe_ssl_earliest_cert_expiry", "sip_probe_address_info"}) {
     EXPECT_EQ(names.count(n), 1u) << n;
   }
   EXPECT_EQ(variable(overview(), "probe_target").at("query"),

@@ -59,8 +59,9 @@ class ExposedMetricsTest : public ::testing::Test {
          {{"tls_ca_file", it::toml_string(certs.ca().cert().string())},
           {"keepalive_interval", "\"5s\""}}},
     };
-    spec.extra_toml = "\n[module.tls]\ntls_ca_file = " +
-                      it::toml_string(certs.ca().cert().string()) + "\ntimeout = \"2s\"\n";
+    spec.extra_toml =
+        "\n[module.tls]\ntls_ca_file = " + it::toml_string(certs.ca().cert().string()) +
+        "\ntimeout = \"2s\"\n";
     it::Exporter exporter(dir.path(), spec, "info");
     // prometheus-cpp leaves families without series out, so wait for each kind.
     auto scraped = exporter.scrape_until(30s, [](const it::Exposition& e) {
@@ -123,10 +124,9 @@ TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
 }
 
 TEST_F(ExposedMetricsTest, TheProbesSawTheProbeFamilies) {
-  for (const char* name :
-       {"sip_probe_success", "sip_probe_failure_info", "sip_probe_address_info",
-        "sip_probe_round_trip_seconds", "sip_probe_tls_version_info",
-        "sip_probe_ssl_earliest_cert_expiry"}) {
+  for (const char* name : {"sip_probe_success", "sip_probe_failure_info", "sip_probe_address_info",
+                           "sip_probe_round_trip_seconds", "sip_probe_tls_version_info",
+                           "sip_probe_ssl_earliest_cert_expiry"}) {
     EXPECT_EQ(probe_exposed_.count(name), 1u) << name;
   }
 }
