@@ -53,6 +53,7 @@ tarball=$(scripts/container-build.sh "${base_args[@]}" rootfs | tail -1)
 [ -s "$tarball" ] || die "no minbase tarball from scripts/container-build.sh rootfs"
 
 root=$(mktemp -d "$cache_dir/minimal-debian.XXXXXX")
+chmod 0755 "$root"  # mktemp's 0700 would keep the root's users (dev, _apt) out of /
 mounts=()
 # shellcheck disable=SC2317  # runs from the EXIT trap
 cleanup() {
