@@ -53,7 +53,6 @@ tarball=$(scripts/container-build.sh "${base_args[@]}" rootfs | tail -1)
 [ -s "$tarball" ] || die "no minbase tarball from scripts/container-build.sh rootfs"
 
 root=$(mktemp -d "$cache_dir/minimal-debian.XXXXXX")
-chmod 0755 "$root"  # mktemp's 0700 would keep the root's users (dev, _apt) out of /
 mounts=()
 # shellcheck disable=SC2317  # runs from the EXIT trap
 cleanup() {
@@ -72,6 +71,9 @@ in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC
 
 log "unpacking $tarball into $root"
 tar --numeric-owner -xf "$tarball" -C "$root"
+# The tarball's ./ is 0700 (container-build.sh packs a mktemp directory), which would keep
+# the root's unprivileged users (dev, apt's _apt) out of /.
+chmod 0755 "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 for m in proc sys dev dev/pts; do
   mount --bind "/$m" "$root/$m"
