@@ -54,9 +54,12 @@ tarball=$(scripts/container-build.sh "${base_args[@]}" rootfs | tail -1)
 
 root=$(mktemp -d "$cache_dir/minimal-debian.XXXXXX")
 mounts=()
+demo=""
 # shellcheck disable=SC2317  # runs from the EXIT trap
 cleanup() {
   local i
+  # The demo, if this script ends before it stopped it (its process group: see below).
+  if [ -n "$demo" ]; then kill -INT -- "-$demo" 2>/dev/null || true; fi
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     umount -l "${mounts[$i]}" 2>/dev/null || true
   done
@@ -97,32 +100,34 @@ git clone -q --no-hardlinks "$repo" "$root/home/dev/sip_trunk_exporter"
 git -C "$root/home/dev/sip_trunk_exporter" checkout -q "$(git rev-parse HEAD)"
 in_root chown -R dev:dev /home/dev/sip_trunk_exporter
 
-as_dev() {
-  chroot --userspec=dev:dev "$root" /usr/bin/env -i HOME=/home/dev USER=dev LOGNAME=dev \
-    PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C.UTF-8 TERM=dumb \
-    /bin/bash -c "cd /home/dev/sip_trunk_exporter && $1"
-}
+# A command run by the user `dev` in the clone: "${as_dev[@]}" scripts/x.sh [ARG...].
+# shellcheck disable=SC2016  # $0 and $@ are the inner bash's
+as_dev=(chroot --userspec=dev:dev "$root" /usr/bin/env -i HOME=/home/dev USER=dev LOGNAME=dev
+  PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C.UTF-8 TERM=dumb
+  /bin/bash -c 'cd /home/dev/sip_trunk_exporter && exec "$0" "$@"')
 
 status=0
 if [ "$what" = all ] || [ "$what" = demo ]; then
   log "scripts/demo.sh (log: $root.demo.log)"
-  as_dev "exec setsid scripts/demo.sh" >"$root.demo.log" 2>&1 &
+  # chroot, env and bash exec each other down to setsid, which (not a group leader) execs
+  # demo.sh in a process group of its own: $! is demo.sh and names that group.
+  "${as_dev[@]}" setsid scripts/demo.sh >"$root.demo.log" 2>&1 &
   demo=$!
   up=0
   # A fresh root installs the build packages and builds a release first.
   for _ in $(seq 1 2400); do
     if curl -fsS http://127.0.0.1:15060/metrics 2>/dev/null |
-      grep -q '^sip_target_up{target="demo-peer"} 1'; then
+      grep -qE '^sip_target_up\{([^}]*,)?target="demo-peer"(,[^}]*)?\} 1$'; then
       up=1
       break
     fi
     kill -0 "$demo" 2>/dev/null || break
     sleep 1
   done
-  # Ctrl-C, as README says: to the demo's process group (setsid made it its own).
-  pgid=$(ps -o pgid= -p "$demo" 2>/dev/null | tr -d ' ' || true)
-  if [ -n "$pgid" ]; then kill -INT -- "-$pgid" 2>/dev/null || true; fi
+  # Ctrl-C, as README says: to the demo's process group (the peer and the exporter).
+  kill -INT -- "-$demo" 2>/dev/null || true
   wait "$demo" 2>/dev/null || true
+  demo=""
   if [ "$up" -eq 1 ]; then
     log "ok: scripts/demo.sh: demo-peer is up on /metrics"
   else
@@ -133,7 +138,7 @@ if [ "$what" = all ] || [ "$what" = demo ]; then
 fi
 if [ "$what" = all ] || [ "$what" = test ]; then
   log "scripts/test.sh (log: $root.test.log)"
-  if as_dev "scripts/test.sh" >"$root.test.log" 2>&1; then
+  if "${as_dev[@]}" scripts/test.sh >"$root.test.log" 2>&1; then
     log "ok: scripts/test.sh: $(grep -E 'tests passed' "$root.test.log" | tail -1)"
   else
     grep -E 'tests passed|\(Failed\)|\(Timeout\)|\*\*\*' "$root.test.log" | tail -30 >&2 || true
