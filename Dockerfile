@@ -1,6 +1,6 @@
 # sip_trunk_exporter container image.
 #
-#   docker build -t sip_trunk_exporter .
+#   docker build --build-arg REVISION="$(git rev-parse --short=12 HEAD)" -t sip_trunk_exporter .
 #   docker run -d -p 15060:15060 -v "$PWD/my.toml:/etc/sip_trunk_exporter/config.toml:ro" sip_trunk_exporter
 #
 # Without Docker: scripts/container-build.sh builds this same file with buildah and smoke-tests

@@ -42,6 +42,16 @@ local num(x) = '%g' % x;
 
     // " for more than 1m", or nothing for a rule that fires at once.
     local forText(d) = if d == '0s' then '' else ' for more than ' + d,
+    // /probe series carry no `target`: the probed URI is the `instance` (README's
+    // relabelling), with the job's other labels.
+    local probeSel = cfg.probeSelector,
+    local probeOtherLabels =
+      '{{ $sep := "" }}{{ range $k, $v := $labels }}{{ if and (ne $k "instance") (ne $k "__name__") }}' +
+      '{{ $sep }}{{ $k }}={{ $v }}{{ $sep = ", " }}{{ end }}{{ end }}',
+    local probeWithLabels = '{{ $labels.instance }} (' + probeOtherLabels + ')',
+    local probeFailureReason =
+      '{{ with printf `sip_probe_failure_info{instance=%q,job=%q}` $labels.instance $labels.job | query }}' +
+      '{{ . | first | label "reason" }}{{ else }}unknown{{ end }}',
 
     local groupLabelsText = std.join(' ', ['%s={{ $labels.%s }}' % [l, l] for l in cfg.groupLabels]),
     local groupMembersQuery =
@@ -256,6 +266,32 @@ local num(x) = '%g' % x;
             'SIP trunk {{ $labels.target }} is below its availability objective.',
             'SIP target ' + targetWithLabels + ' answered {{ $value | humanizePercentage }} of its probes healthily over the last 30 days, below the ' +
             objectivePercent + ' objective.',
+          ),
+          alert(
+            'SipTrunkProbeFailed',
+            'critical',
+            'sip_probe_success{%s} == 0\n' % probeSel,
+            cfg.probeFailedFor,
+            'SIP probe of {{ $labels.instance }} fails.',
+            'Every probe of ' + probeWithLabels + ' through /probe has failed for more than ' +
+            cfg.probeFailedFor + '. Last reason: ' + probeFailureReason + '.',
+          ),
+          alert(
+            'SipTrunkProbeTlsCertificateExpiring',
+            'warning',
+            '(sip_probe_ssl_earliest_cert_expiry{%s} - time()) < %d * 86400 > 0\n' % [probeSel, cfg.certExpiryWarningDays],
+            cfg.certExpiringFor,
+            'The TLS certificate of SIP URI {{ $labels.instance }} expires soon.',
+            'The TLS certificate chain that ' + probeWithLabels + ' presents to /probe expires in {{ $value | humanizeDuration }} (less than ' +
+            cfg.certExpiryWarningDays + ' days).',
+          ),
+          alert(
+            'SipTrunkProbeTlsCertificateExpired',
+            'critical',
+            'sip_probe_ssl_earliest_cert_expiry{%s} <= time()\n' % probeSel,
+            cfg.certExpiredFor,
+            'The TLS certificate of SIP URI {{ $labels.instance }} has expired.',
+            'The TLS certificate chain that ' + probeWithLabels + ' presents to /probe expired at {{ $value | humanizeTimestamp }}.',
           ),
           alert(
             'SipTrunkExporterDown',

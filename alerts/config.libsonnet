@@ -6,6 +6,10 @@
     // Label matchers that select this exporter's series (its scrape job).
     exporterSelector: 'job="sip_trunk_exporter"',
 
+    // Label matchers that select the series of a blackbox-style job scraping /probe
+    // (README: Multi-target probing); `instance` is then the probed URI.
+    probeSelector: 'job="sip_probe"',
+
     // Static target labels that form a carrier/site group for SipTrunkGroupDown.
     groupLabels: ['carrier', 'site'],
     // A group of one target is that target: SipTrunkDown already covers it.
@@ -74,6 +78,12 @@
     certExpiryWarningDays: 21,
     certExpiringFor: '10m',
     certExpiredFor: '1m',
+
+    // SipTrunkProbeFailed: a URI probed through /probe failed every scrape for this
+    // long (each scrape is one probe, so it rides out a lost packet or two).
+    probeFailedFor: '5m',
+    // SipTrunkProbeTlsCertificateExpiring / ...Expired use certExpiryWarningDays,
+    // certExpiringFor and certExpiredFor above.
 
     // SipTrunkExporterDown / SipTrunkExporterConfigReloadFailed.
     exporterDownFor: '2m',

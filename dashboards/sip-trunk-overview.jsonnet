@@ -17,6 +17,10 @@ local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
 
 local byName = g.byName;
 
+// A /probe job's series (README: Multi-target probing): `instance` is the probed URI.
+local p(metric) = '%s{%s}' % [metric, g.probeMatchers];
+local certExpiry = g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays * 86400]]);
+
 
 g.dashboard(
   'sip-trunk-overview',
@@ -26,7 +30,7 @@ g.dashboard(
     g.labelVariable('carrier', 'Carrier', 'sip_target_up{%s}' % g.exporterMatchers),
     g.labelVariable('site', 'Site', 'sip_target_up{%s,carrier=~"$carrier"}' % g.exporterMatchers),
     g.labelVariable('target', 'Target', 'sip_target_up{%s,carrier=~"$carrier",site=~"$site"}' % g.exporterMatchers),
-  ],
+  ] + g.probeVariables(cfg.probeSelector),
   [
     g.stat(
       'Targets up',
@@ -187,6 +191,53 @@ g.dashboard(
       thresholds=availability,
       min=0,
       max=1,
+    ),
+    // --- /probe jobs: one probe per scrape, per URI ---------------------------------
+    g.stateTimeline(
+      '/probe: result',
+      'Each scrape of a /probe job is one probe: OK or FAILED per probed URI (the "/probe job" and "/probe target" variables choose them). SipTrunkProbeFailed fires after ' + cfg.probeFailedFor + ' of failures.',
+      [g.query('A', p('sip_probe_success'), '{{instance}}')],
+      g.pos(0, 37, 24, 6),
+      g.valueMappings({ '1': ['OK', 'green'], '0': ['FAILED', 'red'] }),
+    ),
+    g.timeseries(
+      '/probe: timings',
+      'Per probed URI: the whole probe (DNS, connection, exchange), its round-trip time (first transmission to final response) and its DNS lookup (0 for an IP literal).',
+      [
+        g.query('A', p('sip_probe_duration_seconds'), '{{instance}} total'),
+        g.query('B', p('sip_probe_round_trip_seconds'), '{{instance}} RTT'),
+        g.query('C', p('sip_probe_dns_lookup_time_seconds'), '{{instance}} DNS'),
+      ],
+      g.pos(0, 43, 12, 8),
+      unit='s',
+      min=0,
+    ),
+    g.timeseries(
+      '/probe: failures by reason',
+      'Probed URIs failing now, by the reason of sip_probe_failure_info (status_code: an unhealthy final response).',
+      [g.query('A', 'count by (reason) (%s)' % p('sip_probe_failure_info'), '{{reason}}')],
+      g.pos(12, 43, 12, 8),
+      unit='none',
+      min=0,
+    ),
+    g.barGauge(
+      '/probe: certificate expiry',
+      'Time until the earliest certificate of each TLS URI expires; orange within the SipTrunkProbeTlsCertificateExpiring window.',
+      [g.query('A', 'min by (instance) (%s) - time()' % p('sip_probe_ssl_earliest_cert_expiry'), '{{instance}}', instant=true)],
+      g.pos(0, 51, 12, 6),
+      's',
+      certExpiry,
+    ),
+    g.table(
+      '/probe: address probed',
+      'The address each URI was probed at (the one that decided the verdict) and its transport.',
+      [g.query('A', p('sip_probe_address_info'), instant=true, format='table')],
+      g.pos(12, 51, 12, 6),
+      {
+        excludeByName: { Time: true, __name__: true, job: true, Value: true },
+        indexByName: { instance: 0, address: 1, transport: 2 },
+        renameByName: { instance: 'URI', address: 'Address', transport: 'Transport' },
+      },
     ),
   ],
 )

@@ -74,6 +74,15 @@ enum class FamilyId : std::size_t {
   probe_success,
   probe_duration,
   probe_status_code,
+  probe_failure_info,
+  probe_round_trip,
+  probe_transmissions,
+  probe_address_info,
+  probe_ip_protocol,
+  probe_dns_lookup,
+  probe_tls_version,
+  probe_tls_cipher,
+  probe_cert_expiry,
 };
 
 struct FamilySpec {
@@ -180,6 +189,32 @@ inline constexpr FamilySpec kFamilies[] = {
      "How long the probe took, from start to final response or failure."},
     {FamilyId::probe_status_code, "sip_probe_status_code", FamilyType::gauge, FamilyScope::probe,
      {}, "Final SIP status code of the probe, 0 if none arrived."},
+    {FamilyId::probe_failure_info, "sip_probe_failure_info", FamilyType::gauge,
+     FamilyScope::probe, {kReasonLabel},
+     "Why the probe failed (1; absent when it succeeded): a failure reason, or status_code "
+     "for an unhealthy final response."},
+    {FamilyId::probe_round_trip, "sip_probe_round_trip_seconds", FamilyType::gauge,
+     FamilyScope::probe, {},
+     "Time from the first transmission of the request to its final response, 0 if none "
+     "arrived."},
+    {FamilyId::probe_transmissions, "sip_probe_transmissions", FamilyType::gauge,
+     FamilyScope::probe, {}, "Times the request was sent, retransmissions included."},
+    {FamilyId::probe_address_info, "sip_probe_address_info", FamilyType::gauge,
+     FamilyScope::probe, {kAddressLabel, kTransportLabel},
+     "The address probed (the one that decided the verdict) and its transport; absent when "
+     "none was."},
+    {FamilyId::probe_ip_protocol, "sip_probe_ip_protocol", FamilyType::gauge, FamilyScope::probe,
+     {}, "IP protocol of the address probed: 4 or 6, 0 when none was."},
+    {FamilyId::probe_dns_lookup, "sip_probe_dns_lookup_time_seconds", FamilyType::gauge,
+     FamilyScope::probe, {}, "Time spent locating the target in DNS, 0 for an IP literal."},
+    {FamilyId::probe_tls_version, "sip_probe_tls_version_info", FamilyType::gauge,
+     FamilyScope::probe, {kVersionLabel}, "TLS version of the probe's handshake (TLS only)."},
+    {FamilyId::probe_tls_cipher, "sip_probe_tls_cipher_info", FamilyType::gauge,
+     FamilyScope::probe, {kCipherLabel}, "TLS cipher of the probe's handshake (TLS only)."},
+    {FamilyId::probe_cert_expiry, "sip_probe_ssl_earliest_cert_expiry", FamilyType::gauge,
+     FamilyScope::probe, {},
+     "Unix time the earliest-expiring certificate of the peer's chain expires (TLS only; also "
+     "set when verification failed)."},
 };
 // clang-format on
 

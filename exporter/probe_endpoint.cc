@@ -97,13 +97,49 @@ void run_probe_request(Engine& engine, const Config& config, const ProbeRequest&
   });
 }
 
+namespace {
+
+// The `reason` of sip_probe_failure_info: the failure reason, or status_code when a final
+// response came and its code is not a healthy one.
+std::string_view failure_reason(const ProbeResult& r) {
+  if (r.reason != FailureReason::none) return to_string(r.reason);
+  return r.status_code != 0 ? "status_code" : "unknown";
+}
+
+}  // namespace
+
 std::string probe_metrics_text(const ProbeResult& r) {
-  const std::pair<FamilyId, double> gauges[] = {
-      {FamilyId::probe_success, r.success ? 1 : 0},
-      {FamilyId::probe_duration, std::chrono::duration<double>(r.duration).count()},
-      {FamilyId::probe_status_code, r.status_code}};
+  const auto seconds = [](std::chrono::nanoseconds d) {
+    return std::chrono::duration<double>(d).count();
+  };
+  int ip_protocol = 0;
+  if (r.destination) ip_protocol = r.destination->address.is_v6() ? 6 : 4;
   std::string out;
-  for (const auto& [id, value] : gauges) end_line(FamilyWriter(out, id).series({}), value);
+  const auto gauge = [&out](FamilyId id, double value) {
+    end_line(FamilyWriter(out, id).series({}), value);
+  };
+  const auto info = [&out](FamilyId id, std::string_view key, std::string_view value) {
+    end_line(FamilyWriter(out, id).series({}, key, value), 1.0);
+  };
+  gauge(FamilyId::probe_success, r.success ? 1 : 0);
+  gauge(FamilyId::probe_duration, seconds(r.duration));
+  gauge(FamilyId::probe_status_code, r.status_code);
+  if (!r.success) info(FamilyId::probe_failure_info, kReasonLabel, failure_reason(r));
+  gauge(FamilyId::probe_round_trip, r.status_code != 0 ? seconds(r.rtt) : 0.0);
+  gauge(FamilyId::probe_transmissions, r.transmissions);
+  if (r.destination) {
+    const std::string labels = with_label({}, kAddressLabel, to_string(*r.destination));
+    end_line(FamilyWriter(out, FamilyId::probe_address_info)
+                 .series(labels, kTransportLabel, to_string(r.destination->transport)),
+             1.0);
+  }
+  gauge(FamilyId::probe_ip_protocol, ip_protocol);
+  gauge(FamilyId::probe_dns_lookup, seconds(r.dns_lookup));
+  if (r.tls != nullptr) {
+    if (!r.tls->version.empty()) info(FamilyId::probe_tls_version, kVersionLabel, r.tls->version);
+    if (!r.tls->cipher.empty()) info(FamilyId::probe_tls_cipher, kCipherLabel, r.tls->cipher);
+    if (r.tls->cert_expiry) gauge(FamilyId::probe_cert_expiry, *r.tls->cert_expiry);
+  }
   return out;
 }
 
@@ -123,6 +159,16 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
   out += "\nDuration: " + seconds_text(r.duration) + "\n";
   out += "Transmissions: " + std::to_string(r.transmissions) + "\n";
   if (r.status_code != 0) out += "RTT: " + seconds_text(r.rtt) + "\n";
+  out += "DNS lookup: " + seconds_text(r.dns_lookup) + "\n";
+  if (r.destination) {
+    out += "Address: " + to_string(*r.destination) + " (" +
+           std::string(to_string(r.destination->transport)) + ")\n";
+  }
+  if (r.tls != nullptr) {
+    out += "TLS: " + r.tls->version + ", " + r.tls->cipher;
+    if (!r.tls->verify_error.empty()) out += ", verification failed: " + r.tls->verify_error;
+    out += "\n";
+  }
   out += "\n--- request ---\n";
   out += r.request.empty() ? std::string("(not sent)\n") : redact_credentials(r.request);
   out += "--- response ---\n";

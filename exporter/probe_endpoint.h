@@ -46,8 +46,9 @@ WebResponse too_many_probes(int limit);
 void run_probe_request(Engine& engine, const Config& config, const ProbeRequest& req,
                        Respond respond);
 
-// The exposition for one finished probe: sip_probe_success, sip_probe_duration_seconds,
-// sip_probe_status_code.
+// The exposition for one finished probe: the FamilyScope::probe families of
+// exporter/metric_families.h (sip_probe_success, sip_probe_duration_seconds, ...). Info
+// families without a value to show (no failure, no address, no TLS) are left out.
 std::string probe_metrics_text(const ProbeResult& r);
 
 // ?debug=true: the whole exchange as plain text.

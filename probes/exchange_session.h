@@ -56,6 +56,9 @@ struct Exchanges::Session {
   std::uint32_t ping_seq = 0;
   std::chrono::seconds reconnect_backoff{0};
   TimePoint reconnect_at{};  // keepalive reconnects wait until then
+  // The handshake of the current (or last failed) TLS connection; results point here.
+  TlsPeerInfo tls;
+  bool has_tls = false;
 
   const TargetConfig& cfg() const { return *target->cfg; }
 };

@@ -104,6 +104,8 @@ class Exchanges final : public ExchangeRunner {
   void flow_alive(std::uint32_t address);  // a pong, or any SIP message on the flow
   void on_pong_due(std::uint32_t address);
   void close_stream(Session& s);
+  // Keeps what a handshake told (`tls` may be null) for the results of the flow's exchanges.
+  static void keep_tls(Session& s, const TlsPeerInfo* tls);
 
   Services s_;
   ExchangeListener& listener_;

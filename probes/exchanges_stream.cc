@@ -27,6 +27,16 @@ FailureReason reason_of(StreamFailure f) {
 
 }  // namespace
 
+void Exchanges::keep_tls(Session& s, const TlsPeerInfo* tls) {
+  if (tls == nullptr) return;
+  // Assigned into the session's strings: a reconnect to the same peer allocates nothing.
+  s.tls.version = tls->version;
+  s.tls.cipher = tls->cipher;
+  s.tls.cert_expiry = tls->cert_expiry;
+  s.tls.verify_error = tls->verify_error;
+  s.has_tls = true;
+}
+
 ConnectionFactory Exchanges::stream_connections(boost::asio::io_context& io, Clock& clock) {
   return [&io, &clock](StreamOptions o, StreamHandlers h) -> std::shared_ptr<Connection> {
     return StreamConnection::create(io, clock, std::move(o), std::move(h));
@@ -35,6 +45,7 @@ ConnectionFactory Exchanges::stream_connections(boost::asio::io_context& io, Clo
 
 void Exchanges::stream_connect(std::uint32_t address) {
   Session& s = *sessions_[address];
+  s.has_tls = false;  // until this connection's handshake says otherwise
   const TargetConfig& cfg = s.cfg();
   StreamOptions o;
   o.transport = s.dest.transport;
@@ -103,6 +114,7 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
   const ProbeTarget& t = *s.target;
   s.conn_ready = true;
   s.reconnect_backoff = std::chrono::seconds(0);
+  keep_tls(s, tls);
   if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
   if (const auto local = s.conn->local_endpoint()) {
     s.sent_by = sent_by_of(local->address(), local->port());
@@ -144,6 +156,7 @@ void Exchanges::on_stream_failed(std::uint32_t address, StreamFailure failure,
                                  std::string_view detail, const TlsPeerInfo* tls) {
   Session& s = *sessions_[address];
   const ProbeTarget& t = *s.target;
+  keep_tls(s, tls);
   if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
   const bool was_ready = s.conn_ready;
   close_stream(s);

@@ -32,6 +32,7 @@ struct HealthChecker::Target {
   Location location;
   TimePoint located_at{};
   bool locating = false;
+  TimePoint lookup_started{};            // of the lookup in progress (locating)
   std::optional<Location> pending;       // a refresh that came in during a cycle
   std::vector<std::uint32_t> addresses;  // in location order
 
@@ -42,6 +43,7 @@ struct HealthChecker::Target {
   TimePoint cycle_started{};
   TimePoint deadline{};
   int outstanding = 0;
+  std::chrono::nanoseconds cycle_dns{0};  // how long this cycle waited for DNS
 
   TargetState state;
   TimePoint planned{};     // when the last cycle was due to start: the fixed-rate anchor
@@ -66,6 +68,12 @@ struct HealthChecker::Address {
   std::string server_text;
   std::string detail_text;
 };
+
+// How long the open cycle of `t` has waited for its lookup: from the cycle's start, or from
+// the lookup's when a background refresh started later and the cycle waits for it.
+std::chrono::nanoseconds HealthChecker::dns_wait(const Target& t, TimePoint now) {
+  return now - std::max(t.cycle_started, t.lookup_started);
+}
 
 HealthChecker::HealthChecker(Services services, std::uint64_t seed, const DnsSettings& dns)
     : s_(std::move(services)),
@@ -290,6 +298,7 @@ void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
   t.cycle_started = now;
   t.deadline = now + t.cfg().timeout;
   t.outstanding = 0;
+  t.cycle_dns = std::chrono::nanoseconds(0);
   if (t.probe.background) {
     ++in_flight_;
     s_.sink.probe_started(slot);
@@ -307,6 +316,7 @@ void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
 void HealthChecker::locate(std::uint32_t slot) {
   Target& t = *targets_[slot];
   t.locating = true;
+  t.lookup_started = s_.clock.now();
   const std::uint32_t gen = t.generation;
   locator_->locate(t.cfg().parsed_uri, t.cfg().transport, [this, slot, gen](const LocateResult& r) {
     if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
@@ -322,6 +332,7 @@ void HealthChecker::on_located(std::uint32_t slot, const LocateResult& r) {
   Target& t = *targets_[slot];
   t.locating = false;
   const TimePoint now = s_.clock.now();
+  if (t.awaiting_dns && (!r.ok || r.location.from_dns)) t.cycle_dns = dns_wait(t, now);
   if (!r.ok) {
     if (t.awaiting_dns) {
       fail_cycle(slot, FailureReason::dns_error, r.error, now);
@@ -415,6 +426,7 @@ void HealthChecker::probe_addresses(std::uint32_t slot, TimePoint now) {
 void HealthChecker::cycle_timeout(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
   if (t.awaiting_dns) {
+    t.cycle_dns = dns_wait(t, now);
     fail_cycle(slot, FailureReason::dns_error, "no DNS answer before the timeout", now);
     return;
   }
@@ -434,6 +446,7 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
   Target& t = *targets_[target];
   const bool counts = t.cycle_open && a.in_cycle && !a.done;
   a.result = result;
+  a.result.destination = a.dest;
   if (!(counts && t.outstanding == 1)) {
     // The cycle reports this exchange after the receive buffer is reused: own copies. (Kept
     // only then: a copy of each address's last answer would cost ~1 KB per target.) The
@@ -525,6 +538,7 @@ void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint n
   Target& t = *targets_[slot];
   t.cycle_open = false;
   r.duration = now - t.cycle_started;
+  r.dns_lookup = t.cycle_dns;
   if (!t.probe.background) {
     const OneShotDone done = std::move(t.done);
     done(r);

@@ -49,6 +49,15 @@ struct ProbeResult {
   std::string_view call_id;                  // of the last request sent, empty if none
   std::string_view request;                  // the request as sent
   std::string_view response;                 // the final response as received, empty if none
+  // The address this result is about; for a cycle, the one that decided the verdict (empty
+  // when none was probed: the DNS lookup failed).
+  std::optional<Destination> destination;
+  // Time the cycle waited for an RFC 3263 lookup: 0 for IP literals (no lookup) and when
+  // the cycle used an answer it already had. Set on a cycle's result only.
+  std::chrono::nanoseconds dns_lookup{0};
+  // What the TLS handshake of this exchange's connection told (also a failed one); null
+  // for UDP, TCP, and a TLS connection that got no handshake answer.
+  const TlsPeerInfo* tls = nullptr;
 };
 
 inline Verdict verdict_of(const ProbeResult& r) {

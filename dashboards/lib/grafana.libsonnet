@@ -20,14 +20,15 @@
     skipUrlSync: false,
   },
 
-  // A variable listing the values of `label` on `metric` (a series selector). With
-  // allValue null, "All" stands for the values listed rather than any value.
-  labelVariable(name, label, metric, multi=true, allValue='.*'):: {
+  // A variable listing the values of `labelName` (default: the variable's name) on
+  // `metric` (a series selector). With allValue null, "All" stands for the values
+  // listed rather than any value.
+  labelVariable(name, label, metric, multi=true, allValue='.*', labelName=null):: {
     name: name,
     label: label,
     type: 'query',
     datasource: $.datasource,
-    query: 'label_values(%s, %s)' % [metric, name],
+    query: 'label_values(%s, %s)' % [metric, if labelName != null then labelName else name],
     hide: 0,
     includeAll: multi,
     multi: multi,
@@ -47,6 +48,14 @@
     $.labelVariable('instance', 'Instance', 'sip_exporter_build_info{job=~"$job"}'),
   ],
   exporterMatchers:: 'job=~"$job",instance=~"$instance"',
+
+  // The same pair for a blackbox-style job scraping /probe (`probeSelector`): there
+  // `instance` is the probed URI. Panels about /probe filter by these instead.
+  probeVariables(probeSelector):: [
+    $.labelVariable('probe_job', '/probe job', 'sip_probe_success{%s}' % probeSelector, allValue=null, labelName='job'),
+    $.labelVariable('probe_target', '/probe target', 'sip_probe_success{job=~"$probe_job"}', labelName='instance'),
+  ],
+  probeMatchers:: 'job=~"$probe_job",instance=~"$probe_target"',
 
   // --- Queries -----------------------------------------------------------------
 

@@ -59,15 +59,29 @@ class DashboardQueriesTest : public ::testing::Test {
          {{"carrier", "acme"}, {"site", "ams"}},
          {{"tls_ca_file", it::toml_string(certs_.ca().cert().string())}}},
     };
+    spec.extra_toml =
+        "\n[module.tls]\ntls_ca_file = " + it::toml_string(certs_.ca().cert().string()) +
+        "\ntimeout = \"2s\"\n";
     exporter_ = std::make_unique<it::Exporter>(dir_.path(), spec, "info");
-    prometheus_ = std::make_unique<PrometheusServer>(
-        dir_.path(), PrometheusServer::Options{exporter_->port(), rules_file(), std::nullopt});
+    // A /probe job as README shows it, on the TLS peer (every /probe series) and on a
+    // closed port (a failure reason).
+    const PrometheusServer::Options options{exporter_->port(),
+                                            rules_file(),
+                                            std::nullopt,
+                                            {spec.targets[2].uri, spec.targets[1].uri},
+                                            "tls"};
+    prometheus_ = std::make_unique<PrometheusServer>(dir_.path(), options);
     // Data exists once every target has a verdict and Prometheus holds several
     // scrapes (rates need two samples; the recording rules run every second).
     bool ready = it::wait_until(
         60s,
         [&] {
           return !prometheus_->query("count(sip_target_last_change_timestamp_seconds > 0) == 3")
+                      .empty() &&
+                 !prometheus_
+                      ->query(
+                          "count(count_over_time(sip_probe_success{job=\"sip_probe\"}[1m]) >= 4) "
+                          "== 2")
                       .empty() &&
                  !prometheus_->query("count_over_time(up{job=\"sip_trunk_exporter\"}[1m]) >= 8")
                       .empty();
@@ -145,7 +159,8 @@ TEST_F(DashboardQueriesTest, EveryPanelAndVariableQueryRunsAndReturnsData) {
   const std::string instance = build.at(0).at("metric").at("instance");
   // "All" jobs is the one listed; "All" instances is the allValue .*.
   const std::map<std::string, std::string> all = {
-      {"$job", "sip_trunk_exporter"}, {"$instance", ".*"}, {"$carrier", ".*"}, {"$site", ".*"}};
+      {"$job", "sip_trunk_exporter"}, {"$instance", ".*"},    {"$carrier", ".*"}, {"$site", ".*"},
+      {"$probe_job", "sip_probe"},    {"$probe_target", ".*"}};
   auto with = [&](std::map<std::string, std::string> vars) {
     vars.insert(all.begin(), all.end());  // keeps the values given
     return vars;

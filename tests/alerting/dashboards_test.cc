@@ -25,6 +25,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// A panel about /probe jobs (its title says so): it shows one probe per scrape per URI,
+// from series with only `job` and `instance` (the URI), so it filters by the
+// probe_job and probe_target variables instead of the exporter's.
+bool is_probe_panel(const json& panel) {
+  return panel.at("title").get<std::string>().rfind("/probe", 0) == 0;
+}
+
 // Grafana panel type -> its folder under @grafana/schema's raw/composable.
 const std::map<std::string, std::string> kPanelTypes = {
     {"timeseries", "timeseries"}, {"stat", "stat"},         {"state-timeline", "statetimeline"},
@@ -192,8 +199,10 @@ TEST_F(DashboardsTest, HaveVariablesForTheTargetAndTheStaticLabels) {
       EXPECT_THAT(query, HasSubstr("label_values(sip_target_up{"));
       EXPECT_THAT(query, HasSubstr(", " + std::string(label) + ")"));
     }
-    // Every panel filters by them (the detail dashboard by its one target).
+    // Every panel filters by them (the detail dashboard by its one target), but those
+    // about /probe jobs, whose series have no target or static labels.
     for (const auto& panel : d.at("panels")) {
+      if (is_probe_panel(panel)) continue;
       for (const auto& t : panel.at("targets")) {
         std::string expr = t.at("expr");
         EXPECT_THAT(expr, HasSubstr("$target")) << panel.at("title");
@@ -209,16 +218,19 @@ TEST_F(DashboardsTest, HaveVariablesForTheTargetAndTheStaticLabels) {
 }
 
 // Problems of `expr` for a Prometheus with several exporters: a selector (braces
-// or none) without the `job` or `instance` variable's matcher. Empty if none.
-std::vector<std::string> missing_exporter_matchers(const std::string& expr) {
+// or none) without the `job` or `instance` variable's matcher (`matchers`). Empty if none.
+std::vector<std::string> missing_exporter_matchers(const std::string& expr,
+                                                   const std::vector<std::string>& matchers = {
+                                                       "job=~\"$job\"",
+                                                       "instance=~\"$instance\""}) {
   std::vector<std::string> problems;
   for (const auto& name : metric_names(expr)) {
     // Every occurrence of the name as a selector, with its matchers if any.
     const std::regex selector_re("(^|[^A-Za-z0-9_:])" + name + "(?![A-Za-z0-9_:])(\\{[^}]*\\})?");
     for (std::sregex_iterator it(expr.begin(), expr.end(), selector_re), end; it != end; ++it) {
-      std::string matchers = (*it)[2].str();
-      for (const char* m : {"job=~\"$job\"", "instance=~\"$instance\""}) {
-        if (matchers.find(m) == std::string::npos) problems.push_back(name + " without " + m);
+      const std::string given = (*it)[2].str();
+      for (const std::string& m : matchers) {
+        if (given.find(m) == std::string::npos) problems.push_back(name + " without " + m);
       }
     }
   }
@@ -262,14 +274,29 @@ TEST_F(DashboardsTest, EveryQueryFiltersByTheJobAndInstanceVariables) {
       if (v.at("type") != "query") continue;
       std::string query = v.at("query");
       std::string selector = query.substr(0, query.rfind(','));  // label_values(SELECTOR, LABEL)
-      EXPECT_THAT(missing_exporter_matchers(selector), ::testing::IsEmpty()) << "variable " << v.at("name");
+      // /probe jobs have variables of their own: the jobs probeSelector selects, and
+      // their URIs (`instance`) by job.
+      if (v.at("name") == "probe_job") {
+        EXPECT_EQ(query, "label_values(sip_probe_success{job=\"sip_probe\"}, job)");
+        continue;
+      }
+      const std::vector<std::string> matchers =
+          v.at("name") == "probe_target"
+              ? std::vector<std::string>{"job=~\"$probe_job\""}
+              : std::vector<std::string>{"job=~\"$job\"", "instance=~\"$instance\""};
+      EXPECT_THAT(missing_exporter_matchers(selector, matchers), ::testing::IsEmpty())
+          << "variable " << v.at("name");
     }
     int exprs = 0;
     for (const auto& panel : d.at("panels")) {
+      const std::vector<std::string> matchers =
+          is_probe_panel(panel)
+              ? std::vector<std::string>{"job=~\"$probe_job\"", "instance=~\"$probe_target\""}
+              : std::vector<std::string>{"job=~\"$job\"", "instance=~\"$instance\""};
       for (const auto& t : panel.at("targets")) {
         ++exprs;
         std::string expr = t.at("expr");
-        EXPECT_THAT(missing_exporter_matchers(expr), ::testing::IsEmpty())
+        EXPECT_THAT(missing_exporter_matchers(expr, matchers), ::testing::IsEmpty())
             << panel.at("title") << " / " << t.at("refId") << ": " << expr;
       }
     }
@@ -277,12 +304,36 @@ TEST_F(DashboardsTest, EveryQueryFiltersByTheJobAndInstanceVariables) {
   }
 }
 
+// README shows a /probe job: the overview has panels for it, on its series only, with
+// variables for its jobs and URIs that the alerts' probeSelector selects.
+TEST_F(DashboardsTest, OverviewHasPanelsForProbeJobs) {
+  std::set<std::string> names;
+  int panels = 0;
+  for (const auto& p : overview().at("panels")) {
+    if (!is_probe_panel(p)) continue;
+    ++panels;
+    for (const auto& t : p.at("targets")) {
+      for (const auto& n : metric_names(t.at("expr").get<std::string>())) names.insert(n);
+    }
+  }
+  EXPECT_GE(panels, 4);
+  for (const std::string& n : names) EXPECT_THAT(n, ::testing::StartsWith("sip_probe_")) << n;
+  for (const char* n :
+       {"sip_probe_success", "sip_probe_round_trip_seconds", "sip_probe_failure_info",
+        "sip_probe_ssl_earliest_cert_expiry", "sip_probe_address_info"}) {
+    EXPECT_EQ(names.count(n), 1u) << n;
+  }
+  EXPECT_EQ(variable(overview(), "probe_target").at("query"),
+            "label_values(sip_probe_success{job=~\"$probe_job\"}, instance)");
+  EXPECT_FALSE(variable(overview(), "probe_job").contains("allValue"));
+}
+
 // The overview's status table tells exporters apart and opens the target dashboard
 // on the row's exporter.
 TEST_F(DashboardsTest, OverviewLinksATargetOnItsExporter) {
   const json* table = nullptr;
   for (const auto& p : overview().at("panels")) {
-    if (p.at("type") == "table") table = &p;
+    if (p.at("type") == "table" && !is_probe_panel(p)) table = &p;
   }
   ASSERT_NE(table, nullptr);
   const json& organize = table->at("transformations").at(1).at("options");

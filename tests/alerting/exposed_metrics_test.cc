@@ -1,7 +1,8 @@
 // Rules and dashboards name only metrics that exist: what the real exporter exposes
 // (scraped while it probes a SIPp peer over UDP and Kamailio over TLS with keepalives,
 // so response, RTT, address, TLS and keepalive series exist), what the recording
-// rules produce, Prometheus's own `up`, and any metric announced for a later change.
+// rules produce, what /probe answers for a TLS and a refused probe, Prometheus's own `up`,
+// and any metric announced for a later change.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -58,6 +59,9 @@ class ExposedMetricsTest : public ::testing::Test {
          {{"tls_ca_file", it::toml_string(certs.ca().cert().string())},
           {"keepalive_interval", "\"5s\""}}},
     };
+    spec.extra_toml =
+        "\n[module.tls]\ntls_ca_file = " + it::toml_string(certs.ca().cert().string()) +
+        "\ntimeout = \"2s\"\n";
     it::Exporter exporter(dir.path(), spec, "info");
     // prometheus-cpp leaves families without series out, so wait for each kind.
     auto scraped = exporter.scrape_until(30s, [](const it::Exposition& e) {
@@ -70,6 +74,17 @@ class ExposedMetricsTest : public ::testing::Test {
         << "no responses from SIPp and Kamailio, TLS info or keepalive pongs in 30 s:\n"
         << scraped.last.text();
     exposed_ = names_in(scraped.last);
+    // What a /probe job scrapes: a TLS probe that succeeds and a UDP one that fails.
+    const std::string tls_probe = "/probe?module=tls&target=sip%3A127.0.0.1%3A" +
+                                  std::to_string(kamailio.ports().tls4) + "%3Btransport%3Dtls";
+    const std::string refused_probe =
+        "/probe?target=sip%3A127.0.0.1%3A" + std::to_string(it::free_udp_port());
+    for (const std::string& path : {tls_probe, refused_probe}) {
+      const it::HttpResponse r = exporter.get(path);
+      ASSERT_EQ(r.status, 200) << path << ": " << r.body;
+      probe_exposed_.merge(names_in(it::Exposition::parse(r.body)));
+    }
+    exposed_.insert(probe_exposed_.begin(), probe_exposed_.end());
   }
 
   std::set<std::string> allowed() {
@@ -92,9 +107,11 @@ class ExposedMetricsTest : public ::testing::Test {
   }
 
   static std::set<std::string> exposed_;
+  static std::set<std::string> probe_exposed_;  // by /probe
 };
 
 std::set<std::string> ExposedMetricsTest::exposed_;
+std::set<std::string> ExposedMetricsTest::probe_exposed_;
 
 TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
   for (const char* name :
@@ -106,6 +123,14 @@ TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
         "sip_target_state", "sip_address_state", "sip_target_retry_after_seconds",
         "sip_address_retry_after_timestamp_seconds"}) {
     EXPECT_EQ(exposed_.count(name), 1u) << name;
+  }
+}
+
+TEST_F(ExposedMetricsTest, TheProbesSawTheProbeFamilies) {
+  for (const char* name : {"sip_probe_success", "sip_probe_failure_info", "sip_probe_address_info",
+                           "sip_probe_round_trip_seconds", "sip_probe_tls_version_info",
+                           "sip_probe_ssl_earliest_cert_expiry"}) {
+    EXPECT_EQ(probe_exposed_.count(name), 1u) << name;
   }
 }
 

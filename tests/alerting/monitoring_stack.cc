@@ -83,6 +83,20 @@ PrometheusServer::PrometheusServer(const fs::path& dir, const Options& options) 
                      {"static_configs",
                       json::array({{{"targets", json::array({"127.0.0.1:" + std::to_string(options.exporter_port)})}}})}}})},
   };
+  if (!options.probe_targets.empty()) {
+    config["scrape_configs"].push_back(
+        {{"job_name", "sip_probe"},
+         {"metrics_path", "/probe"},
+         {"params", {{"module", json::array({options.probe_module})}}},
+         {"static_configs", json::array({{{"targets", options.probe_targets}}})},
+         {"relabel_configs",
+          json::array(
+              {{{"source_labels", json::array({"__address__"})},
+                {"target_label", "__param_target"}},
+               {{"source_labels", json::array({"__param_target"})}, {"target_label", "instance"}},
+               {{"target_label", "__address__"},
+                {"replacement", "127.0.0.1:" + std::to_string(options.exporter_port)}}})}});
+  }
   if (options.alertmanager_port) {
     config["alerting"] = {
         {"alertmanagers",

@@ -32,6 +32,10 @@ class PrometheusServer {
     std::string scrape_interval = "1s";
     std::string evaluation_interval = "1s";
     std::string scrape_timeout = "1s";  // at most scrape_interval
+    // Also scraped through the exporter's /probe as job "sip_probe" (README's relabelling:
+    // `instance` is the URI), with this module.
+    std::vector<std::string> probe_targets;
+    std::string probe_module = "default";
   };
   // Scrape and rule evaluation every second unless the options say otherwise. Waits
   // until /-/ready answers 200.

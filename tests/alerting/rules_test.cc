@@ -270,13 +270,22 @@ TEST_F(RulesTest, PerTargetDescriptionsListTheTargetsLabels) {
   // Their expressions aggregate the target away or are about the exporter.
   const std::set<std::string> without_target = {"SipTrunkGroupDown", "SipTrunkExporterDown",
                                                 "SipTrunkExporterConfigReloadFailed"};
+  // /probe series carry no `target`: the probed URI is the `instance`.
+  const std::set<std::string> per_probed_uri = {"SipTrunkProbeFailed",
+                                                "SipTrunkProbeTlsCertificateExpiring",
+                                                "SipTrunkProbeTlsCertificateExpired"};
   json rules = load_yaml(rules_file(), dir_.path());
+  int probe_alerts = 0;
   for (const auto& rule : all_rules(rules)) {
     if (!rule.contains("alert") || without_target.count(rule.at("alert")) > 0) continue;
     std::string description = rule.at("annotations").at("description");
-    EXPECT_THAT(description, HasSubstr("{{ $labels.target }}")) << rule.at("alert");
+    const bool probe = per_probed_uri.count(rule.at("alert")) > 0;
+    probe_alerts += probe ? 1 : 0;
+    EXPECT_THAT(description, HasSubstr(probe ? "{{ $labels.instance }}" : "{{ $labels.target }}"))
+        << rule.at("alert");
     EXPECT_THAT(description, HasSubstr("range $k, $v := $labels")) << rule.at("alert");
   }
+  EXPECT_EQ(probe_alerts, 3);
 }
 
 // The shortened copy the end-to-end test loads differs from the shipped rules only

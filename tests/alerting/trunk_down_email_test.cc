@@ -91,7 +91,8 @@ TEST(TrunkDownEmailTest, DeadPeerIsEmailedAndPagedThenResolved) {
   fs::path rules = render_rules(
       dir.path(),
       "{targetDownFor: '2s', groupDownFor: '2s', runbookURLPattern: 'https://wiki.example.net/sip/%s'}");
-  PrometheusServer prometheus(dir.path(), {exporter.port(), rules, alertmanager.port()});
+  PrometheusServer prometheus(dir.path(),
+                              {exporter.port(), rules, alertmanager.port(), {}, "default"});
 
   const std::string trunk_up = std::string("sip_target_up{target=\"") + kTrunk + "\"} == 1";
   const std::string trunk_down = std::string("sip_target_up{target=\"") + kTrunk + "\"} == 0";

@@ -56,6 +56,51 @@ TEST_F(OperateTest, ProbeEndpointReportsOneProbeInAFreshRegistry) {
   EXPECT_EQ(exporter.scrape().find("sip_probes_total").size(), 0u);
 }
 
+// What the probe saw, beyond its verdict: the address (an IP literal: no DNS), RTT,
+// transmissions and, when it failed, why.
+TEST_F(OperateTest, ProbeEndpointSaysWhatTheProbeSawAndWhyItFailed) {
+  SippPeer sipp(tmp_.path(), "options_200.xml");
+  ExporterConfigSpec spec;
+  Exporter exporter(tmp_.path(), spec);
+
+  HttpResponse up = exporter.get(probe_path(sipp.uri()));
+  ASSERT_EQ(up.status, 200) << up.body;
+  Exposition e = Exposition::parse(up.body);
+  const std::vector<Sample> address = e.find("sip_probe_address_info");
+  ASSERT_EQ(address.size(), 1u) << up.body;
+  EXPECT_EQ(address[0].labels, (Labels{{"address", "127.0.0.1:" + std::to_string(sipp.port())},
+                                       {"transport", "udp"}}));
+  EXPECT_EQ(address[0].value, 1.0);
+  EXPECT_EQ(e.value("sip_probe_ip_protocol"), 4.0);
+  EXPECT_EQ(e.value("sip_probe_dns_lookup_time_seconds"), 0.0) << "an IP literal needs no DNS";
+  EXPECT_EQ(e.value("sip_probe_transmissions"), 1.0);
+  const auto rtt = e.value("sip_probe_round_trip_seconds");
+  ASSERT_TRUE(rtt) << up.body;
+  EXPECT_GT(*rtt, 0.0);
+  EXPECT_LE(*rtt, *e.value("sip_probe_duration_seconds"));
+  EXPECT_TRUE(e.find("sip_probe_failure_info").empty()) << up.body;
+  EXPECT_TRUE(e.find("sip_probe_tls_version_info").empty()) << "no TLS over UDP";
+  CheckResult lint = promtool_check_metrics(up.body, tmp_.path());
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "");
+
+  const std::string closed = closed_udp_uri();
+  HttpResponse down = exporter.get(probe_path(closed));
+  ASSERT_EQ(down.status, 200) << down.body;
+  e = Exposition::parse(down.body);
+  const std::vector<Sample> why = e.find("sip_probe_failure_info");
+  ASSERT_EQ(why.size(), 1u) << down.body;
+  EXPECT_EQ(why[0].labels, (Labels{{"reason", "refused"}}));
+  EXPECT_EQ(why[0].value, 1.0);
+  EXPECT_EQ(e.value("sip_probe_round_trip_seconds"), 0.0);
+  EXPECT_EQ(
+      e.value("sip_probe_address_info", {{"address", closed.substr(4)}, {"transport", "udp"}}), 1.0)
+      << down.body;
+  lint = promtool_check_metrics(down.body, tmp_.path());
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "");
+}
+
 TEST_F(OperateTest, ProbeEndpointDebugAndErrors) {
   SippPeer sipp(tmp_.path(), "options_200.xml");
   Exporter exporter(tmp_.path(), ExporterConfigSpec{});

@@ -231,6 +231,52 @@ TEST_F(Transports, SipsTargetsSendASipsContact) {
   EXPECT_THAT(sip_tls, HasSubstr(";transport=tls"));
 }
 
+// /probe of a TLS trunk found by SRV: the handshake's version and cipher, the chain's
+// earliest expiry (the leaf's: the CA lives longer), the address and the DNS time.
+TEST_F(Transports, ProbeEndpointReportsTheTlsHandshakeAddressAndDnsTime) {
+  DnsServer dns(dir_.path(), zone(free_udp_port()));
+  ExporterConfigSpec cfg;
+  cfg.extra_toml = "\n[exporter]\nallow_no_targets = true\ndns_servers = [" +
+                   toml_string(dns.server()) +
+                   "]\n\n[module.tls]\ntls_ca_file = " + toml_string(certs_->ca().cert().string()) +
+                   "\ntimeout = \"2s\"\n";
+  Exporter exporter(dir_.path(), cfg);
+  const std::string tls_address = "127.0.0.1:" + port_of(kamailio_->ports().tls4);
+
+  const HttpResponse r = exporter.get("/probe?module=tls&target=sips%3Asip.example.test");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Exposition e = Exposition::parse(r.body);
+  EXPECT_EQ(e.value("sip_probe_success"), 1.0) << r.body;
+  EXPECT_EQ(e.value("sip_probe_address_info", {{"address", tls_address}, {"transport", "tls"}}),
+            1.0)
+      << r.body;
+  EXPECT_EQ(e.value("sip_probe_ip_protocol"), 4.0);
+  const auto dns_time = e.value("sip_probe_dns_lookup_time_seconds");
+  ASSERT_TRUE(dns_time) << r.body;
+  EXPECT_GT(*dns_time, 0.0) << "SRV and A lookups take some time";
+  EXPECT_LE(*dns_time, *e.value("sip_probe_duration_seconds"));
+  const std::vector<Sample> version = e.find("sip_probe_tls_version_info");
+  ASSERT_EQ(version.size(), 1u) << r.body;
+  EXPECT_THAT(version[0].labels.at("version"), StartsWith("TLSv1."));
+  const std::vector<Sample> cipher = e.find("sip_probe_tls_cipher_info");
+  ASSERT_EQ(cipher.size(), 1u) << r.body;
+  EXPECT_FALSE(cipher[0].labels.at("cipher").empty());
+  EXPECT_EQ(e.value("sip_probe_ssl_earliest_cert_expiry"),
+            static_cast<double>(certs_->server.not_after));
+  const CheckResult lint = promtool_check_metrics(r.body, dir_.path());
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "");
+
+  // The same peer by its IP literal: no lookup.
+  const HttpResponse literal = exporter.get("/probe?module=tls&target=sips%3A127.0.0.1%3A" +
+                                            port_of(kamailio_->ports().tls4));
+  ASSERT_EQ(literal.status, 200) << literal.body;
+  const Exposition l = Exposition::parse(literal.body);
+  EXPECT_EQ(l.value("sip_probe_success"), 1.0) << literal.body;
+  EXPECT_EQ(l.value("sip_probe_dns_lookup_time_seconds"), 0.0);
+  EXPECT_EQ(l.find("sip_probe_tls_version_info").size(), 1u) << literal.body;
+}
+
 TEST_F(Transports, DnsAnswersAreKeptForTheirTtlPlusGraceThenDropped) {
   DnsZone z = zone(free_udp_port());
   z.ttl = 1;

@@ -125,9 +125,21 @@ TEST(ExpositionGolden, MetricsBodyIsUnchanged) {
 }
 
 TEST(ExpositionGolden, ProbeBodyIsUnchanged) {
-  EXPECT_EQ(probe_metrics_text(answered(200, milliseconds(20), "x")) +
-                probe_metrics_text(failed(FailureReason::timeout)),
-            golden("probe.txt"));
+  // A TLS probe answered after a DNS lookup, and a UDP probe of an IPv6 literal that timed out.
+  ProbeResult ok = answered(200, milliseconds(20), "x");
+  ok.duration = milliseconds(45);
+  ok.transmissions = 1;
+  ok.destination = address("192.0.2.1", 5061, Transport::tls);
+  ok.dns_lookup = milliseconds(12);
+  TlsPeerInfo tls;
+  tls.version = "TLSv1.3";
+  tls.cipher = "TLS_AES_256_GCM_SHA384";
+  tls.cert_expiry = 1800000000;
+  ok.tls = &tls;
+  ProbeResult lost = failed(FailureReason::timeout);
+  lost.transmissions = 3;
+  lost.destination = address("2001:db8::1", 5060, Transport::udp);
+  EXPECT_EQ(probe_metrics_text(ok) + probe_metrics_text(lost), golden("probe.txt"));
 }
 
 }  // namespace

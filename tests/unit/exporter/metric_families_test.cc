@@ -220,6 +220,25 @@ TEST(MetricFamilies, MetricsBodyWritesEveryTargetAndExporterFamilyAsDeclared) {
   EXPECT_EQ(seen, families_of(FamilyScope::target, FamilyScope::exporter));
 }
 
+// A /probe family named like a /metrics sample (a histogram's _bucket/_sum/_count too)
+// would mean two things under one name in the same Prometheus.
+TEST(MetricFamilies, ProbeFamiliesShareNoNameWithMetricsSamples) {
+  Names metrics_samples;
+  for (const FamilySpec& f : kFamilies) {
+    if (f.scope == FamilyScope::probe) continue;
+    metrics_samples.emplace(f.name);
+    if (f.type != FamilyType::histogram) continue;
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      metrics_samples.insert(std::string(f.name) + suffix);
+    }
+  }
+  for (const FamilySpec& f : kFamilies) {
+    if (f.scope == FamilyScope::probe) {
+      EXPECT_EQ(metrics_samples.count(f.name), 0u) << f.name;
+    }
+  }
+}
+
 TEST(MetricFamilies, ProbeBodyWritesEveryProbeFamilyAsDeclared) {
   const Names seen = check_body(read("tests/data/exposition/probe.txt"), Names{});
   EXPECT_EQ(seen, families_of(FamilyScope::probe, FamilyScope::probe));

@@ -250,5 +250,60 @@ TEST(ExchangesStream, AProbeThatTimesOutUnderAnOverduePongFailsAsTimeoutThenTheF
   EXPECT_FALSE(f.rig.sink.keepalives[0].first);
 }
 
+// /probe reports a TLS probe's handshake: each result points at what its connection's
+// handshake told, a failed one included, and at nothing for a connection without one.
+TEST(ExchangesStream, ResultsCarryTheHandshakeOfTheirConnection) {
+  Rig rig;
+  const ProbeTarget t = probe_target(Transport::tls, 5061);
+  rig.exchanges.open(0, 1, t, loopback(5061, Transport::tls));
+  const auto fail_with = [](FakeConnection& c, StreamFailure f, const TlsPeerInfo* tls) {
+    auto on_failed = c.handlers.on_failed;  // the handler closes (and clears) the connection
+    on_failed(f, "failed", tls);
+  };
+
+  rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));
+  ASSERT_EQ(rig.connections.made.size(), 1u);
+  TlsPeerInfo good;
+  good.version = "TLSv1.3";
+  good.cipher = "TLS_AES_256_GCM_SHA384";
+  good.cert_expiry = 1900000000;
+  rig.connections.made[0]->is_ready = true;
+  rig.connections.made[0]->handlers.on_ready(&good);
+  ASSERT_EQ(rig.connections.made[0]->sent.size(), 1u);
+  rig.connections.made[0]->deliver(reply(rig.connections.made[0]->sent[0], 200), rig.clock.now());
+  ASSERT_EQ(rig.listener.outcomes.size(), 1u);
+  const ProbeResult& answered = rig.listener.outcomes[0].result;
+  EXPECT_EQ(answered.status_code, 200);
+  ASSERT_NE(answered.tls, nullptr);
+  EXPECT_EQ(answered.tls->version, "TLSv1.3");
+  EXPECT_EQ(answered.tls->cipher, "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(answered.tls->cert_expiry, 1900000000);
+  ASSERT_TRUE(answered.destination.has_value());
+  EXPECT_EQ(*answered.destination, loopback(5061, Transport::tls));
+
+  // The peer closes; the next probe's handshake fails verification.
+  fail_with(*rig.connections.made[0], StreamFailure::reset, nullptr);
+  rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));
+  ASSERT_EQ(rig.connections.made.size(), 2u);
+  TlsPeerInfo expired;
+  expired.cert_expiry = 1600000000;
+  expired.verify_error = "certificate has expired";
+  fail_with(*rig.connections.made[1], StreamFailure::tls, &expired);
+  ASSERT_EQ(rig.listener.outcomes.size(), 2u);
+  const ProbeResult& refused_tls = rig.listener.outcomes[1].result;
+  EXPECT_EQ(refused_tls.reason, FailureReason::tls);
+  ASSERT_NE(refused_tls.tls, nullptr);
+  EXPECT_EQ(refused_tls.tls->cert_expiry, 1600000000);
+  EXPECT_EQ(refused_tls.tls->verify_error, "certificate has expired");
+
+  // A connection that never got to a handshake tells nothing about TLS.
+  rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));
+  ASSERT_EQ(rig.connections.made.size(), 3u);
+  fail_with(*rig.connections.made[2], StreamFailure::connect, nullptr);
+  ASSERT_EQ(rig.listener.outcomes.size(), 3u);
+  EXPECT_EQ(rig.listener.outcomes[2].result.reason, FailureReason::connect);
+  EXPECT_EQ(rig.listener.outcomes[2].result.tls, nullptr);
+}
+
 }  // namespace
 }  // namespace stx

@@ -279,6 +279,71 @@ TEST(HealthChecker, NoDnsAnswerBeforeTheDeadlineFailsTheCycle) {
   EXPECT_EQ(rig.sink.finished[0].result.duration, seconds(2));
 }
 
+// /probe reports the address that decided the verdict and how long the lookup took.
+TEST(HealthChecker, OneShotResultNamesTheDecidingAddressAndTheLookupTime) {
+  Rig rig;
+  std::map<std::uint32_t, int> code;  // the first address opened fails, the second answers
+  rig.exchanges.answer_with = [&](std::uint32_t a) {
+    if (!code.contains(a)) code[a] = code.empty() ? 503 : 200;
+    return code[a];
+  };
+  std::optional<ProbeResult> got;
+  rig.checker.probe_once(target(), [&](const ProbeResult& r) { got = r; });
+  rig.run_for(seconds(0));
+  ASSERT_EQ(rig.dns_service->pending.size(), 1u);
+  rig.clock.advance(milliseconds(40));
+  rig.dns_service->answer(located({dest("192.0.2.1"), dest("2001:db8::2", 5080)}, seconds(30)));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->success);
+  ASSERT_TRUE(got->destination.has_value());
+  EXPECT_EQ(*got->destination, dest("2001:db8::2", 5080));
+  EXPECT_EQ(got->dns_lookup, milliseconds(40));
+  EXPECT_EQ(got->duration, milliseconds(40));
+}
+
+TEST(HealthChecker, IpLiteralNeedsNoLookupAndReportsNoDnsTime) {
+  Rig rig;
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  std::optional<ProbeResult> got;
+  rig.checker.probe_once(test_target("sip:192.0.2.1", seconds(10), seconds(5)),
+                         [&](const ProbeResult& r) { got = r; });
+  rig.run_for(seconds(0));
+  rig.clock.advance(milliseconds(1));  // the locator posts even an IP literal's answer
+  rig.dns_service->answer(located({dest("192.0.2.1")}));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->dns_lookup, milliseconds(0));
+  ASSERT_TRUE(got->destination.has_value());
+  EXPECT_EQ(*got->destination, dest("192.0.2.1"));
+}
+
+TEST(HealthChecker, LookupThatNeverAnswersCountsAsDnsTimeAndNamesNoAddress) {
+  Rig rig;
+  std::optional<ProbeResult> got;
+  rig.checker.probe_once(target(seconds(10), seconds(2)), [&](const ProbeResult& r) { got = r; });
+  rig.run_for(seconds(3));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->reason, FailureReason::dns_error);
+  EXPECT_EQ(got->dns_lookup, seconds(2));
+  EXPECT_FALSE(got->destination.has_value());
+}
+
+TEST(HealthChecker, CycleOnAKnownAnswerSpendsNoDnsTime) {
+  Rig rig;
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(
+                        std::vector<TargetConfig>{target(seconds(10))}),
+                    false);
+  rig.run_for(seconds(0));
+  rig.clock.advance(milliseconds(25));
+  rig.dns_service->answer(located({dest("192.0.2.1")}, seconds(300)));
+  rig.run_for(seconds(15));
+  ASSERT_EQ(rig.sink.finished.size(), 2u);
+  EXPECT_EQ(rig.sink.finished[0].result.dns_lookup, milliseconds(25));
+  EXPECT_EQ(rig.sink.finished[1].result.dns_lookup, milliseconds(0));
+  ASSERT_TRUE(rig.sink.finished[1].result.destination.has_value());
+  EXPECT_EQ(*rig.sink.finished[1].result.destination, dest("192.0.2.1"));
+}
+
 TEST(HealthChecker, ReloadKeepsStateAndScheduleOfAnUnchangedTarget) {
   Rig rig;
   rig.auto_locate = located({dest("192.0.2.1")});
