@@ -65,11 +65,11 @@ class DashboardQueriesTest : public ::testing::Test {
     exporter_ = std::make_unique<it::Exporter>(dir_.path(), spec, "info");
     // A /probe job as README shows it, on the TLS peer (every /probe series) and on a
     // closed port (a failure reason).
-    const PrometheusServer::Options options{exporter_->port(),
-                                            rules_file(),
-                                            std::nullopt,
-                                            {spec.targets[2].uri, spec.targets[1].uri},
-                                            "tls"};
+    PrometheusServer::Options options;
+    options.exporter_port = exporter_->port();
+    options.rules_file = rules_file();
+    options.probe_targets = {spec.targets[2].uri, spec.targets[1].uri};
+    options.probe_module = "tls";
     prometheus_ = std::make_unique<PrometheusServer>(dir_.path(), options);
     // Data exists once every target has a verdict and Prometheus holds several
     // scrapes (rates need two samples; the recording rules run every second).

@@ -200,7 +200,10 @@ TEST(ShippedSettingsEmailTest, SilentTrunkEmailedWithin75sBusyOneAsDegradedAndAB
                                        });
   const auto exporter_started = Clock::now();
 
-  PrometheusServer::Options options{exporter.port(), rules_file(), alertmanager.port()};
+  PrometheusServer::Options options;
+  options.exporter_port = exporter.port();
+  options.rules_file = rules_file();
+  options.alertmanager_port = alertmanager.port();
   options.scrape_interval = shipped.scrape_interval_text;
   options.evaluation_interval = shipped.evaluation_interval_text;
   options.scrape_timeout = shipped.scrape_interval >= 10 ? "10s" : shipped.scrape_interval_text;  // Prometheus' default

@@ -91,8 +91,11 @@ TEST(TrunkDownEmailTest, DeadPeerIsEmailedAndPagedThenResolved) {
   fs::path rules = render_rules(
       dir.path(),
       "{targetDownFor: '2s', groupDownFor: '2s', runbookURLPattern: 'https://wiki.example.net/sip/%s'}");
-  PrometheusServer prometheus(dir.path(),
-                              {exporter.port(), rules, alertmanager.port(), {}, "default"});
+  PrometheusServer::Options options;
+  options.exporter_port = exporter.port();
+  options.rules_file = rules;
+  options.alertmanager_port = alertmanager.port();
+  PrometheusServer prometheus(dir.path(), options);
 
   const std::string trunk_up = std::string("sip_target_up{target=\"") + kTrunk + "\"} == 1";
   const std::string trunk_down = std::string("sip_target_up{target=\"") + kTrunk + "\"} == 0";
