@@ -17,7 +17,7 @@ namespace stx {
 // Why a probe failed: it ended without a final response, or (auth, no_binding) its prober
 // judged a final response unhealthy for a reason of its own. Kept small and stable: these
 // are label values, new ones go at the end. connect, reset and tls belong to the connection
-// transports (tcp, tls); auth and no_binding to the REGISTER probe.
+// transports (tcp, tls); auth and no_binding to method = "register".
 enum class FailureReason : std::uint8_t {
   none,
   timeout,
@@ -47,7 +47,7 @@ struct ProbeResult {
   // code too when a prober judged the answer (auth, no_binding).
   FailureReason reason = FailureReason::none;
   // A number the prober read from the final response (Judgement::contacts): the Contact
-  // bindings a REGISTER fetch returned. nullopt when the prober reads none.
+  // bindings a register probe fetched. nullopt when the prober reads none.
   std::optional<std::uint32_t> contacts;
   std::chrono::nanoseconds rtt{0};       // first transmission -> final response (status_code != 0)
   std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
