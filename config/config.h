@@ -66,8 +66,8 @@ struct TargetConfig {
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
   ProbeMethod method = ProbeMethod::options;
-  std::string aor;       // register: the address of record (To); empty: the From URI
-  int min_contacts = 0;  // register: fewer bindings are unhealthy (no_binding); 0: no minimum
+  std::string aor;        // register: the address of record (To); empty: the From URI
+  int min_contacts = 0;   // register: fewer bindings are unhealthy (no_binding); 0: no minimum
   std::string to;         // To URI; empty: the target URI
   std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
   std::string contact;    // Contact URI; empty: sip:<From user>@<our address>

@@ -164,8 +164,7 @@ int parse_min_contacts(const ConfigSource& src, const toml::node& node,
   const std::int64_t v = i->get();
   if (v < 1 || v > kMaxMinContacts) {
     src.fail(node.source(), key_context,
-             "must be from 1 to " + std::to_string(kMaxMinContacts) + ", got " +
-                 std::to_string(v));
+             "must be from 1 to " + std::to_string(kMaxMinContacts) + ", got " + std::to_string(v));
   }
   return static_cast<int>(v);
 }

@@ -31,9 +31,9 @@ enum class FailureReason : std::uint8_t {
   no_binding,  // fewer Contact bindings than min_contacts
 };
 inline constexpr FailureReason kAllFailureReasons[] = {
-    FailureReason::timeout, FailureReason::refused, FailureReason::send_error,
+    FailureReason::timeout,   FailureReason::refused, FailureReason::send_error,
     FailureReason::dns_error, FailureReason::connect, FailureReason::reset,
-    FailureReason::tls, FailureReason::auth, FailureReason::no_binding};
+    FailureReason::tls,       FailureReason::auth,    FailureReason::no_binding};
 
 std::string_view to_string(FailureReason r);
 

@@ -35,8 +35,7 @@ std::string percent_colons(const std::string& uri) {
 // The registrar, with the digest challenge it sends: algorithm MD5 or SHA-256, qop=auth or
 // none.
 struct Registrar {
-  Registrar(const std::filesystem::path& dir, const std::string& algorithm = "MD5",
-            bool qop = true)
+  Registrar(const std::filesystem::path& dir, const std::string& algorithm = "MD5", bool qop = true)
       : kam(dir, "kamailio_registrar.cfg", 0, "registrar",
             {{"@AUTH_ALGORITHM@", algorithm}, {"@QOP_FLAGS@", qop ? "1" : "0"}}) {}
 
@@ -59,15 +58,14 @@ TargetSpec register_target(const std::string& name, const Registrar& r, const st
 }
 
 // Registers sip:<user>@127.0.0.1:<contact_port> for `expires` seconds with sipsak (digest).
-void register_binding(const Registrar& r, const std::filesystem::path& dir,
-                      const std::string& user, int contact_port, int expires) {
+void register_binding(const Registrar& r, const std::filesystem::path& dir, const std::string& user,
+                      int contact_port, int expires) {
   const std::string contact = "sip:" + user + "@127.0.0.1:" + std::to_string(contact_port);
-  RunResult res = run_command(
-      "sipsak-register",
-      {require_tool("sipsak").string(), "-U", "-i", "-H", "127.0.0.1", "-s",
-       "sip:" + user + "@127.0.0.1:" + std::to_string(r.kam.port()), "-a", kPassword, "-C",
-       contact, "-x", std::to_string(expires), "-vv"},
-      dir, 15s);
+  RunResult res = run_command("sipsak-register",
+                              {require_tool("sipsak").string(), "-U", "-i", "-H", "127.0.0.1", "-s",
+                               "sip:" + user + "@127.0.0.1:" + std::to_string(r.kam.port()), "-a",
+                               kPassword, "-C", contact, "-x", std::to_string(expires), "-vv"},
+                              dir, 15s);
   ASSERT_EQ(res.exit_code, 0) << "sipsak could not register " << contact << ":\n"
                               << res.out << res.err;
 }
@@ -199,14 +197,14 @@ TEST_F(RegisterTest, WrongPasswordFailsWithReasonAuth) {
   ASSERT_TRUE(s.ok) << s.last.grep("\"wrong\"");
   EXPECT_EQ(s.last.value("sip_target_last_status_code", t), 401.0);
   EXPECT_EQ(s.last.value("sip_target_up", t), 0.0);
-  EXPECT_EQ(s.last.value("sip_target_registered_contacts", t), std::nullopt)
-      << "no 2xx, no count";
+  EXPECT_EQ(s.last.value("sip_target_registered_contacts", t), std::nullopt) << "no 2xx, no count";
   EXPECT_EQ(s.last.value("sip_target_state", {{"target", "wrong"}, {"state", "degraded"}}), 0.0);
   auto logs = exporter.probe_logs("wrong");
   ASSERT_FALSE(logs.empty());
   EXPECT_EQ(field(logs.front(), "reason"), "auth");
   EXPECT_EQ(field(logs.front(), "code"), "401");
-  EXPECT_EQ(field(logs.front(), "transmissions"), "2") << "REGISTER, then REGISTER with credentials";
+  EXPECT_EQ(field(logs.front(), "transmissions"), "2")
+      << "REGISTER, then REGISTER with credentials";
 }
 
 // RFC 3261 10.2.3: a REGISTER without Contact fetches and changes nothing. Twenty probes
@@ -238,8 +236,7 @@ TEST_F(RegisterTest, TwentyProbesLeaveTheBindingAndItsExpiryUnchanged) {
   }
   auto s = exporter.scrape_until(5s, [&](const Exposition& e) {
     return e.value("sip_target_registered_contacts", {{"target", "reg"}}) == 1.0 &&
-           e.value("sip_probes_total", {{"target", "reg"}, {"result", "success"}}).value_or(0) >=
-               2;
+           e.value("sip_probes_total", {{"target", "reg"}, {"result", "success"}}).value_or(0) >= 2;
   });
   EXPECT_TRUE(s.ok) << s.last.grep("registered_contacts");
 

@@ -11,10 +11,10 @@
 namespace stx {
 namespace {
 
-using ::testing::HasSubstr;
 using test::error_of;
 using test::parse_ok;
 using test::parse_probe_only;
+using ::testing::HasSubstr;
 
 const std::string kTarget = "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"\n";
 
@@ -74,10 +74,9 @@ TEST(MethodConfig, AorMustBeASipUri) {
 }
 
 TEST(MethodConfig, MinContactsIsAnIntegerFrom1To1000) {
-  EXPECT_EQ(parse_ok(kTarget + "method = \"register\"\nmin_contacts = 1000\n")
-                .targets[0]
-                .min_contacts,
-            1000);
+  EXPECT_EQ(
+      parse_ok(kTarget + "method = \"register\"\nmin_contacts = 1000\n").targets[0].min_contacts,
+      1000);
   EXPECT_EQ(error_of(kTarget + "method = \"register\"\nmin_contacts = 0\n"),
             "config.toml:5:16: [[target]] #1 \"a\": min_contacts: must be from 1 to 1000, got 0");
   EXPECT_THAT(error_of(kTarget + "method = \"register\"\nmin_contacts = 1001\n"),

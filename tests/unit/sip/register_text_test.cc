@@ -56,8 +56,9 @@ TEST(CountContacts, CommasInsideQuotesAndBracketsDoNotSplit) {
 }
 
 TEST(CountContacts, MalformedValuesCountNothing) {
-  for (const std::string_view bad : {"*", "", " ", "<sip:a@h>,", ",<sip:a@h>", "<sip:a@h>,,<sip:b@h>",
-                                     "<sip:a@h", "\"open <sip:a@h>", "<sip:a@h>, *"}) {
+  for (const std::string_view bad :
+       {"*", "", " ", "<sip:a@h>,", ",<sip:a@h>", "<sip:a@h>,,<sip:b@h>", "<sip:a@h",
+        "\"open <sip:a@h>", "<sip:a@h>, *"}) {
     std::uint32_t n = 7;
     EXPECT_FALSE(count_contacts(bad, n)) << bad;
     EXPECT_EQ(n, 7u) << bad;
@@ -108,9 +109,9 @@ RequestFields fields() {
 
 TEST(BuildRegister, IsAFetchWithoutContactOrExpires) {
   RequestFields r = fields();
-  r.method = "OPTIONS";                        // overridden
+  r.method = "OPTIONS";                         // overridden
   r.contact_uri = "sip:pbx01@192.0.2.1:40000";  // never written
-  r.accept = "application/sdp";                // not for a REGISTER
+  r.accept = "application/sdp";                 // not for a REGISTER
   std::string out;
   build_register(r, out);
   EXPECT_EQ(out.rfind("REGISTER sip:registrar.example.com SIP/2.0\r\n", 0), 0U) << out;
