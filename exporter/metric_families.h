@@ -75,6 +75,7 @@ enum class FamilyId : std::size_t {
   probe_success,
   probe_duration,
   probe_status_code,
+  probe_registered_contacts,
 };
 
 struct FamilySpec {
@@ -187,6 +188,10 @@ inline constexpr FamilySpec kFamilies[] = {
      "How long the probe took, from start to final response or failure."},
     {FamilyId::probe_status_code, "sip_probe_status_code", FamilyType::gauge, FamilyScope::probe,
      {}, "Final SIP status code of the probe, 0 if none arrived."},
+    {FamilyId::probe_registered_contacts, "sip_probe_registered_contacts", FamilyType::gauge,
+     FamilyScope::probe, {},
+     "Contact bindings in the 2xx to a method = register probe; absent for other methods and "
+     "without a 2xx."},
 };
 // clang-format on
 

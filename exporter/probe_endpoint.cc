@@ -104,6 +104,10 @@ std::string probe_metrics_text(const ProbeResult& r) {
       {FamilyId::probe_status_code, r.status_code}};
   std::string out;
   for (const auto& [id, value] : gauges) end_line(FamilyWriter(out, id).series({}), value);
+  if (r.contacts) {
+    end_line(FamilyWriter(out, FamilyId::probe_registered_contacts).series({}),
+             static_cast<double>(*r.contacts));
+  }
   return out;
 }
 
@@ -116,6 +120,7 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
   out += "Result: " + std::string(r.success ? "success" : "failure");
   if (r.status_code != 0) {
     out += ", status code " + std::to_string(r.status_code);
+    if (r.reason != FailureReason::none) out += ", reason " + std::string(to_string(r.reason));
   } else {
     out += ", reason " + std::string(to_string(r.reason));
     if (!r.detail.empty()) out += " (" + std::string(r.detail) + ")";
@@ -123,6 +128,7 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
   out += "\nDuration: " + seconds_text(r.duration) + "\n";
   out += "Transmissions: " + std::to_string(r.transmissions) + "\n";
   if (r.status_code != 0) out += "RTT: " + seconds_text(r.rtt) + "\n";
+  if (r.contacts) out += "Registered contacts: " + std::to_string(*r.contacts) + "\n";
   out += "\n--- request ---\n";
   out += r.request.empty() ? std::string("(not sent)\n") : redact_credentials(r.request);
   out += "--- response ---\n";

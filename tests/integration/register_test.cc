@@ -233,7 +233,23 @@ TEST_F(RegisterTest, TwentyProbesLeaveTheBindingAndItsExpiryUnchanged) {
     Exposition e = Exposition::parse(r.body);
     ASSERT_EQ(e.value("sip_probe_success"), 1.0) << "probe " << i << ":\n" << r.body;
     ASSERT_EQ(e.value("sip_probe_status_code"), 200.0) << r.body;
+    ASSERT_EQ(e.value("sip_probe_registered_contacts"), 1.0) << r.body;
   }
+  // What went out, as /probe's debug view shows it: a REGISTER to the registrar without
+  // Contact or Expires, answered with the one binding.
+  const HttpResponse debug = exporter.get(path + "&debug=true");
+  ASSERT_EQ(debug.status, 200) << debug.body;
+  EXPECT_THAT(debug.body, ::testing::HasSubstr("Registered contacts: 1\n"));
+  const auto req_at = debug.body.find("--- request ---\n");
+  const auto resp_at = debug.body.find("--- response ---\n");
+  ASSERT_NE(req_at, std::string::npos) << debug.body;
+  ASSERT_NE(resp_at, std::string::npos) << debug.body;
+  const std::string request = debug.body.substr(req_at, resp_at - req_at);
+  EXPECT_THAT(request, ::testing::HasSubstr("REGISTER " + reg.uri() + " SIP/2.0\r\n"));
+  EXPECT_THAT(request, ::testing::Not(::testing::HasSubstr("Contact")));
+  EXPECT_THAT(request, ::testing::Not(::testing::HasSubstr("Expires")));
+  EXPECT_THAT(debug.body.substr(resp_at), ::testing::HasSubstr("sip:pbx01@127.0.0.1:5999"));
+
   auto s = exporter.scrape_until(5s, [&](const Exposition& e) {
     return e.value("sip_target_registered_contacts", {{"target", "reg"}}) == 1.0 &&
            e.value("sip_probes_total", {{"target", "reg"}, {"result", "success"}}).value_or(0) >= 2;

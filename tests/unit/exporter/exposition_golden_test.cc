@@ -137,9 +137,15 @@ TEST(ExpositionGolden, MetricsBodyIsUnchanged) {
   EXPECT_EQ(with_process_values_masked(scene()), with_build(golden("metrics.txt")));
 }
 
+ProbeResult fetched(std::uint32_t contacts) {
+  ProbeResult r = answered(200, milliseconds(15), "x");
+  r.contacts = contacts;
+  return r;
+}
+
 TEST(ExpositionGolden, ProbeBodyIsUnchanged) {
   EXPECT_EQ(probe_metrics_text(answered(200, milliseconds(20), "x")) +
-                probe_metrics_text(failed(FailureReason::timeout)),
+                probe_metrics_text(failed(FailureReason::timeout)) + probe_metrics_text(fetched(2)),
             golden("probe.txt"));
 }
 
