@@ -39,8 +39,9 @@ struct IntervalJitter {
 // Which resolved addresses a probe cycle sends to, and which make the target up.
 enum class ProbeAddresses : std::uint8_t { all, first };
 enum class UpWhen : std::uint8_t { any, all };
-// The probe kind: which request a target's probes send (probes/probers.cc).
-enum class ProbeMethod : std::uint8_t { options };
+// The probe kind: which request a target's probes send (probes/probers.cc). register_ is
+// the `method = "register"` binding fetch (`register` is a C++ keyword).
+enum class ProbeMethod : std::uint8_t { options, register_ };
 
 struct TargetConfig {
   std::string name;  // unique; the `target` label
@@ -65,6 +66,8 @@ struct TargetConfig {
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
   ProbeMethod method = ProbeMethod::options;
+  std::string aor;        // register: the address of record (To); empty: the From URI
+  int min_contacts = 0;   // register: fewer bindings are unhealthy (no_binding); 0: no minimum
   std::string to;         // To URI; empty: the target URI
   std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
   std::string contact;    // Contact URI; empty: sip:<From user>@<our address>

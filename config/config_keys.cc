@@ -186,6 +186,25 @@ constexpr ConfigKey kKeys[] = {
         },
         "the target is up when any or all of its addresses are"),
     setting_key(
+        "method", kEverywhere,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.method = parse_method(src, node, ctx);
+        },
+        "the probe: options (OPTIONS ping) or register (REGISTER fetching the bindings)"),
+    setting_key(
+        "aor", kEverywhere,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.aor = parse_uri_value(src, node, ctx, "sip:pbx01@registrar.example");
+        },
+        "method register: the address of record whose bindings are fetched; default the From "
+        "URI"),
+    setting_key(
+        "min_contacts", kEverywhere,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.min_contacts = parse_min_contacts(src, node, ctx);
+        },
+        "method register: fewer Contact bindings than this is unhealthy (no_binding)"),
+    setting_key(
         "to", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
           s.to = parse_uri_value(src, node, ctx, "sip:+15551234567@carrier.example");

@@ -127,6 +127,11 @@ void parse_headers(const ConfigSource& src, const toml::node& node, const std::s
     if (std::string reason = own_header_reason(name); !reason.empty()) {
       src.fail(key->source(), key_context, reason);
     }
+    if (iequals(name, "Expires")) {
+      src.fail(key->source(), key_context,
+               "\"Expires\" is refused: in a REGISTER it could change or remove bindings, and "
+               "the probes never do");
+    }
     for (const std::string& other : seen) {
       if (iequals(other, name)) {
         src.fail(key->source(), key_context,

@@ -20,6 +20,7 @@ inline constexpr std::size_t kMaxPasswordLength = 1024;
 inline constexpr std::size_t kMaxPathLength = 4096;
 inline constexpr std::int64_t kMinCount = 1;
 inline constexpr std::int64_t kMaxCount = 100;
+inline constexpr std::int64_t kMaxMinContacts = 1000;
 inline constexpr Millis kMinInterval{1'000};
 inline constexpr Millis kWarnInterval{10'000};
 inline constexpr Millis kMaxInterval{24 * 3'600'000};

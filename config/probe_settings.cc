@@ -143,6 +143,32 @@ std::string parse_uri_value(const ConfigSource& src, const toml::node& node,
   return text;
 }
 
+ProbeMethod parse_method(const ConfigSource& src, const toml::node& node,
+                         const std::string& key_context) {
+  const auto* str = node.as_string();
+  if (str != nullptr && str->get() == "invite") {
+    src.fail(node.source(), key_context,
+             "\"invite\" is not available yet; use \"options\" or \"register\"");
+  }
+  return parse_choice<ProbeMethod>(
+      src, node, key_context,
+      {{"options", ProbeMethod::options}, {"register", ProbeMethod::register_}});
+}
+
+int parse_min_contacts(const ConfigSource& src, const toml::node& node,
+                       const std::string& key_context) {
+  const auto* i = node.as_integer();
+  if (i == nullptr) {
+    src.fail(node.source(), key_context, "expected an integer, got " + type_of(node));
+  }
+  const std::int64_t v = i->get();
+  if (v < 1 || v > kMaxMinContacts) {
+    src.fail(node.source(), key_context,
+             "must be from 1 to " + std::to_string(kMaxMinContacts) + ", got " + std::to_string(v));
+  }
+  return static_cast<int>(v);
+}
+
 std::string parse_ruri_user(const ConfigSource& src, const toml::node& node,
                             const std::string& key_context) {
   const std::string& text = expect_nonempty_string(src, node, key_context, kMaxRuriUserLength);

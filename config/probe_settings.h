@@ -26,6 +26,12 @@ std::string parse_user_agent(const ConfigSource& src, const toml::node& node,
 // A sip:/sips: URI for a header (from, to, contact); `example` shows one in the type error.
 std::string parse_uri_value(const ConfigSource& src, const toml::node& node,
                             const std::string& key_context, std::string_view example);
+// `method`: "options" or "register" ("invite" is refused as not available yet).
+ProbeMethod parse_method(const ConfigSource& src, const toml::node& node,
+                         const std::string& key_context);
+// `min_contacts`: an integer from 1 to kMaxMinContacts.
+int parse_min_contacts(const ConfigSource& src, const toml::node& node,
+                       const std::string& key_context);
 std::string parse_ruri_user(const ConfigSource& src, const toml::node& node,
                             const std::string& key_context);
 std::string parse_auth_user(const ConfigSource& src, const toml::node& node,

@@ -27,6 +27,26 @@ const toml::node& blame(const Settings& s, const Settings& defaults,
   return table;
 }
 
+// The keys of one probe kind against `method`. [defaults] may hold a kind's keys for the
+// targets that choose it; a target or module may not set keys its own method ignores.
+void check_method_keys(const ConfigSource& src, const Settings& defaults, const Settings& s,
+                       const std::string& context, const toml::node& table,
+                       const toml::node* uri_node) {
+  const bool is_register = s.method == ProbeMethod::register_;
+  if (is_register && s.node("ruri_user") != nullptr) {
+    src.fail(blame(s, defaults, {"ruri_user", "method"}, uri_node, table).source(),
+             context + ": ruri_user",
+             "a REGISTER's Request-URI is the registrar, without a user part (RFC 3261 10.2); "
+             "name the user in aor instead");
+  }
+  if (is_register || &s == &defaults) return;
+  for (std::string_view key : {"aor", "min_contacts"}) {
+    if (s.node(key) == nullptr || from_defaults(s, defaults, key)) continue;
+    src.fail(s.node(key)->source(), context + ": " + std::string(key),
+             "applies to method \"register\" only, but the method is \"options\"");
+  }
+}
+
 }  // namespace
 
 void check_one_password_source(const ConfigSource& src, const toml::table& table,
@@ -93,6 +113,8 @@ std::optional<Transport> check_settings(const ConfigSource& src, const Settings&
         context + (s.node("auth_password") != nullptr ? ": auth_password" : ": auth_password_env"),
         "needs auth_user");
   }
+
+  check_method_keys(src, defaults, s, context, table, uri_node);
 
   if (uri != nullptr) {
     if (std::string conflict = source_family_conflict(s.source_address, *uri); !conflict.empty()) {

@@ -19,6 +19,9 @@ TargetConfig Settings::resolved() const {
   t.transport = transport;
   t.probe = probe;
   t.up_when = up_when;
+  t.method = method;
+  t.aor = aor;
+  t.min_contacts = min_contacts;
   t.to = to;
   t.ruri_user = ruri_user;
   t.contact = contact;

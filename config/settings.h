@@ -37,6 +37,9 @@ struct Settings {
   std::optional<Transport> transport;  // the key only; a target's URI may add one
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
+  ProbeMethod method = ProbeMethod::options;
+  std::string aor;
+  int min_contacts = 0;
   std::string to;
   std::string ruri_user;
   std::string contact;

@@ -51,6 +51,7 @@ enum class FamilyId : std::size_t {
   state_changes,
   last_change,
   target_info,
+  registered_contacts,
   address_up,
   address_state,
   address_rtt,
@@ -83,6 +84,7 @@ enum class FamilyId : std::size_t {
   probe_tls_version,
   probe_tls_cipher,
   probe_cert_expiry,
+  probe_registered_contacts,
 };
 
 struct FamilySpec {
@@ -107,7 +109,9 @@ inline constexpr FamilySpec kFamilies[] = {
     {FamilyId::responses, "sip_probe_responses_total", FamilyType::counter, FamilyScope::target,
      {kCodeLabel}, "Final responses to probes by SIP status code."},
     {FamilyId::failures, "sip_probe_failures_total", FamilyType::counter, FamilyScope::target,
-     {kReasonLabel}, "Probes that got no final response, by reason."},
+     {kReasonLabel},
+     "Failed probes by reason: no final response, or (auth, no_binding) a final response the "
+     "probe judged a failure."},
     {FamilyId::rtt, "sip_probe_rtt_seconds", FamilyType::histogram, FamilyScope::target, {},
      "Time from the first transmission of a probe to its final response."},
     {FamilyId::last_rtt, "sip_target_last_rtt_seconds", FamilyType::gauge, FamilyScope::target,
@@ -126,6 +130,10 @@ inline constexpr FamilySpec kFamilies[] = {
     {FamilyId::target_info, "sip_target_info", FamilyType::gauge, FamilyScope::target,
      {kServerLabel, kTransportLabel, kUriLabel},
      "Target description; server is the Server (or User-Agent) header of the last response."},
+    {FamilyId::registered_contacts, "sip_target_registered_contacts", FamilyType::gauge,
+     FamilyScope::target, {},
+     "Contact bindings in the last 2xx to a method = register probe (a REGISTER fetching "
+     "the bindings)."},
     {FamilyId::address_up, "sip_address_up", FamilyType::gauge, FamilyScope::target,
      {kAddressLabel, kTransportLabel},
      "1 if this address of the target answers healthy OPTIONS (after hysteresis), 0 otherwise."},
@@ -215,6 +223,10 @@ inline constexpr FamilySpec kFamilies[] = {
      FamilyScope::probe, {},
      "Unix time the earliest-expiring certificate of the peer's chain expires (TLS only; also "
      "set when verification failed)."},
+    {FamilyId::probe_registered_contacts, "sip_probe_registered_contacts", FamilyType::gauge,
+     FamilyScope::probe, {},
+     "Contact bindings in the 2xx to a method = register probe; absent for other methods and "
+     "without a 2xx."},
 };
 // clang-format on
 

@@ -156,11 +156,14 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
       std::lock_guard lock(mu_);
       s.server = server_scratch_;
     }
-  } else {
+  }
+  // No final response, or (auth, no_binding) a final response the prober judged a failure.
+  if (r.reason != FailureReason::none) {
     for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
       if (kAllFailureReasons[i] == r.reason) s.failures[i].add(1);
     }
   }
+  if (r.contacts) s.contacts.set(*r.contacts);
   s.last_code.set(r.status_code);
   s.retry_after.set(r.status_code != 0 && r.retry_after ? *r.retry_after : 0);
   s.health.set(static_cast<std::uint8_t>(state.health));
@@ -351,6 +354,12 @@ void Metrics::write_targets(std::string& out) const {
       labels =
           with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
       end_line(w.series(labels, kUriLabel, s.uri), 1.0);
+    });
+  }
+  {
+    FamilyWriter w(out, FamilyId::registered_contacts);
+    each(targets_, [&](const S& s) {
+      if (const double n = s.contacts.get(); n >= 0) end_line(w.series(s.labels), n);
     });
   }
 }

@@ -101,6 +101,7 @@ class Metrics {
     Cell<double> up, last_code, consecutive_failures, last_change, retry_after;
     Cell<std::uint8_t> health;      // Health
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
+    Cell<double> contacts{kNoRtt};  // as last_rtt: no series until a prober counts bindings
     Cell<std::uint64_t> success, failure, state_changes;
     std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
     std::vector<std::pair<int, Cell<std::uint64_t>>> responses;  // by code; grows under mu_

@@ -140,6 +140,7 @@ std::string probe_metrics_text(const ProbeResult& r) {
     if (!r.tls->cipher.empty()) info(FamilyId::probe_tls_cipher, kCipherLabel, r.tls->cipher);
     if (r.tls->cert_expiry) gauge(FamilyId::probe_cert_expiry, *r.tls->cert_expiry);
   }
+  if (r.contacts) gauge(FamilyId::probe_registered_contacts, static_cast<double>(*r.contacts));
   return out;
 }
 
@@ -152,6 +153,7 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
   out += "Result: " + std::string(r.success ? "success" : "failure");
   if (r.status_code != 0) {
     out += ", status code " + std::to_string(r.status_code);
+    if (r.reason != FailureReason::none) out += ", reason " + std::string(to_string(r.reason));
   } else {
     out += ", reason " + std::string(to_string(r.reason));
     if (!r.detail.empty()) out += " (" + std::string(r.detail) + ")";
@@ -169,6 +171,7 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
     if (!r.tls->verify_error.empty()) out += ", verification failed: " + r.tls->verify_error;
     out += "\n";
   }
+  if (r.contacts) out += "Registered contacts: " + std::to_string(*r.contacts) + "\n";
   out += "\n--- request ---\n";
   out += r.request.empty() ? std::string("(not sent)\n") : redact_credentials(r.request);
   out += "--- response ---\n";

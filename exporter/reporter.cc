@@ -12,6 +12,13 @@ std::string seconds_text(std::chrono::nanoseconds d) {
   return buf;
 }
 
+// A state change's reason: the failure reason when there is one (auth, no_binding come with
+// a final code), else "status_code" for an answer.
+std::string reason_of(const ProbeResult& r) {
+  if (r.reason == FailureReason::none && r.status_code != 0) return "status_code";
+  return std::string(to_string(r.reason));
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -64,7 +71,7 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
              {{"target", name},
               {"from", std::string(to_string(change.from))},
               {"to", std::string(to_string(change.to))},
-              {"reason", r.status_code ? "status_code" : std::string(to_string(r.reason))},
+              {"reason", reason_of(r)},
               {"code", std::to_string(r.status_code)},
               {"rtt_seconds", r.status_code ? seconds_text(r.rtt) : std::string()},
               {"detail", std::string(r.detail)}});
@@ -92,7 +99,7 @@ void Reporter::address_finished(std::size_t target, std::size_t address, const P
              {{"target", targets_.at(target).name},
               {"address", addresses_.at(address).label},
               {"to", std::string(to_string(change.to))},
-              {"reason", r.status_code ? "status_code" : std::string(to_string(r.reason))},
+              {"reason", reason_of(r)},
               {"code", std::to_string(r.status_code)},
               {"detail", std::string(r.detail)}});
   }

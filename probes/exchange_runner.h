@@ -22,7 +22,7 @@ struct ProbeTarget {
   bool background = true;  // false for one-shot probes: the sink hears nothing of them
   const Prober* prober = nullptr;
   std::string from_user;    // for the Contact
-  std::string request_uri;  // the URI, with ruri_user when set
+  std::string request_uri;  // the prober's request_uri(cfg)
 };
 
 class ExchangeListener {

@@ -241,13 +241,14 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
     s_.sink.unmatched_response(to_string(Match::no_open_probe), DropOrigin{s.dest, r.call_id});
     return;
   }
-  const Judgement j = s.target->prober->judge(s.cfg(), r);
+  const Judgement j = s.target->prober->judge(s.cfg(), FinalResponse{r, s.auth_sent});
   ProbeResult result;
   result.success = j.healthy;
   // Policy, not the prober's: any kind's unhealthy answer in degraded_codes is "alive, refusing".
   result.degraded = !j.healthy && j.reason == FailureReason::none &&
                     s.cfg().degraded_codes.contains(r.status_code);
   result.reason = j.reason;
+  result.contacts = j.contacts;
   result.status_code = r.status_code;
   // Never negative, even if the wall clock stepped between arrival and reading.
   result.rtt = std::max(received - s.tx.first_sent, TimePoint::duration::zero());

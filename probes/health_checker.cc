@@ -169,9 +169,7 @@ std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> conf
   t->probe.background = !done;
   t->probe.prober = &prober_for(cfg.method);
   t->probe.from_user = user_of(cfg.from);
-  t->probe.request_uri = cfg.ruri_user.empty()
-                             ? cfg.uri
-                             : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.ruri_user);
+  t->probe.request_uri = t->probe.prober->request_uri(cfg);
   t->generation = new_generation();
   t->done = std::move(done);
   const bool background = t->probe.background;

@@ -25,8 +25,8 @@ void OptionsProber::write_request(const RequestContext& c, std::string& out) con
   build_options(r, out);
 }
 
-Judgement OptionsProber::judge(const TargetConfig& cfg, const SipResponse& response) const {
-  return {cfg.healthy_codes.contains(response.status_code), FailureReason::none};
+Judgement OptionsProber::judge(const TargetConfig& cfg, const FinalResponse& answer) const {
+  return {cfg.healthy_codes.contains(answer.response.status_code), FailureReason::none, {}};
 }
 
 }  // namespace stx

@@ -9,7 +9,7 @@ class OptionsProber final : public Prober {
  public:
   std::string_view method() const override;
   void write_request(const RequestContext& c, std::string& out) const override;
-  Judgement judge(const TargetConfig& cfg, const SipResponse& response) const override;
+  Judgement judge(const TargetConfig& cfg, const FinalResponse& answer) const override;
 };
 
 }  // namespace stx

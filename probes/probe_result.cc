@@ -18,6 +18,10 @@ std::string_view to_string(FailureReason r) {
       return "reset";
     case FailureReason::tls:
       return "tls";
+    case FailureReason::auth:
+      return "auth";
+    case FailureReason::no_binding:
+      return "no_binding";
     case FailureReason::none:
       break;
   }

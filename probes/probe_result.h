@@ -14,8 +14,10 @@
 
 namespace stx {
 
-// Why a probe ended without a final response. Kept small and stable: these are label values.
-// connect, reset and tls belong to the connection transports (tcp, tls).
+// Why a probe failed: it ended without a final response, or (auth, no_binding) its prober
+// judged a final response unhealthy for a reason of its own. Kept small and stable: these
+// are label values, new ones go at the end. connect, reset and tls belong to the connection
+// transports (tcp, tls); auth and no_binding to method = "register".
 enum class FailureReason : std::uint8_t {
   none,
   timeout,
@@ -24,12 +26,14 @@ enum class FailureReason : std::uint8_t {
   dns_error,
   connect,
   reset,
-  tls
+  tls,
+  auth,        // the peer challenged again the request that carried our credentials
+  no_binding,  // fewer Contact bindings than min_contacts
 };
 inline constexpr FailureReason kAllFailureReasons[] = {
     FailureReason::timeout,   FailureReason::refused, FailureReason::send_error,
     FailureReason::dns_error, FailureReason::connect, FailureReason::reset,
-    FailureReason::tls};
+    FailureReason::tls,       FailureReason::auth,    FailureReason::no_binding};
 
 std::string_view to_string(FailureReason r);
 
@@ -39,7 +43,12 @@ struct ProbeResult {
   bool success = false;
   bool degraded = false;  // not success: a final code in degraded_codes (alive, refusing)
   int status_code = 0;    // final response code, 0 when none arrived
+  // none: success, or an unhealthy code (status_code); else why it failed, with the final
+  // code too when a prober judged the answer (auth, no_binding).
   FailureReason reason = FailureReason::none;
+  // A number the prober read from the final response (Judgement::contacts): the Contact
+  // bindings a register probe fetched. nullopt when the prober reads none.
+  std::optional<std::uint32_t> contacts;
   std::chrono::nanoseconds rtt{0};       // first transmission -> final response (status_code != 0)
   std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
   int transmissions = 0;                 // 1 + retransmissions

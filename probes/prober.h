@@ -5,6 +5,7 @@
 // exchanges (probes/exchanges.h) carry the request, retransmit it, match the answer and
 // answer digest challenges. Kinds are registered in probes/probers.cc.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,7 +19,7 @@ namespace stx {
 // request leaves on (Via, Contact) and the transaction's identifiers.
 struct RequestContext {
   const TargetConfig& cfg;
-  std::string_view request_uri;    // the target URI, with ruri_user when set
+  std::string_view request_uri;    // the prober's request_uri(cfg)
   std::string_view via_transport;  // "UDP", "TCP", "TLS"
   std::string_view via_sent_by;
   std::string_view contact;  // our Contact on this flow
@@ -30,11 +31,22 @@ struct RequestContext {
   std::string_view authorization_value;
 };
 
+// What the exchange knows of the final response it hands to judge().
+struct FinalResponse {
+  const SipResponse& response;
+  // The request it answers carried our answer to a digest challenge: a 401/407 now means
+  // the credentials were refused.
+  bool credentials_sent = false;
+};
+
 // A prober's verdict on a final response: healthy, or not and (optionally) why. A final
 // code with reason none is an unhealthy code; the code itself is recorded either way.
 struct Judgement {
   bool healthy = false;
   FailureReason reason = FailureReason::none;
+  // A number read from the answer, handed to the sink in ProbeResult::contacts (exported as
+  // sip_target_registered_contacts); nullopt: this kind reads none.
+  std::optional<std::uint32_t> contacts;
 };
 
 class Prober {
@@ -42,10 +54,13 @@ class Prober {
   virtual ~Prober() = default;
   // The request method: the CSeq method an answer must echo, and the digest's method.
   virtual std::string_view method() const = 0;
+  // The Request-URI, once per target; the digest's uri too. By default the target URI with
+  // ruri_user when set.
+  virtual std::string request_uri(const TargetConfig& cfg) const;
   // Writes the request into `out`, rebuilt per exchange into the same capacity.
   virtual void write_request(const RequestContext& c, std::string& out) const = 0;
   // Judges a final (>= 200) response, after any digest challenge has been answered.
-  virtual Judgement judge(const TargetConfig& cfg, const SipResponse& response) const = 0;
+  virtual Judgement judge(const TargetConfig& cfg, const FinalResponse& answer) const = 0;
 };
 
 }  // namespace stx

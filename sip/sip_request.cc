@@ -114,4 +114,11 @@ void build_options(RequestFields r, std::string& out) {
   build_request(r, out);
 }
 
+void build_register(RequestFields r, std::string& out) {
+  r.method = kRegister;
+  r.contact_uri = {};
+  r.accept = {};
+  build_request(r, out);
+}
+
 }  // namespace stx

@@ -10,6 +10,7 @@
 namespace stx {
 
 inline constexpr std::string_view kOptions = "OPTIONS";
+inline constexpr std::string_view kRegister = "REGISTER";
 
 struct RequestFields {
   std::string_view method;       // "OPTIONS", written in the request line and the CSeq
@@ -39,5 +40,11 @@ void build_request(const RequestFields& r, std::string& out);
 
 // An OPTIONS request: `r` with its method and the Accept: application/sdp a UA sends.
 void build_options(RequestFields r, std::string& out);
+
+// A REGISTER that fetches bindings (RFC 3261 10.2.3): `r` with its method and never a
+// Contact, whatever r.contact_uri says, so the registrar's bindings stay as they are. No
+// Expires either (the builder writes none; the config refuses it as an extra header).
+// request_uri is the registrar (no user part), to_uri the address of record.
+void build_register(RequestFields r, std::string& out);
 
 }  // namespace stx

@@ -130,12 +130,15 @@ enum class HeaderId {
   retry_after,
   www_authenticate,
   proxy_authenticate,
+  contact,
 };
 
 HeaderId classify(std::string_view name) {
   if (name.size() == 1) {
-    // Compact forms (RFC 3261 section 7.3.3). m, c, k, s, e are irrelevant here.
+    // Compact forms (RFC 3261 section 7.3.3). c, k, s, e are irrelevant here.
     switch (to_lower(name[0])) {
+      case 'm':
+        return HeaderId::contact;
       case 'v':
         return HeaderId::via;
       case 'i':
@@ -161,6 +164,7 @@ HeaderId classify(std::string_view name) {
   if (iequals(name, "Retry-After")) return HeaderId::retry_after;
   if (iequals(name, "WWW-Authenticate")) return HeaderId::www_authenticate;
   if (iequals(name, "Proxy-Authenticate")) return HeaderId::proxy_authenticate;
+  if (iequals(name, "Contact")) return HeaderId::contact;
   return HeaderId::other;
 }
 
@@ -402,6 +406,10 @@ SipParseError handle_header(std::string_view name, std::string_view value, Seen&
     case HeaderId::proxy_authenticate:
       if (out.status_code == 407) record_challenge(value, out);
       return SipParseError::ok;
+    case HeaderId::contact:
+      // A Contact that cannot be counted makes the count unusable, not the response.
+      if (!count_contacts(value, out.contact_count)) out.contacts_malformed = true;
+      return SipParseError::ok;
     case HeaderId::other:
       return SipParseError::ok;
   }
@@ -432,6 +440,41 @@ SipParseError parse_status_line(std::string_view line, SipResponse& out) {
 }
 
 }  // namespace
+
+bool count_contacts(std::string_view value, std::uint32_t& count) {
+  std::uint32_t entries = 0;
+  std::size_t i = 0;
+  std::size_t entry_begin = 0;
+  // One entry between entry_begin and i: not empty, and not the wildcard.
+  auto close_entry = [&]() {
+    const std::string_view entry = trim_lws(value.substr(entry_begin, i - entry_begin));
+    if (entry.empty() || entry == "*") return false;
+    ++entries;
+    return true;
+  };
+  while (i < value.size()) {
+    const char c = value[i];
+    if (c == '"') {
+      if (!skip_quoted_string(value, i)) return false;
+      continue;
+    }
+    if (c == '<') {
+      const std::size_t close = value.find('>', i);
+      if (close == std::string_view::npos) return false;
+      i = close + 1;
+      continue;
+    }
+    if (c == ',') {
+      if (!close_entry()) return false;
+      entry_begin = ++i;
+      continue;
+    }
+    ++i;
+  }
+  if (!close_entry()) return false;
+  count += entries;
+  return true;
+}
 
 std::string_view to_string(SipParseError e) {
   switch (e) {

@@ -27,6 +27,12 @@ struct SipResponse {
   // message order; empty values and any beyond kMaxChallenges are not recorded.
   std::string_view challenges[kMaxChallenges];
   std::uint8_t challenge_count = 0;
+  // Contact entries over all Contact (compact m) headers, each of which may hold a
+  // comma-separated list: in a registrar's 2xx to REGISTER, the bindings of the address of
+  // record (RFC 3261 10.3 step 8). contacts_malformed: a value that cannot be split into
+  // entries ("*", which a response may not carry, an empty entry, an open quote or '<').
+  std::uint32_t contact_count = 0;
+  bool contacts_malformed = false;
   std::size_t content_length = 0;
   std::size_t message_length = 0;  // start line + headers + body, in bytes
 };
@@ -46,6 +52,12 @@ enum class SipParseError {
 };
 
 std::string_view to_string(SipParseError e);
+
+// Counts the contacts in one Contact header value (RFC 3261 20.10: "name-addr" or
+// "addr-spec", with parameters, separated by commas outside quoted strings and <...>) and
+// adds them to `count`. Returns false, adding nothing, when the value is not such a list:
+// empty, "*", an empty entry, or an unclosed quoted string or '<'.
+bool count_contacts(std::string_view value, std::uint32_t& count);
 
 // Parses one response from a datagram (whole message expected; bytes after
 // Content-Length are ignored as RFC 3261 18.3 says). On error, `out` is unspecified.

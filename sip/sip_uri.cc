@@ -410,4 +410,14 @@ std::string request_uri_with_user(const SipUri& uri, std::string_view uri_text,
   return out;
 }
 
+std::string request_uri_without_user(const SipUri& uri, std::string_view uri_text) {
+  if (uri.user.empty()) return std::string(uri_text);
+  const std::size_t user_begin = uri_text.find(':') + 1;  // after the scheme: the URI parsed
+  // The first '@' ends the userinfo: no later part of a parsed URI may hold one.
+  const std::size_t at = uri_text.find('@', user_begin);
+  std::string out(uri_text.substr(0, user_begin));
+  out.append(uri_text.substr(at + 1));
+  return out;
+}
+
 }  // namespace stx

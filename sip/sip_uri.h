@@ -36,4 +36,8 @@ bool is_valid_sip_user(std::string_view user, std::string* error);
 std::string request_uri_with_user(const SipUri& uri, std::string_view uri_text,
                                   std::string_view user);
 
+// `uri_text` (which parsed as `uri`) without its user part (and password): the URI of a
+// registrar, which RFC 3261 10.2 wants without userinfo. Unchanged when it has none.
+std::string request_uri_without_user(const SipUri& uri, std::string_view uri_text);
+
 }  // namespace stx

@@ -1,7 +1,8 @@
 # Two rules of the probing seams, checked on the sources:
-# - the method name OPTIONS is written only in sip/ and in the OPTIONS prober: the rest of
-#   probes/ never names it, and config/ and exporter/ never use it as a string literal
-#   (their help texts may mention the probe in prose);
+# - each method name (OPTIONS, REGISTER) is written only in sip/ and in its own prober
+#   (probes/options_prober.*, probes/register_prober.*): the rest of probes/ never names it,
+#   and config/ and exporter/ never use it as a string literal (their help texts may mention
+#   the probe in prose);
 # - only the production clock (probes/clock.*) reads the steady clock or owns an Asio timer
 #   in probes/, so every state machine there runs in virtual time under test.
 # Run as a test: cmake -DSOURCE_DIR=<repo> -P tests/check_seams.cmake
@@ -9,19 +10,23 @@ set(violations "")
 file(GLOB probes_files "${SOURCE_DIR}/probes/*.h" "${SOURCE_DIR}/probes/*.cc")
 file(GLOB upper_files "${SOURCE_DIR}/config/*.h" "${SOURCE_DIR}/config/*.cc"
      "${SOURCE_DIR}/exporter/*.h" "${SOURCE_DIR}/exporter/*.cc")
+set(methods "OPTIONS;REGISTER")
 foreach(file IN LISTS probes_files upper_files)
   file(RELATIVE_PATH rel "${SOURCE_DIR}" "${file}")
-  if(rel MATCHES "^probes/options_prober\\.")
-    continue()
-  endif()
-  if(rel MATCHES "^probes/")
-    file(STRINGS "${file}" hits REGEX "OPTIONS")
-  else()
-    file(STRINGS "${file}" hits REGEX "\"OPTIONS\"")
-  endif()
-  foreach(line IN LISTS hits)
-    string(STRIP "${line}" line)
-    string(APPEND violations "  ${rel}: names the method: ${line}\n")
+  foreach(method IN LISTS methods)
+    string(TOLOWER "${method}" kind)
+    if(rel MATCHES "^probes/${kind}_prober\\.")
+      continue()
+    endif()
+    if(rel MATCHES "^probes/")
+      file(STRINGS "${file}" hits REGEX "${method}")
+    else()
+      file(STRINGS "${file}" hits REGEX "\"${method}\"")
+    endif()
+    foreach(line IN LISTS hits)
+      string(STRIP "${line}" line)
+      string(APPEND violations "  ${rel}: names the method ${method}: ${line}\n")
+    endforeach()
   endforeach()
   if(rel MATCHES "^probes/" AND NOT rel MATCHES "^probes/clock\\.")
     file(STRINGS "${file}" hits REGEX "steady_clock|SteadyClock::now|steady_timer")
@@ -34,4 +39,4 @@ endforeach()
 if(violations)
   message(FATAL_ERROR "the probing seams are broken:\n${violations}")
 endif()
-message(STATUS "seams hold: OPTIONS only in sip/ and its prober; only probes/clock.* reads time")
+message(STATUS "seams hold: OPTIONS and REGISTER only in sip/ and their probers; only probes/clock.* reads time")

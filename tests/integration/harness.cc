@@ -976,8 +976,12 @@ int SippPeer::requests_received(std::string_view method) const {
 std::string SippPeer::uri() const { return "sip:127.0.0.1:" + std::to_string(port_); }
 
 KamailioPeer::KamailioPeer(fs::path dir, std::string_view config_template, std::uint16_t port,
-                           std::string_view name)
-    : dir_(std::move(dir)), template_(config_template), name_(name), port_(port) {
+                           std::string_view name, Substitutions substitutions)
+    : dir_(std::move(dir)),
+      template_(config_template),
+      name_(name),
+      substitutions_(std::move(substitutions)),
+      port_(port) {
   require_tool("kamailio");
   if (!fs::exists(peers_dir() / template_)) {
     throw std::runtime_error("Kamailio config template missing: " +
@@ -993,10 +997,12 @@ KamailioPeer::KamailioPeer(fs::path dir, std::string_view config_template, std::
   });
 }
 
+fs::path KamailioPeer::run_dir() const { return dir_ / (name_ + "-run"); }
+
 void KamailioPeer::start() {
   auto kamailio = require_tool("kamailio");
   std::string cfg = read_file(peers_dir() / template_);
-  fs::path rundir = dir_ / (name_ + "-run");
+  fs::path rundir = run_dir();
   fs::create_directories(rundir);
   auto replace_all = [&](std::string_view from, const std::string& to) {
     for (auto pos = cfg.find(from); pos != std::string::npos; pos = cfg.find(from, pos)) {
@@ -1006,6 +1012,7 @@ void KamailioPeer::start() {
   };
   replace_all("@PORT@", std::to_string(port_));
   replace_all("@RUNDIR@", rundir.string());
+  for (const auto& [placeholder, value] : substitutions_) replace_all(placeholder, value);
   fs::path cfg_path = dir_ / (name_ + ".cfg");
   write_file(cfg_path, cfg);
   std::string pname = name_ + "-" + std::to_string(++generation_);

@@ -293,12 +293,16 @@ class SippPeer {
 
 // Kamailio from a config template in the peers directory, in the foreground
 // (-DD -E) with -Y pointing at a per-peer runtime directory. "@PORT@" in the
-// template is replaced with the port ("@RUNDIR@", if used, with that directory).
+// template is replaced with the port ("@RUNDIR@", if used, with that directory), and each
+// of `substitutions` (placeholder, value) as well.
 class KamailioPeer {
  public:
+  using Substitutions = std::vector<std::pair<std::string, std::string>>;
   KamailioPeer(std::filesystem::path dir, std::string_view config_template, std::uint16_t port = 0,
-               std::string_view name = "kamailio");
+               std::string_view name = "kamailio", Substitutions substitutions = {});
   std::uint16_t port() const { return port_; }
+  // The runtime directory (-Y): where a ctl module's socket can go (@RUNDIR@).
+  std::filesystem::path run_dir() const;
   std::string uri() const;
   // The running Kamailio; throws after kill() until restart().
   Process& process();
@@ -313,6 +317,7 @@ class KamailioPeer {
   std::filesystem::path dir_;
   std::string template_;
   std::string name_;
+  Substitutions substitutions_;
   std::uint16_t port_ = 0;
   int generation_ = 0;
   std::unique_ptr<Process> process_;

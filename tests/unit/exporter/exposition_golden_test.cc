@@ -78,6 +78,10 @@ uri = "sip:192.0.2.2"
 [[target]]
 name = "c"
 uri = "sip:pbx.example.net"
+[[target]]
+name = "d"
+uri = "sip:registrar.example.net:5060"
+method = "register"
 )",
                                      "golden.toml");
   Metrics m(config);
@@ -97,6 +101,15 @@ uri = "sip:pbx.example.net"
   busy.retry_after = 30;
   m.probe_started();
   m.probe_finished(2, busy, c.record(Verdict::degraded, 1, 1), c, 1700000003);
+  TargetState d;  // a REGISTER fetch: one binding, then a refused password
+  ProbeResult bound = answered(200, milliseconds(15), "Kamailio 5.6");
+  bound.contacts = 1;
+  m.probe_started();
+  m.probe_finished(3, bound, d.record(true, 1, 1), d, 1700000004);
+  ProbeResult refused = answered(401, milliseconds(12), "Kamailio 5.6");
+  refused.reason = FailureReason::auth;
+  m.probe_started();
+  m.probe_finished(3, refused, d.record(false, 1, 1), d, 1700000005);
   m.probe_started();  // one still in flight
   m.schedule_lateness(std::chrono::microseconds(80));
   m.schedule_lateness(std::chrono::milliseconds(3));
@@ -124,6 +137,12 @@ TEST(ExpositionGolden, MetricsBodyIsUnchanged) {
   EXPECT_EQ(with_process_values_masked(scene()), with_build(golden("metrics.txt")));
 }
 
+ProbeResult fetched(std::uint32_t contacts) {
+  ProbeResult r = answered(200, milliseconds(15), "x");
+  r.contacts = contacts;
+  return r;
+}
+
 TEST(ExpositionGolden, ProbeBodyIsUnchanged) {
   // A TLS probe answered after a DNS lookup, and a UDP probe of an IPv6 literal that timed out.
   ProbeResult ok = answered(200, milliseconds(20), "x");
@@ -139,7 +158,9 @@ TEST(ExpositionGolden, ProbeBodyIsUnchanged) {
   ProbeResult lost = failed(FailureReason::timeout);
   lost.transmissions = 3;
   lost.destination = address("2001:db8::1", 5060, Transport::udp);
-  EXPECT_EQ(probe_metrics_text(ok) + probe_metrics_text(lost), golden("probe.txt"));
+  // And a REGISTER fetch that found two bindings.
+  EXPECT_EQ(probe_metrics_text(ok) + probe_metrics_text(lost) + probe_metrics_text(fetched(2)),
+            golden("probe.txt"));
 }
 
 }  // namespace

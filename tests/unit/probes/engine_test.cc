@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sip/sip_response.h"
+#include "sip/sip_uri.h"
 #include "tests/unit/probes/manual_clock.h"
 #include "tests/unit/probes/probe_fakes.h"
 
@@ -512,6 +513,75 @@ TEST(EngineIdentity, ChallengeWithoutCredentialsIsTheFinalAnswer) {
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 401);
   EXPECT_EQ(peer.received, 1);
+}
+
+// method = "register" through the whole engine: the digest is computed for REGISTER on the
+// registrar URI, the 2xx's bindings reach the sink, and a second challenge is reason auth.
+TEST(EngineRegister, DigestAnsweredForRegisterAndBindingsReachTheSink) {
+  boost::asio::io_context io;
+  std::vector<std::string> seen;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    seen.push_back(req);
+    if (header(req, "Authorization").empty()) {
+      return std::vector<std::string>{challenge_reply(req, 401, "WWW-Authenticate")};
+    }
+    return std::vector<std::string>{
+        reply(req, 200,
+              "Contact: <sip:pbx01@192.0.2.10:5060>;expires=300, <sip:pbx01@192.0.2.11>\r\n"
+              "m: <sip:pbx01@192.0.2.12>;expires=20\r\n")};
+  });
+  RecordingSink sink;
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
+  TargetConfig t = target(peer.port());
+  t.uri = "sip:pbx01@127.0.0.1:" + std::to_string(peer.port());
+  std::string error;
+  t.parsed_uri = *parse_sip_uri(t.uri, &error);
+  t.method = ProbeMethod::register_;
+  t.aor = "sip:pbx01@example.test";
+  t.auth = DigestCredentials{"pbx01", "s3cret", ""};
+  engine.start({t}, false);
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  const ProbeResult& r = sink.finished[0].result;
+  EXPECT_TRUE(r.success);
+  EXPECT_EQ(r.status_code, 200);
+  EXPECT_EQ(r.reason, FailureReason::none);
+  EXPECT_EQ(r.contacts, 3u);
+  ASSERT_EQ(seen.size(), 2u);
+  const std::string registrar = "sip:127.0.0.1:" + std::to_string(peer.port());
+  for (const std::string& req : seen) {
+    EXPECT_EQ(req.substr(0, req.find("\r\n")), "REGISTER " + registrar + " SIP/2.0");
+    EXPECT_EQ(header(req, "To"), "<sip:pbx01@example.test>");
+    EXPECT_EQ(req.find("Contact"), std::string::npos) << req;
+    EXPECT_EQ(req.find("Expires"), std::string::npos) << req;
+  }
+  EXPECT_EQ(header(seen[1], "CSeq"), "2 REGISTER");
+  const std::string auth = header(seen[1], "Authorization");
+  EXPECT_NE(auth.find("uri=\"" + registrar + "\""), std::string::npos) << auth;
+}
+
+TEST(EngineRegister, ASecondChallengeIsReasonAuthWithTheCodeRecorded) {
+  boost::asio::io_context io;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    return std::vector<std::string>{challenge_reply(req, 401, "WWW-Authenticate")};
+  });
+  RecordingSink sink;
+  ManualClock clock;
+  Engine engine(io, sink, 1, {}, on(clock));
+  TargetConfig t = target(peer.port());
+  t.method = ProbeMethod::register_;
+  t.auth = DigestCredentials{"pbx01", "wrong", ""};
+  engine.start({t}, false);
+  run_until(io, clock, [&] { return !sink.finished.empty(); });
+  ASSERT_EQ(sink.finished.size(), 1u);
+  const ProbeResult& r = sink.finished[0].result;
+  EXPECT_FALSE(r.success);
+  EXPECT_FALSE(r.degraded);
+  EXPECT_EQ(r.status_code, 401);
+  EXPECT_EQ(r.reason, FailureReason::auth);
+  EXPECT_FALSE(r.contacts);
+  EXPECT_EQ(peer.received, 2);
 }
 
 TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {

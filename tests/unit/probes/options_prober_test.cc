@@ -74,10 +74,20 @@ TEST(OptionsProber, HealthyCodesJudgeTheFinalAnswer) {
   for (const auto& [code, healthy] : std::vector<std::pair<int, bool>>{
            {200, true}, {204, true}, {404, true}, {403, false}, {503, false}}) {
     r.status_code = code;
-    const Judgement j = OptionsProber().judge(cfg, r);
+    const Judgement j = OptionsProber().judge(cfg, FinalResponse{r, false});
     EXPECT_EQ(j.healthy, healthy) << code;
     EXPECT_EQ(j.reason, FailureReason::none) << code;
+    EXPECT_FALSE(j.contacts) << code;
   }
+}
+
+// A 401 after our credentials is just an unhealthy code for OPTIONS (as before REGISTER).
+TEST(OptionsProber, ARefusedChallengeIsAnUnhealthyCode) {
+  SipResponse r;
+  r.status_code = 401;
+  const Judgement j = OptionsProber().judge(config(), FinalResponse{r, true});
+  EXPECT_FALSE(j.healthy);
+  EXPECT_EQ(j.reason, FailureReason::none);
 }
 
 }  // namespace
