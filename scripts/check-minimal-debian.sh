@@ -91,6 +91,14 @@ log "what a user needs before README's first command: git, sudo, ca-certificates
 in_root apt-get update -qq
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   git sudo ca-certificates >/dev/null
+# The host's own trust anchors (/usr/local/share/ca-certificates: a site CA, or the CA of a
+# TLS-inspecting proxy on the way to the package registries) are the network's, not the
+# project's: a fresh machine on that network would have them too. Node's npm reads them only
+# through NODE_EXTRA_CA_CERTS, which is passed on below when the host sets it.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  in_root update-ca-certificates >/dev/null
+fi
 in_root useradd --create-home --shell /bin/bash dev
 printf 'dev ALL=(ALL) NOPASSWD: ALL\n' >"$root/etc/sudoers.d/dev"
 chmod 0440 "$root/etc/sudoers.d/dev"
@@ -104,6 +112,7 @@ in_root chown -R dev:dev /home/dev/sip_trunk_exporter
 # shellcheck disable=SC2016  # $0 and $@ are the inner bash's
 as_dev=(chroot --userspec=dev:dev "$root" /usr/bin/env -i HOME=/home/dev USER=dev LOGNAME=dev
   PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C.UTF-8 TERM=dumb
+  ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt}
   /bin/bash -c 'cd /home/dev/sip_trunk_exporter && exec "$0" "$@"')
 
 status=0
