@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "probes/probe_result.h"
+#include "sip/sip_request.h"
 #include "sip/sip_response.h"
 
 namespace stx {
@@ -38,6 +39,26 @@ struct FinalResponse {
   // the credentials were refused.
   bool credentials_sent = false;
 };
+
+// The fields every kind's request takes from the context as they are: From, Via, the
+// transaction's identifiers, User-Agent, extra headers and a digest answer. The prober adds
+// what is its own (To, Contact, the builder that writes its method).
+inline RequestFields common_request_fields(const RequestContext& c) {
+  RequestFields r;
+  r.request_uri = c.request_uri;
+  r.from_uri = c.cfg.from;
+  r.from_tag = c.from_tag;
+  r.via_transport = c.via_transport;
+  r.via_sent_by = c.via_sent_by;
+  r.branch = c.branch;
+  r.call_id = c.call_id;
+  r.cseq = c.cseq;
+  r.user_agent = c.cfg.user_agent;
+  r.extra_headers = c.cfg.headers;
+  r.authorization_name = c.authorization_name;
+  r.authorization_value = c.authorization_value;
+  return r;
+}
 
 // A prober's verdict on a final response: healthy, or not and (optionally) why. A final
 // code with reason none is an unhealthy code; the code itself is recorded either way.

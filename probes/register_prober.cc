@@ -12,20 +12,8 @@ std::string RegisterProber::request_uri(const TargetConfig& cfg) const {
 }
 
 void RegisterProber::write_request(const RequestContext& c, std::string& out) const {
-  RequestFields r;
-  r.request_uri = c.request_uri;
+  RequestFields r = common_request_fields(c);
   r.to_uri = c.cfg.aor.empty() ? c.cfg.from : c.cfg.aor;  // the address of record
-  r.from_uri = c.cfg.from;
-  r.from_tag = c.from_tag;
-  r.via_transport = c.via_transport;
-  r.via_sent_by = c.via_sent_by;
-  r.branch = c.branch;
-  r.call_id = c.call_id;
-  r.cseq = c.cseq;
-  r.user_agent = c.cfg.user_agent;
-  r.extra_headers = c.cfg.headers;
-  r.authorization_name = c.authorization_name;
-  r.authorization_value = c.authorization_value;
   build_register(r, out);  // no Contact, no Expires: a fetch, whatever the config says
 }
 
