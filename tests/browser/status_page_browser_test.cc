@@ -298,7 +298,7 @@ TEST(StatusPageFixture, ChromiumShowsTheTableTheSummaryAndInertPeerText) {
   write_file(tmp / "detail.html", render_target_page(s, s.targets[0]));
 
   const std::string dom = browser.dump_dom("file://" + (tmp / "index.html").string());
-  EXPECT_THAT(visible_text(dom), HasSubstr("1 up, 1 down, 0 unknown"));
+  EXPECT_THAT(visible_text(dom), HasSubstr("1 up, 0 degraded, 1 down, 0 unknown"));
   EXPECT_THAT(dom, HasSubstr("<title>SIP trunks: 1 down</title>")) << "a script ran";
   EXPECT_THAT(dom, Not(HasSubstr("<script")));
 
@@ -383,7 +383,7 @@ class LiveStatusPage : public ::testing::Test {
 
 TEST_F(LiveStatusPage, ShowsTheUpAndTheDownTarget) {
   const std::string dom = browser_->dump_dom(base_);
-  EXPECT_THAT(visible_text(dom), HasSubstr("1 up, 1 down, 0 unknown"));
+  EXPECT_THAT(visible_text(dom), HasSubstr("1 up, 0 degraded, 1 down, 0 unknown"));
   EXPECT_THAT(dom, HasSubstr("http-equiv=\"refresh\""));
   const Table table = parse_table(dom);
   ASSERT_EQ(table.rows.size(), 2u) << visible_text(dom);

@@ -164,13 +164,19 @@ def main():
         jobs = {j["job_name"]: j for j in prom.get("scrape_configs", [])}
         with open(os.path.join(source, "alerts", "sip_trunk_exporter.rules.yml")) as f:
             rule_jobs = set(re.findall(r'job="([^"]+)"', f.read()))
-        checks.check(len(rule_jobs) == 1 and rule_jobs <= set(jobs),
-                     "prometheus: a scrape job has the name the rules select",
+        # sip_trunk_exporter's /metrics, and sip_probe's /probe (README: Multi-target probing).
+        checks.check(rule_jobs == {"sip_trunk_exporter", "sip_probe"} and rule_jobs <= set(jobs),
+                     "prometheus: every job the rules select is scraped",
                      f"rules select {rule_jobs}, jobs {sorted(jobs)}")
         targets = [tg for j in jobs.values() for sc in j.get("static_configs", [])
                    for tg in sc.get("targets", [])]
         checks.check("exporter:15060" in targets, "prometheus: scrapes exporter:15060",
                      str(targets))
+        probe = jobs.get("sip_probe", {})
+        relabel = probe.get("relabel_configs", [])
+        checks.check(probe.get("metrics_path") == "/probe" and
+                     any(r.get("replacement") == "exporter:15060" for r in relabel),
+                     "prometheus: sip_probe scrapes exporter:15060/probe", str(probe))
         am_targets = [tg for am in prom.get("alerting", {}).get("alertmanagers", [])
                       for sc in am.get("static_configs", []) for tg in sc.get("targets", [])]
         checks.check(am_targets == ["alertmanager:9093"],
