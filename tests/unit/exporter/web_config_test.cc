@@ -232,7 +232,14 @@ TEST_F(WebConfigParse, UnreadableFile) {
   if (geteuid() != 0) {  // root reads anything
     write(path_, "{}");
     chmod(path_.c_str(), 0);
-    EXPECT_EQ(err("{}"), path_ + ": cannot read: Permission denied");
+    // Loaded as it is: err() would write the file again, which 0000 forbids.
+    try {
+      load_web_config(path_);
+      ADD_FAILURE() << "no error";
+    } catch (const WebConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), path_ + ": cannot read: Permission denied");
+    }
+    chmod(path_.c_str(), 0600);
   }
 }
 
