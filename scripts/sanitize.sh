@@ -18,6 +18,8 @@
 #   alerting, browser (tsan only): Prometheus, Alertmanager and Chromium drive the exporter
 #     through the same scrapes, /probe and status pages as the integration suite, which does run
 #     under ThreadSanitizer; ASan runs them.
+#   the shipped settings' end-to-end email test (both): a minute and a half of waiting on the
+#     shipped timers; the code it drives runs sanitized in the suites above.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
