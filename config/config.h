@@ -41,7 +41,8 @@ enum class ProbeAddresses : std::uint8_t { all, first };
 enum class UpWhen : std::uint8_t { any, all };
 // The probe kind: which request a target's probes send (probes/probers.cc). register_ is
 // the `method = "register"` binding fetch (`register` is a C++ keyword).
-enum class ProbeMethod : std::uint8_t { options, register_ };
+enum class ProbeMethod : std::uint8_t { options, register_, invite };
+std::string_view to_string(ProbeMethod m);  // "options", "register", "invite"
 
 struct TargetConfig {
   std::string name;  // unique; the `target` label
@@ -68,6 +69,8 @@ struct TargetConfig {
   ProbeMethod method = ProbeMethod::options;
   std::string aor;        // register: the address of record (To); empty: the From URI
   int min_contacts = 0;   // register: fewer bindings are unhealthy (no_binding); 0: no minimum
+  // invite: how long after the first 18x the CANCEL goes out; 0: at once.
+  std::chrono::milliseconds invite_cancel_after{0};
   std::string to;         // To URI; empty: the target URI
   std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
   std::string contact;    // Contact URI; empty: sip:<From user>@<our address>

@@ -190,7 +190,8 @@ constexpr ConfigKey kKeys[] = {
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
           s.method = parse_method(src, node, ctx);
         },
-        "the probe: options (OPTIONS ping) or register (REGISTER fetching the bindings)"),
+        "the probe: options (OPTIONS ping), register (REGISTER fetching the bindings) or invite "
+        "(a test call, cancelled when it rings)"),
     setting_key(
         "aor", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
@@ -204,6 +205,13 @@ constexpr ConfigKey kKeys[] = {
           s.min_contacts = parse_min_contacts(src, node, ctx);
         },
         "method register: fewer Contact bindings than this is unhealthy (no_binding)"),
+    setting_key(
+        "invite_cancel_after", kEverywhere,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.invite_cancel_after = parse_invite_cancel_after(src, node, ctx);
+        },
+        "method invite: how long the test call rings after the first 180/183 before the CANCEL; "
+        "0 at once"),
     setting_key(
         "to", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {

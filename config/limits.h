@@ -25,6 +25,7 @@ inline constexpr Millis kMinInterval{1'000};
 inline constexpr Millis kWarnInterval{10'000};
 inline constexpr Millis kMaxInterval{24 * 3'600'000};
 inline constexpr Millis kMaxModuleTimeout{60'000};  // a /probe request must not hang
+inline constexpr Millis kMaxInviteCancelAfter{30'000};  // Timer B is 32 s
 inline constexpr Millis kMinKeepalive{5'000};
 inline constexpr Millis kMaxKeepalive{3'600'000};
 inline constexpr Millis kMinDnsTtl{1'000};

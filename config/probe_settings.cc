@@ -143,16 +143,43 @@ std::string parse_uri_value(const ConfigSource& src, const toml::node& node,
   return text;
 }
 
+}  // namespace stx::config_impl
+
+namespace stx {
+
+std::string_view to_string(ProbeMethod m) {
+  switch (m) {
+    case ProbeMethod::register_:
+      return "register";
+    case ProbeMethod::invite:
+      return "invite";
+    case ProbeMethod::options:
+      break;
+  }
+  return "options";
+}
+
+}  // namespace stx
+
+namespace stx::config_impl {
+
 ProbeMethod parse_method(const ConfigSource& src, const toml::node& node,
                          const std::string& key_context) {
-  const auto* str = node.as_string();
-  if (str != nullptr && str->get() == "invite") {
-    src.fail(node.source(), key_context,
-             "\"invite\" is not available yet; use \"options\" or \"register\"");
+  return parse_choice<ProbeMethod>(src, node, key_context,
+                                   {{"options", ProbeMethod::options},
+                                    {"register", ProbeMethod::register_},
+                                    {"invite", ProbeMethod::invite}});
+}
+
+Millis parse_invite_cancel_after(const ConfigSource& src, const toml::node& node,
+                                 const std::string& key_context) {
+  const Millis d = parse_duration_value(src, node, key_context, "2s");
+  if (d > kMaxInviteCancelAfter) {
+    src.fail(
+        node.source(), key_context,
+        "must be at most " + format_duration(kMaxInviteCancelAfter) + ", got " + quoted_text(node));
   }
-  return parse_choice<ProbeMethod>(
-      src, node, key_context,
-      {{"options", ProbeMethod::options}, {"register", ProbeMethod::register_}});
+  return d;
 }
 
 int parse_min_contacts(const ConfigSource& src, const toml::node& node,

@@ -29,6 +29,9 @@ std::string parse_uri_value(const ConfigSource& src, const toml::node& node,
 // `method`: "options" or "register" ("invite" is refused as not available yet).
 ProbeMethod parse_method(const ConfigSource& src, const toml::node& node,
                          const std::string& key_context);
+// `invite_cancel_after`: a duration from 0 (CANCEL at once) to kMaxInviteCancelAfter.
+Millis parse_invite_cancel_after(const ConfigSource& src, const toml::node& node,
+                                 const std::string& key_context);
 // `min_contacts`: an integer from 1 to kMaxMinContacts.
 int parse_min_contacts(const ConfigSource& src, const toml::node& node,
                        const std::string& key_context);

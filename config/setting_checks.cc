@@ -39,11 +39,33 @@ void check_method_keys(const ConfigSource& src, const Settings& defaults, const 
              "a REGISTER's Request-URI is the registrar, without a user part (RFC 3261 10.2); "
              "name the user in aor instead");
   }
-  if (is_register || &s == &defaults) return;
-  for (std::string_view key : {"aor", "min_contacts"}) {
-    if (s.node(key) == nullptr || from_defaults(s, defaults, key)) continue;
-    src.fail(s.node(key)->source(), context + ": " + std::string(key),
-             "applies to method \"register\" only, but the method is \"options\"");
+  if (&s == &defaults) {
+    // A test call can ring a phone and cost money: each target or module opts in by itself.
+    if (s.method == ProbeMethod::invite) {
+      src.fail(s.node("method")->source(), context + ": method",
+               "\"invite\" places test calls, so it is set per target or module, never in "
+               "[defaults]");
+    }
+    return;
+  }
+  const std::string method(to_string(s.method));
+  const auto refuse_unless = [&](ProbeMethod kind, std::string_view kind_name,
+                                 std::initializer_list<std::string_view> keys) {
+    if (s.method == kind) return;
+    for (std::string_view key : keys) {
+      if (s.node(key) == nullptr || from_defaults(s, defaults, key)) continue;
+      src.fail(s.node(key)->source(), context + ": " + std::string(key),
+               "applies to method \"" + std::string(kind_name) + "\" only, but the method is \"" +
+                   method + "\"");
+    }
+  };
+  refuse_unless(ProbeMethod::register_, "register", {"aor", "min_contacts"});
+  refuse_unless(ProbeMethod::invite, "invite", {"invite_cancel_after"});
+  if (s.method == ProbeMethod::invite && s.invite_cancel_after >= s.timeout) {
+    src.fail(blame(s, defaults, {"invite_cancel_after", "timeout"}, uri_node, table).source(),
+             context + ": invite_cancel_after",
+             format_duration(s.invite_cancel_after) + " must be shorter than the timeout (" +
+                 format_duration(s.timeout) + "): the CANCEL has to go out while the probe waits");
   }
 }
 

@@ -22,6 +22,7 @@ TargetConfig Settings::resolved() const {
   t.method = method;
   t.aor = aor;
   t.min_contacts = min_contacts;
+  t.invite_cancel_after = invite_cancel_after;
   t.to = to;
   t.ruri_user = ruri_user;
   t.contact = contact;

@@ -40,6 +40,7 @@ struct Settings {
   ProbeMethod method = ProbeMethod::options;
   std::string aor;
   int min_contacts = 0;
+  Millis invite_cancel_after{0};
   std::string to;
   std::string ruri_user;
   std::string contact;

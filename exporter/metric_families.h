@@ -52,6 +52,7 @@ enum class FamilyId : std::size_t {
   last_change,
   target_info,
   registered_contacts,
+  post_dial_delay,
   address_up,
   address_state,
   address_rtt,
@@ -85,6 +86,7 @@ enum class FamilyId : std::size_t {
   probe_tls_cipher,
   probe_cert_expiry,
   probe_registered_contacts,
+  probe_post_dial_delay,
 };
 
 struct FamilySpec {
@@ -134,6 +136,10 @@ inline constexpr FamilySpec kFamilies[] = {
      FamilyScope::target, {},
      "Contact bindings in the last 2xx to a method = register probe (a REGISTER fetching "
      "the bindings)."},
+    {FamilyId::post_dial_delay, "sip_invite_post_dial_delay_seconds", FamilyType::histogram,
+     FamilyScope::target, {},
+     "Test calls (method = invite): time from the INVITE to its first 180-189 response "
+     "(post-dial delay)."},
     {FamilyId::address_up, "sip_address_up", FamilyType::gauge, FamilyScope::target,
      {kAddressLabel, kTransportLabel},
      "1 if this address of the target answers healthy OPTIONS (after hysteresis), 0 otherwise."},
@@ -227,6 +233,10 @@ inline constexpr FamilySpec kFamilies[] = {
      FamilyScope::probe, {},
      "Contact bindings in the 2xx to a method = register probe; absent for other methods and "
      "without a 2xx."},
+    {FamilyId::probe_post_dial_delay, "sip_probe_post_dial_delay_seconds", FamilyType::gauge,
+     FamilyScope::probe, {},
+     "A method = invite probe's post-dial delay: INVITE to the first 180-189; absent when it "
+     "did not ring."},
 };
 // clang-format on
 

@@ -107,6 +107,7 @@ void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
   s->transport = transport_label(t);
   s->bounds = buckets_;
   s->rtt_buckets = std::make_unique<Cell<std::uint64_t>[]>(buckets_->size() + 1);
+  s->calls = t.method == ProbeMethod::invite;
   std::lock_guard lock(mu_);
   if (targets_.size() <= slot) targets_.resize(slot + 1);
   targets_[slot] = std::move(s);
@@ -164,6 +165,14 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     }
   }
   if (r.contacts) s.contacts.set(*r.contacts);
+  if (r.post_dial_delay && s.calls) {
+    const double pdd = seconds(*r.post_dial_delay);
+    const auto* end = std::end(kPostDialDelayBuckets);
+    const auto bucket = std::lower_bound(std::begin(kPostDialDelayBuckets), end, pdd) -
+                        std::begin(kPostDialDelayBuckets);
+    s.pdd_buckets[static_cast<std::size_t>(bucket)].add(1);
+    s.pdd_sum.add(pdd);
+  }
   s.last_code.set(r.status_code);
   s.retry_after.set(r.status_code != 0 && r.retry_after ? *r.retry_after : 0);
   s.health.set(static_cast<std::uint8_t>(state.health));
@@ -362,6 +371,33 @@ void Metrics::write_targets(std::string& out) const {
       if (const double n = s.contacts.get(); n >= 0) end_line(w.series(s.labels), n);
     });
   }
+  write_post_dial_delay(out);
+}
+
+void Metrics::write_post_dial_delay(std::string& out) const {
+  using S = TargetSeries;
+  FamilyWriter w(out, FamilyId::post_dial_delay);
+  const std::string count = std::string(w.name()) + "_count";
+  const std::string sum = std::string(w.name()) + "_sum";
+  const std::string bucket = std::string(w.name()) + "_bucket";
+  constexpr std::size_t n = std::size(kPostDialDelayBuckets);
+  std::array<std::string, n + 1> les;
+  for (std::size_t i = 0; i <= n; ++i) {
+    put_double(les[i], i < n ? kPostDialDelayBuckets[i] : std::numeric_limits<double>::infinity());
+  }
+  each(targets_, [&](const S& s) {
+    if (!s.calls) return;
+    std::uint64_t total = 0;
+    for (const auto& b : s.pdd_buckets) total += b.get();
+    end_line(w.series_named(count, s.labels), total);
+    end_line(w.series_named(sum, s.labels), s.pdd_sum.get());
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= n; ++i) {
+      cumulative = std::min(total, cumulative + s.pdd_buckets[i].get());
+      end_line(w.series_at(bucket, s.labels, s.labels.size(), kLeLabel, les[i]),
+               i < n ? cumulative : total);
+    }
+  });
 }
 
 void Metrics::write_addresses(std::string& out) const {

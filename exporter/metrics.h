@@ -30,6 +30,8 @@ namespace stx {
 
 // A last RTT before any answer: the series is left out.
 inline constexpr double kNoRtt = -1;
+// Post-dial delay buckets, in seconds: the range a carrier's ring-back takes.
+inline constexpr double kPostDialDelayBuckets[] = {0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30};
 
 // A value with one writer (the probing thread) and readers on the scrape thread: relaxed
 // atomic loads and stores, no read-modify-write, since only its one writer changes it.
@@ -102,6 +104,9 @@ class Metrics {
     Cell<std::uint8_t> health;      // Health
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
     Cell<double> contacts{kNoRtt};  // as last_rtt: no series until a prober counts bindings
+    bool calls = false;             // method invite: it has a post-dial delay histogram
+    std::array<Cell<std::uint64_t>, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;
+    Cell<double> pdd_sum;
     Cell<std::uint64_t> success, failure, state_changes;
     std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
     std::vector<std::pair<int, Cell<std::uint64_t>>> responses;  // by code; grows under mu_
@@ -127,6 +132,7 @@ class Metrics {
   template <class T, class F>
   void each(const std::vector<std::unique_ptr<T>>& all, F f) const;
   void write_targets(std::string& out) const;
+  void write_post_dial_delay(std::string& out) const;
   void write_addresses(std::string& out) const;
 
   std::shared_ptr<prometheus::Registry> registry_;  // exporter-wide series

@@ -141,6 +141,7 @@ std::string probe_metrics_text(const ProbeResult& r) {
     if (r.tls->cert_expiry) gauge(FamilyId::probe_cert_expiry, *r.tls->cert_expiry);
   }
   if (r.contacts) gauge(FamilyId::probe_registered_contacts, static_cast<double>(*r.contacts));
+  if (r.post_dial_delay) gauge(FamilyId::probe_post_dial_delay, seconds(*r.post_dial_delay));
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "probes/exchanges.h"
+#include "probes/invite_call.h"
 #include "probes/transaction.h"
 
 namespace stx {
@@ -22,6 +23,9 @@ std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cf
 
 // Our Via sent-by ("192.0.2.1:5060", "[2001:db8::1]:5060") and the Contact URI built on it:
 // sips: when the Request-URI is (RFC 3261 8.1.1.8), with no ;transport then (RFC 5630).
+// The Via transport token: "UDP", "TCP", "TLS".
+std::string_view via_transport_of(Transport t);
+
 std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port);
 std::string contact_of(std::string_view from_user, std::string_view sent_by,
                        std::optional<Transport> transport, bool sips);
@@ -39,6 +43,7 @@ struct Exchanges::Session {
   std::string sent_by;
   std::string contact;
   std::string request;  // rebuilt per exchange into the same capacity
+  InviteCall call;      // when the exchange is a test call
 
   // UDP
   UdpEndpoint remote;

@@ -8,11 +8,11 @@
 
 #include "probes/exchange_session.h"
 #include "sip/digest_auth.h"
+#include "sip/sip_request.h"
 
 namespace stx {
-namespace {
 
-std::string_view via_transport(Transport t) {
+std::string_view via_transport_of(Transport t) {
   switch (t) {
     case Transport::tcp:
       return "TCP";
@@ -23,8 +23,6 @@ std::string_view via_transport(Transport t) {
   }
   return "UDP";
 }
-
-}  // namespace
 
 std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6) {
   if (cfg.source_address.empty() && cfg.source_port == 0) return std::nullopt;
@@ -106,6 +104,8 @@ void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) 
   open_transaction(s.tx, address, ids_, now, s.cfg().timeout);
   s.tx.deadline = deadline;
   s.auth_sent = false;
+  s.call.active = s.target->prober->method() == kInvite;
+  if (s.call.active) start_call(s.call, now);
   if (s.dest.transport == Transport::udp) {
     if (!s.socket || now - s.routed_at >= kRouteRefresh) {
       if (const std::error_code ec = udp_route(s, now)) {
@@ -130,6 +130,7 @@ void Exchanges::expire(std::uint32_t address, TimePoint now) {
   }
   // A half-received message would swallow the next answer: start over on a new flow.
   if (s.conn && s.conn->mid_message()) close_stream(s);
+  if (s.call.active && call_expired(address, now)) return;
   fail(address, FailureReason::timeout, "no final response", now);
 }
 
@@ -143,6 +144,10 @@ bool Exchanges::live(const TimerEntry& e) const {
       return s.tx.open && s.tx.seq == e.seq;
     case TimerKind::pong_due:
       return s.ping_outstanding && s.ping_seq == e.seq;
+    case TimerKind::call_cancel:
+      return s.call.active && s.call.seq == e.seq && !s.call.cancel_sent && !s.call.final_seen;
+    case TimerKind::call_resend:
+      return s.call.active && s.call.seq == e.seq && s.call.aux_pending;
     default:
       return true;
   }
@@ -159,6 +164,12 @@ void Exchanges::fire(const TimerEntry& e, TimePoint now) {
     case TimerKind::pong_due:
       on_pong_due(e.slot);
       break;
+    case TimerKind::call_cancel:
+      send_cancel(e.slot, now);
+      break;
+    case TimerKind::call_resend:
+      resend_in_call(e.slot, now);
+      break;
     default:
       break;
   }
@@ -169,7 +180,7 @@ void Exchanges::write_request(Session& s) {
   const RequestContext c{
       .cfg = s.cfg(),
       .request_uri = t.request_uri,
-      .via_transport = via_transport(s.dest.transport),
+      .via_transport = via_transport_of(s.dest.transport),
       .via_sent_by = s.sent_by,
       .contact = s.contact,
       .branch = s.tx.branch_view(),
@@ -185,6 +196,7 @@ void Exchanges::write_request(Session& s) {
 void Exchanges::send(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   write_request(s);
+  if (s.call.active) log_message(s.call, now, true, s.request);
   if (s.dest.transport == Transport::udp) {
     udp_send(address, now);
   } else {
@@ -231,9 +243,13 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   Session& s = *sessions_[address];
   if (r.status_code < 200) {  // provisional: the transaction goes on (UDP: at T2)
     s.tx.provisional_seen = true;
+    if (s.call.active) call_provisional(address, r, received);
     return;
   }
+  // A call's final response is ACKed (a 2xx also ends with BYE) whatever comes next.
+  if (s.call.active) call_final(address, r, received);
   if ((r.status_code == 401 || r.status_code == 407) && answer_challenge(address, r, received)) {
+    if (s.call.active) start_call(s.call, received, true);  // a new request, a new call
     return;
   }
   if (received >= s.tx.deadline) {
@@ -241,7 +257,8 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
     s_.sink.unmatched_response(to_string(Match::no_open_probe), DropOrigin{s.dest, r.call_id});
     return;
   }
-  const Judgement j = s.target->prober->judge(s.cfg(), FinalResponse{r, s.auth_sent});
+  const Judgement j =
+      s.target->prober->judge(s.cfg(), FinalResponse{r, s.auth_sent, s.call.active && s.call.rang});
   ProbeResult result;
   result.success = j.healthy;
   // Policy, not the prober's: any kind's unhealthy answer in degraded_codes is "alive, refusing".
@@ -251,10 +268,18 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   result.contacts = j.contacts;
   result.status_code = r.status_code;
   // Never negative, even if the wall clock stepped between arrival and reading.
-  result.rtt = std::max(received - s.tx.first_sent, TimePoint::duration::zero());
+  // A call's RTT ends at its first response: ringing time says nothing of the network.
+  const TimePoint answered = s.call.active ? s.call.first_response : received;
+  result.rtt = std::max(answered - s.tx.first_sent, TimePoint::duration::zero());
+  if (s.call.active) result.post_dial_delay = s.call.post_dial_delay;
   result.server = r.server;
   result.retry_after = r.retry_after;
   result.response = data.substr(0, r.message_length);
+  if (s.call.active) {
+    // The target page shows a call whole: what went back and forth, then the final answer.
+    s.call.log.append("\n").append(result.response);
+    result.response = s.call.log;
+  }
   finish(address, result, received);
 }
 

@@ -22,6 +22,7 @@
 #include "probes/ids.h"
 #include "probes/timer_queue.h"
 #include "probes/udp_transport.h"
+#include "sip/sip_request.h"
 
 namespace stx {
 
@@ -81,6 +82,21 @@ class Exchanges final : public ExchangeRunner {
   void on_response(std::uint32_t address, const SipResponse& r, std::string_view data,
                    TimePoint received);
   bool answer_challenge(std::uint32_t address, const SipResponse& r, TimePoint now);
+
+  // Test calls: CANCEL, ACK, BYE and the peer's stragglers (exchanges_invite.cc).
+  void call_provisional(std::uint32_t address, const SipResponse& r, TimePoint received);
+  void call_final(std::uint32_t address, const SipResponse& r, TimePoint received);
+  // A response of the address's call that is not the open request's: true when it was one.
+  bool call_straggler(std::uint32_t address, const SipResponse& r, bool same_source,
+                      TimePoint received);
+  // The probe's deadline passed during a call: true when that made its outcome (it rang).
+  bool call_expired(std::uint32_t address, TimePoint now);
+  void send_cancel(std::uint32_t address, TimePoint now);
+  void send_bye(std::uint32_t address, TimePoint now);
+  void send_in_call(std::uint32_t address, TimePoint now);  // the CANCEL or BYE in call.aux
+  void resend_in_call(std::uint32_t address, TimePoint now);
+  void send_text(Session& s, std::string_view text);
+  static RequestFields in_call_fields(const Session& s, std::string_view method);
 
   // UDP (exchanges_udp.cc).
   std::error_code udp_route(Session& s, TimePoint now);

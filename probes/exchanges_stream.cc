@@ -146,6 +146,7 @@ void Exchanges::on_stream_message(std::uint32_t address, std::string_view data,
   const Session& s = *sessions_[address];
   const Match m = match_response(s.tx, r, s.target->prober->method(), *slot == address);
   if (m != Match::ok) {
+    if (call_straggler(address, r, *slot == address, received)) return;
     s_.sink.unmatched_response(to_string(m), DropOrigin{from, r.call_id});
     return;
   }

@@ -85,9 +85,13 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
 void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   Session& s = *sessions_[address];
   if (due >= s.tx.deadline) return;  // the timeout ends the probe first
+  // Timer A (RFC 3261 17.1.1.2): a call's request stops at its first
+  // provisional, else doubles.
+  if (s.call.active && s.tx.provisional_seen) return;
   // A failed retransmission is not fatal: the next one or the timeout decides.
   if (udp_.send(*s.socket, s.remote, s.request) == 0) ++s.tx.transmissions;
-  s.tx.timer_e = next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
+  s.tx.timer_e =
+      s.call.active ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
   s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
 }
 
@@ -117,11 +121,12 @@ void Exchanges::on_datagram(const UdpEndpoint& from, std::string_view data, bool
                                DropOrigin{sender, r.call_id});
     return;
   }
-  const Session& s = *sessions_[*slot];
+  Session& s = *sessions_[*slot];
   const bool same_source =
       s.dest.transport == Transport::udp && s.socket.has_value() && from == s.remote;
   const Match m = match_response(s.tx, r, s.target->prober->method(), same_source);
   if (m != Match::ok) {
+    if (call_straggler(*slot, r, same_source, received)) return;
     s_.sink.unmatched_response(to_string(m), DropOrigin{sender, r.call_id});
     return;
   }

@@ -49,7 +49,11 @@ struct ProbeResult {
   // A number the prober read from the final response (Judgement::contacts): the Contact
   // bindings a register probe fetched. nullopt when the prober reads none.
   std::optional<std::uint32_t> contacts;
-  std::chrono::nanoseconds rtt{0};       // first transmission -> final response (status_code != 0)
+  // First transmission -> final response (status_code != 0); for a test call, -> its first
+  // response of any kind, as ringing time says nothing of the network.
+  std::chrono::nanoseconds rtt{0};
+  // A test call's post-dial delay: first transmission -> first 180-189; nullopt otherwise.
+  std::optional<std::chrono::nanoseconds> post_dial_delay;
   std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
   int transmissions = 0;                 // 1 + retransmissions
   std::string_view server;               // Server, else User-Agent, of the final response

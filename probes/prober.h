@@ -38,6 +38,8 @@ struct FinalResponse {
   // The request it answers carried our answer to a digest challenge: a 401/407 now means
   // the credentials were refused.
   bool credentials_sent = false;
+  // A test call's 180-189 came before it: the call reached its destination.
+  bool rang = false;
 };
 
 // The fields every kind's request takes from the context as they are: From, Via, the

@@ -11,7 +11,15 @@
 namespace stx {
 
 // start and timeout name a target slot (a probe cycle); the others name an address (path).
-enum class TimerKind : std::uint8_t { start, timeout, retransmit, keepalive, pong_due };
+enum class TimerKind : std::uint8_t {
+  start,
+  timeout,
+  retransmit,
+  keepalive,
+  pong_due,
+  call_cancel,  // a test call's CANCEL, invite_cancel_after past its first 18x
+  call_resend,  // a test call's CANCEL or BYE again over UDP (Timer E)
+};
 
 struct TimerEntry {
   TimePoint due;

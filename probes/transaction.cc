@@ -3,16 +3,13 @@
 #include <cstring>
 
 namespace stx {
-namespace {
 
-void write_branch(Transaction& t, std::uint32_t slot, IdGenerator& ids) {
-  std::memcpy(t.branch, kBranchMagic.data(), kBranchMagic.size());
-  IdGenerator::hex(slot, t.branch + kBranchMagic.size(), kBranchSlotDigits);
-  IdGenerator::hex(ids.next(), t.branch + kBranchMagic.size() + kBranchSlotDigits,
+void write_branch(char (&branch)[kBranchLength], std::uint32_t slot, IdGenerator& ids) {
+  std::memcpy(branch, kBranchMagic.data(), kBranchMagic.size());
+  IdGenerator::hex(slot, branch + kBranchMagic.size(), kBranchSlotDigits);
+  IdGenerator::hex(ids.next(), branch + kBranchMagic.size() + kBranchSlotDigits,
                    kBranchRandomDigits);
 }
-
-}  // namespace
 
 void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, TimePoint now,
                       std::chrono::milliseconds timeout) {
@@ -25,7 +22,7 @@ void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, Time
   t.started = now;
   t.first_sent = now;
   t.deadline = now + timeout;
-  write_branch(t, slot, ids);
+  write_branch(t.branch, slot, ids);
   IdGenerator::hex(ids.next(), t.call_id, 16);
   IdGenerator::hex(ids.next(), t.call_id + 16, 16);
   IdGenerator::hex(ids.next(), t.from_tag, kTagLength);
@@ -36,7 +33,7 @@ void continue_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids) 
   ++t.cseq;
   t.provisional_seen = false;
   t.timer_e = kT1;
-  write_branch(t, slot, ids);
+  write_branch(t.branch, slot, ids);
 }
 
 std::optional<std::uint32_t> slot_from_branch(std::string_view branch) {

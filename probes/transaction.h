@@ -42,6 +42,9 @@ struct Transaction {
   std::string_view from_tag_view() const { return {from_tag, sizeof from_tag}; }
 };
 
+// Writes a fresh branch for `slot` (ours, so an answer finds its slot by it).
+void write_branch(char (&branch)[kBranchLength], std::uint32_t slot, IdGenerator& ids);
+
 // Opens a new transaction for `slot`, with fresh identifiers and the next CSeq.
 void open_transaction(Transaction& t, std::uint32_t slot, IdGenerator& ids, TimePoint now,
                       std::chrono::milliseconds timeout);

@@ -21,7 +21,8 @@ struct StringSink {
 };
 
 template <typename Sink>
-void emit_request(const RequestFields& r, std::string_view cseq, Sink& sink) {
+void emit_request(const RequestFields& r, std::string_view cseq, std::string_view body_length,
+                  Sink& sink) {
   sink.append(r.method);
   sink.append(" ");
   sink.append(r.request_uri);
@@ -45,7 +46,12 @@ void emit_request(const RequestFields& r, std::string_view cseq, Sink& sink) {
 
   sink.append("To: <");
   sink.append(r.to_uri);
-  sink.append(">\r\n");
+  sink.append(">");
+  if (!r.to_tag.empty()) {
+    sink.append(";tag=");
+    sink.append(r.to_tag);
+  }
+  sink.append("\r\n");
 
   sink.append("Call-ID: ");
   sink.append(r.call_id);
@@ -88,8 +94,22 @@ void emit_request(const RequestFields& r, std::string_view cseq, Sink& sink) {
     sink.append(r.accept);
     sink.append("\r\n");
   }
-  sink.append("Content-Length: 0\r\n");
-  sink.append("\r\n");
+  if (!r.body.empty()) {
+    sink.append("Content-Type: ");
+    sink.append(r.content_type);
+    sink.append("\r\n");
+  }
+  sink.append("Content-Length: ");
+  sink.append(body_length);
+  sink.append("\r\n\r\n");
+  sink.append(r.body);
+}
+
+// Appends `v` in decimal.
+void append_number(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(res.ptr - buf));
 }
 
 }  // namespace
@@ -98,19 +118,41 @@ void build_request(const RequestFields& r, std::string& out) {
   char cseq_buf[16];
   const auto res = std::to_chars(cseq_buf, cseq_buf + sizeof(cseq_buf), r.cseq);
   const std::string_view cseq(cseq_buf, static_cast<std::size_t>(res.ptr - cseq_buf));
+  char length_buf[16];
+  const auto lres = std::to_chars(length_buf, length_buf + sizeof(length_buf), r.body.size());
+  const std::string_view body_length(length_buf, static_cast<std::size_t>(lres.ptr - length_buf));
 
   LengthSink length;
-  emit_request(r, cseq, length);
+  emit_request(r, cseq, body_length, length);
 
   out.clear();
   out.reserve(length.size);  // no-op when the capacity already suffices
   StringSink sink{out};
-  emit_request(r, cseq, sink);
+  emit_request(r, cseq, body_length, sink);
 }
 
 void build_options(RequestFields r, std::string& out) {
   r.method = kOptions;
   r.accept = "application/sdp";
+  build_request(r, out);
+}
+
+void build_invite(RequestFields r, std::string_view media_address, std::uint64_t session_id,
+                  std::string& out) {
+  // Written into a buffer of its own first: the request's Content-Length counts it.
+  thread_local std::string sdp;
+  sdp.clear();
+  const bool v6 = media_address.find(':') != std::string_view::npos;
+  const std::string_view family = v6 ? "IP6 " : "IP4 ";
+  sdp.append("v=0\r\no=- ");
+  append_number(sdp, session_id);
+  sdp.append(" 1 IN ").append(family).append(media_address);
+  sdp.append("\r\ns=sip_trunk_exporter test call\r\nc=IN ").append(family).append(media_address);
+  sdp.append("\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n");
+  r.method = kInvite;
+  r.content_type = "application/sdp";
+  r.body = sdp;
+  r.accept = {};
   build_request(r, out);
 }
 

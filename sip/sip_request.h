@@ -11,11 +11,16 @@ namespace stx {
 
 inline constexpr std::string_view kOptions = "OPTIONS";
 inline constexpr std::string_view kRegister = "REGISTER";
+inline constexpr std::string_view kInvite = "INVITE";
+inline constexpr std::string_view kCancel = "CANCEL";
+inline constexpr std::string_view kAck = "ACK";
+inline constexpr std::string_view kBye = "BYE";
 
 struct RequestFields {
   std::string_view method;       // "OPTIONS", written in the request line and the CSeq
   std::string_view request_uri;  // e.g. "sip:203.0.113.7:5060"
   std::string_view to_uri;       // usually the request URI
+  std::string_view to_tag;       // the peer's tag in a dialog or an ACK; empty: none
   std::string_view from_uri;     // e.g. "sip:sip_trunk_exporter@localhost"
   std::string_view from_tag;
   std::string_view via_transport;  // "UDP", "TCP", "TLS"
@@ -31,6 +36,8 @@ struct RequestFields {
   std::string_view authorization_name;
   std::string_view authorization_value;
   std::string_view accept;  // the Accept value; empty: none
+  std::string_view content_type;  // with a body only
+  std::string_view body;
 };
 using OptionsRequest = RequestFields;
 
@@ -46,5 +53,11 @@ void build_options(RequestFields r, std::string& out);
 // Expires either (the builder writes none; the config refuses it as an extra header).
 // request_uri is the registrar (no user part), to_uri the address of record.
 void build_register(RequestFields r, std::string& out);
+
+// An INVITE offering one PCMU stream on the discard port (9) of `media_address` (our own
+// address; "0.0.0.0" when it is unknown), so a peer that answers or plays early media sends
+// nothing anyone listens to. `session_id` makes the SDP origin unique (RFC 4566 5.2).
+void build_invite(RequestFields r, std::string_view media_address, std::uint64_t session_id,
+                  std::string& out);
 
 }  // namespace stx

@@ -409,6 +409,7 @@ SipParseError handle_header(std::string_view name, std::string_view value, Seen&
     case HeaderId::contact:
       // A Contact that cannot be counted makes the count unusable, not the response.
       if (!count_contacts(value, out.contact_count)) out.contacts_malformed = true;
+      if (out.contact_uri.empty()) out.contact_uri = first_contact_uri(value);
       return SipParseError::ok;
     case HeaderId::other:
       return SipParseError::ok;
@@ -474,6 +475,26 @@ bool count_contacts(std::string_view value, std::uint32_t& count) {
   if (!close_entry()) return false;
   count += entries;
   return true;
+}
+
+std::string_view first_contact_uri(std::string_view value) {
+  value = trim_lws(value);
+  std::string_view uri;
+  const std::size_t open = value.find('<');
+  if (open != std::string_view::npos) {
+    const std::size_t close = value.find('>', open);
+    if (close == std::string_view::npos) return {};
+    uri = value.substr(open + 1, close - open - 1);
+  } else {
+    // addr-spec: what follows ';' or ',' are header parameters or the next entry.
+    uri = value.substr(0, value.find_first_of(";,"));
+  }
+  if (!(uri.starts_with("sip:") || uri.starts_with("sips:")) || uri.size() > 512) return {};
+  for (const char c : uri) {
+    // Written into our Request-URI: nothing that could end it or the line.
+    if (c <= ' ' || c == '"' || c == '<' || c == '>' || c == ',' || c == 0x7f) return {};
+  }
+  return uri;
 }
 
 std::string_view to_string(SipParseError e) {

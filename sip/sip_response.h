@@ -33,6 +33,10 @@ struct SipResponse {
   // entries ("*", which a response may not carry, an empty entry, an open quote or '<').
   std::uint32_t contact_count = 0;
   bool contacts_malformed = false;
+  // The URI of the first Contact entry when it is a plain sip:/sips: URI (no spaces, quotes
+  // or angle brackets inside): in a 2xx to INVITE, the peer's remote target (RFC 3261
+  // 12.1.2), where the ACK and BYE go. Empty otherwise.
+  std::string_view contact_uri;
   std::size_t content_length = 0;
   std::size_t message_length = 0;  // start line + headers + body, in bytes
 };
@@ -58,6 +62,11 @@ std::string_view to_string(SipParseError e);
 // adds them to `count`. Returns false, adding nothing, when the value is not such a list:
 // empty, "*", an empty entry, or an unclosed quoted string or '<'.
 bool count_contacts(std::string_view value, std::uint32_t& count);
+
+// The URI of the first entry of a Contact header value, or empty when it is not a plain
+// sip:/sips: URI: "<sip:a@h;transport=tcp>;expires=60" -> "sip:a@h;transport=tcp",
+// "sip:a@h;expires=60" -> "sip:a@h".
+std::string_view first_contact_uri(std::string_view value);
 
 // Parses one response from a datagram (whole message expected; bytes after
 // Content-Length are ignored as RFC 3261 18.3 says). On error, `out` is unspecified.

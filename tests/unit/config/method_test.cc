@@ -1,5 +1,5 @@
-// The probe kind keys: method (options, register; invite not yet), and the register
-// probe's aor and min_contacts, in [defaults], targets and modules.
+// The probe kind keys: method (options, register, invite), the register probe's aor and
+// min_contacts, and the invite probe's invite_cancel_after, in [defaults], targets and modules.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -50,20 +50,13 @@ TEST(MethodConfig, RegisterWithoutCredentialsIsAllowed) {
   EXPECT_FALSE(c.targets[0].auth);
 }
 
-TEST(MethodConfig, InviteIsNotAvailableYet) {
-  EXPECT_EQ(error_of(kTarget + "method = \"invite\"\n"),
-            "config.toml:4:10: [[target]] #1 \"a\": method: \"invite\" is not available yet; use "
-            "\"options\" or \"register\"");
-  EXPECT_THAT(error_of("[defaults]\nmethod = \"invite\"\n" + kTarget),
-              HasSubstr("config.toml:2:10: [defaults]: method: \"invite\" is not available yet"));
-}
-
 TEST(MethodConfig, UnknownMethodsAndTypesAreRefused) {
   EXPECT_EQ(error_of(kTarget + "method = \"subscribe\"\n"),
             "config.toml:4:10: [[target]] #1 \"a\": method: \"subscribe\" is not one of "
-            "\"options\", \"register\"");
+            "\"options\", \"register\", \"invite\"");
   EXPECT_THAT(error_of(kTarget + "method = 1\n"),
-              HasSubstr("method: expected one of \"options\", \"register\", got integer"));
+              HasSubstr("method: expected one of \"options\", \"register\", \"invite\", got "
+                        "integer"));
 }
 
 TEST(MethodConfig, AorMustBeASipUri) {
@@ -124,8 +117,37 @@ TEST(MethodConfig, ModulesTakeTheMethodAndItsKeys) {
   EXPECT_THAT(error_of("[module.m]\nmin_contacts = 1\n\n[exporter]\nallow_no_targets = true\n"),
               HasSubstr("config.toml:2:16: [module.m]: min_contacts: applies to method "
                         "\"register\" only"));
-  EXPECT_THAT(error_of("[module.m]\nmethod = \"invite\"\n"),
-              HasSubstr("method: \"invite\" is not available yet"));
+}
+
+TEST(MethodConfig, InviteIsPerTargetOrModuleWithItsCancelDelay) {
+  const Config c = parse_ok(kTarget + "method = \"invite\"\nruri_user = \"echo\"\n" +
+                            "invite_cancel_after = \"2s\"\n");
+  EXPECT_EQ(c.targets[0].method, ProbeMethod::invite);
+  EXPECT_EQ(c.targets[0].invite_cancel_after, std::chrono::seconds(2));
+  EXPECT_EQ(parse_ok(kTarget + "method = \"invite\"\n").targets[0].invite_cancel_after,
+            std::chrono::milliseconds(0));
+  const Config m = parse_probe_only("[module.call]\nmethod = \"invite\"\n");
+  EXPECT_EQ(find_module(m, "call")->settings.method, ProbeMethod::invite);
+}
+
+TEST(MethodConfig, InviteIsRefusedInDefaults) {
+  EXPECT_EQ(error_of("[defaults]\nmethod = \"invite\"\n" + kTarget),
+            "config.toml:2:10: [defaults]: method: \"invite\" places test calls, so it is set per "
+            "target or module, never in [defaults]");
+}
+
+TEST(MethodConfig, InviteCancelAfterIsCheckedAgainstTheTimeoutAndTheMethod) {
+  EXPECT_THAT(error_of(kTarget + "method = \"invite\"\ntimeout = \"2s\"\n" +
+                       "invite_cancel_after = \"2s\"\n"),
+              HasSubstr("invite_cancel_after: 2s must be shorter than the timeout (2s)"));
+  EXPECT_THAT(error_of(kTarget + "method = \"invite\"\ninvite_cancel_after = \"31s\"\n"),
+              HasSubstr("invite_cancel_after: must be at most 30s"));
+  EXPECT_THAT(error_of(kTarget + "invite_cancel_after = \"1s\"\n"),
+              HasSubstr("invite_cancel_after: applies to method \"invite\" only, but the method "
+                        "is \"options\""));
+  EXPECT_THAT(error_of(kTarget + "method = \"register\"\nmin_contacts = 1\n" +
+                       "invite_cancel_after = \"1s\"\n"),
+              HasSubstr("the method is \"register\""));
 }
 
 }  // namespace

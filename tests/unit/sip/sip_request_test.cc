@@ -258,5 +258,35 @@ TEST(BuildRequest, OptionsIsTheBuilderWithItsMethodAndAccept) {
   EXPECT_EQ(direct, kGolden);
 }
 
+// An INVITE carries its SDP offer with the Content-Length that counts it; a To tag and a
+// body are written when set.
+TEST(BuildRequest, InviteCarriesItsSdpOfferAndItsLength) {
+  RequestFields r = sample_request();
+  std::string out;
+  build_invite(r, "192.0.2.10", 77, out);
+  EXPECT_EQ(out.rfind("INVITE sip:203.0.113.7:5060 SIP/2.0\r\n", 0), 0U);
+  EXPECT_NE(out.find("\r\nCSeq: 42 INVITE\r\n"), std::string::npos);
+  EXPECT_NE(out.find("\r\nContent-Type: application/sdp\r\n"), std::string::npos);
+  const std::string body = out.substr(out.find("\r\n\r\n") + 4);
+  EXPECT_EQ(body,
+            "v=0\r\no=- 77 1 IN IP4 192.0.2.10\r\ns=sip_trunk_exporter test call\r\n"
+            "c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            "a=sendrecv\r\n");
+  EXPECT_NE(out.find("\r\nContent-Length: " + std::to_string(body.size()) + "\r\n"),
+            std::string::npos);
+  build_invite(r, "2001:db8::1", 1, out);
+  EXPECT_NE(out.find("\r\nc=IN IP6 2001:db8::1\r\n"), std::string::npos);
+}
+
+TEST(BuildRequest, ToTagIsWrittenWhenSet) {
+  RequestFields r = sample_request();
+  r.method = kBye;
+  r.to_tag = "peer1";
+  std::string out;
+  build_request(r, out);
+  EXPECT_NE(out.find(">;tag=peer1\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\r\nContent-Length: 0\r\n\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stx

@@ -828,5 +828,27 @@ TEST(SipResponseFields, ResetsOutputBetweenCalls) {
   EXPECT_EQ(r.challenge_count, 0U);
 }
 
+// The remote target of a 2xx to INVITE: the first Contact's URI, only when it is one we can
+// write into a Request-URI.
+TEST(SipResponseFields, FirstContactUri) {
+  EXPECT_EQ(first_contact_uri("<sip:a@192.0.2.1:5070;transport=tcp>;expires=60"),
+            "sip:a@192.0.2.1:5070;transport=tcp");
+  EXPECT_EQ(first_contact_uri("\"Bob\" <sips:b@h>, <sip:c@h>"), "sips:b@h");
+  EXPECT_EQ(first_contact_uri("sip:a@h;expires=60"), "sip:a@h");
+  EXPECT_EQ(first_contact_uri("sip:a@h, sip:b@h"), "sip:a@h");
+  EXPECT_EQ(first_contact_uri("*"), "");
+  EXPECT_EQ(first_contact_uri("<tel:+15550100>"), "");
+  EXPECT_EQ(first_contact_uri("<sip:a b@h>"), "");
+  EXPECT_EQ(first_contact_uri("<sip:a@h"), "");
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
+                               "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\n"
+                               "CSeq: 1 INVITE\r\nContact: <sip:uas@192.0.2.7:5080>\r\n"
+                               "Content-Length: 0\r\n\r\n",
+                               r),
+            SipParseError::ok);
+  EXPECT_EQ(r.contact_uri, "sip:uas@192.0.2.7:5080");
+}
+
 }  // namespace
 }  // namespace stx
