@@ -223,5 +223,12 @@ g.dashboard(
       g.pos(12, 31, 12, 6),
       min=0,
     ),
+    g.timeseries(
+      'Registered contacts',
+      'method = "register" targets only: the Contact bindings the registrar listed for the address of record (aor) in its last 2xx (sip_target_registered_contacts). Fewer than the target\'s min_contacts make it down with reason no_binding (SipTrunkRegistrationMissing). No data for other targets (OPTIONS probes), and for a register target until its first 2xx.',
+      [g.query('A', 'max(%s)' % q('sip_target_registered_contacts'), 'bindings')],
+      g.pos(0, 43, 12, 6),
+      min=0,
+    ) + { fieldConfig+: { defaults+: { decimals: 0 } } },
   ],
 )
