@@ -17,9 +17,9 @@ local pauseLeft = 'max by (address, transport) (clamp_min(%s - time(), 0))' % q(
 local certDaysLeft = g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays]]);
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
-local quantile(qt, refId) = g.query(
+local quantile(qt, refId, histogram='sip_probe_rtt_seconds') = g.query(
   refId,
-  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval])))' % [qt, q('sip_probe_rtt_seconds_bucket')],
+  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval])))' % [qt, q(histogram + '_bucket')],
   'p%g' % (qt * 100),
 );
 
@@ -230,5 +230,17 @@ g.dashboard(
       g.pos(0, 43, 12, 6),
       min=0,
     ) + { fieldConfig+: { defaults+: { decimals: 0 } } },
+    g.timeseries(
+      'Post-dial delay',
+      'INVITE probes only: quantiles of the post-dial delay, the time from the INVITE to its first 180 Ringing or 183 Session Progress (sip_invite_post_dial_delay_seconds). No data for other targets (OPTIONS or REGISTER probes).',
+      [
+        quantile(0.5, 'A', 'sip_invite_post_dial_delay_seconds'),
+        quantile(0.95, 'B', 'sip_invite_post_dial_delay_seconds'),
+        quantile(0.99, 'C', 'sip_invite_post_dial_delay_seconds'),
+      ],
+      g.pos(12, 43, 12, 6),
+      unit='s',
+      min=0,
+    ),
   ],
 )
