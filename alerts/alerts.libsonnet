@@ -88,6 +88,18 @@ local num(x) = '%g' % x;
       )
     ||| % { s: s, n: cfg.targetDownAtStartFailures },
     local downTargets = confirmedDown(sel),
+    // A target SipTrunkDown pages for whose probes failed with `reason` in the window:
+    // the same series (labels) as SipTrunkDown's, so Alertmanager can match the two.
+    local downFor(reason, window) =
+      downTargets + |||
+        and on (job, instance, target)
+        increase(sip_probe_failures_total{%(s)s,reason="%(r)s"}[%(w)s]) > 0
+      ||| % { s: sel, r: reason, w: window },
+    // "Contact bindings at the registrar: 0" (sip_target_registered_contacts, from the
+    // last 2xx answer to a register probe).
+    local registeredContacts =
+      '{{ with ' + seriesQuery('sip_target_registered_contacts') +
+      ' | query }}Contact bindings at the registrar: {{ . | first | value }}{{ else }}too few Contact bindings at the registrar{{ end }}',
     local degradedTargets = 'sip_target_state{%s,state="degraded"} == 1\n' % sel,
 
     // An address is down once it got its first verdict. Its series reads 0 until then
@@ -129,6 +141,28 @@ local num(x) = '%g' % x;
             'SIP trunk {{ $labels.target }} is down.',
             'SIP target ' + targetWithLabels + ' has answered no healthy OPTIONS to failures_before_down probes in a row' +
             forText(cfg.targetDownFor) + ': down since ' + since + '. Last answer: ' + lastAnswer + '.',
+          ),
+          alert(
+            'SipTrunkAuthFailing',
+            'critical',
+            downFor('auth', cfg.authFailingWindow),
+            cfg.authFailingFor,
+            'SIP trunk {{ $labels.target }} is down: credentials refused (401/407 after digest).',
+            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.authFailingFor) + ' (since ' + since +
+            '), and its probes in the last ' + cfg.authFailingWindow + ' failed with reason auth: the peer challenged' +
+            ' the request that carried our digest credentials (auth_user) again, so it refuses them (expired or rotated).' +
+            ' Last answer: ' + lastAnswer + '. This alert replaces its SipTrunkDown in Alertmanager.',
+          ),
+          alert(
+            'SipTrunkRegistrationMissing',
+            'critical',
+            downFor('no_binding', cfg.registrationMissingWindow),
+            cfg.registrationMissingFor,
+            'SIP trunk {{ $labels.target }} is down: registration missing (' + registeredContacts + ').',
+            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.registrationMissingFor) + ' (since ' + since +
+            '), and its probes in the last ' + cfg.registrationMissingWindow + ' failed with reason no_binding: the registrar' +
+            ' answers the REGISTER fetch but lists fewer Contact bindings for the address of record (aor) than min_contacts,' +
+            ' so the PBX is not registered right now. Last answer: ' + lastAnswer + '. This alert replaces its SipTrunkDown in Alertmanager.',
           ),
           alert(
             'SipTrunkDegraded',

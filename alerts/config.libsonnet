@@ -42,6 +42,23 @@
     // lets a short overload (a carrier's CPS spike, a quick restart) pass unmailed.
     targetDegradedFor: '1m',
 
+    // SipTrunkAuthFailing / SipTrunkRegistrationMissing (critical): a target that
+    // SipTrunkDown pages for, whose probes failed with reason `auth` (credentials
+    // refused: 401/407 to the request that carried them) / `no_binding` (a register
+    // target's 2xx listed fewer than min_contacts bindings) within the window. Each
+    // inhibits that target's SipTrunkDown in Alertmanager, so the on-call gets one
+    // page naming the cause. While down, a target is probed every down_interval
+    // (shipped 10s, default its interval; README's register example: 60s): keep the
+    // window above several of those, so every window holds a failure of a target that
+    // stays down. A longer window only keeps the cause named a little longer after
+    // the failures turn to another reason.
+    authFailingWindow: '5m',
+    registrationMissingWindow: '5m',
+    // Keep them at targetDownFor (they follow it unless set): they must fire with
+    // SipTrunkDown, or its notification goes out before they can inhibit it.
+    authFailingFor: self.targetDownFor,
+    registrationMissingFor: self.targetDownFor,
+
     // SipTrunkHighRtt: this quantile of the probe RTT over the window, in seconds.
     highRttQuantile: 0.95,
     highRttThresholdSeconds: 0.5,

@@ -17,9 +17,9 @@ local pauseLeft = 'max by (address, transport) (clamp_min(%s - time(), 0))' % q(
 local certDaysLeft = g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays]]);
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
-local quantile(qt, refId) = g.query(
+local quantile(qt, refId, histogram='sip_probe_rtt_seconds') = g.query(
   refId,
-  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval])))' % [qt, q('sip_probe_rtt_seconds_bucket')],
+  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval])))' % [qt, q(histogram + '_bucket')],
   'p%g' % (qt * 100),
 );
 
@@ -221,6 +221,25 @@ g.dashboard(
         g.query('B', 'max(%s)' % q('sip_target_consecutive_failures'), 'failures in a row'),
       ],
       g.pos(12, 31, 12, 6),
+      min=0,
+    ),
+    g.timeseries(
+      'Registered contacts',
+      'method = "register" targets only: the Contact bindings the registrar listed for the address of record (aor) in its last 2xx (sip_target_registered_contacts). Fewer than the target\'s min_contacts make it down with reason no_binding (SipTrunkRegistrationMissing). No data for other targets (OPTIONS probes), and for a register target until its first 2xx.',
+      [g.query('A', 'max(%s)' % q('sip_target_registered_contacts'), 'bindings')],
+      g.pos(0, 43, 12, 6),
+      min=0,
+    ) + { fieldConfig+: { defaults+: { decimals: 0 } } },
+    g.timeseries(
+      'Post-dial delay',
+      'INVITE probes only: quantiles of the post-dial delay, the time from the INVITE to its first 180 Ringing or 183 Session Progress (sip_invite_post_dial_delay_seconds). No data for other targets (OPTIONS or REGISTER probes).',
+      [
+        quantile(0.5, 'A', 'sip_invite_post_dial_delay_seconds'),
+        quantile(0.95, 'B', 'sip_invite_post_dial_delay_seconds'),
+        quantile(0.99, 'C', 'sip_invite_post_dial_delay_seconds'),
+      ],
+      g.pos(12, 43, 12, 6),
+      unit='s',
       min=0,
     ),
   ],

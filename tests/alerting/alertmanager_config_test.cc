@@ -39,13 +39,15 @@ TEST_F(AlertmanagerConfigTest, AmtoolCheckConfigIsClean) {
                            dir_.path(), 30s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("SUCCESS")) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("3 inhibit rules")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("4 inhibit rules")) << r.out;
 }
 
 TEST_F(AlertmanagerConfigTest, CriticalAlertsPageAndAreEmailed) {
   for (const auto& labels : std::vector<std::vector<std::string>>{
            {"alertname=SipTrunkDown", "severity=critical", "target=edge-a", "carrier=acme", "site=nyc"},
            {"alertname=SipTrunkGroupDown", "severity=critical", "carrier=acme", "site=nyc"},
+           {"alertname=SipTrunkAuthFailing", "severity=critical", "target=edge-a"},
+           {"alertname=SipTrunkRegistrationMissing", "severity=critical", "target=pbx01"},
            {"alertname=SipTrunkTlsCertificateExpired", "severity=critical", "target=edge-a"},
            {"alertname=SipTrunkExporterDown", "severity=critical", "instance=pbx:15060"},
            {"alertname=SipTrunkExporterConfigReloadFailed", "severity=critical", "instance=pbx:15060"},

@@ -1,7 +1,8 @@
 // The inhibit rules of alerts/alertmanager.yml in a running Alertmanager: a whole
-// carrier/site group down silences its members' alerts, and a target's critical
-// alert silences its warnings (per-address ones included); everything else is
-// notified, critical alerts paged.
+// carrier/site group down silences its members' alerts, a target's critical
+// alert silences its warnings (per-address ones included), and an alert naming why a
+// target is down (credentials refused, registration missing) replaces its
+// SipTrunkDown; everything else is notified, critical alerts paged.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -38,7 +39,8 @@ json alert(const std::map<std::string, std::string>& labels) {
           {"endsAt", rfc3339(now + 10min)}};
 }
 
-// "alertname target[ address]" (or "alertname carrier/site") -> the alert's state.
+// "alertname target[ @instance][ address]" (or "alertname carrier/site") -> the alert's
+// state; the instance only for a target's alert that has one.
 std::map<std::string, std::string> states(const json& alerts) {
   std::map<std::string, std::string> out;
   for (const auto& a : alerts) {
@@ -46,6 +48,9 @@ std::map<std::string, std::string> states(const json& alerts) {
     std::string key = l.at("alertname").get<std::string>() + " " +
                       (l.contains("target") ? l.at("target").get<std::string>()
                                             : l.value("carrier", "") + "/" + l.value("site", ""));
+    if (l.contains("target") && l.contains("instance")) {
+      key += " @" + l.at("instance").get<std::string>();
+    }
     if (l.contains("address")) key += " " + l.at("address").get<std::string>();
     out[key] = a.at("status").at("state");
   }
@@ -141,6 +146,52 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                  {"carrier", "solo"},
                  {"site", "ams"},
                  {"address", "198.51.100.2:5061"}}),
+          // par-1's credentials are refused and par-2's PBX is not registered: each cause
+          // fires with the SipTrunkDown of its target, of the same exporter.
+          alert({{"alertname", "SipTrunkAuthFailing"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-a:15060"},
+                 {"target", "par-1"},
+                 {"carrier", "solo"},
+                 {"site", "par"}}),
+          alert({{"alertname", "SipTrunkDown"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-a:15060"},
+                 {"target", "par-1"},
+                 {"carrier", "solo"},
+                 {"site", "par"}}),
+          alert({{"alertname", "SipTrunkRegistrationMissing"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-a:15060"},
+                 {"target", "par-2"},
+                 {"carrier", "solo"},
+                 {"site", "par"}}),
+          alert({{"alertname", "SipTrunkDown"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-a:15060"},
+                 {"target", "par-2"},
+                 {"carrier", "solo"},
+                 {"site", "par"}}),
+          // A target named par-3 on two exporters: one's refused credentials say
+          // nothing about why the other's par-3 is down.
+          alert({{"alertname", "SipTrunkAuthFailing"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-a:15060"},
+                 {"target", "par-3"},
+                 {"carrier", "solo"},
+                 {"site", "par"}}),
+          alert({{"alertname", "SipTrunkDown"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-b:15060"},
+                 {"target", "par-3"},
+                 {"carrier", "solo"},
+                 {"site", "par"}}),
           alert({{"alertname", "SipTrunkExporterDown"},
                  {"severity", "critical"},
                  {"instance", "pbx:15060"}}),
@@ -162,6 +213,12 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
       {"SipTrunkHighRtt ams-1", "active"},  // nothing critical there
       {"SipTrunkAddressDown ams-1 198.51.100.1:5060", "active"},
       {"SipTrunkKeepaliveFailing ams-1 198.51.100.2:5061", "active"},
+      {"SipTrunkAuthFailing par-1 @exp-a:15060", "active"},
+      {"SipTrunkDown par-1 @exp-a:15060", "suppressed"},  // the cause replaces it
+      {"SipTrunkRegistrationMissing par-2 @exp-a:15060", "active"},
+      {"SipTrunkDown par-2 @exp-a:15060", "suppressed"},
+      {"SipTrunkAuthFailing par-3 @exp-a:15060", "active"},
+      {"SipTrunkDown par-3 @exp-b:15060", "active"},  // another exporter's target
       {"SipTrunkExporterDown /", "active"},
   };
   std::map<std::string, std::string> got;
@@ -196,7 +253,12 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                emailed("SipTrunkKeepaliveFailing", "ams-1") &&
                emailed("SipTrunkExporterDown", "pbx:15060") && emailed("SipTrunkDegraded", "ber-1") &&
                paged("SipTrunkGroupDown", "nyc") &&
-               paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060");
+               paged("SipTrunkDown", "lax-1") && paged("SipTrunkExporterDown", "pbx:15060") &&
+               emailed("SipTrunkAuthFailing", "par-1") && paged("SipTrunkAuthFailing", "par-1") &&
+               emailed("SipTrunkRegistrationMissing", "par-2") &&
+               paged("SipTrunkRegistrationMissing", "par-2") &&
+               emailed("SipTrunkAuthFailing", "par-3") && emailed("SipTrunkDown", "par-3") &&
+               paged("SipTrunkDown", "par-3");
       },
       100ms);
   EXPECT_TRUE(all_in) << "not every active alert was emailed and paged";
@@ -207,6 +269,11 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
   EXPECT_FALSE(emailed("SipTrunkDegraded", "lax-1"));
   EXPECT_FALSE(emailed("SipTrunkOverloaded", "ber-1"));
   EXPECT_FALSE(emailed("SipTrunkServerErrors", "ber-1"));
+  // One page and one email per target down for a named cause: the cause's.
+  EXPECT_FALSE(emailed("SipTrunkDown", "par-1"));
+  EXPECT_FALSE(paged("SipTrunkDown", "par-1"));
+  EXPECT_FALSE(emailed("SipTrunkDown", "par-2"));
+  EXPECT_FALSE(paged("SipTrunkDown", "par-2"));
   EXPECT_FALSE(paged("SipTrunkDegraded", "ber-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkAddressDown", "ams-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkHighRtt", "ams-1")) << "a warning paged";

@@ -168,9 +168,13 @@ TEST_F(DashboardQueriesTest, EveryPanelAndVariableQueryRunsAndReturnsData) {
   run_dashboard("sip-trunk-overview.json", with({{"$target", ".*"}}), true);
   run_dashboard("sip-trunk-overview.json",
                 with({{"$instance", instance}, {"$carrier", "acme"}, {"$site", "nyc"}, {"$target", ".*"}}), true);
-  // A UDP target has no TLS series; the TLS target has every series.
-  run_dashboard("sip-trunk-target.json", with({{"$target", kLive}}), true, {"sip_tls_"});
-  run_dashboard("sip-trunk-target.json", with({{"$instance", instance}, {"$target", kTls}}), true);
+  // A UDP target has no TLS series; the TLS target has every series but those of
+  // other probe methods (these targets probe with OPTIONS: no register bindings, no
+  // INVITE post-dial delay).
+  run_dashboard("sip-trunk-target.json", with({{"$target", kLive}}), true,
+                {"sip_tls_", "sip_target_registered_contacts", "sip_invite_"});
+  run_dashboard("sip-trunk-target.json", with({{"$instance", instance}, {"$target", kTls}}), true,
+                {"sip_target_registered_contacts", "sip_invite_"});
   // A target that never answered has no RTTs or codes to show; its queries must
   // still be valid.
   run_dashboard("sip-trunk-target.json", with({{"$target", kDead}}), false);

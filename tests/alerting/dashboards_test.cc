@@ -428,6 +428,12 @@ TEST_F(DashboardsTest, ShowWhatTheOnCallEngineerLooksFor) {
   EXPECT_TRUE(has(t, "timeseries", {"sip_probe_responses_total"})) << "response codes over time";
   EXPECT_TRUE(has(t, "timeseries", {"sip_probe_failures_total"})) << "failure reasons over time";
   EXPECT_TRUE(has(t, "timeseries", {"sip_target_state_changes_total"})) << "state changes";
+  EXPECT_TRUE(has(t, "timeseries", {"sip_target_registered_contacts"}))
+      << "a register target's bindings over time";
+  EXPECT_TRUE(has(t, "timeseries",
+                  {"histogram_quantile(0.5,", "histogram_quantile(0.95,",
+                   "histogram_quantile(0.99,", "sip_invite_post_dial_delay_seconds_bucket"}))
+      << "an INVITE target's post-dial delay p50/p95/p99";
   EXPECT_TRUE(has(t, "stat", {"sip_tls_cert_expiry_timestamp_seconds"})) << "TLS expiry";
   EXPECT_TRUE(has(t, "table", {"sip_target_info"})) << "server header";
   EXPECT_TRUE(has(t, "table",

@@ -1,6 +1,7 @@
 // Rules and dashboards name only metrics that exist: what the real exporter exposes
-// (scraped while it probes a SIPp peer over UDP and Kamailio over TLS with keepalives,
-// so response, RTT, address, TLS and keepalive series exist), what the recording
+// (scraped while it probes a SIPp peer over UDP, Kamailio over TLS with keepalives and
+// a Kamailio registrar with method = "register", so response, RTT, address, TLS,
+// keepalive and registered-contacts series exist), what the recording
 // rules produce, what /probe answers for a TLS and a refused probe, Prometheus's own `up`,
 // and any metric announced for a later change.
 #include <gmock/gmock.h>
@@ -50,6 +51,9 @@ class ExposedMetricsTest : public ::testing::Test {
     it::SippPeer peer(dir.path(), "options_200.xml");
     it::TestCertificates certs;
     it::KamailioTransports kamailio(dir.path(), certs);
+    // tests/integration/peers/kamailio_registrar.cfg: digest with the password s3cret.
+    it::KamailioPeer registrar(dir.path(), "kamailio_registrar.cfg", 0, "registrar",
+                               {{"@AUTH_ALGORITHM@", "MD5"}, {"@QOP_FLAGS@", "1"}});
     it::ExporterConfigSpec spec;
     spec.targets = {
         {"edge-live", peer.uri(), {{"carrier", "acme"}, {"site", "nyc"}}, {}},
@@ -58,6 +62,13 @@ class ExposedMetricsTest : public ::testing::Test {
          {{"carrier", "acme"}, {"site", "ams"}},
          {{"tls_ca_file", it::toml_string(certs.ca().cert().string())},
           {"keepalive_interval", "\"5s\""}}},
+        {"pbx-reg",
+         registrar.uri(),
+         {{"carrier", "acme"}, {"site", "par"}},
+         {{"method", "\"register\""},
+          {"aor", it::toml_string("sip:pbx01@127.0.0.1")},
+          {"auth_user", it::toml_string("pbx01")},
+          {"auth_password", it::toml_string("s3cret")}}},
     };
     spec.extra_toml =
         "\n[module.tls]\ntls_ca_file = " + it::toml_string(certs.ca().cert().string()) +
@@ -68,10 +79,12 @@ class ExposedMetricsTest : public ::testing::Test {
       return e.sum("sip_probe_responses_total", {{"target", "edge-live"}}) > 0 &&
              e.sum("sip_probe_responses_total", {{"target", "edge-tls"}}) > 0 &&
              e.sum("sip_tls_info") > 0 &&
-             e.sum("sip_keepalives_total", {{"result", "success"}}) > 0;
+             e.sum("sip_keepalives_total", {{"result", "success"}}) > 0 &&
+             e.value("sip_target_registered_contacts", {{"target", "pbx-reg"}}).has_value();
     });
     ASSERT_TRUE(scraped.ok)
-        << "no responses from SIPp and Kamailio, TLS info or keepalive pongs in 30 s:\n"
+        << "no responses from SIPp and Kamailio, TLS info, keepalive pongs or a registrar's "
+           "2xx in 30 s:\n"
         << scraped.last.text();
     exposed_ = names_in(scraped.last);
     // What a /probe job scrapes: a TLS probe that succeeds and a UDP one that fails.
@@ -121,7 +134,10 @@ TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
         "sip_keepalives_total", "sip_exporter_config_last_reload_successful",
         // Issue 16's health states and Retry-After pause, which the alerts and dashboards use.
         "sip_target_state", "sip_address_state", "sip_target_retry_after_seconds",
-        "sip_address_retry_after_timestamp_seconds"}) {
+        "sip_address_retry_after_timestamp_seconds",
+        // A register target's bindings, which SipTrunkRegistrationMissing and the target
+        // dashboard show.
+        "sip_target_registered_contacts"}) {
     EXPECT_EQ(exposed_.count(name), 1u) << name;
   }
 }
