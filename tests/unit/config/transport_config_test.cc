@@ -141,43 +141,44 @@ TEST(ConfigTransport, FoldedFromTheUri) {
 TEST(ConfigTransport, BadValues) {
   EXPECT_EQ(error_of(kTarget + "transport = \"sctp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"sctp\" is not one of \"udp\", "
-            "\"tcp\", \"tls\"");
+            "\"tcp\", \"tls\", \"ws\", \"wss\"");
   EXPECT_EQ(error_of(kTarget + "transport = \"UDP\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"UDP\" is not one of \"udp\", "
-            "\"tcp\", \"tls\"");
+            "\"tcp\", \"tls\", \"ws\", \"wss\"");
   EXPECT_EQ(error_of(kTarget + "transport = 5060\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: expected one of \"udp\", \"tcp\", "
-            "\"tls\", got integer");
+            "\"tls\", \"ws\", \"wss\", got integer");
   EXPECT_EQ(error_of(kTarget + "transprot = \"udp\"\n"),
             "config.toml:4:1: [[target]] #1 \"a\": unknown key \"transprot\" (did you mean "
             "\"transport\"?)");
 }
 
 TEST(ConfigTransport, UnsupportedUriTransports) {
-  for (const char* t : {"ws", "wss", "sctp"}) {
+  for (const char* t : {"sctp", "ws2"}) {
     EXPECT_EQ(error_of(target_with_uri(std::string("sip:x.example;transport=") + t)),
               std::string("config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=") +
-                  t + "\": transport \"" + t + "\" is not supported (want udp, tcp or tls)");
+                  t + "\": transport \"" + t +
+                  "\" is not supported (want udp, tcp, tls, ws or wss)");
   }
 }
 
 TEST(ConfigTransport, Conflicts) {
   EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "transport = \"udp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"udp\" conflicts with the sips: "
-            "URI, which needs tls");
+            "URI, which needs tls or wss");
   EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "transport = \"tcp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"tcp\" conflicts with the sips: "
-            "URI, which needs tls");
+            "URI, which needs tls or wss");
   EXPECT_EQ(error_of(target_with_uri("sip:x.example;transport=tcp") + "transport = \"udp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"udp\" conflicts with the URI's "
             ";transport=tcp");
   EXPECT_EQ(error_of(target_with_uri("sips:x.example;transport=tcp")),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=tcp\": sips: "
-            "needs transport tls, not ;transport=tcp");
+            "needs transport tls or wss, not ;transport=tcp");
   // A transport from [defaults] that does not fit the target's URI: pointed at the URI.
   EXPECT_EQ(error_of("[defaults]\ntransport = \"udp\"\n" + target_with_uri("sips:x.example")),
             "config.toml:5:7: [[target]] #1 \"a\": transport: \"udp\" conflicts with the sips: "
-            "URI, which needs tls (transport is set in [defaults])");
+            "URI, which needs tls or wss (transport is set in [defaults])");
 }
 
 // --- probe, up_when -------------------------------------------------------------------
@@ -486,31 +487,33 @@ TEST(ConfigTls, TlsKeysNeedTls) {
   const std::string ca = files.write("ca.pem");
   EXPECT_EQ(error_of(kTarget + "transport = \"udp\"\ntls_ca_file = \"" + ca + "\"\n"),
             "config.toml:5:15: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport "
-            "\"tls\" (or none), but the transport is \"udp\"");
+            "\"tls\" or \"wss\" (or none), but the transport is \"udp\"");
   EXPECT_EQ(error_of(kTarget + "transport = \"tcp\"\ntls_server_name = \"x.example\"\n"),
             "config.toml:5:19: [[target]] #1 \"a\": tls_server_name: TLS settings need transport "
-            "\"tls\" (or none), but the transport is \"tcp\"");
+            "\"tls\" or \"wss\" (or none), but the transport is \"tcp\"");
   // Even false: the key says TLS is meant.
   EXPECT_EQ(error_of(kTarget + "transport = \"tcp\"\ntls_insecure_skip_verify = false\n"),
             "config.toml:5:28: [[target]] #1 \"a\": tls_insecure_skip_verify: TLS settings need "
-            "transport \"tls\" (or none), but the transport is \"tcp\"");
+            "transport \"tls\" or \"wss\" (or none), but the transport is \"tcp\"");
   // The transport from the URI counts.
   EXPECT_EQ(
       error_of(target_with_uri("sip:x.example;transport=tcp") + "tls_ca_file = \"" + ca + "\"\n"),
-      "config.toml:4:15: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport \"tls\" "
+      "config.toml:4:15: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport \"tls\" or "
+      "\"wss\" "
       "(or none), but the transport is \"tcp\"");
   // [defaults] TLS settings and a target that picks udp: pointed at the target's key.
   EXPECT_EQ(
       error_of("[defaults]\ntls_ca_file = \"" + ca + "\"\n" + kTarget + "transport = \"udp\"\n"),
       "config.toml:6:13: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport "
-      "\"tls\" (or none), but the transport is \"udp\"");
+      "\"tls\" or \"wss\" (or none), but the transport is \"udp\"");
   // ... or whose URI does.
   EXPECT_EQ(error_of("[defaults]\ntls_ca_file = \"" + ca + "\"\n" +
                      target_with_uri("sip:x.example;transport=udp")),
             "config.toml:5:7: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport "
-            "\"tls\" (or none), but the transport is \"udp\"");
+            "\"tls\" or \"wss\" (or none), but the transport is \"udp\"");
   EXPECT_EQ(error_of("[defaults]\ntransport = \"udp\"\ntls_ca_file = \"" + ca + "\"\n"),
-            "config.toml:3:15: [defaults]: tls_ca_file: TLS settings need transport \"tls\" (or "
+            "config.toml:3:15: [defaults]: tls_ca_file: TLS settings need transport \"tls\" or "
+            "\"wss\" (or "
             "none), but the transport is \"udp\"");
 }
 
@@ -577,11 +580,11 @@ TEST(ConfigKeepalive, Errors) {
             "string like \"30s\", got integer");
   EXPECT_EQ(error_of(kTarget + "transport = \"udp\"\nkeepalive_interval = \"30s\"\n"),
             "config.toml:5:22: [[target]] #1 \"a\": keepalive_interval: keepalives need transport "
-            "\"tcp\" or \"tls\", but the transport is \"udp\"");
+            "\"tcp\", \"tls\", \"ws\" or \"wss\", but the transport is \"udp\"");
   EXPECT_EQ(
       error_of(target_with_uri("sip:x.example;transport=udp") + "keepalive_interval = \"30s\"\n"),
       "config.toml:4:22: [[target]] #1 \"a\": keepalive_interval: keepalives need transport "
-      "\"tcp\" or \"tls\", but the transport is \"udp\"");
+      "\"tcp\", \"tls\", \"ws\" or \"wss\", but the transport is \"udp\"");
   EXPECT_EQ(error_of("[module.m]\nkeepalive_interval = \"30s\"\n"),
             "config.toml:2:1: [module.m]: keepalive_interval: not used by /probe modules (a "
             "/probe request keeps no connection open)");
@@ -803,13 +806,14 @@ auth_trusted_hosts = ["127.0.0.1"]
 }
 
 TEST(ConfigModuleSettings, ModuleErrorsUseTheSameValidators) {
-  EXPECT_EQ(error_of("[module.m]\ntransport = \"ws\"\n"),
-            "config.toml:2:13: [module.m]: transport: \"ws\" is not one of \"udp\", \"tcp\", "
-            "\"tls\"");
+  EXPECT_EQ(error_of("[module.m]\ntransport = \"sctp\"\n"),
+            "config.toml:2:13: [module.m]: transport: \"sctp\" is not one of \"udp\", \"tcp\", "
+            "\"tls\", \"ws\", \"wss\"");
   EXPECT_EQ(error_of("[module.m]\nauth_user = \"u\"\n"),
             "config.toml:2:13: [module.m]: auth_user: needs auth_password or auth_password_env");
   EXPECT_EQ(error_of("[module.m]\ntransport = \"udp\"\ntls_server_name = \"x.example\"\n"),
-            "config.toml:3:19: [module.m]: tls_server_name: TLS settings need transport \"tls\" "
+            "config.toml:3:19: [module.m]: tls_server_name: TLS settings need transport \"tls\" or "
+            "\"wss\" "
             "(or none), but the transport is \"udp\"");
   EXPECT_EQ(error_of("[module.m]\nheadrs = {}\n"),
             "config.toml:2:1: [module.m]: unknown key \"headrs\" (did you mean \"headers\"?)");
