@@ -912,7 +912,7 @@ TEST(ConfigErrors, UriSipsIsTls) {
   EXPECT_EQ(config.targets.at(0).transport, Transport::tls);
   EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sips:x.example;transport=udp\"\n"),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=udp\": sips: "
-            "needs transport tls, not ;transport=udp");
+            "needs transport tls or wss, not ;transport=udp");
 }
 
 // --- the shipped example --------------------------------------------------------

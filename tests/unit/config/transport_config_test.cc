@@ -181,6 +181,91 @@ TEST(ConfigTransport, Conflicts) {
             "URI, which needs tls or wss (transport is set in [defaults])");
 }
 
+// --- SIP over WebSocket ------------------------------------------------------------
+
+TEST(ConfigWebSocket, TransportsFromTheKeyAndTheUri) {
+  EXPECT_EQ(to_string(Transport::ws), "ws");
+  EXPECT_EQ(to_string(Transport::wss), "wss");
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).transport, Transport::ws);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"wss\"\n")).transport, Transport::wss);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example:8080;transport=ws"))).transport,
+            Transport::ws);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=WSS"))).transport,
+            Transport::wss);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example;transport=wss"))).transport,
+            Transport::wss);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"wss\"\n"))
+                .transport,
+            Transport::wss);
+}
+
+TEST(ConfigWebSocket, SipsNeedsWss) {
+  EXPECT_EQ(error_of(target_with_uri("sips:x.example;transport=ws")),
+            "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=ws\": sips: "
+            "needs transport tls or wss, not ;transport=ws");
+  EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "transport = \"ws\"\n"),
+            "config.toml:4:13: [[target]] #1 \"a\": transport: \"ws\" conflicts with the sips: "
+            "URI, which needs tls or wss");
+  EXPECT_EQ(error_of(target_with_uri("sip:x.example;transport=ws") + "transport = \"wss\"\n"),
+            "config.toml:4:13: [[target]] #1 \"a\": transport: \"wss\" conflicts with the URI's "
+            ";transport=ws");
+  Config config = parse_probe_only("[module.m]\ntransport = \"ws\"\n");
+  EXPECT_EQ(probe_error_of(*find_module(config, "m"), "sips:x.example"),
+            "target \"sips:x.example\": transport \"ws\" conflicts with the sips: URI, which needs "
+            "tls or wss (module \"m\")");
+  EXPECT_EQ(probe_error_of(*find_module(config, "default"), "sips:x.example;transport=ws"),
+            "target \"sips:x.example;transport=ws\": sips: needs transport tls or wss, not "
+            ";transport=ws");
+}
+
+TEST(ConfigWebSocket, WsPathDefaultsAndInheritance) {
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).ws_path, "/");
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\nws_path = \"/sip/ws?x=1\"\n"))
+                .ws_path,
+            "/sip/ws?x=1");
+  // [defaults] may hold it for its WebSocket targets; the others ignore it.
+  Config config = parse_ok("[defaults]\nws_path = \"/ws\"\n" + kTarget + "transport = \"ws\"\n" +
+                           "[[target]]\nname = \"b\"\nuri = \"sip:x.example;transport=tcp\"\n");
+  EXPECT_EQ(config.targets.at(0).ws_path, "/ws");
+  EXPECT_EQ(config.targets.at(1).transport, Transport::tcp);
+  // Modules and /probe targets carry it.
+  config = parse_probe_only("[module.gw]\ntransport = \"wss\"\nws_path = \"/gw\"\n");
+  EXPECT_EQ(find_module(config, "gw")->settings.ws_path, "/gw");
+  TargetConfig target = target_for_probe(*find_module(config, "gw"), "sips:gw.example");
+  EXPECT_EQ(target.transport, Transport::wss);
+  EXPECT_EQ(target.ws_path, "/gw");
+  // TLS settings go with wss as with tls.
+  EXPECT_TRUE(only_target(parse_ok(kTarget + "transport = \"wss\"\ntls_server_name = "
+                                             "\"gw.example\"\n"))
+                  .tls.server_name == "gw.example");
+}
+
+TEST(ConfigWebSocket, BadWsPaths) {
+  EXPECT_EQ(error_of(kTarget + "transport = \"ws\"\nws_path = \"ws\"\n"),
+            "config.toml:5:11: [[target]] #1 \"a\": ws_path: \"ws\" must start with \"/\" (an "
+            "HTTP path like \"/ws\")");
+  EXPECT_EQ(error_of(kTarget + "transport = \"ws\"\nws_path = \"/a b\"\n"),
+            "config.toml:5:11: [[target]] #1 \"a\": ws_path: \"/a b\" is not an HTTP path "
+            "(character \" \" is not allowed; percent-encode it)");
+  EXPECT_EQ(error_of(kTarget + "ws_path = 1\n"),
+            "config.toml:4:11: [[target]] #1 \"a\": ws_path: expected a string, got integer");
+  EXPECT_EQ(error_of("[defaults]\nws_path = \"\"\n"),
+            "config.toml:2:11: [defaults]: ws_path: must not be empty");
+  EXPECT_EQ(error_of("[module.m]\nws_path = \"x\"\n"),
+            "config.toml:2:11: [module.m]: ws_path: \"x\" must start with \"/\" (an HTTP path "
+            "like \"/ws\")");
+  // A target or module that sets it must use WebSocket.
+  EXPECT_EQ(error_of(kTarget + "transport = \"tcp\"\nws_path = \"/ws\"\n"),
+            "config.toml:5:11: [[target]] #1 \"a\": ws_path: applies to transport \"ws\" or "
+            "\"wss\" only, but the transport is \"tcp\"");
+  EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "ws_path = \"/ws\"\n"),
+            "config.toml:4:11: [[target]] #1 \"a\": ws_path: applies to transport \"ws\" or "
+            "\"wss\" only, but the transport is \"tls\"");
+  EXPECT_EQ(error_of("[module.m]\ntransport = \"udp\"\nws_path = \"/ws\"\n"),
+            "config.toml:3:11: [module.m]: ws_path: applies to transport \"ws\" or \"wss\" only, "
+            "but the transport is \"udp\"");
+}
+
 // --- probe, up_when -------------------------------------------------------------------
 
 TEST(ConfigProbeChoices, ValuesAndDefaults) {
@@ -762,6 +847,7 @@ TEST(ConfigSettingsEquality, EveryNewFieldTakesPart) {
         std::string("source_port = 5070\n"), "tls_ca_file = \"" + ca + "\"\n",
         std::string("tls_server_name = \"x.example\"\n"),
         std::string("keepalive_interval = \"30s\"\n"),
+        std::string("transport = \"ws\"\nws_path = \"/ws\"\n"),
         std::string("auth_user = \"u\"\nauth_password = \"p\"\n")}) {
     EXPECT_NE(only_target(parse_ok(kTarget + extra)), base) << extra;
   }
@@ -843,13 +929,13 @@ TEST(TargetForProbeTransport, ConflictsWithTheModule) {
                        "\"\n[module.v4]\nsource_address = \"127.0.0.1\"\n");
   EXPECT_EQ(probe_error_of(*find_module(config, "udp"), "sips:x.example"),
             "target \"sips:x.example\": transport \"udp\" conflicts with the sips: URI, which "
-            "needs tls (module \"udp\")");
+            "needs tls or wss (module \"udp\")");
   EXPECT_EQ(probe_error_of(*find_module(config, "udp"), "sip:x.example;transport=tcp"),
             "target \"sip:x.example;transport=tcp\": transport \"udp\" conflicts with the URI's "
             ";transport=tcp (module \"udp\")");
   EXPECT_EQ(probe_error_of(*find_module(config, "tls"), "sip:x.example;transport=udp"),
             "target \"sip:x.example;transport=udp\": the transport is \"udp\", but TLS settings "
-            "need transport \"tls\" (module \"tls\")");
+            "need transport \"tls\" or \"wss\" (module \"tls\")");
   EXPECT_EQ(target_for_probe(*find_module(config, "tls"), "sips:x.example").tls.ca_file, ca);
   EXPECT_EQ(probe_error_of(*find_module(config, "v4"), "sip:[::1]:5060"),
             "target \"sip:[::1]:5060\": source_address \"127.0.0.1\" is IPv4 but the URI host "
