@@ -194,9 +194,9 @@ TEST(ConfigWebSocket, TransportsFromTheKeyAndTheUri) {
             Transport::wss);
   EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example;transport=wss"))).transport,
             Transport::wss);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"wss\"\n"))
-                .transport,
-            Transport::wss);
+  EXPECT_EQ(
+      only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"wss\"\n")).transport,
+      Transport::wss);
 }
 
 TEST(ConfigWebSocket, SipsNeedsWss) {
@@ -220,9 +220,9 @@ TEST(ConfigWebSocket, SipsNeedsWss) {
 
 TEST(ConfigWebSocket, WsPathDefaultsAndInheritance) {
   EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).ws_path, "/");
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\nws_path = \"/sip/ws?x=1\"\n"))
-                .ws_path,
-            "/sip/ws?x=1");
+  EXPECT_EQ(
+      only_target(parse_ok(kTarget + "transport = \"ws\"\nws_path = \"/sip/ws?x=1\"\n")).ws_path,
+      "/sip/ws?x=1");
   // [defaults] may hold it for its WebSocket targets; the others ignore it.
   Config config = parse_ok("[defaults]\nws_path = \"/ws\"\n" + kTarget + "transport = \"ws\"\n" +
                            "[[target]]\nname = \"b\"\nuri = \"sip:x.example;transport=tcp\"\n");

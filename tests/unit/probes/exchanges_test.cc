@@ -326,8 +326,7 @@ TEST(ExchangesWebSocket, UpgradeHostAndPathAndInvalidViaAndContactPerConnection)
   auto request_on = [&](std::size_t i) {
     rig.connections.made[i]->become_ready();
     EXPECT_EQ(rig.connections.made[i]->sent.size(), 1u);
-    return rig.connections.made[i]->sent.empty() ? std::string()
-                                                 : rig.connections.made[i]->sent[0];
+    return rig.connections.made[i]->sent.empty() ? std::string() : rig.connections.made[i]->sent[0];
   };
   const std::string first = request_on(0);
   EXPECT_THAT(header(first, "Via"), ContainsRegex("^SIP/2.0/WS [0-9a-f]{16}\\.invalid;branch="));
