@@ -257,6 +257,10 @@ std::string_view to_string(Transport t) {
       return "tcp";
     case Transport::tls:
       return "tls";
+    case Transport::ws:
+      return "ws";
+    case Transport::wss:
+      return "wss";
   }
   return "udp";
 }

@@ -78,7 +78,9 @@ struct TargetConfig {
   std::string source_address;     // local IP to send from; empty: chosen by routing
   std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
   TlsSettings tls;
-  std::chrono::milliseconds keepalive_interval{0};  // RFC 5626 CRLF ping on tcp/tls; 0 off
+  std::string ws_path = "/";  // ws and wss: the HTTP request target of the WebSocket upgrade
+  // RFC 5626 CRLF ping on tcp/tls (a WebSocket ping on ws/wss); 0 off
+  std::chrono::milliseconds keepalive_interval{0};
   std::optional<DigestCredentials> auth;
   bool operator==(const TargetConfig&) const = default;
 };

@@ -166,11 +166,14 @@ constexpr ConfigKey kKeys[] = {
     setting_key(
         "transport", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
-          s.transport = parse_choice<Transport>(
-              src, node, ctx,
-              {{"udp", Transport::udp}, {"tcp", Transport::tcp}, {"tls", Transport::tls}});
+          s.transport = parse_choice<Transport>(src, node, ctx,
+                                                {{"udp", Transport::udp},
+                                                 {"tcp", Transport::tcp},
+                                                 {"tls", Transport::tls},
+                                                 {"ws", Transport::ws},
+                                                 {"wss", Transport::wss}});
         },
-        "udp, tcp or tls; else the URI's, else RFC 3263 decides"),
+        "udp, tcp, tls, ws or wss (SIP over WebSocket); else the URI's, else RFC 3263 decides"),
     setting_key(
         "probe", kEverywhere,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
@@ -279,11 +282,17 @@ constexpr ConfigKey kKeys[] = {
         },
         "accept any certificate (labs only)"),
     setting_key(
+        "ws_path", kEverywhere,
+        [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
+          s.ws_path = parse_ws_path(src, node, ctx);
+        },
+        "transport ws/wss: the HTTP path of the WebSocket upgrade request"),
+    setting_key(
         "keepalive_interval", kPerTarget,
         [](const auto& src, const auto& node, const auto& ctx, Settings& s) {
           s.keepalive_interval = parse_keepalive(src, node, ctx);
         },
-        "RFC 5626 CRLF ping on tcp/tls between probes; 0 off",
+        "RFC 5626 CRLF ping on tcp/tls (WebSocket ping on ws/wss) between probes; 0 off",
         "a /probe request keeps no connection open"),
     setting_key(
         "auth_user", kEverywhere,

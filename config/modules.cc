@@ -118,6 +118,7 @@ std::vector<ModuleConfig> parse_modules(ConfigSource& src, const toml::node* nod
 }  // namespace config_impl
 
 using config_impl::effective_transport;
+using config_impl::is_secure;
 using config_impl::parse_target_uri;
 using config_impl::quoted;
 using config_impl::source_family_conflict;
@@ -153,9 +154,9 @@ TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) 
     }
   }
   target.transport = effective_transport(*parsed, target.transport);
-  if (target.transport && *target.transport != Transport::tls && target.tls != TlsSettings{}) {
+  if (target.transport && !is_secure(*target.transport) && target.tls != TlsSettings{}) {
     throw reject("the transport is " + quoted(*target.transport) +
-                 ", but TLS settings need transport \"tls\"" + of_module);
+                 ", but TLS settings need transport \"tls\" or \"wss\"" + of_module);
   }
   if (std::string conflict = source_family_conflict(target.source_address, *parsed);
       !conflict.empty()) {

@@ -69,6 +69,17 @@ void check_method_keys(const ConfigSource& src, const Settings& defaults, const 
   }
 }
 
+// Like a probe kind's keys: [defaults] may hold ws_path for the targets that use WebSocket;
+// a target or module that sets it must use ws or wss (or leave the transport to the URI).
+void check_ws_path(const ConfigSource& src, const Settings& defaults, const Settings& s,
+                   const std::string& context, std::optional<Transport> transport) {
+  if (!transport || is_websocket(*transport) || &s == &defaults) return;
+  if (s.node("ws_path") == nullptr || from_defaults(s, defaults, "ws_path")) return;
+  src.fail(
+      s.node("ws_path")->source(), context + ": ws_path",
+      "applies to transport \"ws\" or \"wss\" only, but the transport is " + quoted(*transport));
+}
+
 }  // namespace
 
 void check_one_password_source(const ConfigSource& src, const toml::table& table,
@@ -101,15 +112,16 @@ std::optional<Transport> check_settings(const ConfigSource& src, const Settings&
     transport = effective_transport(*uri, transport);
   }
 
-  if (transport && *transport != Transport::tls) {
+  if (transport && !is_secure(*transport)) {
     for (std::string_view key : kTlsKeys) {
       if (s.node(key) == nullptr) continue;
       src.fail(blame(s, defaults, {key, "transport"}, uri_node, table).source(),
                context + ": " + std::string(key),
-               "TLS settings need transport \"tls\" (or none), but the transport is " +
+               "TLS settings need transport \"tls\" or \"wss\" (or none), but the transport is " +
                    quoted(*transport));
     }
   }
+  check_ws_path(src, defaults, s, context, transport);
   if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
     const bool cert = !s.tls.cert_file.empty();
     src.fail(s.node(cert ? "tls_cert_file" : "tls_key_file")->source(),
@@ -120,7 +132,8 @@ std::optional<Transport> check_settings(const ConfigSource& src, const Settings&
   if (transport == Transport::udp && s.keepalive_interval > Millis::zero()) {
     src.fail(blame(s, defaults, {"keepalive_interval", "transport"}, uri_node, table).source(),
              context + ": keepalive_interval",
-             "keepalives need transport \"tcp\" or \"tls\", but the transport is \"udp\"");
+             "keepalives need transport \"tcp\", \"tls\", \"ws\" or \"wss\", but the transport "
+             "is \"udp\"");
   }
 
   const toml::node* password_node =

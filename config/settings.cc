@@ -30,6 +30,7 @@ TargetConfig Settings::resolved() const {
   t.source_address = source_address;
   t.source_port = source_port;
   t.tls = tls;
+  t.ws_path = ws_path;
   t.keepalive_interval = keepalive_interval;
   if (!auth_user.empty()) t.auth = DigestCredentials{auth_user, auth_password, auth_password_env};
   return t;

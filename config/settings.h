@@ -48,6 +48,7 @@ struct Settings {
   std::string source_address;
   std::uint16_t source_port = 0;
   TlsSettings tls;
+  std::string ws_path = "/";
   Millis keepalive_interval{0};
   std::string auth_user;
   std::string auth_password;  // resolved, from auth_password or auth_password_env

@@ -22,6 +22,8 @@ std::optional<Transport> transport_from_name(std::string_view name) {
   if (name == "udp") return Transport::udp;
   if (name == "tcp") return Transport::tcp;
   if (name == "tls") return Transport::tls;
+  if (name == "ws") return Transport::ws;
+  if (name == "wss") return Transport::wss;
   return std::nullopt;
 }
 
@@ -56,11 +58,12 @@ std::optional<SipUri> parse_target_uri(std::string_view text, std::string* error
   if (uri->transport.empty()) return uri;
   const std::optional<Transport> t = transport_from_name(uri->transport);
   if (!t) {
-    *error = "transport " + quote_utf8(uri->transport) + " is not supported (want udp, tcp or tls)";
+    *error = "transport " + quote_utf8(uri->transport) +
+             " is not supported (want udp, tcp, tls, ws or wss)";
     return std::nullopt;
   }
-  if (uri->secure && *t != Transport::tls) {
-    *error = "sips: needs transport tls, not ;transport=" + uri->transport;
+  if (uri->secure && !is_secure(*t)) {
+    *error = "sips: needs transport tls or wss, not ;transport=" + uri->transport;
     return std::nullopt;
   }
   return uri;
@@ -70,8 +73,8 @@ std::string transport_conflict(const SipUri& uri, Transport key) {
   if (!uri.transport.empty() && uri.transport != to_string(key)) {
     return quoted(key) + " conflicts with the URI's ;transport=" + uri.transport;
   }
-  if (uri.secure && key != Transport::tls) {
-    return quoted(key) + " conflicts with the sips: URI, which needs tls";
+  if (uri.secure && !is_secure(key)) {
+    return quoted(key) + " conflicts with the sips: URI, which needs tls or wss";
   }
   return "";
 }
@@ -81,6 +84,30 @@ std::optional<Transport> effective_transport(const SipUri& uri, std::optional<Tr
   if (!uri.transport.empty()) return transport_from_name(uri.transport);
   if (uri.secure) return Transport::tls;
   return std::nullopt;
+}
+
+bool is_secure(Transport t) { return t == Transport::tls || t == Transport::wss; }
+
+bool is_websocket(Transport t) { return t == Transport::ws || t == Transport::wss; }
+
+std::string parse_ws_path(const ConfigSource& src, const toml::node& node,
+                          const std::string& key_context) {
+  const std::string& text = expect_nonempty_string(src, node, key_context, kMaxUriLength);
+  if (text.front() != '/') {
+    src.fail(node.source(), key_context,
+             quote_utf8(text) + " must start with \"/\" (an HTTP path like \"/ws\")");
+  }
+  // RFC 3986 path and query characters: what an HTTP request line carries as they are.
+  const auto bad = std::find_if(text.begin(), text.end(), [](char c) {
+    return !is_alnum(c) &&
+           std::string_view("-._~!$&'()*+,;=:@/?%").find(c) == std::string_view::npos;
+  });
+  if (bad != text.end()) {
+    src.fail(node.source(), key_context,
+             quote_utf8(text) + " is not an HTTP path (character " +
+                 quote_utf8(std::string_view(&*bad, 1)) + " is not allowed; percent-encode it)");
+  }
+  return text;
 }
 
 std::optional<HostKind> ip_literal_kind(const std::string& text) {

@@ -27,6 +27,14 @@ std::string transport_conflict(const SipUri& uri, Transport key);
 // The `transport` key, else the URI's ;transport=, else tls for sips:, else none (RFC 3263).
 std::optional<Transport> effective_transport(const SipUri& uri, std::optional<Transport> key);
 
+// tls and wss: the transports a sips: URI allows.
+bool is_secure(Transport t);
+// ws and wss: SIP over WebSocket (RFC 7118), the transports ws_path applies to.
+bool is_websocket(Transport t);
+// The `ws_path` key: the HTTP request target of the WebSocket upgrade ("/" by default).
+std::string parse_ws_path(const ConfigSource& src, const toml::node& node,
+                          const std::string& key_context);
+
 // ipv4 or ipv6 for an IP literal (without brackets), else nullopt.
 std::optional<HostKind> ip_literal_kind(const std::string& text);
 // Why `source_address` cannot reach the URI's host, or empty.

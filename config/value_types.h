@@ -9,8 +9,9 @@
 
 namespace stx {
 
-enum class Transport : std::uint8_t { udp, tcp, tls };
-std::string_view to_string(Transport t);  // "udp", "tcp", "tls"
+// ws and wss: SIP over WebSocket (RFC 7118), plain and over TLS.
+enum class Transport : std::uint8_t { udp, tcp, tls, ws, wss };
+std::string_view to_string(Transport t);  // "udp", "tcp", "tls", "ws", "wss"
 
 struct TlsSettings {
   std::string ca_file;      // PEM bundle; empty: the system store

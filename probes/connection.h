@@ -1,7 +1,8 @@
 #pragma once
 // A connection transport as the exchanges see it: one flow to one address that carries SIP
-// messages and RFC 5626 keepalives. TCP and TLS are probes/stream_connection.h; tests use
-// a scripted one. The factory is injected so state machines above it run in virtual time.
+// messages and RFC 5626 keepalives. TCP and TLS are probes/stream_connection.h, WebSocket
+// (ws, wss) probes/ws_connection.h; tests use a scripted one. The factory is injected so state
+// machines above it run in virtual time.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/ip/tcp.hpp>
@@ -19,17 +20,22 @@ namespace stx {
 
 // Why a connection became unusable. Values map onto probe failure reasons.
 enum class StreamFailure : std::uint8_t {
-  connect,  // TCP connect refused, unreachable, or bind failed
-  reset,    // reset or closed by the peer, write/read error, framing error
-  tls,      // handshake failed: verification (expired, wrong name, unknown CA), alert
+  connect,    // TCP connect refused, unreachable, or bind failed
+  reset,      // reset or closed by the peer, write/read error, framing error
+  tls,        // handshake failed: verification (expired, wrong name, unknown CA), alert
+  websocket,  // WebSocket upgrade refused (not 101) or subprotocol sip not selected
 };
 
 struct StreamOptions {
-  Transport transport = Transport::tcp;  // tcp or tls
+  Transport transport = Transport::tcp;  // tcp, tls, ws or wss
   boost::asio::ip::tcp::endpoint remote;
   std::optional<boost::asio::ip::tcp::endpoint> local;  // source_address/source_port
-  std::shared_ptr<TlsClientContext> tls;                // required for tls
+  std::shared_ptr<TlsClientContext> tls;                // required for tls and wss
   std::string tls_name;  // SNI and verified name (a DNS name or an IP literal)
+  // ws and wss: the upgrade request's Host header (URI host, ":port" when not the default)
+  // and request target (ws_path).
+  std::string ws_host;
+  std::string ws_path = "/";
 };
 
 struct StreamHandlers {

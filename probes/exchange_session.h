@@ -29,6 +29,8 @@ std::string_view via_transport_of(Transport t);
 std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port);
 std::string contact_of(std::string_view from_user, std::string_view sent_by,
                        std::optional<Transport> transport, bool sips);
+// "<16 hex digits>.invalid": the Via and Contact host of a WebSocket flow (RFC 7118 5.2).
+std::string invalid_host(std::uint64_t random);
 
 struct Exchanges::Session {
   const ProbeTarget* target = nullptr;  // owned by the checker; outlives the session
@@ -51,7 +53,7 @@ struct Exchanges::Session {
   bool registered = false;  // remote is in by_address_
   TimePoint routed_at{};
 
-  // TCP / TLS
+  // TCP / TLS / WS / WSS
   std::shared_ptr<Connection> conn;
   bool conn_ready = false;
   std::uint32_t conn_gen = 0;  // tells callbacks of a closed connection from the current one

@@ -18,6 +18,10 @@ std::string_view via_transport_of(Transport t) {
       return "TCP";
     case Transport::tls:
       return "TLS";
+    case Transport::ws:
+      return "WS";
+    case Transport::wss:
+      return "WSS";
     case Transport::udp:
       break;
   }
@@ -39,12 +43,21 @@ std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port) {
          std::to_string(port);
 }
 
+std::string invalid_host(std::uint64_t random) {
+  std::string host(16, '0');
+  IdGenerator::hex(random, host.data(), 16);
+  return host + ".invalid";
+}
+
 std::string contact_of(std::string_view from_user, std::string_view sent_by,
                        std::optional<Transport> transport, bool sips) {
   std::string c = sips ? "sips:" : "sip:";
   if (!from_user.empty()) c.append(from_user).append("@");
   c.append(sent_by);
-  if (transport && !sips) c.append(";transport=").append(to_string(*transport));
+  // sips: implies TLS (RFC 5630) but not WebSocket: wss is named.
+  if (transport && (!sips || *transport == Transport::wss)) {
+    c.append(";transport=").append(to_string(*transport));
+  }
   return c;
 }
 

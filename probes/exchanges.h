@@ -1,10 +1,10 @@
 #pragma once
 // The exchanges: for each address, one request at a time, carried by a transport service
 // and judged by the target's prober. UDP addresses share the transport's sockets and are
-// retransmitted on Timer E; TCP and TLS addresses keep one connection each, reused across
-// probes, with RFC 5626 keepalives and reconnect backoff. Answers are matched to their
-// request by Via branch, Call-ID, CSeq and source (probes/transaction.h); a digest challenge
-// is answered once. Outcomes go to the ExchangeListener (the health checker); drops, TLS
+// retransmitted on Timer E; TCP, TLS, WS and WSS addresses keep one connection each, reused
+// across probes, with RFC 5626 keepalives (WebSocket pings) and reconnect backoff. Answers are
+// matched to their request by Via branch, Call-ID, CSeq and source (probes/transaction.h); a digest
+// challenge is answered once. Outcomes go to the ExchangeListener (the health checker); drops, TLS
 // details and keepalives go to the sink. Time comes from the Clock and the timer queue.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
@@ -33,7 +33,7 @@ class Exchanges final : public ExchangeRunner {
     Clock& clock;
     TimerQueue& timers;
     ProbeSink& sink;
-    ConnectionFactory connections;  // TCP and TLS flows
+    ConnectionFactory connections;  // TCP, TLS, WS and WSS flows
   };
 
   // `on_readable`: a watched UDP socket became readable; the owner calls poll() when it
@@ -58,7 +58,7 @@ class Exchanges final : public ExchangeRunner {
   void watch() { udp_.watch(); }  // one on_readable() when a datagram next arrives
   void stop();                    // closes every flow and socket
 
-  // The connection factory of production: TCP and TLS on `io`.
+  // The connection factory of production: TCP and TLS, or WebSocket for ws/wss, on `io`.
   static ConnectionFactory stream_connections(boost::asio::io_context& io, Clock& clock);
 
  private:
@@ -107,7 +107,7 @@ class Exchanges final : public ExchangeRunner {
                    TimePoint received);
   void on_transport_error(const UdpEndpoint& dest, std::string_view original, int error);
 
-  // TCP and TLS (exchanges_stream.cc).
+  // TCP, TLS, WS and WSS (exchanges_stream.cc).
   void stream_connect(std::uint32_t address);
   bool live_stream(std::uint32_t address, std::uint32_t gen, std::uint32_t conn_gen) const;
   void stream_send(std::uint32_t address);

@@ -1,11 +1,15 @@
-// TCP and TLS exchanges: one persistent connection per address, opened by the first probe
-// and reused; no retransmissions (the transport is reliable, the cycle timeout still
-// applies); RFC 5626 CRLF keepalives between probes; reconnects with backoff.
+// TCP, TLS, WS and WSS exchanges: one persistent connection per address, opened by the
+// first probe and reused; no retransmissions (the transport is reliable, the cycle timeout
+// still applies); RFC 5626 CRLF keepalives (WebSocket pings) between probes; reconnects
+// with backoff.
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "probes/exchange_session.h"
+#include "probes/rfc3263.h"
 #include "probes/stream_connection.h"
+#include "probes/ws_connection.h"
+#include "sip/sip_uri.h"
 
 namespace stx {
 namespace {
@@ -19,10 +23,21 @@ FailureReason reason_of(StreamFailure f) {
       return FailureReason::connect;
     case StreamFailure::tls:
       return FailureReason::tls;
+    case StreamFailure::websocket:
+      return FailureReason::websocket;
     case StreamFailure::reset:
       break;
   }
   return FailureReason::reset;
+}
+
+bool is_websocket(Transport t) { return t == Transport::ws || t == Transport::wss; }
+
+// The upgrade request's Host (RFC 6455 4.1): the URI host, with its port unless default.
+std::string ws_host_of(const SipUri& uri, Transport t) {
+  std::string host = host_for_uri(uri.host, uri.host_kind);
+  if (uri.port != 0 && uri.port != default_port(t)) host += ":" + std::to_string(uri.port);
+  return host;
 }
 
 }  // namespace
@@ -39,6 +54,8 @@ void Exchanges::keep_tls(Session& s, const TlsPeerInfo* tls) {
 
 ConnectionFactory Exchanges::stream_connections(boost::asio::io_context& io, Clock& clock) {
   return [&io, &clock](StreamOptions o, StreamHandlers h) -> std::shared_ptr<Connection> {
+    if (is_websocket(o.transport))
+      return WsConnection::create(io, clock, std::move(o), std::move(h));
     return StreamConnection::create(io, clock, std::move(o), std::move(h));
   };
 }
@@ -53,7 +70,11 @@ void Exchanges::stream_connect(std::uint32_t address) {
   if (const auto addr = source_address_of(cfg, s.dest.address.is_v6())) {
     o.local = boost::asio::ip::tcp::endpoint(*addr, cfg.source_port);
   }
-  if (s.dest.transport == Transport::tls) {
+  if (is_websocket(s.dest.transport)) {
+    o.ws_host = ws_host_of(cfg.parsed_uri, s.dest.transport);
+    o.ws_path = cfg.ws_path;
+  }
+  if (s.dest.transport == Transport::tls || s.dest.transport == Transport::wss) {
     auto it = std::find_if(tls_contexts_.begin(), tls_contexts_.end(),
                            [&](const auto& e) { return e.first == cfg.tls; });
     if (it == tls_contexts_.end()) {
@@ -116,7 +137,12 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
   s.reconnect_backoff = std::chrono::seconds(0);
   keep_tls(s, tls);
   if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
-  if (const auto local = s.conn->local_endpoint()) {
+  if (is_websocket(s.dest.transport)) {
+    // RFC 7118 5.2: a WebSocket client has no address of its own to offer; a fresh
+    // .invalid name per connection, as browsers do. Answers come back on the connection.
+    s.sent_by = invalid_host(ids_.next());
+    s.contact = contact_of(t.from_user, s.sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
+  } else if (const auto local = s.conn->local_endpoint()) {
     s.sent_by = sent_by_of(local->address(), local->port());
     s.contact = contact_of(t.from_user, s.sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
   }

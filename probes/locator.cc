@@ -86,6 +86,8 @@ std::string srv_name(Transport t, std::string_view host) {
     case Transport::tls:
       return "_sips._tcp." + std::string(host);
     case Transport::tcp:
+    case Transport::ws:  // RFC 7118 defines no SRV names; never looked up (A/AAAA only)
+    case Transport::wss:
       return "_sip._tcp." + std::string(host);
     case Transport::udp:
       break;
@@ -93,7 +95,20 @@ std::string srv_name(Transport t, std::string_view host) {
   return "_sip._udp." + std::string(host);
 }
 
-std::uint16_t default_port(Transport t) { return t == Transport::tls ? 5061 : 5060; }
+std::uint16_t default_port(Transport t) {
+  switch (t) {
+    case Transport::tls:
+      return 5061;
+    case Transport::ws:  // RFC 7118: WebSocket uses the HTTP ports
+      return 80;
+    case Transport::wss:
+      return 443;
+    case Transport::udp:
+    case Transport::tcp:
+      break;
+  }
+  return 5060;
+}
 
 std::chrono::seconds clamp_ttl(std::chrono::seconds ttl, const DnsSettings& settings) {
   return std::max(settings.min_ttl, std::min(ttl, settings.max_ttl));
@@ -157,13 +172,16 @@ std::optional<asio::ip::address> ip_literal(const std::string& host) {
   return a;
 }
 
-// The transport the URI asks for: explicit, else ;transport=, else TLS for sips:.
+// The transport the URI asks for: explicit, else ;transport=, else TLS for sips: (which
+// allows only tls and wss).
 std::optional<Transport> requested_transport(const SipUri& uri, std::optional<Transport> t) {
   if (t) return t;
-  if (uri.secure) return Transport::tls;
+  if (uri.secure && uri.transport != "wss") return Transport::tls;
   if (uri.transport == "udp") return Transport::udp;
   if (uri.transport == "tcp") return Transport::tcp;
   if (uri.transport == "tls") return Transport::tls;
+  if (uri.transport == "ws") return Transport::ws;
+  if (uri.transport == "wss") return Transport::wss;
   return std::nullopt;
 }
 
@@ -255,7 +273,12 @@ struct Locator::Impl {
   }
 
   // Hostname without port, transport known: its SRV, else its A/AAAA on the default port.
+  // WebSocket has no SRV names (RFC 7118): A/AAAA on the HTTP port right away.
   void locate_srv(const LookupPtr& lookup, Transport t) {
+    if (t == Transport::ws || t == Transport::wss) {
+      resolve(lookup, {{lookup->host, default_port(t), t}});
+      return;
+    }
     batch({{DnsType::srv, srv_name(t, lookup->host)}}, [this, lookup, t](const Answers& a) {
       if (a[0].ok()) return follow_srv(lookup, {{&a[0], t}});
       if (a[0].status == DnsStatus::failed) return fail(lookup, a[0].error);

@@ -22,6 +22,8 @@ std::string_view to_string(FailureReason r) {
       return "auth";
     case FailureReason::no_binding:
       return "no_binding";
+    case FailureReason::websocket:
+      return "websocket";
     case FailureReason::none:
       break;
   }

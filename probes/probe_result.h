@@ -17,7 +17,8 @@ namespace stx {
 // Why a probe failed: it ended without a final response, or (auth, no_binding) its prober
 // judged a final response unhealthy for a reason of its own. Kept small and stable: these
 // are label values, new ones go at the end. connect, reset and tls belong to the connection
-// transports (tcp, tls); auth and no_binding to method = "register".
+// transports (tcp, tls, ws, wss); auth and no_binding to method = "register"; websocket to
+// ws and wss (the HTTP upgrade was refused or did not select the subprotocol sip).
 enum class FailureReason : std::uint8_t {
   none,
   timeout,
@@ -29,11 +30,13 @@ enum class FailureReason : std::uint8_t {
   tls,
   auth,        // the peer challenged again the request that carried our credentials
   no_binding,  // fewer Contact bindings than min_contacts
+  websocket,   // the WebSocket handshake failed (not 101, or no subprotocol sip)
 };
 inline constexpr FailureReason kAllFailureReasons[] = {
     FailureReason::timeout,   FailureReason::refused, FailureReason::send_error,
     FailureReason::dns_error, FailureReason::connect, FailureReason::reset,
-    FailureReason::tls,       FailureReason::auth,    FailureReason::no_binding};
+    FailureReason::tls,       FailureReason::auth,    FailureReason::no_binding,
+    FailureReason::websocket};
 
 std::string_view to_string(FailureReason r);
 

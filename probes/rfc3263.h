@@ -36,7 +36,7 @@ std::vector<SrvRecord> order_srv(std::vector<SrvRecord> records, std::mt19937_64
 // "_sips._tcp.<host>" for tls, "_sip._tcp.<host>" for tcp, "_sip._udp.<host>" for udp.
 std::string srv_name(Transport t, std::string_view host);
 
-// 5061 for tls, else 5060.
+// 5061 for tls, 80 for ws, 443 for wss (RFC 7118), else 5060.
 std::uint16_t default_port(Transport t);
 
 // `ttl` limited to [settings.min_ttl, settings.max_ttl] (min_ttl wins if they cross).

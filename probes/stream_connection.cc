@@ -1,10 +1,5 @@
 #include "probes/stream_connection.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
@@ -12,9 +7,10 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
-#include <ctime>
 
 #include "probes/stream_framer.h"
+#include "probes/stream_socket.h"
+#include "probes/tls_handshake.h"
 
 namespace stx {
 namespace {
@@ -27,67 +23,6 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::string_view kPing = "\r\n\r\n";
 
 enum class State : std::uint8_t { idle, connecting, handshaking, ready, closed };
-
-// Probe connections leave the last descriptors (16, or a quarter of a smaller limit) to the
-// web server, DNS and reloads: persistent flows to many targets would otherwise hold every
-// one, and /metrics and the reload that could fix it would fail with EMFILE. Descriptors are
-// handed out lowest first, so a socket's number tells how many are in use.
-bool in_reserve(int fd) {
-  rlimit nofile{};
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) return false;
-  const rlim_t reserve = std::min<rlim_t>(16, nofile.rlim_cur / 4);
-  return static_cast<rlim_t>(fd) + reserve >= nofile.rlim_cur;
-}
-
-std::optional<double> not_after(X509* cert) {
-  if (cert == nullptr) return std::nullopt;
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return std::nullopt;
-  return static_cast<double>(timegm(&tm));
-}
-
-void note_expiry(TlsPeerInfo& info, X509* cert) {
-  const auto t = not_after(cert);
-  if (t && (!info.cert_expiry || *t < *info.cert_expiry)) info.cert_expiry = t;
-}
-
-void note_chain(TlsPeerInfo& info, STACK_OF(X509) * chain) {
-  if (chain == nullptr) return;
-  for (int i = 0; i < sk_X509_num(chain); ++i) note_expiry(info, sk_X509_value(chain, i));
-}
-
-// "[::1]" -> "::1"; the name checked against the certificate's IP SANs.
-std::string_view strip_brackets(std::string_view name) {
-  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
-    return name.substr(1, name.size() - 2);
-  }
-  return name;
-}
-
-bool is_ip_literal(std::string_view name) {
-  error_code ec;
-  asio::ip::make_address(std::string(name), ec);
-  return !ec;
-}
-
-bool peer_closed(const error_code& ec) {
-  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-}
-
-std::string read_error_text(const error_code& ec) {
-  if (ec == asio::error::eof) return "connection closed by peer";
-  if (ec == asio::ssl::error::stream_truncated) {
-    return "connection closed by peer (no TLS close_notify)";
-  }
-  if (ec == asio::error::connection_reset) return "connection reset by peer";
-  return "read: " + ec.message();
-}
-
-std::string handshake_error_text(const error_code& ec) {
-  if (peer_closed(ec)) return "connection closed during the TLS handshake";
-  if (ec == asio::error::connection_reset) return "connection reset during the TLS handshake";
-  return ec.message();
-}
 
 }  // namespace
 
@@ -150,26 +85,10 @@ struct StreamConnection::Impl {
 
   void start(const Self& self) {
     state = State::connecting;
-    error_code ec;
-    socket.open(options.remote.protocol(), ec);
-    if (ec) return fail_later(self, StreamFailure::connect, "socket: " + ec.message());
-    if (in_reserve(socket.native_handle())) {
+    if (std::string error = open_stream_socket(socket, options); !error.empty()) {
       close_socket();
-      return fail_later(self, StreamFailure::connect,
-                        "socket: Too many open files (the last ones are kept for HTTP, DNS "
-                        "and reloads)");
+      return fail_later(self, StreamFailure::connect, std::move(error));
     }
-    if (options.local) {
-      socket.set_option(tcp::socket::reuse_address(true), ec);
-      if (!ec) socket.bind(*options.local, ec);
-      if (ec) {
-        const auto& l = *options.local;
-        return fail_later(self, StreamFailure::connect,
-                          "bind " + l.address().to_string() + ":" + std::to_string(l.port()) +
-                              ": " + ec.message());
-      }
-    }
-    socket.set_option(tcp::no_delay(true), ec);  // small requests must not wait for acks
     if (options.transport == Transport::tls && !options.tls) {
       return fail_later(self, StreamFailure::tls, "no TLS context for a tls connection");
     }
@@ -184,45 +103,17 @@ struct StreamConnection::Impl {
   void handshake(const Self& self) {
     state = State::handshaking;
     tls.emplace(socket, options.tls->ssl);
-    SSL* ssl = tls->native_handle();
-    const bool verify = options.tls->verify;
-    std::string name(strip_brackets(options.tls_name));
-    if (name.empty()) name = options.remote.address().to_string();
-    const bool ip = is_ip_literal(name);
-    // RFC 6066 3: SNI carries DNS names only.
-    if (!ip) SSL_set_tlsext_host_name(ssl, name.c_str());
-    if (verify) {
-      if (ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
-      } else {
-        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        SSL_set1_host(ssl, name.c_str());
-      }
-    }
+    prepare_tls_client(tls->native_handle(), *options.tls, options.tls_name,
+                       options.remote.address());
     // Per connection: the chain's expiry is recorded even when verification fails.
-    tls->set_verify_callback([this, verify](bool preverified, asio::ssl::verify_context& vc) {
-      X509_STORE_CTX* store = vc.native_handle();
-      note_expiry(peer, X509_STORE_CTX_get_current_cert(store));
-      note_chain(peer, X509_STORE_CTX_get0_untrusted(store));
-      if (!preverified && verify && peer.verify_error.empty()) {
-        peer.verify_error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
-      }
-      return preverified || !verify;
-    });
+    tls->set_verify_callback(
+        [this, verify = options.tls->verify](bool preverified, asio::ssl::verify_context& vc) {
+          return note_verification(peer, verify, preverified, vc);
+        });
     tls->async_handshake(asio::ssl::stream_base::client, [self, this](const error_code& e) {
       if (state == State::closed) return;
-      if (e) {
-        const std::string detail =
-            peer.verify_error.empty() ? handshake_error_text(e) : peer.verify_error;
-        return fail(StreamFailure::tls, detail, &peer);
-      }
-      SSL* s = tls->native_handle();
-      peer.version = SSL_get_version(s);
-      peer.cipher = SSL_get_cipher_name(s);
-      X509* leaf = SSL_get1_peer_certificate(s);
-      note_expiry(peer, leaf);
-      X509_free(leaf);
-      note_chain(peer, SSL_get_peer_cert_chain(s));
+      if (e) return fail(StreamFailure::tls, tls_failure_text(e, peer), &peer);
+      note_handshake(tls->native_handle(), peer);
       become_ready(self, &peer);
     });
   }

@@ -48,6 +48,8 @@ std::string_view name_of(StreamFailure f) {
       return "reset";
     case StreamFailure::tls:
       return "tls";
+    case StreamFailure::websocket:
+      return "websocket";
   }
   return "?";
 }

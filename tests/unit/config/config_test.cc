@@ -902,9 +902,9 @@ TEST(ConfigErrors, UriTransportParameterIsTheTransport) {
   Config config = parse_ok("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=TCP\"\n");
   EXPECT_EQ(config.targets.at(0).parsed_uri.transport, "tcp");
   EXPECT_EQ(config.targets.at(0).transport, Transport::tcp);
-  EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=ws\"\n"),
-            "config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=ws\": transport "
-            "\"ws\" is not supported (want udp, tcp or tls)");
+  EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=sctp\"\n"),
+            "config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=sctp\": "
+            "transport \"sctp\" is not supported (want udp, tcp, tls, ws or wss)");
 }
 
 TEST(ConfigErrors, UriSipsIsTls) {
@@ -912,7 +912,7 @@ TEST(ConfigErrors, UriSipsIsTls) {
   EXPECT_EQ(config.targets.at(0).transport, Transport::tls);
   EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sips:x.example;transport=udp\"\n"),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=udp\": sips: "
-            "needs transport tls, not ;transport=udp");
+            "needs transport tls or wss, not ;transport=udp");
 }
 
 // --- the shipped example --------------------------------------------------------

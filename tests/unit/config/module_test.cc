@@ -399,9 +399,9 @@ TEST_F(TargetForProbe, RejectsWhatAConfiguredTargetRejects) {
             "target \"http://x\": unsupported scheme \"http\" (want sip: or sips:)");
   EXPECT_EQ(probe_error_of(strict_, "sip:x.example;transport=SCTP"),
             "target \"sip:x.example;transport=SCTP\": transport \"sctp\" is not supported (want "
-            "udp, tcp or tls)");
+            "udp, tcp, tls, ws or wss)");
   EXPECT_EQ(probe_error_of(strict_, "sips:x.example;transport=tcp"),
-            "target \"sips:x.example;transport=tcp\": sips: needs transport tls, not "
+            "target \"sips:x.example;transport=tcp\": sips: needs transport tls or wss, not "
             ";transport=tcp");
   EXPECT_EQ(probe_error_of(strict_, "sip:x.example?Subject=1"),
             "target \"sip:x.example?Subject=1\": URI headers (?...) are not allowed in a probe "

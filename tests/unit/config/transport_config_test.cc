@@ -141,43 +141,129 @@ TEST(ConfigTransport, FoldedFromTheUri) {
 TEST(ConfigTransport, BadValues) {
   EXPECT_EQ(error_of(kTarget + "transport = \"sctp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"sctp\" is not one of \"udp\", "
-            "\"tcp\", \"tls\"");
+            "\"tcp\", \"tls\", \"ws\", \"wss\"");
   EXPECT_EQ(error_of(kTarget + "transport = \"UDP\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"UDP\" is not one of \"udp\", "
-            "\"tcp\", \"tls\"");
+            "\"tcp\", \"tls\", \"ws\", \"wss\"");
   EXPECT_EQ(error_of(kTarget + "transport = 5060\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: expected one of \"udp\", \"tcp\", "
-            "\"tls\", got integer");
+            "\"tls\", \"ws\", \"wss\", got integer");
   EXPECT_EQ(error_of(kTarget + "transprot = \"udp\"\n"),
             "config.toml:4:1: [[target]] #1 \"a\": unknown key \"transprot\" (did you mean "
             "\"transport\"?)");
 }
 
 TEST(ConfigTransport, UnsupportedUriTransports) {
-  for (const char* t : {"ws", "wss", "sctp"}) {
+  for (const char* t : {"sctp", "ws2"}) {
     EXPECT_EQ(error_of(target_with_uri(std::string("sip:x.example;transport=") + t)),
               std::string("config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=") +
-                  t + "\": transport \"" + t + "\" is not supported (want udp, tcp or tls)");
+                  t + "\": transport \"" + t +
+                  "\" is not supported (want udp, tcp, tls, ws or wss)");
   }
 }
 
 TEST(ConfigTransport, Conflicts) {
   EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "transport = \"udp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"udp\" conflicts with the sips: "
-            "URI, which needs tls");
+            "URI, which needs tls or wss");
   EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "transport = \"tcp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"tcp\" conflicts with the sips: "
-            "URI, which needs tls");
+            "URI, which needs tls or wss");
   EXPECT_EQ(error_of(target_with_uri("sip:x.example;transport=tcp") + "transport = \"udp\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": transport: \"udp\" conflicts with the URI's "
             ";transport=tcp");
   EXPECT_EQ(error_of(target_with_uri("sips:x.example;transport=tcp")),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=tcp\": sips: "
-            "needs transport tls, not ;transport=tcp");
+            "needs transport tls or wss, not ;transport=tcp");
   // A transport from [defaults] that does not fit the target's URI: pointed at the URI.
   EXPECT_EQ(error_of("[defaults]\ntransport = \"udp\"\n" + target_with_uri("sips:x.example")),
             "config.toml:5:7: [[target]] #1 \"a\": transport: \"udp\" conflicts with the sips: "
-            "URI, which needs tls (transport is set in [defaults])");
+            "URI, which needs tls or wss (transport is set in [defaults])");
+}
+
+// --- SIP over WebSocket ------------------------------------------------------------
+
+TEST(ConfigWebSocket, TransportsFromTheKeyAndTheUri) {
+  EXPECT_EQ(to_string(Transport::ws), "ws");
+  EXPECT_EQ(to_string(Transport::wss), "wss");
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).transport, Transport::ws);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"wss\"\n")).transport, Transport::wss);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example:8080;transport=ws"))).transport,
+            Transport::ws);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=WSS"))).transport,
+            Transport::wss);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example;transport=wss"))).transport,
+            Transport::wss);
+  EXPECT_EQ(
+      only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"wss\"\n")).transport,
+      Transport::wss);
+}
+
+TEST(ConfigWebSocket, SipsNeedsWss) {
+  EXPECT_EQ(error_of(target_with_uri("sips:x.example;transport=ws")),
+            "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=ws\": sips: "
+            "needs transport tls or wss, not ;transport=ws");
+  EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "transport = \"ws\"\n"),
+            "config.toml:4:13: [[target]] #1 \"a\": transport: \"ws\" conflicts with the sips: "
+            "URI, which needs tls or wss");
+  EXPECT_EQ(error_of(target_with_uri("sip:x.example;transport=ws") + "transport = \"wss\"\n"),
+            "config.toml:4:13: [[target]] #1 \"a\": transport: \"wss\" conflicts with the URI's "
+            ";transport=ws");
+  Config config = parse_probe_only("[module.m]\ntransport = \"ws\"\n");
+  EXPECT_EQ(probe_error_of(*find_module(config, "m"), "sips:x.example"),
+            "target \"sips:x.example\": transport \"ws\" conflicts with the sips: URI, which needs "
+            "tls or wss (module \"m\")");
+  EXPECT_EQ(probe_error_of(*find_module(config, "default"), "sips:x.example;transport=ws"),
+            "target \"sips:x.example;transport=ws\": sips: needs transport tls or wss, not "
+            ";transport=ws");
+}
+
+TEST(ConfigWebSocket, WsPathDefaultsAndInheritance) {
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).ws_path, "/");
+  EXPECT_EQ(
+      only_target(parse_ok(kTarget + "transport = \"ws\"\nws_path = \"/sip/ws?x=1\"\n")).ws_path,
+      "/sip/ws?x=1");
+  // [defaults] may hold it for its WebSocket targets; the others ignore it.
+  Config config = parse_ok("[defaults]\nws_path = \"/ws\"\n" + kTarget + "transport = \"ws\"\n" +
+                           "[[target]]\nname = \"b\"\nuri = \"sip:x.example;transport=tcp\"\n");
+  EXPECT_EQ(config.targets.at(0).ws_path, "/ws");
+  EXPECT_EQ(config.targets.at(1).transport, Transport::tcp);
+  // Modules and /probe targets carry it.
+  config = parse_probe_only("[module.gw]\ntransport = \"wss\"\nws_path = \"/gw\"\n");
+  EXPECT_EQ(find_module(config, "gw")->settings.ws_path, "/gw");
+  TargetConfig target = target_for_probe(*find_module(config, "gw"), "sips:gw.example");
+  EXPECT_EQ(target.transport, Transport::wss);
+  EXPECT_EQ(target.ws_path, "/gw");
+  // TLS settings go with wss as with tls.
+  EXPECT_TRUE(only_target(parse_ok(kTarget + "transport = \"wss\"\ntls_server_name = "
+                                             "\"gw.example\"\n"))
+                  .tls.server_name == "gw.example");
+}
+
+TEST(ConfigWebSocket, BadWsPaths) {
+  EXPECT_EQ(error_of(kTarget + "transport = \"ws\"\nws_path = \"ws\"\n"),
+            "config.toml:5:11: [[target]] #1 \"a\": ws_path: \"ws\" must start with \"/\" (an "
+            "HTTP path like \"/ws\")");
+  EXPECT_EQ(error_of(kTarget + "transport = \"ws\"\nws_path = \"/a b\"\n"),
+            "config.toml:5:11: [[target]] #1 \"a\": ws_path: \"/a b\" is not an HTTP path "
+            "(character \" \" is not allowed; percent-encode it)");
+  EXPECT_EQ(error_of(kTarget + "ws_path = 1\n"),
+            "config.toml:4:11: [[target]] #1 \"a\": ws_path: expected a string, got integer");
+  EXPECT_EQ(error_of("[defaults]\nws_path = \"\"\n"),
+            "config.toml:2:11: [defaults]: ws_path: must not be empty");
+  EXPECT_EQ(error_of("[module.m]\nws_path = \"x\"\n"),
+            "config.toml:2:11: [module.m]: ws_path: \"x\" must start with \"/\" (an HTTP path "
+            "like \"/ws\")");
+  // A target or module that sets it must use WebSocket.
+  EXPECT_EQ(error_of(kTarget + "transport = \"tcp\"\nws_path = \"/ws\"\n"),
+            "config.toml:5:11: [[target]] #1 \"a\": ws_path: applies to transport \"ws\" or "
+            "\"wss\" only, but the transport is \"tcp\"");
+  EXPECT_EQ(error_of(target_with_uri("sips:x.example") + "ws_path = \"/ws\"\n"),
+            "config.toml:4:11: [[target]] #1 \"a\": ws_path: applies to transport \"ws\" or "
+            "\"wss\" only, but the transport is \"tls\"");
+  EXPECT_EQ(error_of("[module.m]\ntransport = \"udp\"\nws_path = \"/ws\"\n"),
+            "config.toml:3:11: [module.m]: ws_path: applies to transport \"ws\" or \"wss\" only, "
+            "but the transport is \"udp\"");
 }
 
 // --- probe, up_when -------------------------------------------------------------------
@@ -486,31 +572,33 @@ TEST(ConfigTls, TlsKeysNeedTls) {
   const std::string ca = files.write("ca.pem");
   EXPECT_EQ(error_of(kTarget + "transport = \"udp\"\ntls_ca_file = \"" + ca + "\"\n"),
             "config.toml:5:15: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport "
-            "\"tls\" (or none), but the transport is \"udp\"");
+            "\"tls\" or \"wss\" (or none), but the transport is \"udp\"");
   EXPECT_EQ(error_of(kTarget + "transport = \"tcp\"\ntls_server_name = \"x.example\"\n"),
             "config.toml:5:19: [[target]] #1 \"a\": tls_server_name: TLS settings need transport "
-            "\"tls\" (or none), but the transport is \"tcp\"");
+            "\"tls\" or \"wss\" (or none), but the transport is \"tcp\"");
   // Even false: the key says TLS is meant.
   EXPECT_EQ(error_of(kTarget + "transport = \"tcp\"\ntls_insecure_skip_verify = false\n"),
             "config.toml:5:28: [[target]] #1 \"a\": tls_insecure_skip_verify: TLS settings need "
-            "transport \"tls\" (or none), but the transport is \"tcp\"");
+            "transport \"tls\" or \"wss\" (or none), but the transport is \"tcp\"");
   // The transport from the URI counts.
   EXPECT_EQ(
       error_of(target_with_uri("sip:x.example;transport=tcp") + "tls_ca_file = \"" + ca + "\"\n"),
-      "config.toml:4:15: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport \"tls\" "
+      "config.toml:4:15: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport \"tls\" or "
+      "\"wss\" "
       "(or none), but the transport is \"tcp\"");
   // [defaults] TLS settings and a target that picks udp: pointed at the target's key.
   EXPECT_EQ(
       error_of("[defaults]\ntls_ca_file = \"" + ca + "\"\n" + kTarget + "transport = \"udp\"\n"),
       "config.toml:6:13: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport "
-      "\"tls\" (or none), but the transport is \"udp\"");
+      "\"tls\" or \"wss\" (or none), but the transport is \"udp\"");
   // ... or whose URI does.
   EXPECT_EQ(error_of("[defaults]\ntls_ca_file = \"" + ca + "\"\n" +
                      target_with_uri("sip:x.example;transport=udp")),
             "config.toml:5:7: [[target]] #1 \"a\": tls_ca_file: TLS settings need transport "
-            "\"tls\" (or none), but the transport is \"udp\"");
+            "\"tls\" or \"wss\" (or none), but the transport is \"udp\"");
   EXPECT_EQ(error_of("[defaults]\ntransport = \"udp\"\ntls_ca_file = \"" + ca + "\"\n"),
-            "config.toml:3:15: [defaults]: tls_ca_file: TLS settings need transport \"tls\" (or "
+            "config.toml:3:15: [defaults]: tls_ca_file: TLS settings need transport \"tls\" or "
+            "\"wss\" (or "
             "none), but the transport is \"udp\"");
 }
 
@@ -577,11 +665,11 @@ TEST(ConfigKeepalive, Errors) {
             "string like \"30s\", got integer");
   EXPECT_EQ(error_of(kTarget + "transport = \"udp\"\nkeepalive_interval = \"30s\"\n"),
             "config.toml:5:22: [[target]] #1 \"a\": keepalive_interval: keepalives need transport "
-            "\"tcp\" or \"tls\", but the transport is \"udp\"");
+            "\"tcp\", \"tls\", \"ws\" or \"wss\", but the transport is \"udp\"");
   EXPECT_EQ(
       error_of(target_with_uri("sip:x.example;transport=udp") + "keepalive_interval = \"30s\"\n"),
       "config.toml:4:22: [[target]] #1 \"a\": keepalive_interval: keepalives need transport "
-      "\"tcp\" or \"tls\", but the transport is \"udp\"");
+      "\"tcp\", \"tls\", \"ws\" or \"wss\", but the transport is \"udp\"");
   EXPECT_EQ(error_of("[module.m]\nkeepalive_interval = \"30s\"\n"),
             "config.toml:2:1: [module.m]: keepalive_interval: not used by /probe modules (a "
             "/probe request keeps no connection open)");
@@ -759,6 +847,7 @@ TEST(ConfigSettingsEquality, EveryNewFieldTakesPart) {
         std::string("source_port = 5070\n"), "tls_ca_file = \"" + ca + "\"\n",
         std::string("tls_server_name = \"x.example\"\n"),
         std::string("keepalive_interval = \"30s\"\n"),
+        std::string("transport = \"ws\"\nws_path = \"/ws\"\n"),
         std::string("auth_user = \"u\"\nauth_password = \"p\"\n")}) {
     EXPECT_NE(only_target(parse_ok(kTarget + extra)), base) << extra;
   }
@@ -803,13 +892,14 @@ auth_trusted_hosts = ["127.0.0.1"]
 }
 
 TEST(ConfigModuleSettings, ModuleErrorsUseTheSameValidators) {
-  EXPECT_EQ(error_of("[module.m]\ntransport = \"ws\"\n"),
-            "config.toml:2:13: [module.m]: transport: \"ws\" is not one of \"udp\", \"tcp\", "
-            "\"tls\"");
+  EXPECT_EQ(error_of("[module.m]\ntransport = \"sctp\"\n"),
+            "config.toml:2:13: [module.m]: transport: \"sctp\" is not one of \"udp\", \"tcp\", "
+            "\"tls\", \"ws\", \"wss\"");
   EXPECT_EQ(error_of("[module.m]\nauth_user = \"u\"\n"),
             "config.toml:2:13: [module.m]: auth_user: needs auth_password or auth_password_env");
   EXPECT_EQ(error_of("[module.m]\ntransport = \"udp\"\ntls_server_name = \"x.example\"\n"),
-            "config.toml:3:19: [module.m]: tls_server_name: TLS settings need transport \"tls\" "
+            "config.toml:3:19: [module.m]: tls_server_name: TLS settings need transport \"tls\" or "
+            "\"wss\" "
             "(or none), but the transport is \"udp\"");
   EXPECT_EQ(error_of("[module.m]\nheadrs = {}\n"),
             "config.toml:2:1: [module.m]: unknown key \"headrs\" (did you mean \"headers\"?)");
@@ -839,13 +929,13 @@ TEST(TargetForProbeTransport, ConflictsWithTheModule) {
                        "\"\n[module.v4]\nsource_address = \"127.0.0.1\"\n");
   EXPECT_EQ(probe_error_of(*find_module(config, "udp"), "sips:x.example"),
             "target \"sips:x.example\": transport \"udp\" conflicts with the sips: URI, which "
-            "needs tls (module \"udp\")");
+            "needs tls or wss (module \"udp\")");
   EXPECT_EQ(probe_error_of(*find_module(config, "udp"), "sip:x.example;transport=tcp"),
             "target \"sip:x.example;transport=tcp\": transport \"udp\" conflicts with the URI's "
             ";transport=tcp (module \"udp\")");
   EXPECT_EQ(probe_error_of(*find_module(config, "tls"), "sip:x.example;transport=udp"),
             "target \"sip:x.example;transport=udp\": the transport is \"udp\", but TLS settings "
-            "need transport \"tls\" (module \"tls\")");
+            "need transport \"tls\" or \"wss\" (module \"tls\")");
   EXPECT_EQ(target_for_probe(*find_module(config, "tls"), "sips:x.example").tls.ca_file, ca);
   EXPECT_EQ(probe_error_of(*find_module(config, "v4"), "sip:[::1]:5060"),
             "target \"sip:[::1]:5060\": source_address \"127.0.0.1\" is IPv4 but the URI host "

@@ -3,6 +3,7 @@
 // drives. Timer entries run on a manual clock; no sleeps.
 #include "probes/exchanges.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/udp.hpp>
@@ -303,6 +304,58 @@ TEST(ExchangesStream, ResultsCarryTheHandshakeOfTheirConnection) {
   ASSERT_EQ(rig.listener.outcomes.size(), 3u);
   EXPECT_EQ(rig.listener.outcomes[2].result.reason, FailureReason::connect);
   EXPECT_EQ(rig.listener.outcomes[2].result.tls, nullptr);
+}
+
+// RFC 7118: the upgrade names the URI's host, a WebSocket flow offers a random .invalid
+// host in Via and Contact, new per connection, and answers match as on TCP.
+TEST(ExchangesWebSocket, UpgradeHostAndPathAndInvalidViaAndContactPerConnection) {
+  using ::testing::ContainsRegex;
+  using ::testing::HasSubstr;
+  Rig rig;
+  ProbeTarget t = probe_target(Transport::ws, 8080);
+  auto cfg = std::make_shared<TargetConfig>(*t.cfg);
+  cfg->ws_path = "/sip";
+  t.cfg = cfg;
+  rig.exchanges.open(0, 1, t, loopback(8080, Transport::ws));
+  rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));
+  ASSERT_EQ(rig.connections.options.size(), 1u);
+  EXPECT_EQ(rig.connections.options[0].transport, Transport::ws);
+  EXPECT_EQ(rig.connections.options[0].ws_host, "127.0.0.1:8080");
+  EXPECT_EQ(rig.connections.options[0].ws_path, "/sip");
+
+  auto request_on = [&](std::size_t i) {
+    rig.connections.made[i]->become_ready();
+    EXPECT_EQ(rig.connections.made[i]->sent.size(), 1u);
+    return rig.connections.made[i]->sent.empty() ? std::string() : rig.connections.made[i]->sent[0];
+  };
+  const std::string first = request_on(0);
+  EXPECT_THAT(header(first, "Via"), ContainsRegex("^SIP/2.0/WS [0-9a-f]{16}\\.invalid;branch="));
+  const std::string host = header(first, "Via").substr(11, 24);
+  EXPECT_THAT(header(first, "Contact"), HasSubstr("sip:prober@" + host + ";transport=ws"));
+  rig.connections.made[0]->deliver(reply(first, 200), rig.clock.now());
+  ASSERT_EQ(rig.listener.outcomes.size(), 1u);
+  EXPECT_EQ(rig.listener.outcomes[0].result.status_code, 200);
+
+  // The flow closes; the next probe's connection has a host of its own.
+  auto on_failed = rig.connections.made[0]->handlers.on_failed;
+  on_failed(StreamFailure::reset, "connection closed by peer", nullptr);
+  rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));
+  ASSERT_EQ(rig.connections.made.size(), 2u);
+  const std::string second = request_on(1);
+  EXPECT_THAT(header(second, "Via"), ContainsRegex("^SIP/2.0/WS [0-9a-f]{16}\\.invalid;"));
+  EXPECT_EQ(header(second, "Via").find(host), std::string::npos);
+}
+
+TEST(ExchangesWebSocket, UpgradeHostOmitsTheDefaultPortAndWssUsesTls) {
+  Rig rig;
+  ProbeTarget t = probe_target(Transport::wss, 443);
+  rig.exchanges.open(0, 1, t, loopback(443, Transport::wss));
+  rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));
+  ASSERT_EQ(rig.connections.options.size(), 1u);
+  EXPECT_EQ(rig.connections.options[0].ws_host, "127.0.0.1");
+  EXPECT_EQ(rig.connections.options[0].ws_path, "/");
+  EXPECT_NE(rig.connections.options[0].tls, nullptr);
+  EXPECT_EQ(rig.connections.options[0].tls_name, "127.0.0.1");
 }
 
 }  // namespace

@@ -167,12 +167,14 @@ class FakeConnection final : public Connection {
 // Every connection made, in order; they stay alive here after the exchanges drop them.
 struct FakeConnections {
   ConnectionFactory factory() {
-    return [this](const StreamOptions&, StreamHandlers h) -> std::shared_ptr<Connection> {
+    return [this](const StreamOptions& o, StreamHandlers h) -> std::shared_ptr<Connection> {
+      options.push_back(o);
       made.push_back(std::make_shared<FakeConnection>(std::move(h)));
       return made.back();
     };
   }
   std::vector<std::shared_ptr<FakeConnection>> made;
+  std::vector<StreamOptions> options;  // what each was made with
 };
 
 // Runs timer entries in due order in virtual time: the clock jumps to each entry's due time

@@ -127,6 +127,9 @@ TEST(Rfc3263, SrvNamesAndDefaultPorts) {
   EXPECT_EQ(default_port(Transport::tls), 5061);
   EXPECT_EQ(default_port(Transport::tcp), 5060);
   EXPECT_EQ(default_port(Transport::udp), 5060);
+  // RFC 7118: WebSocket uses the HTTP ports.
+  EXPECT_EQ(default_port(Transport::ws), 80);
+  EXPECT_EQ(default_port(Transport::wss), 443);
 }
 
 TEST(Rfc3263, TtlIsClamped) {
