@@ -50,6 +50,12 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
     s.last_rtt_seconds = seconds(r.rtt);
     assign_capped(s.server, r.server);
   }
+  if (r.status_code >= 200 && r.status_code < 300 &&
+      !(r.allow.empty() && r.supported.empty() && r.accept.empty())) {
+    assign_capped(s.allow, r.allow);
+    assign_capped(s.supported, r.supported);
+    assign_capped(s.accept, r.accept);
+  }
   s.consecutive_failures = state.consecutive_failures;
   if (change.changed()) s.last_change_unix = unix_now;
   e.rtts[e.rtt_count++ % kRecentRtts] =

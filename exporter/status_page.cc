@@ -427,6 +427,18 @@ std::string render_target_page(const StatusSnapshot& s, const TargetStatus& t,
   fact("Last change", time_ago(t.last_change_unix, s.now_unix));
   fact("Server",
        t.server.empty() ? "<span class=\"muted\">\xe2\x80\x93</span>" : html_escape(t.server));
+  if (!(t.allow.empty() && t.supported.empty() && t.accept.empty())) {
+    // What the peer advertised in its last 2xx (RFC 3261 11.2): which methods and extensions
+    // a call to it may use.
+    std::string caps;
+    for (const auto& [name, value] :
+         {std::pair{"Allow", &t.allow}, {"Supported", &t.supported}, {"Accept", &t.accept}}) {
+      if (value->empty()) continue;
+      caps += std::string("<div><span class=\"muted\">") + name + ":</span> " +
+              html_escape(*value) + "</div>";
+    }
+    fact("Capabilities", "<div id=\"capabilities\">" + caps + "</div>");
+  }
   fact("Recent RTT", sparkline(t.recent_rtts, 360, 48));
   out += "</dl>\n";
   out += render_addresses(t.addresses, s.now_unix);

@@ -44,6 +44,8 @@ struct TargetStatus {
   int consecutive_failures = 0;
   double last_change_unix = 0;            // 0 while unknown
   std::string server;                     // Server/User-Agent of the last response
+  // Allow, Supported and Accept of the last 2xx that carried any (an OPTIONS answer's).
+  std::string allow, supported, accept;
   std::vector<double> recent_rtts;        // oldest first; < 0 marks a probe without answer
   std::vector<ExchangeRecord> exchanges;  // newest first
   std::vector<AddressStatus> addresses;   // in RFC 3263 order (detail page only)

@@ -286,6 +286,9 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   result.rtt = std::max(answered - s.tx.first_sent, TimePoint::duration::zero());
   if (s.call.active) result.post_dial_delay = s.call.post_dial_delay;
   result.server = r.server;
+  result.allow = r.allow;
+  result.supported = r.supported;
+  result.accept = r.accept;
   result.retry_after = r.retry_after;
   result.response = data.substr(0, r.message_length);
   if (s.call.active) {

@@ -131,11 +131,14 @@ enum class HeaderId {
   www_authenticate,
   proxy_authenticate,
   contact,
+  allow,
+  supported,
+  accept,
 };
 
 HeaderId classify(std::string_view name) {
   if (name.size() == 1) {
-    // Compact forms (RFC 3261 section 7.3.3). c, k, s, e are irrelevant here.
+    // Compact forms (RFC 3261 section 7.3.3). c, s, e are irrelevant here.
     switch (to_lower(name[0])) {
       case 'm':
         return HeaderId::contact;
@@ -149,6 +152,8 @@ HeaderId classify(std::string_view name) {
         return HeaderId::to;
       case 'l':
         return HeaderId::content_length;
+      case 'k':
+        return HeaderId::supported;
       default:
         return HeaderId::other;
     }
@@ -165,6 +170,9 @@ HeaderId classify(std::string_view name) {
   if (iequals(name, "WWW-Authenticate")) return HeaderId::www_authenticate;
   if (iequals(name, "Proxy-Authenticate")) return HeaderId::proxy_authenticate;
   if (iequals(name, "Contact")) return HeaderId::contact;
+  if (iequals(name, "Allow")) return HeaderId::allow;
+  if (iequals(name, "Supported")) return HeaderId::supported;
+  if (iequals(name, "Accept")) return HeaderId::accept;
   return HeaderId::other;
 }
 
@@ -410,6 +418,15 @@ SipParseError handle_header(std::string_view name, std::string_view value, Seen&
       // A Contact that cannot be counted makes the count unusable, not the response.
       if (!count_contacts(value, out.contact_count)) out.contacts_malformed = true;
       if (out.contact_uri.empty()) out.contact_uri = first_contact_uri(value);
+      return SipParseError::ok;
+    case HeaderId::allow:
+      if (out.allow.empty()) out.allow = value;
+      return SipParseError::ok;
+    case HeaderId::supported:
+      if (out.supported.empty()) out.supported = value;
+      return SipParseError::ok;
+    case HeaderId::accept:
+      if (out.accept.empty()) out.accept = value;
       return SipParseError::ok;
     case HeaderId::other:
       return SipParseError::ok;

@@ -37,6 +37,11 @@ struct SipResponse {
   // or angle brackets inside): in a 2xx to INVITE, the peer's remote target (RFC 3261
   // 12.1.2), where the ACK and BYE go. Empty otherwise.
   std::string_view contact_uri;
+  // What the peer says it can do (RFC 3261 11.2: an OPTIONS answer's Allow, Supported and
+  // Accept), the first header of each, trimmed; empty when absent.
+  std::string_view allow;
+  std::string_view supported;
+  std::string_view accept;
   std::size_t content_length = 0;
   std::size_t message_length = 0;  // start line + headers + body, in bytes
 };

@@ -1,7 +1,7 @@
 // Rules and dashboards name only metrics that exist: what the real exporter exposes
 // (scraped while it probes a SIPp peer over UDP, Kamailio over TLS with keepalives and
-// a Kamailio registrar with method = "register", so response, RTT, address, TLS,
-// keepalive and registered-contacts series exist), what the recording
+// a Kamailio registrar with method = "register" and "invite", so response, RTT, address,
+// TLS, keepalive, registered-contacts and post-dial delay series exist), what the recording
 // rules produce, what /probe answers for a TLS and a refused probe, Prometheus's own `up`,
 // and any metric announced for a later change.
 #include <gmock/gmock.h>
@@ -69,6 +69,9 @@ class ExposedMetricsTest : public ::testing::Test {
           {"aor", it::toml_string("sip:pbx01@127.0.0.1")},
           {"auth_user", it::toml_string("pbx01")},
           {"auth_password", it::toml_string("s3cret")}}},
+        // A test call target: its post-dial delay histogram exists from the start.
+        {"test-call", registrar.uri(), {{"carrier", "acme"}, {"site", "par"}},
+         {{"method", "\"invite\""}, {"ruri_user", "\"echo\""}}},
     };
     spec.extra_toml =
         "\n[module.tls]\ntls_ca_file = " + it::toml_string(certs.ca().cert().string()) +
@@ -137,7 +140,9 @@ TEST_F(ExposedMetricsTest, TheScrapeSawTheExportersMetricFamilies) {
         "sip_address_retry_after_timestamp_seconds",
         // A register target's bindings, which SipTrunkRegistrationMissing and the target
         // dashboard show.
-        "sip_target_registered_contacts"}) {
+        "sip_target_registered_contacts",
+        // A test call's post-dial delay, which the target dashboard shows.
+        "sip_invite_post_dial_delay_seconds_bucket"}) {
     EXPECT_EQ(exposed_.count(name), 1u) << name;
   }
 }

@@ -26,6 +26,28 @@ ProbeResult answered(int code, milliseconds rtt) {
   return r;
 }
 
+// The capabilities an OPTIONS answer advertised stay on the target page until a later 2xx
+// advertises others; answers without any, or failures, leave them.
+TEST(StatusBoard, KeepsTheCapabilitiesOfTheLast2xxThatHadAny) {
+  StatusBoard board;
+  board.add_target(0, config_named("a"));
+  TargetState st;
+  ProbeResult ok = answered(200, milliseconds(5));
+  ok.allow = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+  ok.supported = "replaces, timer";
+  ok.accept = "application/sdp";
+  board.record(0, ok, st, st.record(true, 1, 1), 100);
+  ProbeResult bare = answered(200, milliseconds(5));
+  board.record(0, bare, st, st.record(true, 1, 1), 101);
+  ProbeResult refused = answered(403, milliseconds(5));
+  refused.allow = "OPTIONS";
+  board.record(0, refused, st, st.record(false, 1, 1), 102);
+  const TargetStatus a = board.snapshot_of("a", 200).targets.at(0);
+  EXPECT_EQ(a.allow, "INVITE, ACK, CANCEL, BYE, OPTIONS");
+  EXPECT_EQ(a.supported, "replaces, timer");
+  EXPECT_EQ(a.accept, "application/sdp");
+}
+
 TEST(StatusBoard, RecordsStateRingsAndExchanges) {
   StatusBoard board;
   board.add_target(3, config_named("b"));

@@ -440,5 +440,17 @@ TEST(HtmlEscape, EscapesTheFiveSpecialCharacters) {
   EXPECT_EQ(html_escape("&amp;"), "&amp;amp;");
 }
 
+TEST(TargetPage, ShowsTheCapabilitiesThePeerAdvertisedEscaped) {
+  TargetStatus t = up_target();
+  const std::string without = render_target_page(snapshot({t}), t);
+  EXPECT_EQ(without.find("Capabilities"), std::string::npos) << "nothing advertised, no line";
+  t.allow = "INVITE, ACK, OPTIONS";
+  t.accept = "application/sdp<script>";
+  const std::string html = render_target_page(snapshot({t}), t);
+  EXPECT_THAT(visible_text(html), HasSubstr("Capabilities Allow: INVITE, ACK, OPTIONS"));
+  EXPECT_THAT(html, HasSubstr("Accept:</span> application/sdp&lt;script&gt;"));
+  EXPECT_EQ(html.find("Supported:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stx

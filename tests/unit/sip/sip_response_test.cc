@@ -850,5 +850,21 @@ TEST(SipResponseFields, FirstContactUri) {
   EXPECT_EQ(r.contact_uri, "sip:uas@192.0.2.7:5080");
 }
 
+// An OPTIONS answer's capabilities (RFC 3261 11.2), the first header of each; k is the
+// compact Supported.
+TEST(SipResponseFields, Capabilities) {
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
+                               "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\n"
+                               "CSeq: 1 OPTIONS\r\nAllow: INVITE, ACK, BYE\r\n"
+                               "Allow: OPTIONS\r\nk: timer, 100rel\r\n"
+                               "Accept:  application/sdp \r\nContent-Length: 0\r\n\r\n",
+                               r),
+            SipParseError::ok);
+  EXPECT_EQ(r.allow, "INVITE, ACK, BYE");
+  EXPECT_EQ(r.supported, "timer, 100rel");
+  EXPECT_EQ(r.accept, "application/sdp");
+}
+
 }  // namespace
 }  // namespace stx
