@@ -60,7 +60,7 @@ struct ProbeResult {
   std::chrono::nanoseconds duration{0};  // probe start -> end, including DNS
   int transmissions = 0;                 // 1 + retransmissions
   std::string_view server;               // Server, else User-Agent, of the final response
-  // Allow, Supported and Accept of the final response (what an OPTIONS answer advertises).
+  // Allow, Supported and Accept of the final response (what the peer says it can do).
   std::string_view allow, supported, accept;
   std::optional<std::uint32_t> retry_after;  // seconds, from a Retry-After header
   std::string_view detail;                   // human detail for logs (e.g. errno text)

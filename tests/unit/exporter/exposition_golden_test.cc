@@ -20,6 +20,7 @@ using std::chrono::milliseconds;
 using test::answered;
 
 std::string golden(const std::string& name) {
+
   std::ifstream in(STX_SOURCE_DIR "/tests/data/exposition/" + name);
   std::ostringstream text;
   text << in.rdbuf();
@@ -82,6 +83,11 @@ uri = "sip:pbx.example.net"
 name = "d"
 uri = "sip:registrar.example.net:5060"
 method = "register"
+[[target]]
+name = "e"
+uri = "sip:sbc.example.net:5060"
+method = "invite"
+ruri_user = "echo"
 )",
                                      "golden.toml");
   Metrics m(config);
@@ -110,6 +116,12 @@ method = "register"
   refused.reason = FailureReason::auth;
   m.probe_started();
   m.probe_finished(3, refused, d.record(false, 1, 1), d, 1700000005);
+  TargetState e;  // a test call that rang after 1.2 s and was cancelled
+  ProbeResult rang = answered(487, milliseconds(8), "SBC");
+  rang.success = true;
+  rang.post_dial_delay = milliseconds(1200);
+  m.probe_started();
+  m.probe_finished(4, rang, e.record(true, 1, 1), e, 1700000006);
   m.probe_started();  // one still in flight
   m.schedule_lateness(std::chrono::microseconds(80));
   m.schedule_lateness(std::chrono::milliseconds(3));
@@ -158,8 +170,12 @@ TEST(ExpositionGolden, ProbeBodyIsUnchanged) {
   ProbeResult lost = failed(FailureReason::timeout);
   lost.transmissions = 3;
   lost.destination = address("2001:db8::1", 5060, Transport::udp);
-  // And a REGISTER fetch that found two bindings.
-  EXPECT_EQ(probe_metrics_text(ok) + probe_metrics_text(lost) + probe_metrics_text(fetched(2)),
+  // And a REGISTER fetch that found two bindings, and a test call that rang after 2.5 s.
+  ProbeResult rang = answered(487, milliseconds(8), "x");
+  rang.success = true;
+  rang.post_dial_delay = milliseconds(2500);
+  EXPECT_EQ(probe_metrics_text(ok) + probe_metrics_text(lost) + probe_metrics_text(fetched(2)) +
+                probe_metrics_text(rang),
             golden("probe.txt"));
 }
 

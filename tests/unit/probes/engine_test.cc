@@ -400,7 +400,7 @@ TEST(Engine, ProbeOnceAnswersItsCallerOnly) {
   EXPECT_EQ(got->status_code, 486);
   EXPECT_FALSE(got->success);
   EXPECT_EQ(request.rfind("OPTIONS sip:127.0.0.1:", 0), 0u);
-  EXPECT_EQ(response.rfind("SIP/2.0 486 ", 0), 0u);
+  EXPECT_EQ(response.rfind("SIP/2.0 486 ", 0), 0u) << response;
   EXPECT_TRUE(sink.finished.empty());
   EXPECT_TRUE(sink.added.empty());
   EXPECT_EQ(sink.started, 0);
