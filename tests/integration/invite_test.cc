@@ -143,7 +143,7 @@ TEST_F(InviteTest, SilenceTimesOutWithoutAStrayCancel) {
 // Through a real proxy: Kamailio (tm) relays the INVITE and the CANCEL to SIPp and sends 100
 // Trying itself; the call still rings, is cancelled and its 487 ACKed.
 TEST_F(InviteTest, ACallThroughKamailioIsCancelledEndToEnd) {
-  SippPeer sipp(tmp_.path(), "invite_ring_cancel.xml");
+  SippPeer sipp(tmp_.path(), "invite_ring_cancel_proxied.xml");
   KamailioPeer proxy(tmp_.path(), "kamailio_relay.cfg", 0, "relay",
                      {{"@NEXT_HOP@", "127.0.0.1:" + std::to_string(sipp.port())}});
   Exporter exporter(tmp_.path(), call_spec(invite_target("via-proxy", proxy.uri())));
