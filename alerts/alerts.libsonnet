@@ -430,9 +430,9 @@ local num(x) = '%g' % x;
             'The SIP trunk exporter {{ $labels.instance }} (job {{ $labels.job }}{{ with $labels.%s }}, vantage {{ . }}{{ end }}) has seen ' % cfg.vantageLabel +
             '{{ $value | humanizePercentage }} of its targets down' + forText(cfg.exporterIsolatedFor) +
             '{{ with printf `sum(sip_target_state{instance=%q,job=%q,state="down"})` $labels.instance $labels.job | query }}' +
-            ' ({{ . | first | value }} targets){{ end }}, while other exporters of the job see fewer down:' +
+            ' ({{ . | first | value }} targets){{ end }}, while another exporter of the job sees fewer down (targets up from the others:' +
             '{{ range $i, $s := printf `sum by (%s) (sip_target_state{instance!=%%q,job=%%q,state="up"})` $labels.instance $labels.job' % vantages +
-            ' | query | sortByLabel "instance" }}{{ if $i }},{{ end }} {{ ' + vantageName + ' }} ({{ .Value }} up){{ end }}.' +
+            ' | query | sortByLabel "instance" }}{{ if $i }},{{ end }} {{ ' + vantageName + ' }} {{ .Value }}{{ end }}).' +
             ' Its own network (uplink, DNS, firewall, routes) fails, not the trunks: its per-trunk alerts are inhibited in Alertmanager.',
           ),
           alert(
