@@ -7,6 +7,10 @@ local num(x) = '%g' % x;
     local sel = cfg.exporterSelector,
     local groupBy = std.join(', ', cfg.groupLabels),
     local groupSel = std.join(',', [sel] + ['%s!=""' % l for l in cfg.groupLabels]),
+    // The labels that tell apart exporters probing the same target (instance, vantage):
+    // aggregated away, one series per trunk (job, target and its static labels) remains.
+    local vantages = std.join(', ', cfg.vantageAggregationLabels),
+    local vantageName = '(or (index .Labels "%s") .Labels.instance)' % cfg.vantageLabel,
 
     // --- Annotation snippets (Go templates evaluated by Prometheus) -------------
 
@@ -21,15 +25,34 @@ local num(x) = '%g' % x;
     // A per-target series of the alerting target, for template queries.
     local seriesQuery(metric) =
       'printf `' + metric + '{target=%q,instance=%q,job=%q}` $labels.target $labels.instance $labels.job',
-    local since =
-      '{{ with ' + seriesQuery('sip_target_last_change_timestamp_seconds') +
-      ' | query }}{{ . | first | value | humanizeTimestamp }}{{ end }}',
+    // The same over every exporter probing the target, for the alerts that aggregate
+    // the vantages away (no `instance`): a trunk is its job and target.
+    local trunkQuery(metric) =
+      'printf `' + metric + '{target=%q,job=%q}` $labels.target $labels.job',
+    local sinceOf(q) =
+      '{{ with ' + q + ' | query }}{{ . | first | value | humanizeTimestamp }}{{ end }}',
+    local since = sinceOf(seriesQuery('sip_target_last_change_timestamp_seconds')),
+    // Down since the last exporter saw it go down: from then on, every one sees it down.
+    local trunkSince = sinceOf('printf `max(sip_target_last_change_timestamp_seconds{target=%q,job=%q})` $labels.target $labels.job'),
     // "SIP 503", or "none (refused)" when the last probes got no final response.
-    local lastAnswer =
-      '{{ with ' + seriesQuery('sip_target_last_status_code') +
+    local lastAnswerOf(codeQuery, failuresMatchers, failuresArgs) =
+      '{{ with ' + codeQuery +
       ' | query }}{{ with . | first | value }}SIP {{ . }}{{ else }}none{{ end }}{{ end }}' +
-      '{{ with printf `topk(1, increase(sip_probe_failures_total{target=%q,instance=%q,job=%q}[5m]) > 0)`' +
-      ' $labels.target $labels.instance $labels.job | query }} ({{ . | first | label "reason" }}){{ end }}',
+      '{{ with printf `topk(1, increase(sip_probe_failures_total{' + failuresMatchers + '}[5m]) > 0)`' +
+      ' ' + failuresArgs + ' | query }} ({{ . | first | label "reason" }}){{ end }}',
+    local lastAnswer = lastAnswerOf(seriesQuery('sip_target_last_status_code'),
+                                    'target=%q,instance=%q,job=%q',
+                                    '$labels.target $labels.instance $labels.job'),
+    local trunkLastAnswer = lastAnswerOf(trunkQuery('sip_target_last_status_code'),
+                                         'target=%q,job=%q',
+                                         '$labels.target $labels.job'),
+    // " Seen down from 2 of 2 vantages: fra, iad." when more than one exporter reports
+    // the target (their vantage label, or instance without one); nothing with one.
+    local downFromVantages =
+      '{{ with printf `count(sip_target_state{target=%q,job=%q,state="down"}) > 1` $labels.target $labels.job | query }}' +
+      ' Seen down from {{ $value }} of {{ . | first | value }} vantages:' +
+      '{{ range $i, $s := printf `sip_target_state{target=%q,job=%q,state="down"} == 1` $labels.target $labels.job' +
+      ' | query | sortByLabel "instance" }}{{ if $i }},{{ end }} {{ ' + vantageName + ' }}{{ end }}.{{ end }}',
 
     // "answering 503, Retry-After 30s" for SipTrunkDegraded: the code of the last final
     // response and the Retry-After it carried (sip_target_retry_after_seconds, 0: none).
@@ -55,8 +78,8 @@ local num(x) = '%g' % x;
 
     local groupLabelsText = std.join(' ', ['%s={{ $labels.%s }}' % [l, l] for l in cfg.groupLabels]),
     local groupMembersQuery =
-      'printf `sip_target_state{' + sel + ',' +
-      std.join(',', ['%s=%%q' % l for l in cfg.groupLabels]) + ',state="down"} == 1` ' +
+      'printf `group without (' + vantages + ') (sip_target_state{' + sel + ',' +
+      std.join(',', ['%s=%%q' % l for l in cfg.groupLabels]) + ',state="down"} == 1)` ' +
       std.join(' ', ['$labels.%s' % l for l in cfg.groupLabels]),
 
     local alert(name, severity, expr, forDuration, summary, description) = {
@@ -87,18 +110,53 @@ local num(x) = '%g' % x;
         sip_target_consecutive_failures{%(s)s} >= %(n)d
       )
     ||| % { s: s, n: cfg.targetDownAtStartFailures },
-    local downTargets = confirmedDown(sel),
-    // A target SipTrunkDown pages for whose probes failed with `reason` in the window:
-    // the same series (labels) as SipTrunkDown's, so Alertmanager can match the two.
+    // Down from every vantage: each exporter with a verdict on the target (up,
+    // degraded or down; not an unknown one, just started) has it confirmed down. One
+    // series per trunk, its value the number of exporters that see it down. With a
+    // single exporter: its confirmed down targets, less the `instance` label.
+    local downEverywhere(s) = |||
+      count without (%(v)s) (
+        %(down)s)
+      ==
+      count without (%(v)s) (
+        sip_target_state{%(s)s,state="down"}
+        unless on (job, instance, target)
+        sip_target_state{%(s)s,state="unknown"} == 1
+      )
+    ||| % {
+      s: s,
+      v: vantages,
+      down: std.strReplace(std.rstripChars(confirmedDown(s), '\n'), '\n', '\n  '),
+    },
+    local downTargets = downEverywhere(sel),
+    // A target SipTrunkDown pages for whose probes failed with `reason` in the window
+    // (from any vantage): the same series (labels) as SipTrunkDown's, so Alertmanager
+    // can match the two.
     local downFor(reason, window) =
       downTargets + |||
-        and on (job, instance, target)
-        increase(sip_probe_failures_total{%(s)s,reason="%(r)s"}[%(w)s]) > 0
-      ||| % { s: sel, r: reason, w: window },
+        and on (job, target)
+        sum without (%(v)s, reason) (increase(sip_probe_failures_total{%(s)s,reason="%(r)s"}[%(w)s])) > 0
+      ||| % { s: sel, v: vantages, r: reason, w: window },
+    // Down from some vantages (one series per exporter that has it confirmed down)
+    // while at least one other exporter sees it up.
+    local downFromSome = confirmedDown(sel) + |||
+      and on (job, target)
+      sum without (%(v)s, state) (sip_target_state{%(s)s,state="up"}) > 0
+    ||| % { s: sel, v: vantages },
+    // An exporter's share of targets down (of those it has a verdict on).
+    local byExporter = 'job, ' + vantages,
+    local exporterDown = 'sum by (%s) (sip_target_state{%s,state="down"})' % [byExporter, sel],
+    local exporterShareDown = |||
+      (
+        %(down)s
+        /
+        sum by (%(by)s) (sip_target_state{%(s)s,state=~"up|degraded|down"})
+      )
+    ||| % { down: exporterDown, by: byExporter, s: sel },
     // "Contact bindings at the registrar: 0" (sip_target_registered_contacts, from the
     // last 2xx answer to a register probe).
     local registeredContacts =
-      '{{ with ' + seriesQuery('sip_target_registered_contacts') +
+      '{{ with ' + trunkQuery('sip_target_registered_contacts') +
       ' | query }}Contact bindings at the registrar: {{ . | first | value }}{{ else }}too few Contact bindings at the registrar{{ end }}',
     local degradedTargets = 'sip_target_state{%s,state="degraded"} == 1\n' % sel,
 
@@ -140,7 +198,22 @@ local num(x) = '%g' % x;
             cfg.targetDownFor,
             'SIP trunk {{ $labels.target }} is down.',
             'SIP target ' + targetWithLabels + ' has answered no healthy OPTIONS to failures_before_down probes in a row' +
-            forText(cfg.targetDownFor) + ': down since ' + since + '. Last answer: ' + lastAnswer + '.',
+            forText(cfg.targetDownFor) + ': down since ' + trunkSince + '. Last answer: ' + trunkLastAnswer + '.' +
+            downFromVantages,
+          ),
+          alert(
+            'SipTrunkDownFromSomeVantages',
+            'warning',
+            downFromSome,
+            cfg.someVantagesDownFor,
+            'SIP trunk {{ $labels.target }} is down from {{ $labels.%s }}{{ if not $labels.%s }}{{ $labels.instance }}{{ end }} only.' % [cfg.vantageLabel, cfg.vantageLabel],
+            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.someVantagesDownFor) + ' (since ' + since +
+            ') as seen by this exporter, while others see it up. Down from:' +
+            '{{ range $i, $s := printf `sip_target_state{target=%q,job=%q,state="down"} == 1` $labels.target $labels.job' +
+            ' | query | sortByLabel "instance" }}{{ if $i }},{{ end }} {{ ' + vantageName + ' }}{{ end }}; up from:' +
+            '{{ range $i, $s := printf `sip_target_state{target=%q,job=%q,state="up"} == 1` $labels.target $labels.job' +
+            ' | query | sortByLabel "instance" }}{{ if $i }},{{ end }} {{ ' + vantageName + ' }}{{ end }}.' +
+            ' Last answer here: ' + lastAnswer + '. The path from this vantage to the trunk fails, not the trunk.',
           ),
           alert(
             'SipTrunkAuthFailing',
@@ -148,10 +221,10 @@ local num(x) = '%g' % x;
             downFor('auth', cfg.authFailingWindow),
             cfg.authFailingFor,
             'SIP trunk {{ $labels.target }} is down: credentials refused (401/407 after digest).',
-            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.authFailingFor) + ' (since ' + since +
+            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.authFailingFor) + ' (since ' + trunkSince +
             '), and its probes in the last ' + cfg.authFailingWindow + ' failed with reason auth: the peer challenged' +
             ' the request that carried our digest credentials (auth_user) again, so it refuses them (expired or rotated).' +
-            ' Last answer: ' + lastAnswer + '. This alert replaces its SipTrunkDown in Alertmanager.',
+            ' Last answer: ' + trunkLastAnswer + '.' + downFromVantages + ' This alert replaces its SipTrunkDown in Alertmanager.',
           ),
           alert(
             'SipTrunkRegistrationMissing',
@@ -159,10 +232,10 @@ local num(x) = '%g' % x;
             downFor('no_binding', cfg.registrationMissingWindow),
             cfg.registrationMissingFor,
             'SIP trunk {{ $labels.target }} is down: registration missing (' + registeredContacts + ').',
-            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.registrationMissingFor) + ' (since ' + since +
+            'SIP target ' + targetWithLabels + ' has been down' + forText(cfg.registrationMissingFor) + ' (since ' + trunkSince +
             '), and its probes in the last ' + cfg.registrationMissingWindow + ' failed with reason no_binding: the registrar' +
             ' answers the REGISTER fetch but lists fewer Contact bindings for the address of record (aor) than min_contacts,' +
-            ' so the PBX is not registered right now. Last answer: ' + lastAnswer + '. This alert replaces its SipTrunkDown in Alertmanager.',
+            ' so the PBX is not registered right now. Last answer: ' + trunkLastAnswer + '.' + downFromVantages + ' This alert replaces its SipTrunkDown in Alertmanager.',
           ),
           alert(
             'SipTrunkDegraded',
@@ -179,14 +252,15 @@ local num(x) = '%g' % x;
             |||
               count by (%(by)s) (
                 %(down)s)
-              == count by (%(by)s) (sip_target_state{%(gsel)s,state="down"})
+              == count by (%(by)s) (group without (%(v)s) (sip_target_state{%(gsel)s,state="down"}))
               and
-              count by (%(by)s) (sip_target_state{%(gsel)s,state="down"}) >= %(min)d
+              count by (%(by)s) (group without (%(v)s) (sip_target_state{%(gsel)s,state="down"})) >= %(min)d
             ||| % {
               by: groupBy,
+              v: vantages,
               gsel: groupSel,
               min: cfg.groupDownMinTargets,
-              down: std.strReplace(std.rstripChars(confirmedDown(groupSel), '\n'), '\n', '\n  '),
+              down: std.strReplace(std.rstripChars(downEverywhere(groupSel), '\n'), '\n', '\n  '),
             },
             cfg.groupDownFor,
             'All SIP targets of ' + groupLabelsText + ' are down.',
@@ -335,6 +409,31 @@ local num(x) = '%g' % x;
             'SIP trunk exporter {{ $labels.instance }} is not scraped.',
             'Prometheus has failed to scrape the SIP trunk exporter {{ $labels.instance }} (job {{ $labels.job }}) for more than ' +
             cfg.exporterDownFor + ': the trunks it probes are not monitored and their alerts cannot fire.',
+          ),
+          alert(
+            'SipExporterIsolated',
+            'critical',
+            |||
+              %(share)s>= %(t)s
+              and
+              %(down)s >= %(min)d
+              and on (job)
+              %(share)s< %(t)s
+            ||| % {
+              share: exporterShareDown,
+              down: exporterDown,
+              t: num(cfg.exporterIsolatedShare),
+              min: cfg.exporterIsolatedMinTargets,
+            },
+            cfg.exporterIsolatedFor,
+            'SIP trunk exporter {{ $labels.instance }} sees its targets down, the others of its job do not.',
+            'The SIP trunk exporter {{ $labels.instance }} (job {{ $labels.job }}{{ with $labels.%s }}, vantage {{ . }}{{ end }}) has seen ' % cfg.vantageLabel +
+            '{{ $value | humanizePercentage }} of its targets down' + forText(cfg.exporterIsolatedFor) +
+            '{{ with printf `sum(sip_target_state{instance=%q,job=%q,state="down"})` $labels.instance $labels.job | query }}' +
+            ' ({{ . | first | value }} targets){{ end }}, while another exporter of the job sees fewer down (targets up from the others:' +
+            '{{ range $i, $s := printf `sum by (%s) (sip_target_state{instance!=%%q,job=%%q,state="up"})` $labels.instance $labels.job' % vantages +
+            ' | query | sortByLabel "instance" }}{{ if $i }},{{ end }} {{ ' + vantageName + ' }} {{ .Value }}{{ end }}).' +
+            ' Its own network (uplink, DNS, firewall, routes) fails, not the trunks: its per-trunk alerts are inhibited in Alertmanager.',
           ),
           alert(
             'SipTrunkExporterConfigReloadFailed',

@@ -37,6 +37,29 @@
     // down_intervals later). A target that went down from up or degraded pages at once.
     targetDownAtStartFailures: 3,
 
+    // Several vantages: exporters probing the same targets from different places
+    // (and/or replicas), told apart by `instance` and by vantageLabel, a target label
+    // set in the scrape config (static_configs: [{targets: [...], labels: {vantage:
+    // fra}}]), not exported. The rules aggregate these labels away to get one series
+    // per trunk (job, target and its static labels). A target probed by one exporter
+    // without the label behaves as with a single exporter.
+    vantageLabel: 'vantage',
+    vantageAggregationLabels: ['instance', self.vantageLabel],
+    // SipTrunkDown fires when every exporter with a verdict (up, degraded or down) on
+    // the target sees it down. SipTrunkDownFromSomeVantages (warning): some see it
+    // down while at least one sees it up, for this long (one alert per vantage that
+    // sees it down).
+    someVantagesDownFor: '2m',
+    // SipExporterIsolated (critical): one exporter sees at least this share of its
+    // targets down (1.0: all), and at least this many, while another exporter of the
+    // same job sees less than that share down: the monitor's own network, not the
+    // trunks. It inhibits that exporter's per-trunk alerts in Alertmanager, so keep
+    // its `for` at most that of the alerts it replaces (someVantagesDownFor,
+    // targetDegradedFor): it must fire no later than they do.
+    exporterIsolatedShare: 1.0,
+    exporterIsolatedMinTargets: 3,
+    exporterIsolatedFor: '1m',
+
     // SipTrunkDegraded (warning): the target answers a degraded_codes code (503 by
     // default), alive but refusing service. Also debounced by the exporter; `for`
     // lets a short overload (a carrier's CPS spike, a quick restart) pass unmailed.

@@ -39,7 +39,7 @@ TEST_F(AlertmanagerConfigTest, AmtoolCheckConfigIsClean) {
                            dir_.path(), 30s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("SUCCESS")) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("4 inhibit rules")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("5 inhibit rules")) << r.out;
 }
 
 TEST_F(AlertmanagerConfigTest, CriticalAlertsPageAndAreEmailed) {
@@ -51,6 +51,8 @@ TEST_F(AlertmanagerConfigTest, CriticalAlertsPageAndAreEmailed) {
            {"alertname=SipTrunkTlsCertificateExpired", "severity=critical", "target=edge-a"},
            {"alertname=SipTrunkExporterDown", "severity=critical", "instance=pbx:15060"},
            {"alertname=SipTrunkExporterConfigReloadFailed", "severity=critical", "instance=pbx:15060"},
+           {"alertname=SipExporterIsolated", "severity=critical", "job=sip_trunk_exporter",
+            "instance=exp-fra:15060", "vantage=fra"},
        }) {
     auto r = route("pager,email", labels);
     EXPECT_EQ(r.exit_code, 0) << labels[0] << ": " << r.out << r.err;
@@ -61,6 +63,8 @@ TEST_F(AlertmanagerConfigTest, WarningAndInfoAlertsAreOnlyEmailed) {
   for (const auto& labels : std::vector<std::vector<std::string>>{
            {"alertname=SipTrunkHighRtt", "severity=warning", "target=edge-a"},
            {"alertname=SipTrunkOverloaded", "severity=warning", "target=edge-a"},
+           {"alertname=SipTrunkDownFromSomeVantages", "severity=warning", "target=edge-a",
+            "instance=exp-fra:15060", "vantage=fra"},
            {"alertname=SipTrunkAddressDown", "severity=warning", "target=edge-a",
             "address=192.0.2.1:5061"},
            {"alertname=SipTrunkKeepaliveFailing", "severity=warning", "target=edge-a",

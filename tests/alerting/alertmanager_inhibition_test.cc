@@ -2,7 +2,9 @@
 // carrier/site group down silences its members' alerts, a target's critical
 // alert silences its warnings (per-address ones included), and an alert naming why a
 // target is down (credentials refused, registration missing) replaces its
-// SipTrunkDown; everything else is notified, critical alerts paged.
+// SipTrunkDown, and an exporter cut off from its targets (SipExporterIsolated) silences
+// its own per-trunk alerts, not another exporter's; everything else is notified,
+// critical alerts paged.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -147,54 +149,90 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                  {"site", "ams"},
                  {"address", "198.51.100.2:5061"}}),
           // par-1's credentials are refused and par-2's PBX is not registered: each cause
-          // fires with the SipTrunkDown of its target, of the same exporter.
+          // fires with the SipTrunkDown of its target. Both are one alert per trunk (job and
+          // target), aggregated over the exporters that probe it: no `instance`.
           alert({{"alertname", "SipTrunkAuthFailing"},
                  {"severity", "critical"},
                  {"job", "sip_trunk_exporter"},
-                 {"instance", "exp-a:15060"},
                  {"target", "par-1"},
                  {"carrier", "solo"},
                  {"site", "par"}}),
           alert({{"alertname", "SipTrunkDown"},
                  {"severity", "critical"},
                  {"job", "sip_trunk_exporter"},
-                 {"instance", "exp-a:15060"},
                  {"target", "par-1"},
                  {"carrier", "solo"},
                  {"site", "par"}}),
           alert({{"alertname", "SipTrunkRegistrationMissing"},
                  {"severity", "critical"},
                  {"job", "sip_trunk_exporter"},
-                 {"instance", "exp-a:15060"},
                  {"target", "par-2"},
                  {"carrier", "solo"},
                  {"site", "par"}}),
           alert({{"alertname", "SipTrunkDown"},
                  {"severity", "critical"},
                  {"job", "sip_trunk_exporter"},
-                 {"instance", "exp-a:15060"},
                  {"target", "par-2"},
                  {"carrier", "solo"},
                  {"site", "par"}}),
-          // A target named par-3 on two exporters: one's refused credentials say
-          // nothing about why the other's par-3 is down.
+          // A target named par-3 in two jobs: one's refused credentials say nothing
+          // about why the other's par-3 is down.
           alert({{"alertname", "SipTrunkAuthFailing"},
                  {"severity", "critical"},
                  {"job", "sip_trunk_exporter"},
-                 {"instance", "exp-a:15060"},
                  {"target", "par-3"},
                  {"carrier", "solo"},
                  {"site", "par"}}),
           alert({{"alertname", "SipTrunkDown"},
                  {"severity", "critical"},
-                 {"job", "sip_trunk_exporter"},
-                 {"instance", "exp-b:15060"},
+                 {"job", "sip_trunk_exporter_lab"},
                  {"target", "par-3"},
                  {"carrier", "solo"},
                  {"site", "par"}}),
           alert({{"alertname", "SipTrunkExporterDown"},
                  {"severity", "critical"},
                  {"instance", "pbx:15060"}}),
+          // exp-fra:15060 (vantage fra) is cut off: it sees all of its targets down while
+          // exp-iad:15060 sees them up. Its per-trunk alerts are the isolation's news;
+          // exp-iad's own alerts are not, and neither is a SipTrunkDown (every vantage).
+          alert({{"alertname", "SipExporterIsolated"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-fra:15060"},
+                 {"vantage", "fra"}}),
+          alert({{"alertname", "SipTrunkDownFromSomeVantages"},
+                 {"severity", "warning"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-fra:15060"},
+                 {"vantage", "fra"},
+                 {"target", "fra-1"},
+                 {"state", "down"}}),
+          alert({{"alertname", "SipTrunkDegraded"},
+                 {"severity", "warning"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-fra:15060"},
+                 {"vantage", "fra"},
+                 {"target", "fra-2"},
+                 {"state", "degraded"}}),
+          alert({{"alertname", "SipTrunkDownFromSomeVantages"},
+                 {"severity", "warning"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-iad:15060"},
+                 {"vantage", "iad"},
+                 {"target", "iad-1"},
+                 {"state", "down"}}),
+          alert({{"alertname", "SipTrunkDegraded"},
+                 {"severity", "warning"},
+                 {"job", "sip_trunk_exporter"},
+                 {"instance", "exp-iad:15060"},
+                 {"vantage", "iad"},
+                 {"target", "fra-2"},
+                 {"state", "degraded"}}),
+          alert({{"alertname", "SipTrunkDown"},
+                 {"severity", "critical"},
+                 {"job", "sip_trunk_exporter"},
+                 {"target", "fra-4"},
+                 {"state", "down"}}),
       }),
       dir.path());
 
@@ -213,13 +251,20 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
       {"SipTrunkHighRtt ams-1", "active"},  // nothing critical there
       {"SipTrunkAddressDown ams-1 198.51.100.1:5060", "active"},
       {"SipTrunkKeepaliveFailing ams-1 198.51.100.2:5061", "active"},
-      {"SipTrunkAuthFailing par-1 @exp-a:15060", "active"},
-      {"SipTrunkDown par-1 @exp-a:15060", "suppressed"},  // the cause replaces it
-      {"SipTrunkRegistrationMissing par-2 @exp-a:15060", "active"},
-      {"SipTrunkDown par-2 @exp-a:15060", "suppressed"},
-      {"SipTrunkAuthFailing par-3 @exp-a:15060", "active"},
-      {"SipTrunkDown par-3 @exp-b:15060", "active"},  // another exporter's target
+      {"SipTrunkAuthFailing par-1", "active"},
+      {"SipTrunkDown par-1", "suppressed"},  // the cause replaces it
+      {"SipTrunkRegistrationMissing par-2", "active"},
+      {"SipTrunkDown par-2", "suppressed"},
+      {"SipTrunkAuthFailing par-3", "active"},
+      {"SipTrunkDown par-3", "active"},  // another job's target
       {"SipTrunkExporterDown /", "active"},
+      {"SipExporterIsolated /", "active"},
+      // Its exporter is cut off: SipExporterIsolated says it.
+      {"SipTrunkDownFromSomeVantages fra-1 @exp-fra:15060", "suppressed"},
+      {"SipTrunkDegraded fra-2 @exp-fra:15060", "suppressed"},
+      {"SipTrunkDownFromSomeVantages iad-1 @exp-iad:15060", "active"},  // another exporter's
+      {"SipTrunkDegraded fra-2 @exp-iad:15060", "active"},
+      {"SipTrunkDown fra-4", "active"},  // down from every vantage
   };
   std::map<std::string, std::string> got;
   it::wait_until(15s, [&] { return (got = states(am.alerts())) == expected; }, 100ms);
@@ -258,7 +303,11 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
                emailed("SipTrunkRegistrationMissing", "par-2") &&
                paged("SipTrunkRegistrationMissing", "par-2") &&
                emailed("SipTrunkAuthFailing", "par-3") && emailed("SipTrunkDown", "par-3") &&
-               paged("SipTrunkDown", "par-3");
+               paged("SipTrunkDown", "par-3") && emailed("SipExporterIsolated", "exp-fra:15060") &&
+               paged("SipExporterIsolated", "exp-fra:15060") &&
+               emailed("SipTrunkDownFromSomeVantages", "exp-iad:15060") &&
+               emailed("SipTrunkDegraded", "exp-iad:15060") && emailed("SipTrunkDown", "fra-4") &&
+               paged("SipTrunkDown", "fra-4");
       },
       100ms);
   EXPECT_TRUE(all_in) << "not every active alert was emailed and paged";
@@ -275,6 +324,10 @@ TEST(AlertmanagerInhibitionTest, GroupDownAndCriticalAlertsInhibitTheirConsequen
   EXPECT_FALSE(emailed("SipTrunkDown", "par-2"));
   EXPECT_FALSE(paged("SipTrunkDown", "par-2"));
   EXPECT_FALSE(paged("SipTrunkDegraded", "ber-1")) << "a warning paged";
+  // One page for an exporter cut off, none of its per-trunk alerts emailed.
+  EXPECT_FALSE(emailed("SipTrunkDownFromSomeVantages", "exp-fra:15060"));
+  EXPECT_FALSE(emailed("SipTrunkDegraded", "exp-fra:15060"));
+  EXPECT_FALSE(paged("SipTrunkDownFromSomeVantages", "iad-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkAddressDown", "ams-1")) << "a warning paged";
   EXPECT_FALSE(paged("SipTrunkHighRtt", "ams-1")) << "a warning paged";
 }

@@ -146,7 +146,8 @@ TEST_F(RulesTest, FollowTheMixinConventions) {
                                 << " mixes alerts and recording rules";
   }
 
-  const std::regex name_re("^SipTrunk[A-Z][A-Za-z0-9]*$");
+  // SipTrunk* for a trunk's alerts, SipExporter* for one about the monitor itself.
+  const std::regex name_re("^Sip(Trunk|Exporter)[A-Z][A-Za-z0-9]*$");
   const std::regex record_re("^[a-z_]+:[a-z_]+:[a-z0-9_]+$");  // level:metric:operations
   const std::set<std::string> severities = {"critical", "warning", "info"};
   std::set<std::string> seen_severities;
@@ -158,7 +159,8 @@ TEST_F(RulesTest, FollowTheMixinConventions) {
     }
     std::string name = rule.at("alert");
     SCOPED_TRACE(name);
-    EXPECT_TRUE(std::regex_match(name, name_re)) << "not CamelCase with the SipTrunk prefix";
+    EXPECT_TRUE(std::regex_match(name, name_re))
+        << "not CamelCase with the SipTrunk/SipExporter prefix";
     EXPECT_TRUE(rule.contains("for"));
     std::string severity = rule.at("labels").value("severity", "");
     EXPECT_EQ(severities.count(severity), 1u) << "severity '" << severity << "'";
@@ -269,7 +271,8 @@ TEST_F(RulesTest, RunbookUrlPatternSetsEveryRunbookUrl) {
 TEST_F(RulesTest, PerTargetDescriptionsListTheTargetsLabels) {
   // Their expressions aggregate the target away or are about the exporter.
   const std::set<std::string> without_target = {"SipTrunkGroupDown", "SipTrunkExporterDown",
-                                                "SipTrunkExporterConfigReloadFailed"};
+                                                "SipTrunkExporterConfigReloadFailed",
+                                                "SipExporterIsolated"};
   // /probe series carry no `target`: the probed URI is the `instance`.
   const std::set<std::string> per_probed_uri = {"SipTrunkProbeFailed",
                                                 "SipTrunkProbeTlsCertificateExpiring",
