@@ -65,7 +65,12 @@ WebRoutes App::routes() {
   WebRoutes r;
   r.paths = {flags_.route_prefix, flags_.external_path, flags_.telemetry_path};
   r.metrics_text = [this] { return metrics_->serialize(); };
-  r.status = [this] { return board_.snapshot(unix_now()); };
+  r.status = [this] {
+    StatusSnapshot s = board_.snapshot(unix_now());
+    const Shard& shard = flags_.shard;
+    if (shard.count > 1) s.shard = std::to_string(shard.index) + "/" + std::to_string(shard.count);
+    return s;
+  };
   r.status_of = [this](std::string_view name) { return board_.snapshot_of(name, unix_now()); };
   r.ready = [this] { return ready_.load(); };
   r.probe = [this](const ProbeRequest& req, const Respond& respond) {
