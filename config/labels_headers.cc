@@ -12,8 +12,8 @@ namespace {
 // one of these names would duplicate a label and make Prometheus reject the scrape; the
 // exporter's metrics tests check every label its output writes against is_reserved_label().
 constexpr std::string_view kReservedLabels[] = {
-    "target", "code",    "result",   "reason", "uri",   "transport", "server", "address",
-    "le",     "version", "revision", "cipher", "state", "instance",  "job"};
+    "target",  "code",     "result", "reason", "uri",   "transport", "server",   "address",  "le",
+    "version", "revision", "cipher", "state",  "index", "count",     "replicas", "instance", "job"};
 
 }  // namespace
 

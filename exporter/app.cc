@@ -7,6 +7,7 @@
 #include <iostream>
 #include <random>
 
+#include "config/sharding.h"
 #include "exporter/probe_endpoint.h"
 #include "exporter/web_config.h"
 #include "exporter/web_security.h"
@@ -41,6 +42,17 @@ WebResponse text(int status, std::string body) {
   return r;
 }
 
+// Keeps the targets this replica owns: every replica reads the whole file, so a target of
+// another shard must leave no series, probe or status row here.
+void keep_share(Config& config, const Shard& shard, Logger& log) {
+  const std::size_t all = config.targets.size();
+  keep_owned(config.targets, shard);
+  log.log(LogLevel::info,
+          "shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) +
+              " (replicas " + std::to_string(shard.replicas) + "): " +
+              std::to_string(config.targets.size()) + " of " + std::to_string(all) + " targets");
+}
+
 }  // namespace
 
 App::App(const Flags& flags, Logger& log) : flags_(flags), log_(log) {}
@@ -53,7 +65,12 @@ WebRoutes App::routes() {
   WebRoutes r;
   r.paths = {flags_.route_prefix, flags_.external_path, flags_.telemetry_path};
   r.metrics_text = [this] { return metrics_->serialize(); };
-  r.status = [this] { return board_.snapshot(unix_now()); };
+  r.status = [this] {
+    StatusSnapshot s = board_.snapshot(unix_now());
+    const Shard& shard = flags_.shard;
+    if (shard.count > 1) s.shard = std::to_string(shard.index) + "/" + std::to_string(shard.count);
+    return s;
+  };
   r.status_of = [this](std::string_view name) { return board_.snapshot_of(name, unix_now()); };
   r.ready = [this] { return ready_.load(); };
   r.probe = [this](const ProbeRequest& req, const Respond& respond) {
@@ -87,6 +104,7 @@ std::string App::reload() {
     return e.what();
   }
   for (const auto& w : next.warnings) log_.log(LogLevel::warn, "configuration", {{"warning", w}});
+  keep_share(next, flags_.shard, log_);
   if (next.exporter.rtt_buckets != config_->exporter.rtt_buckets) {
     // Histograms cannot change buckets in place: every target's series start over.
     metrics_->set_rtt_buckets(next.exporter.rtt_buckets);
@@ -147,8 +165,11 @@ int App::run() {
               << config_->modules.size() << " module(s)\n";
     return 0;
   }
+  Config mine = *config_;
+  keep_share(mine, flags_.shard, log_);
+  config_ = std::make_shared<const Config>(std::move(mine));
 
-  metrics_ = std::make_unique<Metrics>(*config_);
+  metrics_ = std::make_unique<Metrics>(*config_, flags_.shard);
   reporter_ = std::make_unique<Reporter>(*metrics_, board_, log_);
   engine_ = std::make_unique<Engine>(io_, *reporter_, random_seed(), config_->exporter.dns);
   http_ = std::make_unique<HttpServer>(routes(), log_);

@@ -24,6 +24,9 @@ constexpr FlagSpec kFlags[] = {
     {"web.telemetry-path", true},
     {"web.external-url", true},
     {"web.route-prefix", true},
+    {"shard.count", true},
+    {"shard.index", true},
+    {"shard.replicas", true},
 };
 
 // "/" followed by `p` without leading and trailing slashes, as Prometheus normalizes it.
@@ -89,6 +92,11 @@ std::string usage() {
          "                               none, links relative to the page)\n"
          "  --web.route-prefix=PATH      prefix of every HTTP route (default: the path of\n"
          "                               --web.external-url, else /)\n"
+         "  --shard.count=N              replicas that share one configuration's targets\n"
+         "                               (default 1)\n"
+         "  --shard.index=I              this replica's place, 0 to N-1, or \"hostname\": the\n"
+         "                               number after the hostname's last - (default 0)\n"
+         "  --shard.replicas=R           replicas that probe each target, 1 to N (default 1)\n"
          "  --log.level=LEVEL            debug, info, warn or error (default \"info\")\n"
          "  --log.format=FORMAT          logfmt or json (default \"logfmt\")\n"
          "  --config.check               validate the configuration and exit 0 (valid) or 1\n"
@@ -96,8 +104,10 @@ std::string usage() {
          "  -h, --help                   print this help, then exit\n";
 }
 
-std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
+std::string parse_flags(const std::vector<std::string_view>& args, Flags& out,
+                        const HostnameSource& hostname) {
   bool listen_given = false;
+  ShardFlags shard;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     if (a == "-h") {
@@ -136,6 +146,9 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
     if (name == "web.telemetry-path") out.telemetry_path = std::string(*value);
     if (name == "web.external-url") out.external_url = std::string(*value);
     if (name == "web.route-prefix") out.route_prefix = std::string(*value);
+    if (name == "shard.count") shard.count = std::string(*value);
+    if (name == "shard.index") shard.index = std::string(*value);
+    if (name == "shard.replicas") shard.replicas = std::string(*value);
     if (name == "web.listen-address") {
       if (!listen_given) out.listen_addresses.clear();
       listen_given = true;
@@ -159,6 +172,7 @@ std::string parse_flags(const std::vector<std::string_view>& args, Flags& out) {
   for (const std::string& a : out.listen_addresses) {
     if (!parse_listen_address(a, &error)) return "flag --web.listen-address: " + error;
   }
+  if (std::string e = settle_shard(shard, hostname, out.shard); !e.empty()) return e;
   return settle_web_paths(out);
 }
 

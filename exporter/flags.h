@@ -6,6 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "config/sharding.h"
+#include "exporter/shard_flags.h"
+
 namespace stx {
 
 inline constexpr std::uint16_t kDefaultPort = 15060;
@@ -23,13 +26,16 @@ struct Flags {
   std::string external_path = "/";
   std::string log_level = "info";
   std::string log_format = "logfmt";
+  Shard shard;  // --shard.count, --shard.index, --shard.replicas
   bool config_check = false;
   bool version = false;
   bool help = false;
 };
 
 // Parses argv (without argv[0]). Returns an error message, or empty on success.
-std::string parse_flags(const std::vector<std::string_view>& args, Flags& out);
+// `hostname` is asked only for --shard.index=hostname.
+std::string parse_flags(const std::vector<std::string_view>& args, Flags& out,
+                        const HostnameSource& hostname = machine_hostname);
 
 std::string usage();
 

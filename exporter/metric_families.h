@@ -33,6 +33,9 @@ inline constexpr std::string_view kVersionLabel = "version";
 inline constexpr std::string_view kCipherLabel = "cipher";
 inline constexpr std::string_view kRevisionLabel = "revision";
 inline constexpr std::string_view kStateLabel = "state";
+inline constexpr std::string_view kIndexLabel = "index";
+inline constexpr std::string_view kCountLabel = "count";
+inline constexpr std::string_view kReplicasLabel = "replicas";
 // Prometheus adds these to every scraped series.
 inline constexpr std::string_view kScrapeLabels[] = {"job", "instance"};
 
@@ -61,6 +64,7 @@ enum class FamilyId : std::size_t {
   tls_info,
   keepalives,
   build_info,
+  shard_info,
   unmatched,
   invalid,
   in_flight,
@@ -166,6 +170,10 @@ inline constexpr FamilySpec kFamilies[] = {
      "back)."},
     {FamilyId::build_info, "sip_exporter_build_info", FamilyType::gauge, FamilyScope::exporter,
      {kRevisionLabel, kVersionLabel}, "Version and git revision of the running exporter."},
+    {FamilyId::shard_info, "sip_exporter_shard_info", FamilyType::gauge, FamilyScope::exporter,
+     {kCountLabel, kIndexLabel, kReplicasLabel},
+     "This replica's shard: it probes the configured targets that shard index of count owns, "
+     "each target owned by replicas shards."},
     {FamilyId::unmatched, "sip_exporter_unmatched_responses_total", FamilyType::counter,
      FamilyScope::exporter, {},
      "SIP responses that matched no open probe (late, duplicated, spoofed or with foreign "

@@ -76,7 +76,7 @@ void write_states(FamilyWriter& w, std::string_view labels, std::uint8_t health)
 
 }  // namespace
 
-Metrics::Metrics(const Config& config)
+Metrics::Metrics(const Config& config, const Shard& shard)
     : registry_(std::make_shared<prometheus::Registry>()),
       unmatched_(registered<Counter, FamilyId::unmatched>(*registry_)),
       invalid_(registered<Counter, FamilyId::invalid>(*registry_)),
@@ -86,6 +86,11 @@ Metrics::Metrics(const Config& config)
       buckets_(std::make_shared<const std::vector<double>>(config.exporter.rtt_buckets)) {
   registered<Gauge, FamilyId::build_info>(*registry_)
       .Add({{std::string(kVersionLabel), kVersion}, {std::string(kRevisionLabel), kRevision}})
+      .Set(1);
+  registered<Gauge, FamilyId::shard_info>(*registry_)
+      .Add({{std::string(kIndexLabel), std::to_string(shard.index)},
+            {std::string(kCountLabel), std::to_string(shard.count)},
+            {std::string(kReplicasLabel), std::to_string(shard.replicas)}})
       .Set(1);
   unmatched_total_ = &unmatched_.Add({});
   in_flight_ = &in_flight_family_.Add({});

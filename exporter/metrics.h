@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/sharding.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
 #include "probes/target_state.h"
@@ -56,7 +57,8 @@ class Cell {
 class Metrics {
  public:
   // Exporter-wide series; per-target series come and go with add_target/remove_target.
-  explicit Metrics(const Config& config);
+  // `shard` is fixed for the process (flags), so its info series is set once here.
+  explicit Metrics(const Config& config, const Shard& shard = {});
 
   void add_target(std::size_t slot, const TargetConfig& target);
   // Removes every series of the target. `probe_in_flight`: one of its probes was abandoned.

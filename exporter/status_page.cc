@@ -319,8 +319,11 @@ std::string render_status_page(const StatusSnapshot& s, const PageLinks& links) 
   std::string title = "SIP trunks: " + std::to_string(down) + " down";
   if (degraded > 0) title += ", " + std::to_string(degraded) + " degraded";
   std::string out = page_head(title, true);
-  out += "<header><h1>SIP Trunk Exporter</h1><nav>" + link(links, links.metrics, "Metrics") +
-         link(links, "-/healthy", "Health") + "</nav></header>\n";
+  out += "<header><h1>SIP Trunk Exporter</h1>";
+  // A sharded replica shows only its share: say so, or a short list looks like a lost config.
+  if (!s.shard.empty()) out += "<span id=\"shard\">shard " + html_escape(s.shard) + "</span>";
+  out += "<nav>" + link(links, links.metrics, "Metrics") + link(links, "-/healthy", "Health") +
+         "</nav></header>\n";
   out += "<main>\n<p class=\"summary\" id=\"summary\"><span class=\"n\">" + std::to_string(up) +
          "</span> up, <span class=\"n\">" + std::to_string(degraded) +
          "</span> degraded, <span class=\"n\">" + std::to_string(down) +

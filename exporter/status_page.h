@@ -55,6 +55,7 @@ struct StatusSnapshot {
   double now_unix = 0;
   std::string version;
   std::string revision;
+  std::string shard;                  // "1/3" when sharded (--shard.count > 1), else empty
   std::vector<TargetStatus> targets;  // sorted by name
 };
 

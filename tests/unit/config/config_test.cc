@@ -740,8 +740,9 @@ TEST(ConfigErrors, LabelsDoubleUnderscore) {
 }
 
 TEST(ConfigErrors, LabelsExporterOwnName) {
-  for (const char* name : {"target", "code", "result", "reason", "uri", "transport", "server",
-                           "address", "le", "version", "revision", "cipher", "instance", "job"}) {
+  for (const char* name :
+       {"target", "code", "result", "reason", "uri", "transport", "server", "address", "le",
+        "version", "revision", "cipher", "index", "count", "replicas", "instance", "job"}) {
     EXPECT_EQ(error_of(kTarget + "labels = { " + name + " = \"x\" }\n"),
               std::string("config.toml:4:12: [[target]] #1 \"a\": labels: name \"") + name +
                   "\" is reserved for the exporter's own labels");

@@ -148,9 +148,77 @@ TEST(Flags, UsageNamesEveryFlag) {
   const std::string u = usage();
   for (const char* f : {"--config.file", "--web.listen-address", "--log.level", "--log.format",
                         "--config.check", "--version", "--help", "-h", "--web.telemetry-path",
-                        "--web.external-url", "--web.route-prefix", "--web.config.file"}) {
+                        "--web.external-url", "--web.route-prefix", "--web.config.file",
+                        "--shard.count", "--shard.index", "--shard.replicas"}) {
     EXPECT_NE(u.find(f), std::string::npos) << f;
   }
+}
+
+// The shard flags alone, with the hostname a StatefulSet's third pod would have.
+std::string shard_error(const std::vector<std::string_view>& args, Shard* shard = nullptr,
+                        std::string host = "sip-exporter-2") {
+  Flags f;
+  const std::string error = parse_flags(args, f, [&] { return host; });
+  if (shard != nullptr) *shard = f.shard;
+  return error;
+}
+
+TEST(Flags, ShardDefaultsToOneShardOwningEverything) {
+  Shard s{9, 9, 9};
+  EXPECT_EQ(shard_error({}, &s), "");
+  EXPECT_EQ(s, (Shard{0, 1, 1}));
+}
+
+TEST(Flags, ShardValues) {
+  Shard s;
+  EXPECT_EQ(shard_error({"--shard.count=4", "--shard.index", "3", "--shard.replicas=2"}, &s), "");
+  EXPECT_EQ(s, (Shard{3, 4, 2}));
+  // The index is checked against the count wherever the flags stand.
+  EXPECT_EQ(shard_error({"--shard.index=1", "--shard.count=2"}, &s), "");
+  EXPECT_EQ(s, (Shard{1, 2, 1}));
+}
+
+TEST(Flags, ShardIndexFromTheHostnamesSuffix) {
+  Shard s;
+  EXPECT_EQ(shard_error({"--shard.count=3", "--shard.index=hostname"}, &s), "");
+  EXPECT_EQ(s.index, 2u);
+  EXPECT_EQ(shard_error({"--shard.count=3", "--shard.index=hostname"}, nullptr, "db"),
+            "flag --shard.index: hostname \"db\" does not end in -NUMBER");
+  EXPECT_EQ(shard_error({"--shard.count=3", "--shard.index=hostname"}, nullptr, "sip-x"),
+            "flag --shard.index: hostname \"sip-x\" does not end in -NUMBER");
+  EXPECT_EQ(shard_error({"--shard.count=3", "--shard.index=hostname"}, nullptr, "sip-5"),
+            "flag --shard.index: 5 (from hostname \"sip-5\") is not below --shard.count=3");
+  // Without --shard.index=hostname the hostname is not asked.
+  Flags f;
+  EXPECT_EQ(parse_flags({"--shard.count=2"}, f, []() -> std::string { throw 1; }), "");
+}
+
+TEST(Flags, HostnameOrdinal) {
+  EXPECT_EQ(hostname_ordinal("sip-exporter-0"), 0u);
+  EXPECT_EQ(hostname_ordinal("sip-exporter-12"), 12u);
+  EXPECT_EQ(hostname_ordinal("sip-exporter-"), std::nullopt);
+  EXPECT_EQ(hostname_ordinal("sip-exporter-2a"), std::nullopt);
+  EXPECT_EQ(hostname_ordinal("exporter2"), std::nullopt);
+  EXPECT_EQ(hostname_ordinal(""), std::nullopt);
+}
+
+TEST(Flags, BadShardFlagsNameTheFlag) {
+  EXPECT_EQ(shard_error({"--shard.count=0"}),
+            "flag --shard.count: \"0\" is not a whole number from 1 to 1000");
+  EXPECT_EQ(shard_error({"--shard.count=-1"}),
+            "flag --shard.count: \"-1\" is not a whole number from 1 to 1000");
+  EXPECT_EQ(shard_error({"--shard.count=1001"}),
+            "flag --shard.count: \"1001\" is not a whole number from 1 to 1000");
+  EXPECT_EQ(shard_error({"--shard.replicas=0"}),
+            "flag --shard.replicas: \"0\" is not a whole number from 1 to 1000");
+  EXPECT_EQ(shard_error({"--shard.index=one"}),
+            "flag --shard.index: \"one\" is not a whole number or \"hostname\"");
+  EXPECT_EQ(shard_error({"--shard.index=3", "--shard.count=3"}),
+            "flag --shard.index: 3 is not below --shard.count=3");
+  EXPECT_EQ(shard_error({"--shard.index=1"}), "flag --shard.index: 1 is not below --shard.count=1");
+  EXPECT_EQ(shard_error({"--shard.count=3", "--shard.replicas=4"}),
+            "flag --shard.replicas: 4 is more than --shard.count=3");
+  EXPECT_EQ(shard_error({"--shard.count"}), "flag --shard.count needs a value");
 }
 
 }  // namespace

@@ -147,6 +147,13 @@ TEST(StatusPage, DegradedHasItsOwnColourCountAndRankAfterDown) {
   EXPECT_LT(html.find(">busy</a>"), html.find(">a</a>"));
 }
 
+TEST(StatusPage, HeaderNamesTheShardOnlyWhenSharded) {
+  StatusSnapshot s = snapshot({up_target("a")});
+  EXPECT_THAT(render_status_page(s), Not(HasSubstr("id=\"shard\"")));
+  s.shard = "1/3";
+  EXPECT_THAT(render_status_page(s), HasSubstr("<span id=\"shard\">shard 1/3</span>"));
+}
+
 TEST(StatusPage, SummaryCountsEachState) {
   const std::string html = render_status_page(
       snapshot({up_target("a"), down_target("b"), unknown_target("c"), down_target("d")}));
