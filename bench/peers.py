@@ -138,6 +138,10 @@ class SipsakResult:
 
 def sipsak_argv(uri, timeout_factor=None, netns=None):
     argv = [require_tool("sipsak"), "-vv", "-s", uri]
+    if not netns:
+        # Our own host for Via and Contact: otherwise sipsak needs the machine's hostname to
+        # resolve, which it does not on a minimal Debian or in many containers.
+        argv += ["-H", "127.0.0.1"]
     if timeout_factor:
         argv += ["-D", timeout_factor]  # the timeout is this many T1 (500 ms)
     if netns:

@@ -79,7 +79,11 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   }
   ++s.tx.transmissions;
   s.tx.timer_e = kT1;
-  s_.timers.push({now + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
+  // Timer E runs from when the request left, not from the wakeup that sent it: on a loaded
+  // machine the two can be tens of milliseconds apart, and a retransmission must never be
+  // early.
+  s_.timers.push(
+      {s.tx.first_sent + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
 }
 
 void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {

@@ -12,7 +12,7 @@ namespace {
 std::string_view media_address(std::string_view sent_by) {
   if (sent_by.starts_with('[')) return sent_by.substr(1, sent_by.find(']') - 1);
   const std::string_view host = sent_by.substr(0, sent_by.find(':'));
-  const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == host.npos;
+  const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
   return ipv4 ? host : std::string_view("0.0.0.0");
 }
 
