@@ -162,6 +162,17 @@ TEST(InviteExchange, RingingIsCancelledAtOnceThenThe487IsAcknowledged) {
   ASSERT_TRUE(r.post_dial_delay.has_value());
   EXPECT_EQ(*r.post_dial_delay, milliseconds(200));
   EXPECT_EQ(r.rtt, milliseconds(20)) << "a call's RTT ends at its first response";
+  // The target page shows the whole exchange, then the final response.
+  const std::string shown(r.response);
+  EXPECT_NE(shown.find("+0.000 s -> INVITE sip:echo@127.0.0.1:5060 SIP/2.0\n"), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("+0.020 s <- 100 X (INVITE)\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("+0.200 s <- 180 X (INVITE)\n+0.200 s -> CANCEL "), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("<- 200 X (CANCEL)\n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("+0.210 s <- 487 X (INVITE)\n+0.210 s -> ACK "), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("\nSIP/2.0 487 X\r\n"), std::string::npos) << shown;
 
   // A retransmitted 487 gets the ACK again.
   c.deliver(answer_as(c.invite(), 487, header(c.invite(), "CSeq")));
