@@ -14,8 +14,6 @@
 namespace stx::it {
 namespace {
 
-using ::testing::HasSubstr;
-
 class InviteTest : public ::testing::Test {
  protected:
   TempDir tmp_;

@@ -13,6 +13,7 @@ namespace {
 
 std::vector<std::string> names(int n) {
   std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) out.push_back("trunk-" + std::to_string(i));
   return out;
 }

@@ -158,7 +158,7 @@ TEST(Flags, UsageNamesEveryFlag) {
 std::string shard_error(const std::vector<std::string_view>& args, Shard* shard = nullptr,
                         std::string host = "sip-exporter-2") {
   Flags f;
-  const std::string error = parse_flags(args, f, [&] { return host; });
+  std::string error = parse_flags(args, f, [&] { return host; });
   if (shard != nullptr) *shard = f.shard;
   return error;
 }
