@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <span>
 
 #include "exporter/exposition.h"
 #include "exporter/process_metrics.h"
@@ -71,6 +72,33 @@ void write_states(FamilyWriter& w, std::string_view labels, std::uint8_t health)
   for (const Health h : kAllHealth) {
     end_line(w.series_at(w.name(), labels, at, kStateLabel, to_string(h)),
              static_cast<std::uint8_t>(h) == health ? 1.0 : 0.0);
+  }
+}
+
+// A histogram family's sample names.
+struct HistogramNames {
+  explicit HistogramNames(std::string_view family)
+      : count(std::string(family) + "_count"),
+        sum(std::string(family) + "_sum"),
+        bucket(std::string(family) + "_bucket") {}
+  std::string count, sum, bucket;
+};
+
+// One series of a histogram: _count, _sum and the cumulative _bucket lines. `cells` holds
+// each bucket's own count (+Inf last) and `les` their `le` texts.
+void write_histogram(FamilyWriter& w, const HistogramNames& names, const std::string& labels,
+                     std::span<const Cell<std::uint64_t>> cells, double sum,
+                     std::span<const std::string> les) {
+  std::uint64_t total = 0;
+  for (const auto& c : cells) total += c.get();
+  end_line(w.series_named(names.count, labels), total);
+  end_line(w.series_named(names.sum, labels), sum);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    // Never above _count, though the probing thread may add to a bucket meanwhile.
+    cumulative = std::min(total, cumulative + cells[i].get());
+    end_line(w.series_at(names.bucket, labels, labels.size(), kLeLabel, les[i]),
+             i + 1 < cells.size() ? cumulative : total);
   }
 }
 
@@ -310,9 +338,7 @@ void Metrics::write_targets(std::string& out) const {
   }
   {
     FamilyWriter w(out, FamilyId::rtt);
-    const std::string count = std::string(w.name()) + "_count";
-    const std::string sum = std::string(w.name()) + "_sum";
-    const std::string bucket = std::string(w.name()) + "_bucket";
+    const HistogramNames names(w.name());
     // The `le` texts, formatted once per bucket layout rather than once per series.
     std::vector<std::string> les;
     const std::vector<double>* les_of = nullptr;
@@ -325,17 +351,9 @@ void Metrics::write_targets(std::string& out) const {
           put_double(les[i], i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
         }
       }
-      std::uint64_t total = 0;
-      for (std::size_t i = 0; i <= n; ++i) total += s.rtt_buckets[i].get();
-      end_line(w.series_named(count, s.labels), total);
-      end_line(w.series_named(sum, s.labels), s.rtt_sum.get());
-      std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i <= n; ++i) {
-        // Never above _count, though the probing thread may add to a bucket meanwhile.
-        cumulative = std::min(total, cumulative + s.rtt_buckets[i].get());
-        end_line(w.series_at(bucket, s.labels, s.labels.size(), kLeLabel, les[i]),
-                 i < n ? cumulative : total);
-      }
+      write_histogram(w, names, s.labels,
+                      std::span<const Cell<std::uint64_t>>(s.rtt_buckets.get(), n + 1),
+                      s.rtt_sum.get(), les);
     });
   }
   {
@@ -382,9 +400,7 @@ void Metrics::write_targets(std::string& out) const {
 void Metrics::write_post_dial_delay(std::string& out) const {
   using S = TargetSeries;
   FamilyWriter w(out, FamilyId::post_dial_delay);
-  const std::string count = std::string(w.name()) + "_count";
-  const std::string sum = std::string(w.name()) + "_sum";
-  const std::string bucket = std::string(w.name()) + "_bucket";
+  const HistogramNames names(w.name());
   constexpr std::size_t n = std::size(kPostDialDelayBuckets);
   std::array<std::string, n + 1> les;
   for (std::size_t i = 0; i <= n; ++i) {
@@ -392,16 +408,7 @@ void Metrics::write_post_dial_delay(std::string& out) const {
   }
   each(targets_, [&](const S& s) {
     if (!s.calls) return;
-    std::uint64_t total = 0;
-    for (const auto& b : s.pdd_buckets) total += b.get();
-    end_line(w.series_named(count, s.labels), total);
-    end_line(w.series_named(sum, s.labels), s.pdd_sum.get());
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i <= n; ++i) {
-      cumulative = std::min(total, cumulative + s.pdd_buckets[i].get());
-      end_line(w.series_at(bucket, s.labels, s.labels.size(), kLeLabel, les[i]),
-               i < n ? cumulative : total);
-    }
+    write_histogram(w, names, s.labels, s.pdd_buckets, s.pdd_sum.get(), les);
   });
 }
 
