@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders sip_trunk_exporter.rules.yml from the jsonnet sources in this folder with
 # Debian's jsonnet. Run it after editing config.libsonnet, alerts.libsonnet or
-# rules.libsonnet; a test fails while the checked-in file is stale.
+# rules.libsonnet; a test fails while the checked-in file is stale. The same groups go into
+# deploy/kubernetes/prometheusrule.json: run deploy/kubernetes/render.sh too.
 #   alerts/render.sh            rewrite alerts/sip_trunk_exporter.rules.yml
 #   alerts/render.sh OUT_DIR    write the file into OUT_DIR instead
 set -euo pipefail

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh hook (argument: build|test). For `test`: the npm packages that
-# tests/alerting pins in its package-lock.json (Grafana's dashboard types and the
-# TypeScript compiler). Does nothing when that lock file is already installed.
+# tests/alerting pins in its package-lock.json (Grafana's dashboard types, the TypeScript
+# compiler, and the Kubernetes and Prometheus Operator types that deploy/kubernetes/
+# renders its manifests with). Does nothing when that lock file is already installed.
 set -euo pipefail
 [ "${1:-build}" = test ] || exit 0
 
