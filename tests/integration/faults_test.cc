@@ -406,10 +406,13 @@ TEST_F(Faults, FileDescriptorsExhaustedAreCountedWithoutStarvingHttpAndAReloadRe
   write_file(config, render_config(fewer));
   exporter.signal(SIGHUP);
   // SIPp's TCP server (-t t1) ends when a client resets its connection, which closing 75
-  // flows at once can do; this test is about the exporter's descriptors, so the peer is
-  // started again if it went.
-  if (!sipp->running()) sipp = start_sipp_tcp(*ns_, kSipPort, "sipp-tcp-again");
+  // flows at once can do, whenever the reload gets to it; this test is about the
+  // exporter's descriptors, so the peer is started again whenever it is found gone.
+  int restarts = 0;
   const bool recovered = scrape_until(15s, [&](const Exposition& e) {
+    if (!sipp->running()) {
+      sipp = start_sipp_tcp(*ns_, kSipPort, "sipp-tcp-again-" + std::to_string(++restarts));
+    }
     return e.find("sip_target_up").size() == fewer.targets.size() &&
            std::all_of(fewer.targets.begin(), fewer.targets.end(),
                        [&](const TargetSpec& t) { return is_up(e, t.name); });
