@@ -3,6 +3,8 @@
 #   scripts/sanitize.sh asan   # AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer
 #   scripts/sanitize.sh tsan   # ThreadSanitizer
 #   scripts/sanitize.sh all    # both (the default)
+#   scripts/sanitize.sh asan --build-only   # configure and build, run nothing
+#   scripts/sanitize.sh asan --no-build     # run the tests of an existing build
 # Further arguments go to ctest (e.g. -R integration).
 #
 # Build type, flags (STX_SANITIZE; -O1 -g1, line tables being all a report needs, for a
@@ -28,15 +30,25 @@ which="${1:-all}"
 case "$which" in
   asan | tsan) presets=("$which") ;;
   all) presets=(asan tsan) ;;
-  *) echo "usage: $0 [asan|tsan|all] [ctest arguments...]" >&2; exit 2 ;;
+  *) echo "usage: $0 [asan|tsan|all] [--build-only|--no-build] [ctest arguments...]" >&2; exit 2 ;;
+esac
+build=1
+run=1
+case "${1:-}" in
+  --build-only) run=0; shift ;;
+  --no-build) build=0; shift ;;
 esac
 
 scripts/install-deps.sh test
 jobs="$(nproc)"
 for preset in "${presets[@]}"; do
-  echo "== $preset: configure and build (build/$preset)" >&2
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$jobs"
-  echo "== $preset: tests" >&2
-  ctest --preset "$preset" "$@"
+  if [ "$build" -eq 1 ]; then
+    echo "== $preset: configure and build (build/$preset)" >&2
+    cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset" -j "$jobs"
+  fi
+  if [ "$run" -eq 1 ]; then
+    echo "== $preset: tests" >&2
+    ctest --preset "$preset" "$@"
+  fi
 done
