@@ -66,14 +66,6 @@ class ScriptedPeer {
   std::vector<std::string> held_;
 };
 
-// The value of header `name` (first occurrence) in a request we sent.
-std::string header(const std::string& msg, const std::string& name) {
-  const auto pos = msg.find("\r\n" + name + ": ");
-  if (pos == std::string::npos) return {};
-  const auto start = pos + name.size() + 4;
-  return msg.substr(start, msg.find("\r\n", start) - start);
-}
-
 std::string reply(const std::string& req, int code, const std::string& extra = "") {
   return "SIP/2.0 " + std::to_string(code) + " Whatever\r\nVia: " + header(req, "Via") +
          "\r\nFrom: " + header(req, "From") + "\r\nTo: " + header(req, "To") +

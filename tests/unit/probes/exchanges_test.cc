@@ -32,14 +32,6 @@ class RecordingListener final : public ExchangeListener {
   std::vector<Outcome> outcomes;
 };
 
-// The value of header `name` in a message.
-std::string header(const std::string& msg, const std::string& name) {
-  const auto pos = msg.find("\r\n" + name + ": ");
-  if (pos == std::string::npos) return {};
-  const auto start = pos + name.size() + 4;
-  return msg.substr(start, msg.find("\r\n", start) - start);
-}
-
 std::string reply(const std::string& req, int code) {
   return "SIP/2.0 " + std::to_string(code) + " X\r\nVia: " + header(req, "Via") +
          "\r\nFrom: " + header(req, "From") + "\r\nTo: " + header(req, "To") +

@@ -29,13 +29,6 @@ class Listener final : public ExchangeListener {
   std::vector<Outcome> outcomes;
 };
 
-std::string header(const std::string& msg, const std::string& name) {
-  const auto pos = msg.find("\r\n" + name + ": ");
-  if (pos == std::string::npos) return {};
-  const auto start = pos + name.size() + 4;
-  return msg.substr(start, msg.find("\r\n", start) - start);
-}
-
 std::string method_of(const std::string& msg) { return msg.substr(0, msg.find(' ')); }
 std::string request_uri_of(const std::string& msg) {
   const auto a = msg.find(' ') + 1;

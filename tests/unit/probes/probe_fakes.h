@@ -201,4 +201,12 @@ struct VirtualTimers {
   }
 };
 
+// The value of header `name` in a message the code under test wrote ("" when absent).
+inline std::string header(const std::string& msg, const std::string& name) {
+  const auto pos = msg.find("\r\n" + name + ": ");
+  if (pos == std::string::npos) return {};
+  const auto start = pos + name.size() + 4;
+  return msg.substr(start, msg.find("\r\n", start) - start);
+}
+
 }  // namespace stx
