@@ -47,6 +47,10 @@ class ExchangeRunner {
   // The deadline passed with the exchange still open: it ends now as a timeout (or as a
   // connect failure when its connection never came up).
   virtual void expire(std::uint32_t address, TimePoint now) = 0;
+  // Until when the address has work left after its outcome was reported: a test call's
+  // CANCEL or BYE resent until answered, and the peer's late answers until Timer B. A
+  // one-shot probe closes its addresses only then, or a lost BYE would leave the call up.
+  virtual TimePoint busy_until(std::uint32_t address) const = 0;
 };
 
 }  // namespace stx

@@ -49,6 +49,7 @@ class Exchanges final : public ExchangeRunner {
   void close(std::uint32_t address) override;
   void start(std::uint32_t address, TimePoint now, TimePoint deadline) override;
   void expire(std::uint32_t address, TimePoint now) override;
+  TimePoint busy_until(std::uint32_t address) const override;
 
   // Timer entries of kind retransmit, keepalive and pong_due.
   bool live(const TimerEntry& e) const;

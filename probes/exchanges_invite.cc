@@ -196,4 +196,9 @@ void Exchanges::resend_in_call(std::uint32_t address, TimePoint now) {
   s_.timers.push({now + c.aux_timer, address, s.generation, c.seq, TimerKind::call_resend});
 }
 
+TimePoint Exchanges::busy_until(std::uint32_t address) const {
+  const Session* s = sessions_[address].get();
+  return s != nullptr && s->call.active ? s->call.linger_until : TimePoint{};
+}
+
 }  // namespace stx

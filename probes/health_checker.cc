@@ -26,6 +26,7 @@ struct HealthChecker::Target {
   ProbeTarget probe;  // what the exchanges see; its address never changes
   std::uint32_t generation = 0;
   OneShotDone done;  // probe_once() callback
+  bool retiring = false;  // a one-shot probe that reported and waits for its exchanges' end
 
   // Where it is: the last good RFC 3263 answer and its lifetime.
   bool located = false;
@@ -197,6 +198,20 @@ void HealthChecker::remove_target(std::uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
+// A one-shot target goes once its addresses have no work left: a test call's BYE may still
+// be resent, and a late 200 still needs its ACK and BYE.
+void HealthChecker::retire_one_shot(std::uint32_t slot, TimePoint now) {
+  Target& t = *targets_[slot];
+  TimePoint until = now;
+  for (const std::uint32_t a : t.addresses) until = std::max(until, s_.exchanges.busy_until(a));
+  if (until <= now) {
+    remove_target(slot);
+    return;
+  }
+  t.retiring = true;
+  s_.timers.push({until, slot, t.generation, 0, TimerKind::start});
+}
+
 bool HealthChecker::live(const TimerEntry& e) const {
   // The target may have been removed (and the slot perhaps reused) since.
   if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
@@ -212,6 +227,10 @@ void HealthChecker::fire(const TimerEntry& e, TimePoint now) {
     return;
   }
   Target& t = *targets_[e.slot];
+  if (t.retiring) {
+    remove_target(e.slot);
+    return;
+  }
   if (t.probe.background) {
     s_.sink.schedule_lateness(s_.clock.now() - e.due);
     t.planned = e.due;  // the next start is planned from here when this cycle reports
@@ -540,7 +559,7 @@ void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint n
   if (!t.probe.background) {
     const OneShotDone done = std::move(t.done);
     done(r);
-    remove_target(slot);
+    retire_one_shot(slot, now);
     return;
   }
   --in_flight_;

@@ -65,6 +65,7 @@ class HealthChecker final : public ExchangeListener {
   std::uint32_t add_target(std::shared_ptr<const TargetConfig> config, OneShotDone done);
   void schedule_first(const std::vector<std::uint32_t>& slots, bool spread);
   void remove_target(std::uint32_t slot);
+  void retire_one_shot(std::uint32_t slot, TimePoint now);
   std::uint32_t new_generation();
   TimePoint spread_start(const TargetConfig& cfg, TimePoint now);
   bool same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint32_t cycle) const;

@@ -5,6 +5,7 @@
 // message log is the witness.
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -121,6 +122,27 @@ TEST_F(InviteTest, AnsweredCallIsAcknowledgedAndHungUp) {
   EXPECT_EQ(sipp.requests_received("CANCEL"), 0);
   // The BYE's 200 is ours too.
   EXPECT_EQ(s.last.value("sip_exporter_unmatched_responses_total"), 0.0);
+}
+
+// /probe answers as soon as the call is answered; the BYE after it is still the
+// exporter's, so the BYE's 200 is matched rather than counted as a stray.
+TEST_F(InviteTest, ProbeEndpointCallIsHungUpAfterItsAnswerIsServed) {
+  SippPeer sipp(tmp_.path(), "invite_200.xml");
+  ExporterConfigSpec spec;  // no background targets: every call is a /probe one
+  spec.extra_toml =
+      "\n[module.call]\nmethod = \"invite\"\nruri_user = \"echo\"\ntimeout = \"900ms\"\n";
+  Exporter exporter(tmp_.path(), spec);
+  constexpr int kCalls = 3;
+  for (int i = 0; i < kCalls; ++i) {
+    const HttpResponse r = exporter.get("/probe?module=call&target=" + sipp.uri());
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(Exposition::parse(r.body).value("sip_probe_success"), 1.0) << r.body;
+  }
+  auto s = exporter.scrape_until(
+      10s, [&](const Exposition&) { return sipp.requests_received("BYE") >= kCalls; });
+  ASSERT_TRUE(s.ok) << "BYEs seen: " << sipp.requests_received("BYE");
+  std::this_thread::sleep_for(300ms);  // the last BYE's 200 crosses loopback
+  EXPECT_EQ(exporter.scrape().value("sip_exporter_unmatched_responses_total"), 0.0);
 }
 
 // Silence: the INVITE is retransmitted (Timer A) until the timeout; no CANCEL, since no

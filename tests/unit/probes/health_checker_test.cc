@@ -37,6 +37,7 @@ class FakeExchanges final : public ExchangeRunner {
     r.detail = "no final response";
     listener->exchange_finished(address, r, now);
   }
+  TimePoint busy_until(std::uint32_t) const override { return busy; }
 
   // What the exchanges decide with the default healthy_codes (2xx) and degraded_codes
   // (503); `code` 0 is a timeout. `retry_after` is the answer's Retry-After.
@@ -63,6 +64,7 @@ class FakeExchanges final : public ExchangeRunner {
   std::vector<Start> starts;
   std::vector<Start> expired;
   int closed = 0;
+  TimePoint busy{};  // what busy_until() says of every address
 };
 
 Destination dest(const char* ip, std::uint16_t port = 5060) {
@@ -299,6 +301,39 @@ TEST(HealthChecker, OneShotResultNamesTheDecidingAddressAndTheLookupTime) {
   EXPECT_EQ(*got->destination, dest("2001:db8::2", 5080));
   EXPECT_EQ(got->dns_lookup, milliseconds(40));
   EXPECT_EQ(got->duration, milliseconds(40));
+}
+
+// A test call's BYE may still be resent after the result: /probe must not cut it off.
+TEST(HealthChecker, OneShotClosesItsAddressOnlyWhenTheExchangesHaveNoWorkLeft) {
+  Rig rig;
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  rig.exchanges.busy = rig.clock.now() + seconds(32);
+  std::optional<ProbeResult> got;
+  rig.checker.probe_once(test_target("sip:192.0.2.1", seconds(10), seconds(5)),
+                         [&](const ProbeResult& r) { got = r; });
+  rig.auto_locate = located({dest("192.0.2.1")});
+  rig.run_for(milliseconds(1));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->success);
+  rig.run_for(seconds(31));
+  EXPECT_EQ(rig.exchanges.closed, 0);
+  EXPECT_EQ(rig.exchanges.open_addresses.size(), 1u);
+  rig.run_for(seconds(1));
+  EXPECT_EQ(rig.exchanges.closed, 1);
+  EXPECT_TRUE(rig.exchanges.open_addresses.empty());
+  EXPECT_EQ(rig.exchanges.starts.size(), 1u);  // waiting is not probing again
+}
+
+TEST(HealthChecker, OneShotWithoutWorkLeftClosesAtOnce) {
+  Rig rig;
+  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
+  std::optional<ProbeResult> got;
+  rig.checker.probe_once(test_target("sip:192.0.2.1", seconds(10), seconds(5)),
+                         [&](const ProbeResult& r) { got = r; });
+  rig.auto_locate = located({dest("192.0.2.1")});
+  rig.run_for(milliseconds(1));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(rig.exchanges.closed, 1);
 }
 
 TEST(HealthChecker, IpLiteralNeedsNoLookupAndReportsNoDnsTime) {
