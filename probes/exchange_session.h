@@ -44,7 +44,9 @@ struct Exchanges::Session {
   // What our side looks like to the peer (Via sent-by, Contact).
   std::string sent_by;
   std::string contact;
-  std::string request;  // rebuilt per exchange into the same capacity
+  // The request of the open exchange, in a buffer from Exchanges' spares: an idle address
+  // holds none (a test call keeps its own, for the To of its CANCEL, ACK and BYE).
+  std::string request;
   InviteCall call;      // when the exchange is a test call
 
   // UDP

@@ -189,6 +189,10 @@ void Exchanges::fire(const TimerEntry& e, TimePoint now) {
 }
 
 void Exchanges::write_request(Session& s) {
+  if (s.request.empty() && !spare_requests_.empty()) {
+    s.request = std::move(spare_requests_.back());
+    spare_requests_.pop_back();
+  }
   const ProbeTarget& t = *s.target;
   const RequestContext c{
       .cfg = s.cfg(),
@@ -222,7 +226,12 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   s.tx.open = false;
   result.duration = now - s.tx.started;
   result.transmissions = s.tx.transmissions;
-  result.request = s.request;
+  std::string request;  // back to the spares once reported; a call keeps its own
+  if (!s.call.active) {
+    request = std::move(s.request);
+    s.request.clear();  // moved from: now certainly empty, so the next start takes a spare
+  }
+  result.request = s.call.active ? std::string_view(s.request) : std::string_view(request);
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
   result.tls = s.has_tls ? &s.tls : nullptr;
@@ -234,6 +243,10 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   }
   if (s.ping_after_probe) send_ping(address, now);
   listener_.exchange_finished(address, result, now);  // may close this address: last
+  if (!request.empty() && spare_requests_.size() < sessions_.size()) {
+    request.clear();
+    spare_requests_.push_back(std::move(request));
+  }
 }
 
 void Exchanges::fail(std::uint32_t address, FailureReason reason, std::string_view detail,

@@ -50,6 +50,8 @@ class Exchanges final : public ExchangeRunner {
   void start(std::uint32_t address, TimePoint now, TimePoint deadline) override;
   void expire(std::uint32_t address, TimePoint now) override;
   TimePoint busy_until(std::uint32_t address) const override;
+  // Request buffers kept for the next exchanges (memory accounting and tests).
+  std::size_t spare_request_buffers() const { return spare_requests_.size(); }
 
   // Timer entries of kind retransmit, keepalive and pong_due.
   bool live(const TimerEntry& e) const;
@@ -130,6 +132,9 @@ class Exchanges final : public ExchangeRunner {
   IdGenerator ids_;
   UdpTransport udp_;
   std::vector<std::unique_ptr<Session>> sessions_;  // by address; null when closed
+  // Request buffers of finished exchanges, cleared, for the next ones: as many as were ever
+  // in flight at once, rather than one per address (most of a large fleet is idle).
+  std::vector<std::string> spare_requests_;
   // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.
   std::unordered_multimap<AddressKey, std::uint32_t, AddressKeyHash> by_address_;
   // TLS contexts by settings, shared by every target that uses the same ones.

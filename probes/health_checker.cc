@@ -65,6 +65,7 @@ struct HealthChecker::Address {
 
   // The last finished exchange, owned here so the cycle can report it after others finish.
   ProbeResult result;
+  std::string request_text;
   std::string response_text;
   std::string server_text;
   std::string detail_text;
@@ -465,12 +466,14 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
   a.result = result;
   a.result.destination = a.dest;
   if (!(counts && t.outstanding == 1)) {
-    // The cycle reports this exchange after the receive buffer is reused: own copies. (Kept
-    // only then: a copy of each address's last answer would cost ~1 KB per target.) The
-    // request and Call-ID stay in the exchange, untouched until its next start.
+    // The cycle reports this exchange after the receive buffer and the request's are
+    // reused: own copies. (Kept only then: a copy of each address's last exchange would
+    // cost ~1.5 KB per target.) The Call-ID stays in the exchange until its next start.
+    a.request_text.assign(result.request);
     a.response_text.assign(result.response);
     a.server_text.assign(result.server);
     a.detail_text.assign(result.detail);
+    a.result.request = a.request_text;
     a.result.response = a.response_text;
     a.result.server = a.server_text;
     a.result.detail = a.detail_text;

@@ -28,8 +28,10 @@ class RecordingListener final : public ExchangeListener {
  public:
   void exchange_finished(std::uint32_t address, ProbeResult& r, TimePoint now) override {
     outcomes.push_back({address, r, now});
+    requests.emplace_back(r.request);  // the view is valid during the call only
   }
   std::vector<Outcome> outcomes;
+  std::vector<std::string> requests;
 };
 
 std::string reply(const std::string& req, int code) {
@@ -245,6 +247,33 @@ TEST(ExchangesStream, AProbeThatTimesOutUnderAnOverduePongFailsAsTimeoutThenTheF
 
 // /probe reports a TLS probe's handshake: each result points at what its connection's
 // handshake told, a failed one included, and at nothing for a connection without one.
+// An idle address holds no request: a finished exchange's buffer serves the next one of any
+// address, and every result still shows the request that was sent.
+TEST(ExchangesStream, RequestBuffersPassFromFinishedExchangesToTheNext) {
+  Rig rig;
+  const ProbeTarget a = probe_target(Transport::tcp, 5070);
+  const ProbeTarget b = probe_target(Transport::tcp, 5071);
+  rig.exchanges.open(0, 1, a, loopback(5070, Transport::tcp));
+  rig.exchanges.open(1, 1, b, loopback(5071, Transport::tcp));
+  const auto exchange = [&](std::uint32_t address, std::size_t connection) {
+    rig.exchanges.start(address, rig.clock.now(), rig.clock.now() + seconds(5));
+    FakeConnection& c = *rig.connections.made.at(connection);
+    if (!c.is_ready) c.become_ready();
+    std::string sent = c.sent.back();
+    EXPECT_EQ(rig.exchanges.spare_request_buffers(), 0u) << "the exchange holds the buffer";
+    c.deliver(reply(sent, 200), rig.clock.now());
+    EXPECT_EQ(rig.listener.requests.back(), sent);
+    EXPECT_EQ(rig.exchanges.spare_request_buffers(), 1u) << "and gives it back when done";
+    return sent;
+  };
+  const std::string first = exchange(0, 0);
+  const std::string second = exchange(1, 1);
+  const std::string third = exchange(0, 0);
+  EXPECT_NE(header(first, "Call-ID"), header(second, "Call-ID"));
+  EXPECT_NE(header(first, "Call-ID"), header(third, "Call-ID"));
+  EXPECT_EQ(rig.listener.outcomes.size(), 3u);
+}
+
 TEST(ExchangesStream, ResultsCarryTheHandshakeOfTheirConnection) {
   Rig rig;
   const ProbeTarget t = probe_target(Transport::tls, 5061);
