@@ -47,7 +47,8 @@ struct Exchanges::Session {
   // The request of the open exchange, in a buffer from Exchanges' spares: an idle address
   // holds none (a test call keeps its own, for the To of its CANCEL, ACK and BYE).
   std::string request;
-  InviteCall call;      // when the exchange is a test call
+  // A test call's state (method = "invite"); none for other probes, which are most.
+  std::unique_ptr<InviteCall> call;
 
   // UDP
   UdpEndpoint remote;

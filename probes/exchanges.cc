@@ -98,6 +98,7 @@ void Exchanges::open(std::uint32_t address, std::uint32_t generation, const Prob
   s->target = &target;
   s->generation = generation;
   s->dest = destination;
+  if (target.prober->method() == kInvite) s->call = std::make_unique<InviteCall>();
   const std::chrono::milliseconds keepalive = target.cfg->keepalive_interval;
   if (destination.transport != Transport::udp && target.background && keepalive.count() > 0) {
     s_.timers.push({s_.clock.now() + keepalive, address, generation, 0, TimerKind::keepalive});
@@ -117,8 +118,7 @@ void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) 
   open_transaction(s.tx, address, ids_, now, s.cfg().timeout);
   s.tx.deadline = deadline;
   s.auth_sent = false;
-  s.call.active = s.target->prober->method() == kInvite;
-  if (s.call.active) start_call(s.call, now);
+  if (s.call) start_call(*s.call, now);
   if (s.dest.transport == Transport::udp) {
     if (!s.socket || now - s.routed_at >= kRouteRefresh) {
       if (const std::error_code ec = udp_route(s, now)) {
@@ -143,7 +143,7 @@ void Exchanges::expire(std::uint32_t address, TimePoint now) {
   }
   // A half-received message would swallow the next answer: start over on a new flow.
   if (s.conn && s.conn->mid_message()) close_stream(s);
-  if (s.call.active && call_expired(address, now)) return;
+  if (s.call && call_expired(address, now)) return;
   fail(address, FailureReason::timeout, "no final response", now);
 }
 
@@ -158,9 +158,9 @@ bool Exchanges::live(const TimerEntry& e) const {
     case TimerKind::pong_due:
       return s.ping_outstanding && s.ping_seq == e.seq;
     case TimerKind::call_cancel:
-      return s.call.active && s.call.seq == e.seq && !s.call.cancel_sent && !s.call.final_seen;
+      return s.call && s.call->seq == e.seq && !s.call->cancel_sent && !s.call->final_seen;
     case TimerKind::call_resend:
-      return s.call.active && s.call.seq == e.seq && s.call.aux_pending;
+      return s.call && s.call->seq == e.seq && s.call->aux_pending;
     default:
       return true;
   }
@@ -213,7 +213,7 @@ void Exchanges::write_request(Session& s) {
 void Exchanges::send(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   write_request(s);
-  if (s.call.active) log_message(s.call, now, true, s.request);
+  if (s.call) log_message(*s.call, now, true, s.request);
   if (s.dest.transport == Transport::udp) {
     udp_send(address, now);
   } else {
@@ -227,11 +227,11 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   result.duration = now - s.tx.started;
   result.transmissions = s.tx.transmissions;
   std::string request;  // back to the spares once reported; a call keeps its own
-  if (!s.call.active) {
+  if (!s.call) {
     request = std::move(s.request);
     s.request.clear();  // moved from: now certainly empty, so the next start takes a spare
   }
-  result.request = s.call.active ? std::string_view(s.request) : std::string_view(request);
+  result.request = s.call ? std::string_view(s.request) : std::string_view(request);
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
   result.tls = s.has_tls ? &s.tls : nullptr;
@@ -269,13 +269,13 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   Session& s = *sessions_[address];
   if (r.status_code < 200) {  // provisional: the transaction goes on (UDP: at T2)
     s.tx.provisional_seen = true;
-    if (s.call.active) call_provisional(address, r, received);
+    if (s.call) call_provisional(address, r, received);
     return;
   }
   // A call's final response is ACKed (a 2xx also ends with BYE) whatever comes next.
-  if (s.call.active) call_final(address, r, received);
+  if (s.call) call_final(address, r, received);
   if ((r.status_code == 401 || r.status_code == 407) && answer_challenge(address, r, received)) {
-    if (s.call.active) start_call(s.call, received, true);  // a new request, a new call
+    if (s.call) start_call(*s.call, received, true);  // a new request, a new call
     return;
   }
   if (received >= s.tx.deadline) {
@@ -284,7 +284,7 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
     return;
   }
   const Judgement j =
-      s.target->prober->judge(s.cfg(), FinalResponse{r, s.auth_sent, s.call.active && s.call.rang});
+      s.target->prober->judge(s.cfg(), FinalResponse{r, s.auth_sent, s.call && s.call->rang});
   ProbeResult result;
   result.success = j.healthy;
   // Policy, not the prober's: any kind's unhealthy answer in degraded_codes is "alive, refusing".
@@ -295,19 +295,19 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   result.status_code = r.status_code;
   // Never negative, even if the wall clock stepped between arrival and reading.
   // A call's RTT ends at its first response: ringing time says nothing of the network.
-  const TimePoint answered = s.call.active ? s.call.first_response : received;
+  const TimePoint answered = s.call ? s.call->first_response : received;
   result.rtt = std::max(answered - s.tx.first_sent, TimePoint::duration::zero());
-  if (s.call.active) result.post_dial_delay = s.call.post_dial_delay;
+  if (s.call) result.post_dial_delay = s.call->post_dial_delay;
   result.server = r.server;
   result.allow = r.allow;
   result.supported = r.supported;
   result.accept = r.accept;
   result.retry_after = r.retry_after;
   result.response = data.substr(0, r.message_length);
-  if (s.call.active) {
+  if (s.call) {
     // The target page shows a call whole: what went back and forth, then the final answer.
-    s.call.log.append("\n").append(result.response);
-    result.response = s.call.log;
+    s.call->log.append("\n").append(result.response);
+    result.response = s.call->log;
   }
   finish(address, result, received);
 }

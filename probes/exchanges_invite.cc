@@ -46,7 +46,7 @@ RequestFields Exchanges::in_call_fields(const Session& s, std::string_view metho
 }
 
 void Exchanges::send_text(Session& s, std::string_view text) {
-  if (s.tx.open) log_message(s.call, s_.clock.now(), true, text);
+  if (s.tx.open && s.call) log_message(*s.call, s_.clock.now(), true, text);
   if (s.dest.transport == Transport::udp) {
     // A lost in-call request is sent again by its timer or by the peer's retransmission.
     if (s.socket) udp_.send(*s.socket, s.remote, text);
@@ -57,7 +57,7 @@ void Exchanges::send_text(Session& s, std::string_view text) {
 
 void Exchanges::call_provisional(std::uint32_t address, const SipResponse& r, TimePoint received) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   log_response(c, received, r);
   if (!c.responded) {
     c.responded = true;
@@ -76,7 +76,7 @@ void Exchanges::call_provisional(std::uint32_t address, const SipResponse& r, Ti
 
 void Exchanges::call_final(std::uint32_t address, const SipResponse& r, TimePoint received) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   if (s.tx.open) log_response(c, received, r);
   if (!c.responded) {
     c.responded = true;
@@ -110,8 +110,8 @@ void Exchanges::call_final(std::uint32_t address, const SipResponse& r, TimePoin
 bool Exchanges::call_straggler(std::uint32_t address, const SipResponse& r, bool same_source,
                                TimePoint received) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
-  if (!c.active || !same_source || r.call_id != s.tx.call_id_view()) return false;
+  if (!s.call || !same_source || r.call_id != s.tx.call_id_view()) return false;
+  InviteCall& c = *s.call;
   if (r.via_branch == s.tx.branch_view() && r.cseq_number == s.tx.cseq) {
     if (r.cseq_method == kCancel) {
       if (s.tx.open) log_response(c, received, r);
@@ -138,7 +138,7 @@ bool Exchanges::call_straggler(std::uint32_t address, const SipResponse& r, bool
 
 bool Exchanges::call_expired(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   // Never leave it ringing: a CANCEL is allowed once anything came back (RFC 3261 9.1).
   if (c.responded && !c.cancel_sent && !c.final_seen) send_cancel(address, now);
   if (!c.rang) return false;
@@ -153,7 +153,7 @@ bool Exchanges::call_expired(std::uint32_t address, TimePoint now) {
 
 void Exchanges::send_cancel(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   c.cancel_sent = true;
   build_request(in_call_fields(s, kCancel), c.aux);
   send_in_call(address, now);
@@ -161,7 +161,7 @@ void Exchanges::send_cancel(std::uint32_t address, TimePoint now) {
 
 void Exchanges::send_bye(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   c.bye_sent = true;
   write_branch(c.bye_branch, address, ids_);
   RequestFields bye = in_call_fields(s, kBye);
@@ -175,7 +175,7 @@ void Exchanges::send_bye(std::uint32_t address, TimePoint now) {
 
 void Exchanges::send_in_call(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   c.aux_pending = true;
   c.aux_timer = kT1;
   send_text(s, c.aux);
@@ -186,7 +186,7 @@ void Exchanges::send_in_call(std::uint32_t address, TimePoint now) {
 
 void Exchanges::resend_in_call(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  InviteCall& c = s.call;
+  InviteCall& c = *s.call;
   if (now >= c.linger_until) {  // Timer F: the peer is gone
     c.aux_pending = false;
     return;
@@ -198,7 +198,7 @@ void Exchanges::resend_in_call(std::uint32_t address, TimePoint now) {
 
 TimePoint Exchanges::busy_until(std::uint32_t address) const {
   const Session* s = sessions_[address].get();
-  return s != nullptr && s->call.active ? s->call.linger_until : TimePoint{};
+  return s != nullptr && s->call ? s->call->linger_until : TimePoint{};
 }
 
 }  // namespace stx

@@ -91,11 +91,10 @@ void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   if (due >= s.tx.deadline) return;  // the timeout ends the probe first
   // Timer A (RFC 3261 17.1.1.2): a call's request stops at its first
   // provisional, else doubles.
-  if (s.call.active && s.tx.provisional_seen) return;
+  if (s.call && s.tx.provisional_seen) return;
   // A failed retransmission is not fatal: the next one or the timeout decides.
   if (udp_.send(*s.socket, s.remote, s.request) == 0) ++s.tx.transmissions;
-  s.tx.timer_e =
-      s.call.active ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
+  s.tx.timer_e = s.call ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
   s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
 }
 

@@ -22,7 +22,6 @@ namespace stx {
 inline constexpr std::chrono::milliseconds kTimerB = 64 * kT1;
 
 struct InviteCall {
-  bool active = false;     // the address's exchange is a call (its prober's method is INVITE)
   std::uint32_t seq = 0;   // names the call's timer entries; one per probe
   bool responded = false;  // any response to the INVITE: a CANCEL is allowed (RFC 3261 9.1)
   bool rang = false;       // a 180-189 arrived: the call reached its destination
@@ -50,7 +49,6 @@ struct InviteCall {
 // Resets `c` for a new INVITE sent at `now`; the strings keep their capacity. `continuing`:
 // the INVITE answers a digest challenge, and the log goes on.
 inline void start_call(InviteCall& c, TimePoint now, bool continuing = false) {
-  c.active = true;
   ++c.seq;
   c.responded = c.rang = c.cancel_sent = c.final_seen = c.bye_sent = c.aux_pending = false;
   c.post_dial_delay.reset();
