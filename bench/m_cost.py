@@ -193,7 +193,8 @@ def subject_cell(r, what):
     # The split shows how much is the kernel's per-packet work, which every sender pays.
     cell = "%s = user %s + sys %s (%s %s, %.0f%% failed, %s wakeups)" % (
         us(r["cpu_per_probe_s"]), us(r["user_per_probe_s"]), us(r["sys_per_probe_s"]),
-        rate(r["achieved_per_s"]), what, 100 * r["failed_fraction"], rate(r["wakeups_per_s"]))
+        rate(r["achieved_per_s"]), what, max(0.0, 100 * r["failed_fraction"]),
+        rate(r["wakeups_per_s"]))
     return cell if sustained(r) else cell + ", rate not sustained"
 
 
