@@ -1,7 +1,8 @@
 """The benchmark driver: runs the measurements, prints one table, records the results.
 
   /usr/bin/python3 bench/driver.py [--quick] [--no-append] [--only cost,scale,...]
-      [--loss-settings bench|shipped] [--exporter PATH] [--responder PATH] [--out-dir DIR]
+      [--loss-settings bench|shipped] [--exporter PATH] [--responder PATH] [--floor PATH]
+      [--out-dir DIR]
 
 bench/run installs what is needed, builds the release binaries and calls this. Standard
 library only. Exit status: 0, 1 if a measurement broke (crash, no data), 130 on Ctrl-C;
@@ -53,6 +54,7 @@ class Ctx:
         self.loss_settings = args.loss_settings
         self.exporter_bin = os.path.abspath(args.exporter)
         self.responder_bin = os.path.abspath(args.responder)
+        self.floor_bin = os.path.abspath(args.floor)
         self.scenario = os.path.join(SOURCE_DIR, "bench", "sipp_options_uac.xml")
         self.workdir = workdir
         self.notes = []  # findings worth a line under the table
@@ -74,6 +76,7 @@ def parse_args(argv):
     release = os.path.join(SOURCE_DIR, "build", "release")
     ap.add_argument("--exporter", default=os.path.join(release, "sip_trunk_exporter"))
     ap.add_argument("--responder", default=os.path.join(release, "bench", "sip_bench_responder"))
+    ap.add_argument("--floor", default=os.path.join(release, "bench", "sip_bench_floor"))
     ap.add_argument("--out-dir", default=os.path.join(release, "bench-results"))
     ap.add_argument("--benchmarks-file", default=os.path.join(SOURCE_DIR, "BENCHMARKS.md"))
     args = ap.parse_args(argv)
@@ -82,7 +85,7 @@ def parse_args(argv):
     if unknown:
         ap.error("unknown measurement %s; known: %s" % (", ".join(unknown), ", ".join(names)))
     args.selected = [m for m in MEASUREMENTS if m.NAME in wanted]
-    for path in (args.exporter, args.responder):
+    for path in (args.exporter, args.responder, args.floor):
         if not os.access(path, os.X_OK):
             ap.error("%s is not an executable (build the release preset first)" % path)
     return args

@@ -1,27 +1,38 @@
-"""1. Probe cost: CPU per probe of the exporter, SIPp and sipsak at the same rates.
+"""1. Probe cost: CPU per probe of the exporter, SIPp, the floor and sipsak at the same rates.
 
 CPU is utime+stime of the process from /proc over a steady window after warm-up.
 The exporter probes `rate` targets each at a 1 s interval; SIPp sends `rate` OPTIONS/s;
-sipsak runs one process per probe in a loop, paced to at most the rate.
+the floor (bench/floor.cc) sends `rate` prebuilt OPTIONS/s to as many targets, one
+sendmmsg per 1 ms tick on one connected socket, and only counts the answers (recvmmsg);
+sipsak runs one process per probe in a loop, paced to at most the rate. Wakeups are the
+voluntary context switches of all the process's threads in the window.
 """
 
+import re
 import resource
+import subprocess
 import time
 
 import exposition
 from exporter import Exporter
 from peers import Responder, Sipp, sipsak_argv, sipsak_once
-from procs import BenchError, Skip, cpu_seconds
+from procs import BenchError, Skip, context_switches, cpu_seconds
 from report import DASH, Row, rate, us, verdict
 
 NAME = "cost"
 TITLE = "1 Probe cost (CPU per probe)"
 PARAMS = {
-    "full": {"rates": [1000, 10000, 50000], "warm": 4, "window": 10, "sipsak_rates": [1000]},
-    "quick": {"rates": [100, 1000], "warm": 2, "window": 2, "sipsak_rates": [100]},
+    "full": {"rates": [1000, 5000, 10000, 50000], "warm": 4, "window": 10,
+             "floor_warm": 2, "floor_window": 10, "sipsak_rates": [1000]},
+    # Quick checks that the bench works, not figures: one interval of warm-up is enough.
+    "quick": {"rates": [100, 1000], "warm": 1, "window": 2, "floor_warm": 0.5,
+              "floor_window": 1, "sipsak_rates": [100]},
 }
-TARGET_US = 15e-6  # at 10k probes/s
-TARGET_RATIO = 3.0
+# Issue 20: at most 1.5x the floor at 10k/s, cheaper than SIPp at 5k/s and 10k/s.
+TARGET_FLOOR_RATIO = 1.5
+FLOOR_TARGET_RATES = (10000,)
+SIPP_TARGET_RATES = (5000, 10000)
+FLOOR_TICK_US = 1000
 
 
 def per_probe(before, after, probes):
@@ -39,9 +50,9 @@ def exporter_cost(ctx, procs, probes_per_s, warm, window):
     time.sleep(warm)  # first probes are spread over one interval
     t_a = time.monotonic()
     before = exp.metrics()
-    cpu0, c0 = cpu_seconds(exp.pid), time.monotonic()
+    cpu0, sw0, c0 = cpu_seconds(exp.pid), context_switches(exp.pid), time.monotonic()
     time.sleep(window)
-    cpu1, c1 = cpu_seconds(exp.pid), time.monotonic()
+    cpu1, sw1, c1 = cpu_seconds(exp.pid), context_switches(exp.pid), time.monotonic()
     t_b = time.monotonic()
     after = exp.metrics()
     exp.stop()
@@ -56,7 +67,9 @@ def exporter_cost(ctx, procs, probes_per_s, warm, window):
     achieved = probes / (t_b - t_a)
     out = {"scheduled_per_s": probes_per_s, "achieved_per_s": achieved,
            "window_s": c1 - c0, "probes_in_window": achieved * (c1 - c0),
-           "failed_fraction": failed / probes, "responder": counts}
+           "failed_fraction": failed / probes, "responder": counts,
+           "wakeups_per_s": (sw1[0] - sw0[0]) / (c1 - c0),
+           "involuntary_per_s": (sw1[1] - sw0[1]) / (c1 - c0)}
     out.update(per_probe(cpu0, cpu1, achieved * (c1 - c0)))
     return out
 
@@ -68,11 +81,12 @@ def sipp_cost(ctx, procs, probes_per_s, warm, window):
                 procs.logdir, name="sipp-%d" % probes_per_s).start()
     time.sleep(warm)
     e0 = time.time()
-    cpu0, c0 = cpu_seconds(sipp.proc.pid), time.monotonic()
+    pid = sipp.proc.pid
+    cpu0, sw0, c0 = cpu_seconds(pid), context_switches(pid), time.monotonic()
     time.sleep(window)
     if not sipp.proc.alive():
         raise BenchError("sipp exited during the window: %s" % sipp.proc.tail())
-    cpu1, c1 = cpu_seconds(sipp.proc.pid), time.monotonic()
+    cpu1, sw1, c1 = cpu_seconds(pid), context_switches(pid), time.monotonic()
     e1 = time.time()
     time.sleep(1.2)  # one more statistics row past the window
     sipp.stop()
@@ -83,8 +97,37 @@ def sipp_cost(ctx, procs, probes_per_s, warm, window):
     sent = c["created"] / c["seconds"]
     out = {"scheduled_per_s": probes_per_s, "achieved_per_s": sent, "window_s": c1 - c0,
            "failed_fraction": 1 - c["succeeded"] / c["created"], "stats": c,
-           "responder": counts}
+           "responder": counts, "wakeups_per_s": (sw1[0] - sw0[0]) / (c1 - c0),
+           "involuntary_per_s": (sw1[1] - sw0[1]) / (c1 - c0)}
     out.update(per_probe(cpu0, cpu1, sent * (c1 - c0)))
+    return out
+
+
+def floor_cost(ctx, procs, probes_per_s, warm, window):
+    """The floor at `probes_per_s` on as many targets; it measures its own window."""
+    responder = Responder(procs, ctx.responder_bin, name="responder-floor-%d" % probes_per_s)
+    responder.start()
+    floor = procs.start("floor-%d" % probes_per_s,
+                        [ctx.floor_bin, "--address", responder.address, "--port", responder.port,
+                         "--targets", probes_per_s, "--rate", probes_per_s,
+                         "--tick-us", FLOOR_TICK_US, "--warm", warm, "--window", window])
+    try:
+        floor.popen.wait(timeout=warm + window + 10)
+    except subprocess.TimeoutExpired:
+        raise BenchError("the floor did not finish in %.0f s" % (warm + window + 10))
+    code = floor.stop()
+    counts = responder.stop()
+    m = dict((k, float(v)) for k, v in re.findall(r"(\w+)=([0-9.]+)", floor.stdout()))
+    if code != 0 or not m.get("sent"):
+        raise BenchError("the floor exited with %s and sent nothing: %s" % (code, floor.tail()))
+    span = m["window_s"]
+    out = {"scheduled_per_s": probes_per_s, "achieved_per_s": m["sent"] / span,
+           "window_s": span, "failed_fraction": max(0.0, 1 - m["answered"] / m["sent"]),
+           "wakeups_per_s": m["nvcsw"] / span, "involuntary_per_s": m["nivcsw"] / span,
+           "timer_ticks_per_s": m["wakeups"] / span,
+           "syscalls_per_probe": (m["wakeups"] + m["send_calls"] + m["recv_calls"]) / m["sent"],
+           "floor": m, "responder": counts}
+    out.update(per_probe((0, 0), (m["user_s"], m["sys_s"]), m["sent"]))
     return out
 
 
@@ -125,19 +168,22 @@ def try_tool(fn, *args):
 
 def run(ctx):
     p = PARAMS["quick" if ctx.quick else "full"]
-    raw = {"exporter": [], "sipp": [], "sipsak": []}
+    raw = {"exporter": [], "sipp": [], "floor": [], "sipsak": []}
     rows = []
     for r in p["rates"]:
         with ctx.procs("cost-%d" % r) as procs:
             exp = exporter_cost(ctx, procs, r, p["warm"], p["window"])
             sipp = try_tool(sipp_cost, ctx, procs, r, p["warm"], p["window"])
+            # Its requests are built before its clock starts: a shorter warm-up will do.
+            floor = floor_cost(ctx, procs, r, p["floor_warm"], p["floor_window"])
             sipsak = None
             if r in p["sipsak_rates"]:
                 sipsak = try_tool(sipsak_cost, ctx, procs, r, p["window"])
         raw["exporter"].append(exp)
         raw["sipp"].append(sipp)
+        raw["floor"].append(floor)
         raw["sipsak"].append(sipsak)
-        rows.append(cost_row(r, exp, sipp, sipsak))
+        rows.append(cost_row(r, exp, sipp, floor, sipsak))
     return rows, raw
 
 
@@ -148,25 +194,32 @@ def sustained(r):
 
 def subject_cell(r, what):
     # The split shows how much is the kernel's per-packet work, which every sender pays.
-    cell = "%s = user %s + sys %s (%s %s, %.0f%% failed)" % (
+    cell = "%s = user %s + sys %s (%s %s, %.0f%% failed, %s wakeups)" % (
         us(r["cpu_per_probe_s"]), us(r["user_per_probe_s"]), us(r["sys_per_probe_s"]),
-        rate(r["achieved_per_s"]), what, 100 * r["failed_fraction"])
+        rate(r["achieved_per_s"]), what, max(0.0, 100 * r["failed_fraction"]),
+        rate(r["wakeups_per_s"]))
     return cell if sustained(r) else cell + ", rate not sustained"
 
 
-def cost_row(r, exp, sipp, sipsak):
-    """CPU per probe: the exporter per probe finished, SIPp per OPTIONS sent."""
+def cost_row(r, exp, sipp, floor, sipsak):
+    """CPU per probe: the exporter per probe finished, SIPp per OPTIONS sent, the floor per
+    OPTIONS sent; each compared with the exporter's as a ratio."""
     e_us = exp["cpu_per_probe_s"]
-    exp_cell = subject_cell(exp, "finished")
+    f_us = floor["cpu_per_probe_s"]
+    floor_ratio = e_us / f_us
+    exp_cell = subject_cell(exp, "finished") + "; %.2fx the floor" % floor_ratio
+    floor_cell = subject_cell(floor, "sent")
     checks, targets = [], []
-    if r == 10000:
-        targets.append("<= 15 us at 10k/s")
-        checks.append(sustained(exp) and e_us <= TARGET_US)
+    if r in FLOOR_TARGET_RATES:
+        targets.append("<= %.1fx the floor" % TARGET_FLOOR_RATIO)
+        checks.append(sustained(exp) and sustained(floor) and floor_ratio <= TARGET_FLOOR_RATIO)
     if isinstance(sipp, dict):
-        ratio = sipp["cpu_per_probe_s"] / e_us
-        sipp_cell = subject_cell(sipp, "sent") + "; %.1fx the exporter's" % ratio
-        targets.append(">= %.0fx cheaper than SIPp" % TARGET_RATIO)
-        checks.append(sustained(exp) and ratio >= TARGET_RATIO)
+        sipp_ratio = e_us / sipp["cpu_per_probe_s"]
+        exp_cell += ", %.2fx SIPp" % sipp_ratio
+        sipp_cell = subject_cell(sipp, "sent")
+        if r in SIPP_TARGET_RATES:
+            targets.append("cheaper than SIPp")
+            checks.append(sustained(exp) and sipp_ratio < 1)
     else:
         sipp_cell = sipp or DASH
     if isinstance(sipsak, dict):
@@ -175,4 +228,5 @@ def cost_row(r, exp, sipp, sipsak):
     else:
         sipsak_cell = sipsak or DASH
     return Row(TITLE, "%s scheduled" % rate(r), exp_cell, sipp_cell, sipsak_cell,
-               "; ".join(targets) or DASH, verdict(all(checks)) if checks else "info")
+               "; ".join(targets) or DASH, verdict(all(checks)) if checks else "info",
+               floor=floor_cell)

@@ -127,6 +127,23 @@ def cpu_seconds(pid):
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime (fields 14, 15)
 
 
+def context_switches(pid):
+    """(voluntary, involuntary) context switches of every thread of `pid` so far. A voluntary
+    one is the thread going to sleep, so each is one wakeup."""
+    vol = invol = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol += int(line.split()[1])
+        except FileNotFoundError:  # the thread ended meanwhile
+            pass
+    return vol, invol
+
+
 def status_kib(pid, key):
     """A "kB" line of /proc/<pid>/status (VmRSS, VmHWM) in KiB."""
     with open("/proc/%d/status" % pid) as f:

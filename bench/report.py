@@ -12,24 +12,26 @@ class Row:
     """One line of the results table. verdict: met, missed, info, skipped or error."""
 
     def __init__(self, measurement, load, exporter, sipp=DASH, sipsak=DASH, target=DASH,
-                 verdict="info"):
+                 verdict="info", floor=DASH):
         self.measurement = measurement
         self.load = load
         self.exporter = exporter
         self.sipp = sipp
+        self.floor = floor  # the bench's floor prober (bench/floor.cc), where compared
         self.sipsak = sipsak
         self.target = target
         self.verdict = verdict
 
     def cells(self):
-        return [self.measurement, self.load, self.exporter, self.sipp, self.sipsak, self.target,
-                self.verdict]
+        return [self.measurement, self.load, self.exporter, self.sipp, self.floor, self.sipsak,
+                self.target, self.verdict]
 
     def as_dict(self):
         return dict(zip(HEADER, self.cells()))
 
 
-HEADER = ["Measurement", "Load", "sip_trunk_exporter", "SIPp", "sipsak", "Target", "Verdict"]
+HEADER = ["Measurement", "Load", "sip_trunk_exporter", "SIPp", "Floor", "sipsak", "Target",
+          "Verdict"]
 
 
 def verdict(ok):
