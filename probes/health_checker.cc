@@ -62,13 +62,17 @@ struct HealthChecker::Address {
   bool in_cycle = false;  // probed in the current cycle
   bool done = false;      // finished in the current cycle
   TimePoint paused_until{};  // Retry-After: no probe before then
+  bool success = false;      // the verdict of its exchange in the current cycle
+  bool degraded = false;
 
-  // The last finished exchange, owned here so the cycle can report it after others finish.
-  ProbeResult result;
-  std::string request_text;
-  std::string response_text;
-  std::string server_text;
-  std::string detail_text;
+  // An exchange that finished while others of the cycle were still open, with its texts,
+  // so the cycle can report it later. Made the first time that happens (several addresses
+  // probed at once), then reused: most targets have one address and never need it.
+  struct Kept {
+    ProbeResult result;
+    std::string request, response, server, detail;
+  };
+  std::unique_ptr<Kept> kept;
 };
 
 // How long the open cycle of `t` has waited for its lookup: from the cycle's start, or from
@@ -463,31 +467,36 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
   const std::uint32_t target = a.target;
   Target& t = *targets_[target];
   const bool counts = t.cycle_open && a.in_cycle && !a.done;
-  a.result = result;
-  a.result.destination = a.dest;
-  if (!(counts && t.outstanding == 1)) {
-    // The cycle reports this exchange after the receive buffer and the request's are
-    // reused: own copies. (Kept only then: a copy of each address's last exchange would
-    // cost ~1.5 KB per target.) The Call-ID stays in the exchange until its next start.
-    a.request_text.assign(result.request);
-    a.response_text.assign(result.response);
-    a.server_text.assign(result.server);
-    a.detail_text.assign(result.detail);
-    a.result.request = a.request_text;
-    a.result.response = a.response_text;
-    a.result.server = a.server_text;
-    a.result.detail = a.detail_text;
-  }
+  result.destination = a.dest;
+  a.success = result.success;
+  a.degraded = result.degraded;
+  if (!(counts && t.outstanding == 1)) keep(a, result);
   const StateChange change =
       a.state.record(verdict_of(result), t.cfg().failures_before_down, t.cfg().successes_before_up);
   if (t.probe.background) {
-    s_.sink.address_finished(target, address, a.result, change, a.state);
+    s_.sink.address_finished(target, address, result, change, a.state);
     note_retry_after(address, result, now);
   }
   if (counts) {
     a.done = true;
-    if (--t.outstanding == 0) finish_cycle(target, now);
+    if (--t.outstanding == 0) finish_cycle(target, address, result, now);
   }
+}
+
+// The cycle reports this exchange after the receive buffer and the request's are reused:
+// own copies. The Call-ID stays in the exchange until its next start.
+void HealthChecker::keep(Address& a, const ProbeResult& result) {
+  if (!a.kept) a.kept = std::make_unique<Address::Kept>();
+  Address::Kept& k = *a.kept;
+  k.result = result;
+  k.request.assign(result.request);
+  k.response.assign(result.response);
+  k.server.assign(result.server);
+  k.detail.assign(result.detail);
+  k.result.request = k.request;
+  k.result.response = k.response;
+  k.result.server = k.server;
+  k.result.detail = k.detail;
 }
 
 void HealthChecker::note_retry_after(std::uint32_t address, const ProbeResult& result,
@@ -507,7 +516,10 @@ void HealthChecker::note_retry_after(std::uint32_t address, const ProbeResult& r
   }
 }
 
-void HealthChecker::finish_cycle(std::uint32_t slot, TimePoint now) {
+// `last` is the address whose exchange ended the cycle just now, with its `result`; the
+// others finished earlier and kept theirs.
+void HealthChecker::finish_cycle(std::uint32_t slot, std::uint32_t last, const ProbeResult& result,
+                                 TimePoint now) {
   Target& t = *targets_[slot];
   const bool want_all = t.cfg().up_when == UpWhen::all;
   bool any_ok = false;
@@ -519,9 +531,9 @@ void HealthChecker::finish_cycle(std::uint32_t slot, TimePoint now) {
     const Address& a = *addresses_[address];
     if (!a.in_cycle) continue;
     if (first == nullptr) first = &a;
-    any_ok = any_ok || a.result.success;
-    all_ok = all_ok && a.result.success;
-    if (chosen == nullptr && a.result.success != want_all) chosen = &a;
+    any_ok = any_ok || a.success;
+    all_ok = all_ok && a.success;
+    if (chosen == nullptr && a.success != want_all) chosen = &a;
   }
   if (chosen == nullptr) chosen = first;
   const bool success = first != nullptr && (want_all ? all_ok : any_ok);
@@ -529,14 +541,18 @@ void HealthChecker::finish_cycle(std::uint32_t slot, TimePoint now) {
     // An address that answers "alive, refusing" makes the target degraded, not down: report it.
     for (const std::uint32_t address : t.addresses) {
       const Address& a = *addresses_[address];
-      if (a.in_cycle && a.result.degraded) {
+      if (a.in_cycle && a.degraded) {
         chosen = &a;
         break;
       }
     }
   }
   ProbeResult r;
-  if (chosen != nullptr) r = chosen->result;
+  if (chosen == addresses_[last].get()) {
+    r = result;
+  } else if (chosen != nullptr && chosen->kept) {  // always kept: it finished before `last`
+    r = chosen->kept->result;
+  }
   r.success = success;
   r.degraded = !success && r.degraded;
   for (const std::uint32_t address : t.addresses) addresses_[address]->in_cycle = false;

@@ -81,7 +81,9 @@ class HealthChecker final : public ExchangeListener {
   void remove_address(std::uint32_t address);
   void probe_addresses(std::uint32_t slot, TimePoint now);
   void cycle_timeout(std::uint32_t slot, TimePoint now);
-  void finish_cycle(std::uint32_t slot, TimePoint now);
+  void finish_cycle(std::uint32_t slot, std::uint32_t last, const ProbeResult& result,
+                    TimePoint now);
+  static void keep(Address& a, const ProbeResult& result);
   static std::chrono::nanoseconds dns_wait(const Target& t, TimePoint now);
   void fail_cycle(std::uint32_t slot, FailureReason reason, std::string_view detail, TimePoint now);
   void report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint now);

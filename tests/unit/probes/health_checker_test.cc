@@ -303,6 +303,36 @@ TEST(HealthChecker, OneShotResultNamesTheDecidingAddressAndTheLookupTime) {
   EXPECT_EQ(got->duration, milliseconds(40));
 }
 
+// The first address answers while the second is still out: the cycle reports the first
+// from its own copy, since the exchange's buffers are reused before the cycle ends.
+TEST(HealthChecker, ACycleReportsAnAddressThatFinishedEarlyFromItsOwnCopy) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1"), dest("192.0.2.2")});
+  rig.start(target());
+  rig.run_for(milliseconds(1));
+  ASSERT_EQ(rig.exchanges.starts.size(), 2u);
+  const std::uint32_t first = rig.exchanges.starts[0].address;
+  const std::uint32_t second = rig.exchanges.starts[1].address;
+  {
+    std::string server = "carrier-sbc/1.0";
+    ProbeResult r;
+    r.status_code = 200;
+    r.success = true;
+    r.server = server;
+    rig.exchanges.listener->exchange_finished(first, r, rig.clock.now());
+    server.assign(server.size(), 'x');  // the buffer is reused
+  }
+  EXPECT_TRUE(rig.sink.finished.empty()) << "the cycle waits for the second address";
+  rig.exchanges.finish(second, 0, rig.clock.now());
+  ASSERT_EQ(rig.sink.finished.size(), 1u);
+  const Finished& f = rig.sink.finished[0];
+  EXPECT_TRUE(f.result.success);
+  EXPECT_EQ(f.result.status_code, 200);
+  EXPECT_EQ(f.server, "carrier-sbc/1.0");
+  ASSERT_TRUE(f.result.destination.has_value());
+  EXPECT_EQ(*f.result.destination, rig.exchanges.open_addresses.at(first));
+}
+
 // A test call's BYE may still be resent after the result: /probe must not cut it off.
 TEST(HealthChecker, OneShotClosesItsAddressOnlyWhenTheExchangesHaveNoWorkLeft) {
   Rig rig;
