@@ -22,8 +22,8 @@ std::string substitute_dashboard_variables(std::string expr,
                                            const std::map<std::string, std::string>& vars);
 
 // Runs every query of dashboards/`file` with `vars`: none may fail or warn; `want_data`
-// also requires results of each query but those naming a metric that starts with one of
-// `may_be_empty`. Panel queries run as Grafana does: instant at now, or a range over
+// also requires results of each query (and values of each variable) but those whose
+// expression (selector) contains one of `may_be_empty`, e.g. a metric name prefix. Panel queries run as Grafana does: instant at now, or a range over
 // the last 30 s at a 1 s step.
 void run_dashboard_queries(const ApiGet& api, const std::string& file,
                            const std::map<std::string, std::string>& vars, bool want_data,
