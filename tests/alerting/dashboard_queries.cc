@@ -17,11 +17,13 @@ std::string substitute_dashboard_variables(std::string expr,
   all["$__interval"] = "1s";
   all["$__range"] = "60s";
   for (const auto& [from, to] : all) {
-    for (auto pos = expr.find(from); pos != std::string::npos; pos = expr.find(from, pos + to.size())) {
+    for (auto pos = expr.find(from); pos != std::string::npos;
+         pos = expr.find(from, pos + to.size())) {
       expr.replace(pos, from.size(), to);
     }
   }
-  if (expr.find('$') != std::string::npos) throw std::runtime_error("unsubstituted variable in: " + expr);
+  if (expr.find('$') != std::string::npos)
+    throw std::runtime_error("unsubstituted variable in: " + expr);
   return expr;
 }
 
@@ -32,7 +34,8 @@ void run_dashboard_queries(const ApiGet& api, const std::string& file,
                " $target=" + vars.at("$target") + " $carrier=" + vars.at("$carrier") +
                " $site=" + vars.at("$site"));
   json d = load_json(dashboards_dir() / file);
-  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   int queries = 0;
 
   for (const auto& v : d.at("templating").at("list")) {
@@ -40,12 +43,14 @@ void run_dashboard_queries(const ApiGet& api, const std::string& file,
     // label_values(SELECTOR, LABEL) is Grafana's call of the label-values API.
     std::string q = v.at("query");
     auto open = q.find('('), comma = q.rfind(','), close = q.rfind(')');
-    std::string selector = substitute_dashboard_variables(q.substr(open + 1, comma - open - 1), vars);
+    std::string selector =
+        substitute_dashboard_variables(q.substr(open + 1, comma - open - 1), vars);
     std::string label = q.substr(comma + 1, close - comma - 1);
     label.erase(0, label.find_first_not_of(' '));
     json body = api("label/" + label + "/values?match[]=" + url_encode(selector));
     ++queries;
-    EXPECT_EQ(body.value("status", ""), "success") << "variable " << v.at("name") << ": " << body.dump();
+    EXPECT_EQ(body.value("status", ""), "success")
+        << "variable " << v.at("name") << ": " << body.dump();
     bool optional = false;
     for (const auto& prefix : may_be_empty) {
       optional = optional || selector.find(prefix) != std::string::npos;
@@ -62,7 +67,8 @@ void run_dashboard_queries(const ApiGet& api, const std::string& file,
       SCOPED_TRACE(title + " / " + t.at("refId").get<std::string>() + ": " + expr);
       std::string call = t.value("instant", false)
                              ? "query?query=" + url_encode(expr) + "&time=" + std::to_string(now)
-                             : "query_range?query=" + url_encode(expr) + "&start=" + std::to_string(now - 30) +
+                             : "query_range?query=" + url_encode(expr) +
+                                   "&start=" + std::to_string(now - 30) +
                                    "&end=" + std::to_string(now) + "&step=1";
       json body = api(call);
       ++queries;

@@ -23,8 +23,8 @@ std::string substitute_dashboard_variables(std::string expr,
 
 // Runs every query of dashboards/`file` with `vars`: none may fail or warn; `want_data`
 // also requires results of each query (and values of each variable) but those whose
-// expression (selector) contains one of `may_be_empty`, e.g. a metric name prefix. Panel queries run as Grafana does: instant at now, or a range over
-// the last 30 s at a 1 s step.
+// expression (selector) contains one of `may_be_empty`, e.g. a metric name prefix. Panel queries
+// run as Grafana does: instant at now, or a range over the last 30 s at a 1 s step.
 void run_dashboard_queries(const ApiGet& api, const std::string& file,
                            const std::map<std::string, std::string>& vars, bool want_data,
                            const std::set<std::string>& may_be_empty = {});

@@ -77,8 +77,8 @@ class DashboardQueriesTest : public ::testing::Test {
 
   void run_dashboard(const std::string& file, const std::map<std::string, std::string>& vars,
                      bool want_data, const std::set<std::string>& may_be_empty = {}) {
-    run_dashboard_queries([&](const std::string& call) { return prometheus_->api(call); }, file, vars,
-                          want_data, may_be_empty);
+    run_dashboard_queries([&](const std::string& call) { return prometheus_->api(call); }, file,
+                          vars, want_data, may_be_empty);
   }
 
   it::TempDir dir_{"stx-dashboard-queries"};

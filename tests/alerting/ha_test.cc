@@ -22,8 +22,8 @@
 //
 // Timings (test only; the shipped files keep theirs): exporter interval 1 s, timeout
 // 0.8 s, failures_before_down 3; scrape and evaluation 1 s; rules rendered with short
-// `for`s (kRuleSettings); Alertmanager group_wait and group_interval 1 s, peer timeout
-// kPeerTimeout, gossip every 100 ms.
+// `for`s (kRuleSettings); Alertmanager group_wait 1 s, group_interval 5 s (see there),
+// peer timeout kPeerTimeout, gossip every 100 ms.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -135,13 +135,16 @@ class Service {
  public:
   Service(std::string name, std::vector<std::string> argv, fs::path dir, std::uint16_t port,
           std::string ready_path)
-      : name_(std::move(name)), argv_(std::move(argv)), dir_(std::move(dir)), port_(port),
+      : name_(std::move(name)),
+        argv_(std::move(argv)),
+        dir_(std::move(dir)),
+        port_(port),
         ready_path_(std::move(ready_path)) {
     start();
   }
   void start() {
-    process_ = start_and_wait_ready(name_ + (starts_ ? "-" + std::to_string(starts_) : ""), argv_, dir_,
-                                    port_, ready_path_);
+    process_ = start_and_wait_ready(name_ + (starts_ ? "-" + std::to_string(starts_) : ""), argv_,
+                                    dir_, port_, ready_path_);
     ++starts_;
   }
   void kill() { process_->kill(); }
@@ -154,8 +157,8 @@ class Service {
     try {
       return json::parse(r.body);
     } catch (const json::exception&) {
-      throw std::runtime_error(name_ + " /api/v1/" + path_and_query + ": HTTP " + std::to_string(r.status) +
-                               ": " + r.body.substr(0, 500));
+      throw std::runtime_error(name_ + " /api/v1/" + path_and_query + ": HTTP " +
+                               std::to_string(r.status) + ": " + r.body.substr(0, 500));
     }
   }
   // An instant query's data.result; throws on an error.
@@ -183,12 +186,14 @@ class VantageExporter {
   VantageExporter(const it::NetNamespace& ns, std::string vantage, const fs::path& config,
                   std::vector<std::string> shard_flags)
       : ns_(ns), vantage_(std::move(vantage)) {
-    std::vector<std::string> argv = {it::exporter_binary().string(), "--config.file=" + config.string(),
+    std::vector<std::string> argv = {it::exporter_binary().string(),
+                                     "--config.file=" + config.string(),
                                      "--web.listen-address=" + address(), "--log.level=info"};
     argv.insert(argv.end(), shard_flags.begin(), shard_flags.end());
     process_ = ns.spawn("exporter-" + vantage_, argv);
     bool up = it::wait_until(10s, [&] {
-      return !process_->running() || it::port_bound_in(process_->pid(), it::Proto::tcp, kExporterPort);
+      return !process_->running() ||
+             it::port_bound_in(process_->pid(), it::Proto::tcp, kExporterPort);
     });
     if (!up || !process_->running()) {
       throw std::runtime_error("exporter " + vantage_ + " did not listen on " + address() + ":\n" +
@@ -224,15 +229,17 @@ class HaTest : public ::testing::Test {
     fra_ns_ = std::make_unique<it::NetNamespace>(dir);
     ash_ns_ = std::make_unique<it::NetNamespace>(dir);
     trunk_address_ = fra_ns_->root_address();
-    ash_ns_->run("ip-route", {require_tool("ip").string(), "route", "add", trunk_address_ + "/32", "via",
-                              ash_ns_->root_address()});
+    ash_ns_->run("ip-route", {require_tool("ip").string(), "route", "add", trunk_address_ + "/32",
+                              "via", ash_ns_->root_address()});
     it::ExporterConfigSpec spec;  // interval 1s, timeout 800ms, failures_before_down 3
     for (std::size_t i = 0; i < kTrunks.size(); ++i) {
       trunk_ports_.push_back(it::free_udp_port());
       start_trunk(i);
       // A site each: no two trunks form a carrier/site group (SipTrunkGroupDown).
-      spec.targets.push_back({kTrunks[i], "sip:" + trunk_address_ + ":" + std::to_string(trunk_ports_[i]),
-                              {{"carrier", "acme"}, {"site", "site-" + std::to_string(i + 1)}}, {}});
+      spec.targets.push_back({kTrunks[i],
+                              "sip:" + trunk_address_ + ":" + std::to_string(trunk_ports_[i]),
+                              {{"carrier", "acme"}, {"site", "site-" + std::to_string(i + 1)}},
+                              {}});
     }
     const fs::path config = dir / "exporter.toml";
     it::write_file(config, it::render_config(spec));
@@ -244,7 +251,13 @@ class HaTest : public ::testing::Test {
     sink_ = std::make_unique<NotificationSink>(dir);
 
     // The Alertmanager cluster: each lists the other as its peer, as compose.yaml does.
-    const json am_config = alertmanager_test_config(dir, *sink_);
+    // group_wait 1 s; group_interval 5 s, longer than the two replicas' evaluations are
+    // apart (up to the 1 s interval): when one replica sees a trunk back a second before
+    // the other, Alertmanager holds "resolved" (from one), then "firing" (the other's
+    // last evaluation), then "resolved" again. A group_interval shorter than that would
+    // notify each of them: a second [FIRING] email after the resolved one. (The shipped
+    // 5m against the shipped 15 s interval does the same.)
+    const json am_config = alertmanager_test_config(dir, *sink_, "1s", "5s");
     const std::array<std::uint16_t, 2> gossip = {it::free_tcp_port(), it::free_tcp_port()};
     for (int i = 0; i < 2; ++i) {
       const std::string name = i == 0 ? "alertmanager-a" : "alertmanager-b";
@@ -253,15 +266,16 @@ class HaTest : public ::testing::Test {
       it::write_file(am_dir / "alertmanager.yml", am_config.dump(2));
       const std::uint16_t port = it::free_tcp_port();
       std::vector<std::string> argv = {require_tool("prometheus-alertmanager").string()};
-      for (auto& a : compose_command(
-               compose_, name,
-               {{"--config.file", (am_dir / "alertmanager.yml").string()},
-                {"--storage.path", (am_dir / "data").string()},
-                {"--cluster.listen-address", "127.0.0.1:" + std::to_string(gossip[i])},
-                {"--cluster.peer", "127.0.0.1:" + std::to_string(gossip[1 - i])}},
-               {"--web.listen-address=127.0.0.1:" + std::to_string(port),
-                "--cluster.peer-timeout=" + std::to_string(kPeerTimeout.count()) + "s",
-                "--cluster.gossip-interval=100ms", "--cluster.pushpull-interval=1s", "--log.level=debug"})) {
+      for (auto& a :
+           compose_command(compose_, name,
+                           {{"--config.file", (am_dir / "alertmanager.yml").string()},
+                            {"--storage.path", (am_dir / "data").string()},
+                            {"--cluster.listen-address", "127.0.0.1:" + std::to_string(gossip[i])},
+                            {"--cluster.peer", "127.0.0.1:" + std::to_string(gossip[1 - i])}},
+                           {"--web.listen-address=127.0.0.1:" + std::to_string(port),
+                            "--cluster.peer-timeout=" + std::to_string(kPeerTimeout.count()) + "s",
+                            "--cluster.gossip-interval=100ms", "--cluster.pushpull-interval=1s",
+                            "--log.level=debug"})) {
         argv.push_back(a);
       }
       alertmanagers_.push_back(std::make_unique<Service>(name, argv, am_dir, port, "/-/ready"));
@@ -297,15 +311,17 @@ class HaTest : public ::testing::Test {
       for (json& sc : existing(job, "static_configs")) {
         const std::string vantage = existing(sc, "labels").value("vantage", "");
         ASSERT_TRUE(vantage == "fra" || vantage == "ash") << sc.dump();
-        existing(sc, "targets") = json::array({vantage == "fra" ? fra_->address() : ash_->address()});
+        existing(sc, "targets") =
+            json::array({vantage == "fra" ? fra_->address() : ash_->address()});
         scraped = true;
       }
     }
     ASSERT_TRUE(scraped) << "deploy/ha/prometheus.yml scrapes no sip_trunk_exporter job";
     json& alerting = existing(prom, "alerting");
     json& ams = existing(existing(alerting, "alertmanagers").at(0), "static_configs").at(0);
-    existing(ams, "targets") = json::array({"127.0.0.1:" + std::to_string(alertmanagers_[0]->port()),
-                                            "127.0.0.1:" + std::to_string(alertmanagers_[1]->port())});
+    existing(ams, "targets") =
+        json::array({"127.0.0.1:" + std::to_string(alertmanagers_[0]->port()),
+                     "127.0.0.1:" + std::to_string(alertmanagers_[1]->port())});
     json& rw = existing(prom, "remote_write").at(0);
     existing(rw, "url") = "http://127.0.0.1:" + std::to_string(vm_->port()) + "/api/v1/write";
     rw["queue_config"] = {{"batch_send_deadline", "1s"}};  // default 5 s
@@ -343,7 +359,8 @@ class HaTest : public ::testing::Test {
         },
         250ms);
     ASSERT_TRUE(steady) << "the stack did not reach its steady state within " << seconds(kBound);
-    for (auto& p : prometheus_) ASSERT_TRUE(p->query("ALERTS").empty()) << p->query("ALERTS").dump();
+    for (auto& p : prometheus_)
+      ASSERT_TRUE(p->query("ALERTS").empty()) << p->query("ALERTS").dump();
     std::cout << "[ha] stack up in " << seconds(Clock::now() - started) << std::endl;
   }
 
@@ -351,11 +368,12 @@ class HaTest : public ::testing::Test {
     trunks_.resize(kTrunks.size());
     trunks_[i] = std::make_unique<it::Process>(
         std::string(kTrunks[i]) + "-" + std::to_string(++trunk_starts_),
-        std::vector<std::string>{it::responder_binary().string(), "--port", std::to_string(trunk_ports_[i]),
-                                 "--address", trunk_address_},
+        std::vector<std::string>{it::responder_binary().string(), "--port",
+                                 std::to_string(trunk_ports_[i]), "--address", trunk_address_},
         dir_.path());
     ASSERT_TRUE(it::wait_until(10s, [&] {
-      return !trunks_[i]->running() || it::port_bound_in(trunks_[i]->pid(), it::Proto::udp, trunk_ports_[i]);
+      return !trunks_[i]->running() ||
+             it::port_bound_in(trunks_[i]->pid(), it::Proto::udp, trunk_ports_[i]);
     }));
     ASSERT_TRUE(trunks_[i]->running()) << trunks_[i]->describe();
   }
@@ -386,7 +404,8 @@ class HaTest : public ::testing::Test {
           }
           for (auto& am : alertmanagers_) {
             try {
-              auto r = it::http_get(am->port(), "/api/v2/alerts?active=true&silenced=false", {}, 5s);
+              auto r =
+                  it::http_get(am->port(), "/api/v2/alerts?active=true&silenced=false", {}, 5s);
               last = json::parse(r.body);
               if (!last.empty()) return false;
             } catch (const std::exception&) {
@@ -402,7 +421,8 @@ class HaTest : public ::testing::Test {
 
   // Emails since `from` (an index into the sink's emails) whose subject starts "[FIRING"
   // and names `alertname` (any when empty) and `word` (a target or an instance).
-  std::vector<json> firing(std::size_t from, const std::string& alertname, const std::string& word = "") {
+  std::vector<json> firing(std::size_t from, const std::string& alertname,
+                           const std::string& word = "") {
     std::vector<json> out;
     auto mails = sink_->mails();
     for (std::size_t i = from; i < mails.size(); ++i) {
@@ -417,15 +437,26 @@ class HaTest : public ::testing::Test {
   }
 
   // Waits for the first matching email, then kDuplicateWindow more; returns all of them.
-  std::vector<json> exactly_once(std::size_t from, const std::string& alertname, const std::string& word,
-                                 const Clock::time_point& since, const std::string& what) {
-    bool got = it::wait_until(kBound, [&] { return !firing(from, alertname, word).empty(); }, 100ms);
+  std::vector<json> exactly_once(std::size_t from, const std::string& alertname,
+                                 const std::string& word, const Clock::time_point& since,
+                                 const std::string& what) {
+    bool got = it::wait_until(
+        kBound, [&] { return !firing(from, alertname, word).empty(); }, 100ms);
     const auto first = Clock::now();
     std::cout << "[ha] " << what << ": " << alertname << " emailed after "
               << (got ? seconds(first - since) : "nothing within " + seconds(kBound)) << std::endl;
     if (!got) return {};
     std::this_thread::sleep_for(kDuplicateWindow);
-    return firing(from, alertname, word);
+    auto mails = firing(from, alertname, word);
+    // One alert in it, not one per Prometheus replica: the pair's alerts group together
+    // (same alertname and target), so an alert that kept `replica` would still make one
+    // email, of two alerts ("[FIRING:2]").
+    for (const auto& m : mails) {
+      EXPECT_EQ(m.value("subject", "").rfind("[FIRING:1] ", 0), 0u)
+          << what << ": " << m.value("subject", "") << "\n"
+          << m.value("text", "");
+    }
+    return mails;
   }
 
   // PagerDuty "trigger" events (pages; Opsgenie gets the same) among the posts since
@@ -435,7 +466,8 @@ class HaTest : public ::testing::Test {
     std::vector<json> out;
     for (std::size_t i = from; i < posts.size(); ++i) {
       const json& p = posts[i];
-      if (p.value("path", "") == "/pagerduty" && p.at("body").value("event_action", "") == "trigger") {
+      if (p.value("path", "") == "/pagerduty" &&
+          p.at("body").value("event_action", "") == "trigger") {
         out.push_back(p);
       }
     }
@@ -445,7 +477,8 @@ class HaTest : public ::testing::Test {
   std::string mail_subjects(std::size_t from = 0) {
     std::string s;
     auto mails = sink_->mails();
-    for (std::size_t i = from; i < mails.size(); ++i) s += "  " + mails[i].value("subject", "") + "\n";
+    for (std::size_t i = from; i < mails.size(); ++i)
+      s += "  " + mails[i].value("subject", "") + "\n";
     return s;
   }
 
@@ -490,10 +523,13 @@ TEST_F(HaTest, PairsClusterAndVantagesNotifyOnceAndFailOver) {
     // Every target's sip_target_up, once per exporter: `replica` is dropped before the
     // write, so the two replicas' samples are one series (not two).
     json up;
-    bool all = it::wait_until(kBound, [&] {
-      up = vm_->query("sip_target_up");
-      return up.size() == 2 * n;
-    }, 250ms);
+    bool all = it::wait_until(
+        kBound,
+        [&] {
+          up = vm_->query("sip_target_up");
+          return up.size() == 2 * n;
+        },
+        250ms);
     ASSERT_TRUE(all) << "VictoriaMetrics: " << up.dump();
     std::set<std::pair<std::string, std::string>> seen;
     for (const auto& s : up) {
@@ -503,29 +539,40 @@ TEST_F(HaTest, PairsClusterAndVantagesNotifyOnceAndFailOver) {
       seen.insert({m.value("target", ""), m.value("vantage", "")});
     }
     for (const char* t : kTrunks) {
-      EXPECT_TRUE(seen.count({t, "fra"}) && seen.count({t, "ash"})) << t << " missing: " << up.dump();
+      EXPECT_TRUE(seen.count({t, "fra"}) && seen.count({t, "ash"}))
+          << t << " missing: " << up.dump();
     }
     // Deduplicated: both replicas write a sample a second per series; VictoriaMetrics
     // keeps one per -dedup.minScrapeInterval (1 s), so 10 s hold about 10, not 20. First
     // wait until 10 s of samples have arrived (remote write starts a few seconds late).
     double samples = 0;
-    it::wait_until(kBound, [&] {
-      json counts = vm_->query("count_over_time(sip_target_up{target=\"trunk-1\",vantage=\"fra\"}[10s])");
-      samples = counts.size() == 1 ? std::stod(counts.at(0).at("value").at(1).get<std::string>()) : 0;
-      return samples >= 8;
-    }, 500ms);
-    std::cout << "[ha] VictoriaMetrics: " << samples << " samples of one series in 10 s" << std::endl;
+    it::wait_until(
+        kBound,
+        [&] {
+          json counts =
+              vm_->query("count_over_time(sip_target_up{target=\"trunk-1\",vantage=\"fra\"}[10s])");
+          samples =
+              counts.size() == 1 ? std::stod(counts.at(0).at("value").at(1).get<std::string>()) : 0;
+          return samples >= 8;
+        },
+        500ms);
+    std::cout << "[ha] VictoriaMetrics: " << samples << " samples of one series in 10 s"
+              << std::endl;
     EXPECT_GE(samples, 8) << "VictoriaMetrics did not fill 10 s of one series";
     EXPECT_LE(samples, 12) << "two replicas' samples were not deduplicated";
 
     // The dashboards against the global view. The trunks answer OPTIONS over UDP: no
     // TLS, registration or INVITE series; no /probe job runs here.
-    const std::map<std::string, std::string> vars = {
-        {"$job", "sip_trunk_exporter"}, {"$instance", ".*"},    {"$carrier", ".*"},       {"$site", ".*"},
-        {"$probe_job", "sip_probe"},    {"$probe_target", ".*"}, {"$target", ".*"}};
+    const std::map<std::string, std::string> vars = {{"$job", "sip_trunk_exporter"},
+                                                     {"$instance", ".*"},
+                                                     {"$carrier", ".*"},
+                                                     {"$site", ".*"},
+                                                     {"$probe_job", "sip_probe"},
+                                                     {"$probe_target", ".*"},
+                                                     {"$target", ".*"}};
     auto vm_api = [&](const std::string& call) { return vm_->api(call); };
-    const std::set<std::string> absent = {"sip_tls_", "sip_target_registered_contacts", "sip_invite_",
-                                          "job=\"sip_probe\"", "job=~\"sip_probe\""};
+    const std::set<std::string> absent = {"sip_tls_", "sip_target_registered_contacts",
+                                          "sip_invite_", "job=\"sip_probe\"", "job=~\"sip_probe\""};
     run_dashboard_queries(vm_api, "sip-trunk-overview.json", vars, true, absent);
     auto one = vars;
     one["$target"] = kTrunks[0];
@@ -545,8 +592,8 @@ TEST_F(HaTest, PairsClusterAndVantagesNotifyOnceAndFailOver) {
     const std::size_t pages_before = sink_->posts().size();
     const auto cut = Clock::now();
     fra_ns_->set_rules({{},
-                        {"ip daddr " + trunk_address_ + " udp dport " + std::to_string(trunk_ports_[2]) +
-                         " drop"}});
+                        {"ip daddr " + trunk_address_ + " udp dport " +
+                         std::to_string(trunk_ports_[2]) + " drop"}});
     auto mails = exactly_once(mails_before, "SipTrunkDownFromSomeVantages", kTrunks[2], cut, "(d)");
     ASSERT_EQ(mails.size(), 1u) << mail_subjects(mails_before) << fra_ns_->rules_text();
     EXPECT_THAT(mails[0]["text"].get<std::string>(), ::testing::HasSubstr("vantage=fra"));
@@ -574,16 +621,24 @@ TEST_F(HaTest, PairsClusterAndVantagesNotifyOnceAndFailOver) {
     ASSERT_EQ(mails.size(), 1u) << mail_subjects(mails_before) << fra_ns_->rules_text();
     // Its per-trunk alerts fire in Prometheus but are inhibited: wait until they have
     // fired, then past group_wait and the duplicate window, and look for them.
-    bool fired = it::wait_until(kBound, [&] {
-      auto p = live_prometheus();
-      return !p.empty() &&
-             p[0]->query("count(ALERTS{alertname=\"SipTrunkDownFromSomeVantages\",alertstate=\"firing\","
-                         "vantage=\"fra\"}) == " + std::to_string(n)).size() == 1;
-    }, 250ms);
-    EXPECT_TRUE(fired) << "fra's SipTrunkDownFromSomeVantages never fired: the inhibition was not tested";
+    bool fired = it::wait_until(
+        kBound,
+        [&] {
+          auto p = live_prometheus();
+          return !p.empty() && p[0]->query(
+                                       "count(ALERTS{alertname=\"SipTrunkDownFromSomeVantages\","
+                                       "alertstate=\"firing\","
+                                       "vantage=\"fra\"}) == " +
+                                       std::to_string(n))
+                                       .size() == 1;
+        },
+        250ms);
+    EXPECT_TRUE(fired)
+        << "fra's SipTrunkDownFromSomeVantages never fired: the inhibition was not tested";
     std::this_thread::sleep_for(kDuplicateWindow);
     EXPECT_EQ(firing(mails_before, "").size(), 1u)
-        << "notifications besides the one SipExporterIsolated:\n" << mail_subjects(mails_before);
+        << "notifications besides the one SipExporterIsolated:\n"
+        << mail_subjects(mails_before);
     // One page: SipExporterIsolated (PagerDuty; Opsgenie likewise), no per-trunk one.
     const auto paged = pages(pages_before);
     ASSERT_EQ(paged.size(), 1u) << json(paged).dump();
@@ -598,9 +653,14 @@ TEST_F(HaTest, PairsClusterAndVantagesNotifyOnceAndFailOver) {
     prometheus_[0]->kill();
     trunk_dies_once(1, "(b) prometheus-a killed, trunk-2 killed");
     prometheus_[0]->start();  // same data and port: back for the next cases
-    ASSERT_TRUE(it::wait_until(kBound, [&] {
-      return !prometheus_[0]->query("count(sip_target_up == 1) == " + std::to_string(2 * n)).empty();
-    }, 250ms));
+    ASSERT_TRUE(it::wait_until(
+        kBound,
+        [&] {
+          return !prometheus_[0]
+                      ->query("count(sip_target_up == 1) == " + std::to_string(2 * n))
+                      .empty();
+        },
+        250ms));
   }
 
   // --- (c) one Alertmanager killed, a trunk dies -------------------------------------------
@@ -620,9 +680,11 @@ TEST_F(HaTest, PairsClusterAndVantagesNotifyOnceAndFailOver) {
     EXPECT_EQ(mails.size(), 1u) << mail_subjects(mails_before);
     // Every trunk still watched from fra: no trunk alert, no other notification.
     EXPECT_EQ(firing(mails_before, "").size(), 1u)
-        << "notifications besides the one SipTrunkExporterDown:\n" << mail_subjects(mails_before);
+        << "notifications besides the one SipTrunkExporterDown:\n"
+        << mail_subjects(mails_before);
     for (Service* p : live_prometheus()) {
-      EXPECT_TRUE(p->query(std::string("ALERTS{alertname!~\"SipTrunkExporterDown|") + kLongWindowAlerts + "\"}")
+      EXPECT_TRUE(p->query(std::string("ALERTS{alertname!~\"SipTrunkExporterDown|") +
+                           kLongWindowAlerts + "\"}")
                       .empty())
           << p->name() << ": " << p->query("ALERTS").dump();
     }

@@ -48,7 +48,8 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-std::unique_ptr<it::Process> start_and_wait_ready(const std::string& name, std::vector<std::string> argv,
+std::unique_ptr<it::Process> start_and_wait_ready(const std::string& name,
+                                                  std::vector<std::string> argv,
                                                   const fs::path& dir, std::uint16_t port,
                                                   std::string_view ready_path) {
   auto p = std::make_unique<it::Process>(name, std::move(argv), dir);
