@@ -22,6 +22,9 @@
 #     under ThreadSanitizer; ASan runs them.
 #   the shipped settings' end-to-end email test (both): a minute and a half of waiting on the
 #     shipped timers; the code it drives runs sanitized in the suites above.
+#   the HA test (alerting.HaTest, both): deploy/ha's exporters, Prometheus pair, Alertmanager
+#     cluster and VictoriaMetrics failed over case by case, minutes of waiting on timers; the
+#     exporter code it drives runs sanitized in the integration suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

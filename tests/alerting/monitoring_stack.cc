@@ -14,25 +14,6 @@ using namespace std::chrono_literals;
 namespace stx::alerting {
 namespace {
 
-// Starts `argv` and waits until GET /-/ready on `port` answers 200.
-std::unique_ptr<it::Process> start_and_wait_ready(const std::string& name, std::vector<std::string> argv,
-                                                  const fs::path& dir, std::uint16_t port) {
-  auto p = std::make_unique<it::Process>(name, std::move(argv), dir);
-  bool ready = it::wait_until(30s, [&] {
-    if (!p->running()) return true;
-    try {
-      return it::http_get(port, "/-/ready", {}, 1s).status == 200;
-    } catch (const std::exception&) {
-      return false;
-    }
-  });
-  if (!ready || !p->running()) {
-    throw std::runtime_error(name + " did not become ready on 127.0.0.1:" + std::to_string(port) +
-                             " within 30 s:\n" + p->describe());
-  }
-  return p;
-}
-
 json parse_body(const it::HttpResponse& r, std::string_view what) {
   try {
     return json::parse(r.body);
@@ -65,6 +46,26 @@ std::string url_encode(std::string_view s) {
     }
   }
   return out;
+}
+
+std::unique_ptr<it::Process> start_and_wait_ready(const std::string& name,
+                                                  std::vector<std::string> argv,
+                                                  const fs::path& dir, std::uint16_t port,
+                                                  std::string_view ready_path) {
+  auto p = std::make_unique<it::Process>(name, std::move(argv), dir);
+  bool ready = it::wait_until(30s, [&] {
+    if (!p->running()) return true;
+    try {
+      return it::http_get(port, ready_path, {}, 1s).status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  if (!ready || !p->running()) {
+    throw std::runtime_error(name + " did not become ready on 127.0.0.1:" + std::to_string(port) +
+                             " within 30 s:\n" + p->describe());
+  }
+  return p;
 }
 
 // ---------------------------------------------------------------------------

@@ -22,6 +22,14 @@ using nlohmann::json;
 // "a b&c" -> "a%20b%26c", for query strings.
 std::string url_encode(std::string_view s);
 
+// Starts `argv` as a harness Process and waits up to 30 s until GET `ready_path` on
+// 127.0.0.1:`port` answers 200; throws (with the process's log tail) when it does not.
+std::unique_ptr<it::Process> start_and_wait_ready(const std::string& name,
+                                                  std::vector<std::string> argv,
+                                                  const std::filesystem::path& dir,
+                                                  std::uint16_t port,
+                                                  std::string_view ready_path = "/-/ready");
+
 class PrometheusServer {
  public:
   struct Options {
