@@ -173,7 +173,9 @@ TEST(ExpositionGolden, StreamedBodyIsUnchangedAtAnyPieceSize) {
     EXPECT_EQ(with_process_values_masked(body), with_build(golden("metrics.txt"))) << chunk;
     ASSERT_FALSE(sizes.empty());
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_GE(sizes[i], chunk) << i;
-    if (chunk == 1) EXPECT_GT(sizes.size(), 20U) << "a piece per block of series";
+    if (chunk == 1) {
+      EXPECT_GT(sizes.size(), 20U) << "a piece per block of series";
+    }
   }
 }
 
