@@ -280,7 +280,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     res->keep_alive(keep_alive);
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
     if (r.stream) {
-      write_streamed(std::move(res), std::move(r.stream), keep_alive, head);
+      write_streamed(res, std::move(r.stream), keep_alive, head);
       return;
     }
     const auto size = r.body.size();
@@ -306,7 +306,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
   // for only once the last has been written, so a slow reader holds back the producer and at
   // most one piece waits in memory. The deadline set before the header covers the whole
   // response, as it does for a body written at once.
-  void write_streamed(std::shared_ptr<http::response<http::string_body>> res,
+  void write_streamed(const std::shared_ptr<http::response<http::string_body>>& res,
                       std::shared_ptr<BodySource> body, bool keep_alive, bool head) {
     // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
     const bool chunked = res->version() >= 11;
