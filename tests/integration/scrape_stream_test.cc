@@ -59,7 +59,6 @@ std::optional<Dechunked> dechunk(std::string_view raw) {
   }
 }
 
-std::string_view head_of(std::string_view raw) { return raw.substr(0, raw.find("\r\n\r\n") + 4); }
 std::string_view after_head(std::string_view raw) { return raw.substr(raw.find("\r\n\r\n") + 4); }
 
 class ScrapeStream : public ::testing::Test {
