@@ -135,8 +135,12 @@ TEST_F(ScrapeStream, Http10EndsAtTheCloseAndHeadReadsNothing) {
 // reader resumes, the whole body arrives.
 TEST_F(ScrapeStream, AStalledReaderHoldsOnePieceAndBlocksNothing) {
   FlaggedExporter exporter(tmp_.path(), fleet_config(kLargeFleet), {});
-  const Exposition first = exporter.scrape();
-  const std::size_t text_size = first.text().size();
+  // Once every target has its address series the text is about 18 MB.
+  std::size_t text_size = 0;
+  wait_until(60s, [&] {
+    text_size = exporter.scrape().text().size();
+    return text_size > (std::size_t{12} << 20);
+  });
   ASSERT_GT(text_size, std::size_t{12} << 20) << "a body well past the socket buffers";
   const std::size_t rss_before = exporter.rss_bytes();
   // Loopback socket buffers take a few MB at most (tcp_wmem and tcp_rmem maxima): the rest
