@@ -89,8 +89,8 @@ class Pieces final : public BodySource {
     if (left_ == 0) return piece_;
     --left_;
     for (int i = 0; i < lines_; ++i, ++n_) {
-      piece_ += "sip_target_up{target=\"t" + std::to_string(n_) + "\"} " +
-                std::to_string(n_ % 2) + "\n";
+      piece_ +=
+          "sip_target_up{target=\"t" + std::to_string(n_) + "\"} " + std::to_string(n_ % 2) + "\n";
     }
     return piece_;
   }
