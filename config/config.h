@@ -120,6 +120,8 @@ struct ExporterConfig {
   DnsSettings dns;
   bool allow_no_targets = false;       // else a config without [[target]] is refused
   HostPatterns probe_allowed_targets;  // hosts /probe may probe; empty: any
+  // Failure-reason series at 0 before their first count; false: they appear on first use.
+  bool zero_series = true;
 };
 
 struct Config {

@@ -77,6 +77,13 @@ constexpr ConfigKey kKeys[] = {
               parse_host_patterns(src, node, ctx, "an array like [\"*.carrier.example\"]");
         },
         "hosts /probe may probe (names, *.<domain>, IPs, CIDRs); empty: any"),
+    exporter_key(
+        "zero_series",
+        [](const auto& src, const auto& node, const auto& ctx, auto& e) {
+          e.zero_series = expect_bool(src, node, ctx);
+        },
+        "every failure reason's series from the start at 0; false: each appears at its "
+        "first count (fewer series for a large fleet)"),
 
     // [[target]] only: the parser of the table reads them first
     target_only_key("name", "unique; the value of the target label"),

@@ -64,7 +64,7 @@ App::~App() {
 WebRoutes App::routes() {
   WebRoutes r;
   r.paths = {flags_.route_prefix, flags_.external_path, flags_.telemetry_path};
-  r.metrics_text = [this] { return metrics_->serialize(); };
+  r.metrics = [this] { return metrics_->scrape(); };
   r.status = [this] {
     StatusSnapshot s = board_.snapshot(unix_now());
     const Shard& shard = flags_.shard;
@@ -111,6 +111,7 @@ std::string App::reload() {
     engine_->reload(std::make_shared<const std::vector<TargetConfig>>());
   }
   if (next.exporter.dns != config_->exporter.dns) engine_->set_dns(next.exporter.dns);
+  metrics_->set_zero_series(next.exporter.zero_series);  // counts go on either way
   config_ = std::make_shared<const Config>(std::move(next));
   engine_->reload(Engine::TargetList(config_, &config_->targets));
   metrics_->config_reloaded(true, unix_now());

@@ -236,6 +236,14 @@ std::string with_label(std::string_view labels, std::string_view key, std::strin
   return out;
 }
 
+std::string read_all(BodySource& source) {
+  std::string out;
+  for (std::string_view piece = source.next(); !piece.empty(); piece = source.next()) {
+    out.append(piece);
+  }
+  return out;
+}
+
 void write_exposition(const std::vector<MetricFamily>& families, std::string& out) {
   for (const MetricFamily& f : families) {
     if (f.metric.empty()) continue;

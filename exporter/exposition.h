@@ -9,11 +9,40 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "exporter/metric_families.h"
 
 namespace stx {
+
+// A response body handed out a piece at a time, so that neither the whole text nor a
+// whole compressed copy of it is ever held: the exposition as a scrape writes it, or its
+// gzip stream.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // The next piece, valid until the next call; empty once everything has been returned.
+  virtual std::string_view next() = 0;
+};
+
+// A body that is one string already, returned as one piece.
+class StringSource final : public BodySource {
+ public:
+  explicit StringSource(std::string text) : text_(std::move(text)) {}
+  std::string_view next() override {
+    if (done_) return {};
+    done_ = true;
+    return text_;
+  }
+
+ private:
+  std::string text_;
+  bool done_ = false;
+};
+
+// Every piece of `source`, concatenated.
+std::string read_all(BodySource& source);
 
 // Appends `families` to `out` exactly as prometheus::TextSerializer writes them (values as
 // "%.16g", NaN as "Nan", infinities as "+Inf"/"-Inf"), except that HELP text is escaped as

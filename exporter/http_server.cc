@@ -4,15 +4,19 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <charconv>
 #include <stdexcept>
+#include <string_view>
 #include <type_traits>
 
 #include "exporter/auth_gate.h"
@@ -244,8 +248,8 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     } catch (const std::exception& e) {
       log_.log(LogLevel::error, "request failed",
                {{"path", std::string(wr.target)}, {"err", e.what()}});
-      respond(
-          WebResponse{500, "text/plain; charset=utf-8", "", "500 internal server error\n", "", ""});
+      respond(WebResponse{
+          500, "text/plain; charset=utf-8", "", "500 internal server error\n", "", "", {}});
     }
   }
 
@@ -274,10 +278,14 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
     if (!r.allow.empty()) res->set(http::field::allow, r.allow);
     if (!r.location.empty()) res->set(http::field::location, r.location);
     res->keep_alive(keep_alive);
+    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
+    if (r.stream) {
+      write_streamed(res, std::move(r.stream), keep_alive, head);
+      return;
+    }
     const auto size = r.body.size();
     if (!head) res->body() = std::move(r.body);
     res->content_length(size);
-    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
     if (head) {
       auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
       http::async_write_header(
@@ -292,6 +300,70 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
         [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
           self->after_write(ec, keep_alive);
         });
+  }
+
+  // A body written as it is produced: the header, then one piece at a time, the next asked
+  // for only once the last has been written, so a slow reader holds back the producer and at
+  // most one piece waits in memory. The deadline set before the header covers the whole
+  // response, as it does for a body written at once.
+  void write_streamed(const std::shared_ptr<http::response<http::string_body>>& res,
+                      std::shared_ptr<BodySource> body, bool keep_alive, bool head) {
+    // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
+    const bool chunked = res->version() >= 11;
+    if (chunked) {
+      res->chunked(true);
+    } else {
+      res->keep_alive(false);
+      keep_alive = false;
+    }
+    auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+    http::async_write_header(stream_, *sr,
+                             [self = shared_from_this(), res, sr, body = std::move(body),
+                              keep_alive, head, chunked](beast::error_code ec, std::size_t) {
+                               if (ec || head) {
+                                 self->after_write(ec, keep_alive);
+                                 return;
+                               }
+                               self->write_piece(body, keep_alive, chunked);
+                             });
+  }
+
+  void write_piece(const std::shared_ptr<BodySource>& body, bool keep_alive, bool chunked) {
+    std::string_view piece;
+    try {
+      piece = body->next();
+    } catch (const std::exception& e) {
+      // The status line is out: all that can tell the client is an incomplete body.
+      log_.log(LogLevel::error, "response body failed", {{"err", e.what()}});
+      close_socket();
+      return;
+    }
+    if (piece.empty() && !chunked) {
+      after_write({}, false);
+      return;
+    }
+    chunk_head_.clear();
+    if (chunked) {
+      // Chunk size in hex, CRLF, the data, CRLF; the last chunk is "0" CRLF and (no
+      // trailers) CRLF.
+      char hex[2 * sizeof(std::size_t)];
+      const auto r = std::to_chars(hex, hex + sizeof hex, piece.size(), 16);
+      chunk_head_.assign(hex, r.ptr);
+      chunk_head_ += "\r\n";
+    }
+    const bool last = piece.empty();
+    const std::array<boost::asio::const_buffer, 3> buffers{
+        boost::asio::buffer(chunk_head_), boost::asio::buffer(piece.data(), piece.size()),
+        boost::asio::buffer(chunked ? std::string_view("\r\n") : std::string_view())};
+    boost::asio::async_write(stream_, buffers,
+                             [self = shared_from_this(), body, keep_alive, chunked, last](
+                                 beast::error_code ec, std::size_t) {
+                               if (ec || last) {
+                                 self->after_write(ec, keep_alive);
+                                 return;
+                               }
+                               self->write_piece(body, keep_alive, chunked);
+                             });
   }
 
   void after_write(beast::error_code ec, bool keep_alive) {
@@ -353,6 +425,7 @@ class Session : public HttpConnection, public std::enable_shared_from_this<Sessi
 
   Stream stream_;
   beast::flat_buffer buffer_;
+  std::string chunk_head_;  // a streamed body's current chunk-size line
   HttpRequestReader reader_;
   bool request_started_ = false;
   bool linger_ = false;       // refused: drain before closing

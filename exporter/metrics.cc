@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <limits>
 #include <span>
 
@@ -111,7 +113,8 @@ Metrics::Metrics(const Config& config, const Shard& shard)
       in_flight_family_(registered<Gauge, FamilyId::in_flight>(*registry_)),
       reload_ok_(registered<Gauge, FamilyId::reload_ok>(*registry_)),
       reload_time_(registered<Gauge, FamilyId::reload_time>(*registry_)),
-      buckets_(std::make_shared<const std::vector<double>>(config.exporter.rtt_buckets)) {
+      buckets_(std::make_shared<const std::vector<double>>(config.exporter.rtt_buckets)),
+      zero_series_(config.exporter.zero_series) {
   registered<Gauge, FamilyId::build_info>(*registry_)
       .Add({{std::string(kVersionLabel), kVersion}, {std::string(kRevisionLabel), kRevision}})
       .Set(1);
@@ -283,190 +286,206 @@ void Metrics::invalid_message(std::string_view why) {
 }
 
 template <class T, class F>
-void Metrics::each(const std::vector<std::unique_ptr<T>>& all, F f) const {
-  for (std::size_t i = 0;;) {
-    std::lock_guard lock(mu_);
-    const std::size_t end = std::min(all.size(), i + kScrapeBlock);
-    if (i >= end) return;
-    for (; i < end; ++i) {
-      if (all[i]) f(*all[i]);
-    }
+bool Metrics::block(const std::vector<std::unique_ptr<T>>& all, std::size_t& i, F f) const {
+  std::lock_guard lock(mu_);
+  const std::size_t end = std::min(all.size(), i + kScrapeBlock);
+  for (; i < end; ++i) {
+    if (all[i]) f(*all[i]);
   }
+  return i >= all.size();
 }
 
-void Metrics::write_targets(std::string& out) const {
+// The families in the order a scrape writes them, each a step that writes a block of series
+// (or all of an exporter-wide part) per call. Pieces are cut between blocks, so the text is
+// the same however it is cut, and mu_ is never held while a piece waits to be sent.
+class Metrics::Scrape final : public BodySource {
+ public:
+  Scrape(const Metrics& m, std::size_t chunk) : m_(m), chunk_(chunk) { plan(); }
+  Scrape(const Scrape&) = delete;
+  Scrape& operator=(const Scrape&) = delete;
+  ~Scrape() override = default;
+
+  std::string_view next() override {
+    out_.clear();
+    while (step_ < steps_.size() && out_.size() < chunk_) {
+      if (steps_[step_]()) ++step_;
+    }
+    return out_;
+  }
+  void reserve(std::size_t n) { out_.reserve(n); }
+  std::string take() { return std::move(out_); }
+
+ private:
   using S = TargetSeries;
-  {
-    FamilyWriter w(out, FamilyId::target_up);
-    each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.up.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::target_state);
-    each(targets_, [&](const S& s) { write_states(w, s.labels, s.health.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::probes);
-    each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, kResultLabel);
-      end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "success"), s.success.get());
-      end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "failure"), s.failure.get());
+  using A = AddressSeries;
+
+  // A family of per-target (or per-address) series: f(writer, series) writes one's lines.
+  template <class T, class F>
+  void over(const std::vector<std::unique_ptr<T>>& all, FamilyId id, F f) {
+    FamilyWriter& w = writers_.emplace_back(out_, id);
+    steps_.emplace_back([this, &all, &w, f = std::move(f), i = std::size_t{0}]() mutable {
+      return m_.block(all, i, [&](const T& s) { f(w, s); });
     });
   }
-  {
-    FamilyWriter w(out, FamilyId::responses);
+  void plan();
+  void plan_targets();
+  void plan_addresses();
+
+  const Metrics& m_;
+  const std::size_t chunk_;
+  std::string out_;
+  std::deque<FamilyWriter> writers_;  // writing into out_; a deque keeps them in place
+  std::vector<std::function<bool()>> steps_;
+  std::size_t step_ = 0;
+};
+
+void Metrics::Scrape::plan() {
+  plan_targets();
+  steps_.emplace_back([this] {
+    write_exposition(m_.registry_->Collect(), out_);
+    return true;
+  });
+  plan_addresses();
+  steps_.emplace_back([this] {
+    write_process_metrics(read_process_stats(), out_);
+    return true;
+  });
+}
+
+void Metrics::Scrape::plan_targets() {
+  const auto& targets = m_.targets_;
+  over(targets, FamilyId::target_up,
+       [](FamilyWriter& w, const S& s) { end_line(w.series(s.labels), s.up.get()); });
+  over(targets, FamilyId::target_state,
+       [](FamilyWriter& w, const S& s) { write_states(w, s.labels, s.health.get()); });
+  over(targets, FamilyId::probes, [](FamilyWriter& w, const S& s) {
+    const std::size_t at = label_insertion_point(s.labels, kResultLabel);
+    end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "success"), s.success.get());
+    end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "failure"), s.failure.get());
+  });
+  over(targets, FamilyId::responses, [](FamilyWriter& w, const S& s) {
     char code[16];
-    each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, kCodeLabel);
-      for (const auto& [c, n] : s.responses) {
-        const auto r = std::to_chars(code, code + sizeof code, c);
-        end_line(
-            w.series_at(w.name(), s.labels, at, kCodeLabel, std::string_view(code, r.ptr - code)),
-            n.get());
-      }
-    });
-  }
+    const std::size_t at = label_insertion_point(s.labels, kCodeLabel);
+    for (const auto& [c, n] : s.responses) {
+      const auto r = std::to_chars(code, code + sizeof code, c);
+      end_line(
+          w.series_at(w.name(), s.labels, at, kCodeLabel, std::string_view(code, r.ptr - code)),
+          n.get());
+    }
+  });
+  // zero_series = false: a reason's series appears at its first count (counters never go
+  // back to 0 while the target lives).
+  const bool zeros = m_.zero_series_.load(std::memory_order_relaxed);
+  over(targets, FamilyId::failures, [zeros](FamilyWriter& w, const S& s) {
+    std::size_t at = std::string::npos;  // computed at the first series written
+    for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
+      const std::uint64_t n = s.failures[i].get();
+      if (n == 0 && !zeros) continue;
+      if (at == std::string::npos) at = label_insertion_point(s.labels, kReasonLabel);
+      end_line(w.series_at(w.name(), s.labels, at, kReasonLabel, to_string(kAllFailureReasons[i])),
+               n);
+    }
+  });
   {
-    FamilyWriter w(out, FamilyId::failures);
-    each(targets_, [&](const S& s) {
-      const std::size_t at = label_insertion_point(s.labels, kReasonLabel);
-      for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
-        end_line(
-            w.series_at(w.name(), s.labels, at, kReasonLabel, to_string(kAllFailureReasons[i])),
-            s.failures[i].get());
-      }
-    });
+    // The `le` texts, formatted once per bucket layout rather than once per series. The
+    // layout is held, not just its address: a scrape may outlast every target using it.
+    struct Les {
+      std::shared_ptr<const std::vector<double>> of;
+      std::vector<std::string> texts;
+    };
+    over(targets, FamilyId::rtt,
+         [names = HistogramNames(family(FamilyId::rtt).name), les = Les{}](FamilyWriter& w,
+                                                                           const S& s) mutable {
+           const std::size_t n = s.bounds->size();
+           if (s.bounds != les.of) {
+             les.of = s.bounds;
+             les.texts.assign(n + 1, std::string());
+             for (std::size_t i = 0; i <= n; ++i) {
+               put_double(les.texts[i],
+                          i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
+             }
+           }
+           write_histogram(w, names, s.labels,
+                           std::span<const Cell<std::uint64_t>>(s.rtt_buckets.get(), n + 1),
+                           s.rtt_sum.get(), les.texts);
+         });
   }
-  {
-    FamilyWriter w(out, FamilyId::rtt);
-    const HistogramNames names(w.name());
-    // The `le` texts, formatted once per bucket layout rather than once per series.
-    std::vector<std::string> les;
-    const std::vector<double>* les_of = nullptr;
-    each(targets_, [&](const S& s) {
-      const std::size_t n = s.bounds->size();
-      if (s.bounds.get() != les_of) {
-        les_of = s.bounds.get();
-        les.assign(n + 1, std::string());
-        for (std::size_t i = 0; i <= n; ++i) {
-          put_double(les[i], i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
-        }
-      }
-      write_histogram(w, names, s.labels,
-                      std::span<const Cell<std::uint64_t>>(s.rtt_buckets.get(), n + 1),
-                      s.rtt_sum.get(), les);
-    });
-  }
-  {
-    FamilyWriter w(out, FamilyId::last_rtt);
-    each(targets_, [&](const S& s) {
-      if (const double rtt = s.last_rtt.get(); rtt >= 0) end_line(w.series(s.labels), rtt);
-    });
-  }
+  over(targets, FamilyId::last_rtt, [](FamilyWriter& w, const S& s) {
+    if (const double rtt = s.last_rtt.get(); rtt >= 0) end_line(w.series(s.labels), rtt);
+  });
   const std::pair<FamilyId, Cell<double> S::*> gauges[] = {
       {FamilyId::last_code, &S::last_code},
       {FamilyId::retry_after, &S::retry_after},
       {FamilyId::consecutive_failures, &S::consecutive_failures}};
-  for (const auto& gauge : gauges) {
-    const auto field = gauge.second;
-    FamilyWriter w(out, gauge.first);
-    each(targets_, [&](const S& s) { end_line(w.series(s.labels), (s.*field).get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::state_changes);
-    each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.state_changes.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::last_change);
-    each(targets_, [&](const S& s) { end_line(w.series(s.labels), s.last_change.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::target_info);
-    std::string labels;
-    each(targets_, [&](const S& s) {
-      labels =
-          with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
-      end_line(w.series(labels, kUriLabel, s.uri), 1.0);
+  for (const auto& [id, field] : gauges) {
+    over(targets, id, [field = field](FamilyWriter& w, const S& s) {
+      end_line(w.series(s.labels), (s.*field).get());
     });
   }
-  {
-    FamilyWriter w(out, FamilyId::registered_contacts);
-    each(targets_, [&](const S& s) {
-      if (const double n = s.contacts.get(); n >= 0) end_line(w.series(s.labels), n);
-    });
-  }
-  write_post_dial_delay(out);
-}
-
-void Metrics::write_post_dial_delay(std::string& out) const {
-  using S = TargetSeries;
-  FamilyWriter w(out, FamilyId::post_dial_delay);
-  const HistogramNames names(w.name());
+  over(targets, FamilyId::state_changes,
+       [](FamilyWriter& w, const S& s) { end_line(w.series(s.labels), s.state_changes.get()); });
+  over(targets, FamilyId::last_change,
+       [](FamilyWriter& w, const S& s) { end_line(w.series(s.labels), s.last_change.get()); });
+  over(targets, FamilyId::target_info,
+       [labels = std::string()](FamilyWriter& w, const S& s) mutable {
+         labels =
+             with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
+         end_line(w.series(labels, kUriLabel, s.uri), 1.0);
+       });
+  over(targets, FamilyId::registered_contacts, [](FamilyWriter& w, const S& s) {
+    if (const double n = s.contacts.get(); n >= 0) end_line(w.series(s.labels), n);
+  });
   constexpr std::size_t n = std::size(kPostDialDelayBuckets);
   std::array<std::string, n + 1> les;
   for (std::size_t i = 0; i <= n; ++i) {
     put_double(les[i], i < n ? kPostDialDelayBuckets[i] : std::numeric_limits<double>::infinity());
   }
-  each(targets_, [&](const S& s) {
-    if (!s.calls) return;
-    write_histogram(w, names, s.labels, s.pdd_buckets, s.pdd_sum.get(), les);
+  over(targets, FamilyId::post_dial_delay,
+       [names = HistogramNames(family(FamilyId::post_dial_delay).name), les = std::move(les)](
+           FamilyWriter& w, const S& s) {
+         if (!s.calls) return;
+         write_histogram(w, names, s.labels, s.pdd_buckets, s.pdd_sum.get(), les);
+       });
+}
+
+void Metrics::Scrape::plan_addresses() {
+  const auto& addresses = m_.addresses_;
+  over(addresses, FamilyId::address_up,
+       [](FamilyWriter& w, const A& a) { end_line(w.series(a.transport_labels), a.up.get()); });
+  over(addresses, FamilyId::address_state,
+       [](FamilyWriter& w, const A& a) { write_states(w, a.transport_labels, a.health.get()); });
+  over(addresses, FamilyId::address_rtt, [](FamilyWriter& w, const A& a) {
+    if (const double rtt = a.last_rtt.get(); rtt >= 0) end_line(w.series(a.transport_labels), rtt);
+  });
+  over(addresses, FamilyId::address_paused, [](FamilyWriter& w, const A& a) {
+    end_line(w.series(a.transport_labels), a.paused_until.get());
+  });
+  over(addresses, FamilyId::cert_expiry, [](FamilyWriter& w, const A& a) {
+    if (a.has_cert_expiry.load(std::memory_order_acquire)) {
+      end_line(w.series(a.labels), a.cert_expiry.get());
+    }
+  });
+  over(addresses, FamilyId::tls_info, [](FamilyWriter& w, const A& a) {
+    if (!a.tls_labels.empty()) end_line(w.series(a.tls_labels), 1.0);
+  });
+  over(addresses, FamilyId::keepalives, [](FamilyWriter& w, const A& a) {
+    if (!a.has_keepalives.load(std::memory_order_acquire)) return;
+    end_line(w.series(a.labels, kResultLabel, "success"), a.keepalive_ok.get());
+    end_line(w.series(a.labels, kResultLabel, "failure"), a.keepalive_failed.get());
   });
 }
 
-void Metrics::write_addresses(std::string& out) const {
-  using A = AddressSeries;
-  {
-    FamilyWriter w(out, FamilyId::address_up);
-    each(addresses_, [&](const A& a) { end_line(w.series(a.transport_labels), a.up.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::address_state);
-    each(addresses_, [&](const A& a) { write_states(w, a.transport_labels, a.health.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::address_rtt);
-    each(addresses_, [&](const A& a) {
-      if (const double rtt = a.last_rtt.get(); rtt >= 0)
-        end_line(w.series(a.transport_labels), rtt);
-    });
-  }
-  {
-    FamilyWriter w(out, FamilyId::address_paused);
-    each(addresses_,
-         [&](const A& a) { end_line(w.series(a.transport_labels), a.paused_until.get()); });
-  }
-  {
-    FamilyWriter w(out, FamilyId::cert_expiry);
-    each(addresses_, [&](const A& a) {
-      if (a.has_cert_expiry.load(std::memory_order_acquire)) {
-        end_line(w.series(a.labels), a.cert_expiry.get());
-      }
-    });
-  }
-  {
-    FamilyWriter w(out, FamilyId::tls_info);
-    each(addresses_, [&](const A& a) {
-      if (!a.tls_labels.empty()) end_line(w.series(a.tls_labels), 1.0);
-    });
-  }
-  {
-    FamilyWriter w(out, FamilyId::keepalives);
-    each(addresses_, [&](const A& a) {
-      if (!a.has_keepalives.load(std::memory_order_acquire)) return;
-      end_line(w.series(a.labels, kResultLabel, "success"), a.keepalive_ok.get());
-      end_line(w.series(a.labels, kResultLabel, "failure"), a.keepalive_failed.get());
-    });
-  }
-}
-
 std::string Metrics::serialize() const {
-  std::string out;
-  out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
-  write_targets(out);
-  write_exposition(registry_->Collect(), out);
-  write_addresses(out);
-  write_process_metrics(read_process_stats(), out);
+  Scrape scrape(*this, std::numeric_limits<std::size_t>::max());
+  scrape.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
+  scrape.next();
+  std::string out = scrape.take();
   last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
+}
+
+std::unique_ptr<BodySource> Metrics::scrape(std::size_t chunk) const {
+  return std::make_unique<Scrape>(*this, chunk);
 }
 
 std::string Metrics::sanitize_label_value(std::string_view v) {

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "config/sharding.h"
+#include "exporter/exposition.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
 #include "probes/target_state.h"
@@ -31,6 +32,8 @@ namespace stx {
 
 // A last RTT before any answer: the series is left out.
 inline constexpr double kNoRtt = -1;
+// A streamed scrape hands out pieces of about this many bytes (a block of series more at most).
+inline constexpr std::size_t kScrapeChunkBytes = 64 * 1024;
 // Post-dial delay buckets, in seconds: the range a carrier's ring-back takes.
 inline constexpr double kPostDialDelayBuckets[] = {0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30};
 
@@ -65,6 +68,11 @@ class Metrics {
   void remove_target(std::size_t slot, bool probe_in_flight);
   // RTT buckets for targets added from now on.
   void set_rtt_buckets(const std::vector<double>& buckets);
+  // [exporter] zero_series, from the next scrape on: false leaves out a target's failure
+  // reason series until that reason's first count. Counts are kept either way.
+  void set_zero_series(bool zero_series) {
+    zero_series_.store(zero_series, std::memory_order_relaxed);
+  }
   void config_reloaded(bool success, double wall_seconds);
 
   void probe_started();
@@ -86,6 +94,10 @@ class Metrics {
 
   // Text exposition format of every series; safe to call from another thread.
   std::string serialize() const;
+  // The same text a piece at a time, each piece at least `chunk` bytes but the last: series
+  // are read as serialize() reads them, a block under mu_ at a time, as each piece is asked
+  // for. The Metrics must outlive it; one thread at a time may use it.
+  std::unique_ptr<BodySource> scrape(std::size_t chunk = kScrapeChunkBytes) const;
 
   // Bounded, printable form of a peer-supplied header for use as a label value.
   static std::string sanitize_label_value(std::string_view v);
@@ -129,13 +141,13 @@ class Metrics {
     std::atomic<bool> has_keepalives{false};
   };
 
-  // Calls f(series) for every live one, holding mu_ a block of series at a time so that the
-  // probing thread never waits for a whole scrape.
+  // A scrape in progress: what is written next, family by family (metrics.cc).
+  class Scrape;
+
+  // Calls f(series) for the next block of live ones from `i` on, holding mu_ meanwhile so
+  // that the probing thread never waits for a whole scrape; true once past the last.
   template <class T, class F>
-  void each(const std::vector<std::unique_ptr<T>>& all, F f) const;
-  void write_targets(std::string& out) const;
-  void write_post_dial_delay(std::string& out) const;
-  void write_addresses(std::string& out) const;
+  bool block(const std::vector<std::unique_ptr<T>>& all, std::size_t& i, F f) const;
 
   std::shared_ptr<prometheus::Registry> registry_;  // exporter-wide series
   prometheus::Family<prometheus::Counter>& unmatched_;
@@ -150,6 +162,7 @@ class Metrics {
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   std::string server_scratch_;
   std::shared_ptr<const std::vector<double>> buckets_;
+  std::atomic<bool> zero_series_{true};
   // By slot; null when free. Slots are filled, emptied and grown under mu_, which the
   // scrape holds to read them.
   std::vector<std::unique_ptr<TargetSeries>> targets_;

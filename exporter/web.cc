@@ -30,12 +30,15 @@ bool allowed(std::string_view method, std::string_view path) {
 }
 
 void serve_metrics(const WebRequest& req, const WebRoutes& routes, const Respond& respond) {
-  WebResponse r = text(200, routes.metrics_text());
+  WebResponse r = text(200, "");
   r.content_type = kExpositionType;
+  // Nothing is read until the first piece is asked for: a HEAD request costs no scrape.
+  std::unique_ptr<BodySource> source = routes.metrics();
   if (accepts_gzip(req.accept_encoding)) {
-    r.body = gzip_compress(r.body);
+    source = std::make_unique<GzipSource>(std::move(source));
     r.content_encoding = "gzip";
   }
+  r.stream = std::move(source);
   respond(std::move(r));
 }
 

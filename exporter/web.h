@@ -2,9 +2,11 @@
 // What each HTTP path answers. Transport-free, so it is unit-tested; handlers that need the
 // engine (/probe, /-/reload) answer asynchronously through `Respond`.
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "exporter/exposition.h"
 #include "exporter/status_page.h"
 
 namespace stx {
@@ -23,6 +25,10 @@ struct WebResponse {
   std::string body;
   std::string allow;     // for 405
   std::string location;  // for 302
+  // Set instead of `body` for a body written as it is produced (/metrics): sent with chunked
+  // transfer encoding, or until the connection closes to an HTTP/1.0 client; a piece is
+  // asked for once the one before has been written. A HEAD request never reads it.
+  std::shared_ptr<BodySource> stream;
 };
 
 // Called exactly once per request, from any thread.
@@ -53,7 +59,8 @@ PageLinks page_links(const WebPaths& paths);
 
 struct WebRoutes {
   WebPaths paths;
-  std::function<std::string()> metrics_text;  // the exposition, rendered on demand
+  // The exposition, a piece at a time as it is read (Metrics::scrape).
+  std::function<std::unique_ptr<BodySource>()> metrics;
   std::function<StatusSnapshot()> status;
   std::function<StatusSnapshot(std::string_view name)> status_of;
   std::function<bool()> ready;  // config loaded and probing started

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,7 @@ const stx::BasicAuth& auth() {
 
 stx::WebRoutes routes() {
   stx::WebRoutes r;
-  r.metrics_text = [] { return std::string("sip_target_up 1\n"); };
+  r.metrics = [] { return std::make_unique<stx::StringSource>("sip_target_up 1\n"); };
   r.status = [] { return stx::StatusSnapshot{}; };
   r.status_of = [](std::string_view) { return stx::StatusSnapshot{}; };
   r.ready = [] { return true; };

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -84,7 +85,7 @@ void resolve(const stx::ProbeRequest& req) {
 
 stx::WebRoutes routes(bool& probed) {
   stx::WebRoutes r;
-  r.metrics_text = [] { return std::string("sip_target_up 1\n"); };
+  r.metrics = [] { return std::make_unique<stx::StringSource>("sip_target_up 1\n"); };
   r.status = [] { return stx::StatusSnapshot{}; };
   r.status_of = [](std::string_view) { return stx::StatusSnapshot{}; };
   r.ready = [] { return true; };

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 namespace stx::it {
@@ -141,9 +142,36 @@ int status_of(std::string_view raw) {
   return code;
 }
 
+namespace {
+
+// The data of a chunked body (RFC 9112 7.1, no extensions or trailers); nullopt when the
+// framing is broken or the last chunk has not arrived.
+std::optional<std::string> dechunked(std::string_view raw) {
+  std::string out;
+  for (;;) {
+    const auto eol = raw.find("\r\n");
+    if (eol == std::string_view::npos) return std::nullopt;
+    std::size_t size = 0;
+    const auto r = std::from_chars(raw.data(), raw.data() + eol, size, 16);
+    if (r.ec != std::errc() || r.ptr != raw.data() + eol) return std::nullopt;
+    raw.remove_prefix(eol + 2);
+    if (size == 0) return out;
+    if (raw.size() < size + 2 || raw.substr(size, 2) != "\r\n") return std::nullopt;
+    out.append(raw.substr(0, size));
+    raw.remove_prefix(size + 2);
+  }
+}
+
+}  // namespace
+
 std::string body_of(const std::string& raw) {
   const auto end = raw.find("\r\n\r\n");
-  return end == std::string::npos ? std::string() : raw.substr(end + 4);
+  if (end == std::string::npos) return {};
+  std::string body = raw.substr(end + 4);
+  if (header_of(raw, "Transfer-Encoding") == "chunked") {
+    if (auto data = dechunked(body)) return std::move(*data);
+  }
+  return body;
 }
 
 std::string header_of(std::string_view raw, std::string_view name) {

@@ -55,6 +55,8 @@ class TlsConn {
 
 // The status code of a raw HTTP/1.x answer, 0 when it is none.
 int status_of(std::string_view raw);
+// The body of a raw answer: the bytes after the header, or their data when the body is
+// chunked (what /metrics sends to HTTP/1.1 clients).
 std::string body_of(const std::string& raw);
 // The value of header `name` (case-insensitive) in a raw answer, empty when absent.
 std::string header_of(std::string_view raw, std::string_view name);

@@ -63,7 +63,7 @@ TEST(ConfigKeys, TargetKeysStartWithNameAndUri) {
   EXPECT_EQ(names[1], "uri");
   EXPECT_THAT(key_names(kInExporter),
               ElementsAre("rtt_buckets", "dns_servers", "dns_min_ttl", "dns_max_ttl", "dns_grace",
-                          "allow_no_targets", "probe_allowed_targets"));
+                          "allow_no_targets", "probe_allowed_targets", "zero_series"));
 }
 
 TEST(ConfigKeys, EveryExporterKeyIsParsed) {

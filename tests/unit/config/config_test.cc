@@ -18,6 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 
 using test::error_of;
@@ -77,6 +78,19 @@ TEST(ConfigDefaults, NoTargetsIsRefusedUnlessAllowed) {
   EXPECT_TRUE(config.exporter.allow_no_targets);
   EXPECT_EQ(config.exporter.rtt_buckets, default_rtt_buckets());
   EXPECT_TRUE(config.warnings.empty());
+}
+
+// zero_series: true unless set, a boolean, and only in [exporter].
+TEST(ConfigDefaults, ZeroSeriesIsABooleanDefaultingToTrue) {
+  EXPECT_TRUE(parse_probe_only("").exporter.zero_series);
+  EXPECT_FALSE(
+      parse_ok("[exporter]\nzero_series = false\nallow_no_targets = true\n").exporter.zero_series);
+  EXPECT_TRUE(
+      parse_ok("[exporter]\nzero_series = true\nallow_no_targets = true\n").exporter.zero_series);
+  EXPECT_EQ(error_of("[exporter]\nzero_series = 0\nallow_no_targets = true\n"),
+            "config.toml:2:15: [exporter]: zero_series: expected true or false, got integer");
+  EXPECT_THAT(error_of("[defaults]\nzero_series = false\n[exporter]\nallow_no_targets = true\n"),
+              HasSubstr("zero_series"));
 }
 
 TEST(ConfigDefaults, DefaultsTableOverridesBuiltInsAndTargetsOverrideDefaults) {

@@ -3,9 +3,13 @@
 // of series are a public contract (dashboards, rules and users' queries read them).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "exporter/metrics.h"
@@ -65,7 +69,7 @@ Destination address(const char* ip, unsigned short port, Transport t) {
 
 // Three targets (static labels, a literal and a DNS name), an answer, a failure, an RTT
 // histogram, addresses with TLS and keepalives, and every exporter-wide family.
-std::string scene() {
+std::unique_ptr<Metrics> scene_metrics() {
   const Config config = parse_config(R"(
 [exporter]
 rtt_buckets = [0.01, 0.1, 1]
@@ -90,7 +94,8 @@ method = "invite"
 ruri_user = "echo"
 )",
                                      "golden.toml");
-  Metrics m(config);
+  auto metrics = std::make_unique<Metrics>(config);
+  Metrics& m = *metrics;
   for (std::size_t i = 0; i < config.targets.size(); ++i) m.add_target(i, config.targets[i]);
   TargetState a;
   TargetState b;
@@ -142,11 +147,63 @@ ruri_user = "echo"
   m.tls_peer(0, tls);
   m.keepalive_finished(0, true);
   m.keepalive_finished(0, false);
-  return m.serialize();
+  return metrics;
 }
+
+std::string scene() { return scene_metrics()->serialize(); }
 
 TEST(ExpositionGolden, MetricsBodyIsUnchanged) {
   EXPECT_EQ(with_process_values_masked(scene()), with_build(golden("metrics.txt")));
+}
+
+// The streamed scrape: the same bytes however small its pieces, each piece but the last at
+// least the size asked for.
+TEST(ExpositionGolden, StreamedBodyIsUnchangedAtAnyPieceSize) {
+  const auto m = scene_metrics();
+  for (const std::size_t chunk :
+       {std::size_t{1}, std::size_t{100}, std::size_t{4096}, kScrapeChunkBytes}) {
+    const auto source = m->scrape(chunk);
+    std::string body;
+    std::vector<std::size_t> sizes;
+    for (std::string_view piece = source->next(); !piece.empty(); piece = source->next()) {
+      sizes.push_back(piece.size());
+      body.append(piece);
+    }
+    EXPECT_TRUE(source->next().empty()) << "it stays at its end";
+    EXPECT_EQ(with_process_values_masked(body), with_build(golden("metrics.txt"))) << chunk;
+    ASSERT_FALSE(sizes.empty());
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_GE(sizes[i], chunk) << i;
+    if (chunk == 1) {
+      EXPECT_GT(sizes.size(), 20U) << "a piece per block of series";
+    }
+  }
+}
+
+// A fleet: pieces stay near the size asked for (a block of series more at most) while the
+// whole text is many times that, so a scrape never holds the whole text.
+TEST(ExpositionGolden, StreamedPiecesOfALargeFleetAreBounded) {
+  std::string toml = "[exporter]\nrtt_buckets = [0.01, 0.1, 1]\n";
+  for (int i = 0; i < 2000; ++i) {
+    toml += "[[target]]\nname = \"t" + std::to_string(i) + "\"\nuri = \"sip:192.0.2." +
+            std::to_string(i % 250 + 1) + ":" + std::to_string(5060 + i) + "\"\n";
+  }
+  const Config config = parse_config(toml, "fleet.toml");
+  Metrics m(config);
+  for (std::size_t i = 0; i < config.targets.size(); ++i) m.add_target(i, config.targets[i]);
+  const std::string whole = m.serialize();
+  constexpr std::size_t kChunk = 16 * 1024;
+  const auto source = m.scrape(kChunk);
+  std::string body;
+  std::size_t largest = 0;
+  for (std::string_view piece = source->next(); !piece.empty(); piece = source->next()) {
+    largest = std::max(largest, piece.size());
+    body.append(piece);
+  }
+  EXPECT_EQ(with_process_values_masked(body), with_process_values_masked(whole));
+  EXPECT_GT(whole.size(), 40 * kChunk);
+  // One block is 64 targets' lines of one family, here under 1 KiB a target (the failure
+  // reasons' ten lines are the most).
+  EXPECT_LT(largest, kChunk + 64 * 1024);
 }
 
 ProbeResult fetched(std::uint32_t contacts) {

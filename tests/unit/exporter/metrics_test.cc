@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+
 #include "config/config.h"
 #include "tests/unit/exporter/probe_results.h"
 
@@ -122,6 +125,64 @@ TEST(Metrics, FailuresCodesAndTransitions) {
   EXPECT_TRUE(has_line(t, "sip_target_state_changes_total{target=\"b\"} 1"));
   EXPECT_TRUE(has_line(t, "sip_target_last_change_timestamp_seconds{target=\"b\"} 2"));
   EXPECT_TRUE(has_line(t, "sip_probe_rtt_seconds_count{target=\"b\"} 2"));
+}
+
+// The failure-reason samples of a body, in order.
+std::string failure_lines(const std::string& text) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    const std::string_view line(text.data() + at, end - at);
+    if (line.starts_with("sip_probe_failures_total{")) {
+      out.append(line);
+      out += '\n';
+    }
+    at = end + 1;
+  }
+  return out;
+}
+
+// zero_series = false: no failure-reason series until a reason's first count, then exactly
+// that one; everything else as with the default.
+TEST(Metrics, ZeroSeriesFalseShowsFailureReasonsOnFirstUse) {
+  const Config config = parse_config(R"(
+[exporter]
+zero_series = false
+[[target]]
+name = "a"
+uri = "sip:192.0.2.1:5060"
+labels = { carrier = "acme" }
+[[target]]
+name = "b"
+uri = "sip:192.0.2.2"
+)",
+                                     "test.toml");
+  ASSERT_FALSE(config.exporter.zero_series);
+  Metrics m(config);
+  m.add_target(0, config.targets[0]);
+  m.add_target(1, config.targets[1]);
+  TargetState s;
+  m.probe_finished(1, answered(200, milliseconds(1), ""), s.record(true, 1, 1), s, 1);
+  std::string t = m.serialize();
+  EXPECT_EQ(failure_lines(t), "");
+  EXPECT_EQ(t.find("# TYPE sip_probe_failures_total"), std::string::npos) << "no series, no header";
+  EXPECT_TRUE(has_line(t, "sip_probes_total{result=\"failure\",target=\"b\"} 0"));
+  ProbeResult timeout;
+  timeout.reason = FailureReason::timeout;
+  m.probe_finished(1, timeout, s.record(false, 1, 1), s, 2);
+  t = m.serialize();
+  EXPECT_EQ(failure_lines(t), "sip_probe_failures_total{reason=\"timeout\",target=\"b\"} 1\n");
+  EXPECT_TRUE(has_line(t, "# TYPE sip_probe_failures_total counter"));
+  EXPECT_TRUE(has_line(t, "sip_probe_responses_total{code=\"200\",target=\"b\"} 1"));
+  EXPECT_TRUE(has_line(t, "sip_probes_total{result=\"failure\",target=\"b\"} 1"));
+
+  // Back to the default (a reload): every reason again, the count kept.
+  m.set_zero_series(true);
+  TwoTargets defaults;
+  defaults.m.probe_finished(1, timeout, s.record(false, 1, 1), s, 2);
+  const std::string all = m.serialize();
+  EXPECT_TRUE(has_line(all, "sip_probe_failures_total{reason=\"timeout\",target=\"b\"} 1"));
+  EXPECT_EQ(failure_lines(all), failure_lines(defaults.m.serialize()));
 }
 
 TEST(Metrics, DroppedTrafficCounters) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+#include <string_view>
+
 #include "exporter/gzip.h"
 #include "exporter/log.h"
 #include "exporter/web.h"
@@ -12,7 +16,7 @@ namespace {
 std::string gunzip(const std::string& in) {
   z_stream z{};
   EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  std::string out(1 << 20, '\0');
+  std::string out(std::size_t{16} << 20, '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
   z.next_out = reinterpret_cast<Bytef*>(out.data());
@@ -25,7 +29,7 @@ std::string gunzip(const std::string& in) {
 
 WebRoutes routes() {
   WebRoutes r;
-  r.metrics_text = [] { return std::string("sip_target_up{target=\"a\"} 1\n"); };
+  r.metrics = [] { return std::make_unique<StringSource>("sip_target_up{target=\"a\"} 1\n"); };
   r.status = [] {
     StatusSnapshot s;
     s.targets.push_back(TargetStatus{});
@@ -72,15 +76,83 @@ const WebRoutes kRoutes = routes();
 
 WebResponse handle(const WebRequest& req) { return handle_with(kRoutes, req); }
 
+// What a client receives: the streamed body read to its end, or the body.
+std::string body_of(const WebResponse& r) { return r.stream ? read_all(*r.stream) : r.body; }
+
+// `pieces` pieces of exposition-like text, counting how many were asked for.
+class Pieces final : public BodySource {
+ public:
+  Pieces(int pieces, int lines) : left_(pieces), lines_(lines) {}
+  std::string_view next() override {
+    ++asked;
+    piece_.clear();
+    if (left_ == 0) return piece_;
+    --left_;
+    for (int i = 0; i < lines_; ++i, ++n_) {
+      piece_ +=
+          "sip_target_up{target=\"t" + std::to_string(n_) + "\"} " + std::to_string(n_ % 2) + "\n";
+    }
+    return piece_;
+  }
+  int asked = 0;
+
+ private:
+  int left_;
+  int lines_;
+  int n_ = 0;
+  std::string piece_;
+};
+
 TEST(Web, MetricsPlainAndGzip) {
   WebResponse r = handle({"GET", "/metrics", "", ""});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(r.content_encoding, "");
-  EXPECT_EQ(r.body, "sip_target_up{target=\"a\"} 1\n");
+  EXPECT_EQ(body_of(r), "sip_target_up{target=\"a\"} 1\n");
   r = handle({"GET", "/metrics", "deflate, gzip;q=0.8", ""});
   EXPECT_EQ(r.content_encoding, "gzip");
-  EXPECT_EQ(gunzip(r.body), "sip_target_up{target=\"a\"} 1\n");
+  EXPECT_EQ(gunzip(body_of(r)), "sip_target_up{target=\"a\"} 1\n");
+}
+
+// /metrics answers with a body to read, not a text: nothing is produced until the server
+// asks for the first piece (a HEAD request never does), then one piece per request.
+TEST(Web, MetricsAreStreamedNotRendered) {
+  WebRoutes routes_with_pieces = routes();
+  Pieces* pieces = nullptr;
+  routes_with_pieces.metrics = [&] {
+    auto p = std::make_unique<Pieces>(3, 10);
+    pieces = p.get();
+    return p;
+  };
+  WebResponse r = handle_with(routes_with_pieces, {"GET", "/metrics", "", ""});
+  ASSERT_NE(r.stream, nullptr);
+  ASSERT_NE(pieces, nullptr);
+  EXPECT_EQ(pieces->asked, 0);
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_FALSE(r.stream->next().empty());
+  EXPECT_EQ(pieces->asked, 1);
+}
+
+// The gzip stream of a body that comes in many pieces is one gzip member that inflates to
+// their concatenation, handed out a piece at a time, none much bigger than what went in.
+TEST(Gzip, StreamsPieceByPiece) {
+  Pieces plain(200, 400);
+  const std::string text = read_all(plain);
+  auto in = std::make_unique<Pieces>(200, 400);
+  Pieces* counted = in.get();
+  GzipSource gz(std::move(in));
+  std::string packed;
+  int out_pieces = 0;
+  for (std::string_view piece = gz.next(); !piece.empty(); piece = gz.next()) {
+    ++out_pieces;
+    // deflate holds at most its window and a block of symbols before it must emit.
+    EXPECT_LT(piece.size(), std::size_t{256} * 1024);
+    packed.append(piece);
+  }
+  EXPECT_EQ(counted->asked, 201);
+  EXPECT_GT(out_pieces, 1);
+  EXPECT_LT(packed.size(), text.size() / 4);
+  EXPECT_EQ(gunzip(packed), text);
 }
 
 TEST(Gzip, RoundTripsThroughZlib) {
@@ -149,7 +221,7 @@ WebResponse handle_under(const WebPaths& paths, const WebRequest& req) {
 
 TEST(Web, TelemetryPathReplacesMetrics) {
   const WebPaths paths{"/", "/", "/internal/metrics"};
-  EXPECT_EQ(handle_under(paths, {"GET", "/internal/metrics", "", ""}).body,
+  EXPECT_EQ(body_of(handle_under(paths, {"GET", "/internal/metrics", "", ""})),
             "sip_target_up{target=\"a\"} 1\n");
   EXPECT_EQ(handle_under(paths, {"GET", "/metrics", "", ""}).status, 404);
   const WebResponse page = handle_under(paths, {"GET", "/", "", ""});
