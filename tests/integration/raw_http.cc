@@ -142,12 +142,8 @@ int status_of(std::string_view raw) {
   return code;
 }
 
-namespace {
-
-// The data of a chunked body (RFC 9112 7.1, no extensions or trailers); nullopt when the
-// framing is broken or the last chunk has not arrived.
-std::optional<std::string> dechunked(std::string_view raw) {
-  std::string out;
+std::optional<Dechunked> dechunk(std::string_view raw) {
+  Dechunked out;
   for (;;) {
     const auto eol = raw.find("\r\n");
     if (eol == std::string_view::npos) return std::nullopt;
@@ -155,21 +151,23 @@ std::optional<std::string> dechunked(std::string_view raw) {
     const auto r = std::from_chars(raw.data(), raw.data() + eol, size, 16);
     if (r.ec != std::errc() || r.ptr != raw.data() + eol) return std::nullopt;
     raw.remove_prefix(eol + 2);
-    if (size == 0) return out;
+    if (size == 0) {
+      if (raw.substr(0, 2) != "\r\n") return std::nullopt;  // no trailers
+      return out;
+    }
     if (raw.size() < size + 2 || raw.substr(size, 2) != "\r\n") return std::nullopt;
-    out.append(raw.substr(0, size));
+    out.body.append(raw.substr(0, size));
+    ++out.chunks;
     raw.remove_prefix(size + 2);
   }
 }
-
-}  // namespace
 
 std::string body_of(const std::string& raw) {
   const auto end = raw.find("\r\n\r\n");
   if (end == std::string::npos) return {};
   std::string body = raw.substr(end + 4);
   if (header_of(raw, "Transfer-Encoding") == "chunked") {
-    if (auto data = dechunked(body)) return std::move(*data);
+    if (auto data = dechunk(body)) return std::move(data->body);
   }
   return body;
 }

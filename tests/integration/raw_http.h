@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,14 @@ class TlsConn {
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
 };
+
+// The data of a chunked body (RFC 9112 7.1, no extensions or trailers) and how many chunks
+// carried it; nullopt when the framing is broken or the last chunk has not arrived.
+struct Dechunked {
+  std::string body;
+  int chunks = 0;
+};
+std::optional<Dechunked> dechunk(std::string_view raw);
 
 // The status code of a raw HTTP/1.x answer, 0 when it is none.
 int status_of(std::string_view raw);

@@ -31,32 +31,6 @@ std::string fleet_config(int targets = kTargets) {
   return toml;
 }
 
-// The body of a chunked message (after the header), and how many chunks carried it;
-// nullopt when the framing is broken or the last chunk is missing.
-struct Dechunked {
-  std::string body;
-  int chunks = 0;
-};
-std::optional<Dechunked> dechunk(std::string_view raw) {
-  Dechunked out;
-  for (;;) {
-    const auto eol = raw.find("\r\n");
-    if (eol == std::string_view::npos) return std::nullopt;
-    std::size_t size = 0;
-    const auto r = std::from_chars(raw.data(), raw.data() + eol, size, 16);
-    if (r.ec != std::errc() || r.ptr != raw.data() + eol) return std::nullopt;
-    raw.remove_prefix(eol + 2);
-    if (size == 0) {
-      if (raw != "\r\n") return std::nullopt;  // no trailers
-      return out;
-    }
-    if (raw.size() < size + 2 || raw.substr(size, 2) != "\r\n") return std::nullopt;
-    out.body.append(raw.substr(0, size));
-    ++out.chunks;
-    raw.remove_prefix(size + 2);
-  }
-}
-
 std::string_view after_head(std::string_view raw) { return raw.substr(raw.find("\r\n\r\n") + 4); }
 
 // The exporter adds its targets over a moment after it starts listening (longer in a
