@@ -70,18 +70,8 @@ def main():
             checks.check(os.path.isfile(dockerfile), f"{name}: builds from an existing Dockerfile",
                          dockerfile)
         else:
-            tag = image.rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
-            checks.check(bool(re.match(r"v?\d+\.\d+\.\d+$", tag)),
-                         f"{name}: image {image} is pinned to a version", image)
-        mounts[name] = {}
-        for volume in svc.get("volumes", []):
-            src, dst = volume.split(":")[:2]
-            if src.startswith((".", "/")):
-                host = os.path.normpath(os.path.join(deploy, src))
-                checks.check(os.path.exists(host), f"{name}: mount source {src} exists", host)
-                mounts[name][dst] = host
-            else:
-                checks.check(src in declared_volumes, f"{name}: volume {src} is declared")
+            t.check_pinned(checks, name, image)
+        mounts[name] = t.bind_mounts(checks, name, svc, deploy, declared_volumes)
 
     def host_path(service, container_path):
         """The host path behind container_path through service's bind mounts, or None."""

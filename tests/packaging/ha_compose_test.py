@@ -70,18 +70,8 @@ def main():
     for name, svc in services.items():
         image = svc.get("image", "")
         if "build" not in svc and not image.startswith("sip_trunk_exporter"):
-            tag = image.rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
-            checks.check(bool(re.match(r"v?\d+\.\d+\.\d+$", tag)),
-                         f"{name}: image {image} is pinned to a version", image)
-        mounts[name] = {}
-        for volume in svc.get("volumes", []):
-            src, dst = volume.split(":")[:2]
-            if src.startswith((".", "/")):
-                host = os.path.normpath(os.path.join(ha, src))
-                checks.check(os.path.exists(host), f"{name}: mount source {src} exists", host)
-                mounts[name][dst] = host
-            else:
-                checks.check(src in declared, f"{name}: volume {src} is declared")
+            t.check_pinned(checks, name, image)
+        mounts[name] = t.bind_mounts(checks, name, svc, ha, declared)
 
     # --- exporters ----------------------------------------------------------------------------
     exporters = ["exporter-fra", "exporter-ash"]

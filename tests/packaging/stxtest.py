@@ -1,10 +1,12 @@
 """Helpers for the packaging tests: processes that are always stopped, free loopback ports,
-polling with deadlines, a SIPp peer, and the exit code ctest reads as "skipped"."""
+polling with deadlines, a SIPp peer, Compose file checks, and the exit code ctest reads as
+"skipped"."""
 
 import contextlib
 import ctypes
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -226,3 +228,25 @@ def metric_value(text, name, **labels):
             except ValueError:
                 return None
     return None
+
+
+def check_pinned(checks, service, image):
+    """A Compose service's image from a registry names a version, not a moving tag."""
+    tag = image.rsplit(":", 1)[1] if ":" in image.split("/")[-1] else ""
+    checks.check(bool(re.match(r"v?\d+\.\d+\.\d+$", tag)),
+                 f"{service}: image {image} is pinned to a version", image)
+
+
+def bind_mounts(checks, service, svc, base, declared_volumes):
+    """{container path: host path} of a Compose service's bind mounts (relative to `base`),
+    each checked to exist; named volumes are checked to be declared."""
+    mounts = {}
+    for volume in svc.get("volumes", []):
+        src, dst = volume.split(":")[:2]
+        if src.startswith((".", "/")):
+            host = os.path.normpath(os.path.join(base, src))
+            checks.check(os.path.exists(host), f"{service}: mount source {src} exists", host)
+            mounts[dst] = host
+        else:
+            checks.check(src in declared_volumes, f"{service}: volume {src} is declared")
+    return mounts

@@ -14,8 +14,9 @@ namespace {
 using std::chrono::milliseconds;
 using test::answered;
 
-Config two_targets_config() {
-  return parse_config(R"(
+// `exporter_table`: an [exporter] table put before the targets.
+Config two_targets_config(const std::string& exporter_table = "") {
+  return parse_config(exporter_table + R"(
 [[target]]
 name = "a"
 uri = "sip:192.0.2.1:5060"
@@ -145,18 +146,7 @@ std::string failure_lines(const std::string& text) {
 // zero_series = false: no failure-reason series until a reason's first count, then exactly
 // that one; everything else as with the default.
 TEST(Metrics, ZeroSeriesFalseShowsFailureReasonsOnFirstUse) {
-  const Config config = parse_config(R"(
-[exporter]
-zero_series = false
-[[target]]
-name = "a"
-uri = "sip:192.0.2.1:5060"
-labels = { carrier = "acme" }
-[[target]]
-name = "b"
-uri = "sip:192.0.2.2"
-)",
-                                     "test.toml");
+  const Config config = two_targets_config("[exporter]\nzero_series = false\n");
   ASSERT_FALSE(config.exporter.zero_series);
   Metrics m(config);
   m.add_target(0, config.targets[0]);

@@ -124,6 +124,17 @@ struct Rig {
     };
   }
 
+  // A one-shot probe of an IP literal that answers 200 at once; its result, if it came.
+  std::optional<ProbeResult> probe_literal_once() {
+    exchanges.answer_with = [](std::uint32_t) { return 200; };
+    checker.probe_once(test_target("sip:192.0.2.1", seconds(10), seconds(5)),
+                       [this](const ProbeResult& r) { one_shot = r; });
+    auto_locate = located({dest("192.0.2.1")});
+    run_for(milliseconds(1));
+    return one_shot;
+  }
+  std::optional<ProbeResult> one_shot;
+
   void start(const TargetConfig& t) {
     checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   }
@@ -336,13 +347,8 @@ TEST(HealthChecker, ACycleReportsAnAddressThatFinishedEarlyFromItsOwnCopy) {
 // A test call's BYE may still be resent after the result: /probe must not cut it off.
 TEST(HealthChecker, OneShotClosesItsAddressOnlyWhenTheExchangesHaveNoWorkLeft) {
   Rig rig;
-  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
   rig.exchanges.busy = rig.clock.now() + seconds(32);
-  std::optional<ProbeResult> got;
-  rig.checker.probe_once(test_target("sip:192.0.2.1", seconds(10), seconds(5)),
-                         [&](const ProbeResult& r) { got = r; });
-  rig.auto_locate = located({dest("192.0.2.1")});
-  rig.run_for(milliseconds(1));
+  const std::optional<ProbeResult> got = rig.probe_literal_once();
   ASSERT_TRUE(got.has_value());
   EXPECT_TRUE(got->success);
   rig.run_for(seconds(31));
@@ -356,13 +362,7 @@ TEST(HealthChecker, OneShotClosesItsAddressOnlyWhenTheExchangesHaveNoWorkLeft) {
 
 TEST(HealthChecker, OneShotWithoutWorkLeftClosesAtOnce) {
   Rig rig;
-  rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
-  std::optional<ProbeResult> got;
-  rig.checker.probe_once(test_target("sip:192.0.2.1", seconds(10), seconds(5)),
-                         [&](const ProbeResult& r) { got = r; });
-  rig.auto_locate = located({dest("192.0.2.1")});
-  rig.run_for(milliseconds(1));
-  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(rig.probe_literal_once().has_value());
   EXPECT_EQ(rig.exchanges.closed, 1);
 }
 
