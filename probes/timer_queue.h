@@ -1,7 +1,8 @@
 #pragma once
-// One min-heap of deadlines for every probe timer: start, retransmit, timeout.
+// Every probe timer (start, retransmit, timeout, ...) in deadline order.
 // Entries are never removed early; a stale one is recognised by its target generation
 // (the slot may have been reused after a reload) and its probe sequence number.
+#include <array>
 #include <cstdint>
 #include <queue>
 #include <vector>
@@ -29,35 +30,62 @@ struct TimerEntry {
   TimerKind kind = TimerKind::start;
 };
 
+// Deadlines arrive in runs: a probe's timeout and first retransmission are a fixed offset
+// from its send, and a target's next start one interval after the last, so each kind is
+// pushed in nearly sorted order. An entry joins a FIFO lane whose last deadline is not later
+// than its own (constant time, sequential memory); only one that fits no lane goes to the
+// heap (log n, and cache misses on a heap of tens of thousands).
 class TimerQueue {
  public:
-  void reserve(std::size_t n) {
-    std::vector<TimerEntry> v;
-    v.reserve(n);
-    heap_ = Heap(Later{}, std::move(v));
-  }
-  void push(const TimerEntry& e) { heap_.push(e); }
-  bool empty() const { return heap_.empty(); }
-  std::size_t size() const { return heap_.size(); }
-  TimePoint next_due() const { return heap_.top().due; }
-  const TimerEntry& top() const { return heap_.top(); }
-  void pop() { heap_.pop(); }
+  void reserve(std::size_t n);
+  void push(const TimerEntry& e);
+  // first_ names the heap only when no lane holds an earlier entry, or none at all.
+  bool empty() const { return first_ == kHeap && heap_.empty(); }
+  std::size_t size() const;
+  TimePoint next_due() const { return top().due; }
+  const TimerEntry& top() const;  // the earliest; not empty()
+  void pop();                     // removes top(); not empty()
 
   // Pops the earliest entry if it is due at `now`.
   bool pop_due(TimePoint now, TimerEntry& out) {
-    if (heap_.empty() || heap_.top().due > now) return false;
-    out = heap_.top();
-    heap_.pop();
+    if (empty() || next_due() > now) return false;
+    out = top();
+    pop();
     return true;
   }
-  void clear() { heap_ = Heap(); }
+  void clear();
 
  private:
+  // A ring buffer that grows by doubling and never shrinks: no allocation once warm.
+  class Lane {
+   public:
+    bool empty() const { return count_ == 0; }
+    std::size_t size() const { return count_; }
+    const TimerEntry& front() const { return buf_[head_]; }
+    const TimerEntry& back() const { return buf_[(head_ + count_ - 1) & (buf_.size() - 1)]; }
+    void push_back(const TimerEntry& e);
+    void pop_front();
+    void clear() { head_ = count_ = 0; }
+
+   private:
+    std::vector<TimerEntry> buf_;  // size is a power of two (or 0)
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+  };
+
   struct Later {
     bool operator()(const TimerEntry& a, const TimerEntry& b) const { return a.due > b.due; }
   };
   using Heap = std::priority_queue<TimerEntry, std::vector<TimerEntry>, Later>;
+
+  static constexpr std::size_t kLanes = 8;
+  static constexpr std::size_t kHeap = kLanes;  // first_ names the heap
+
+  void find_first();
+
+  std::array<Lane, kLanes> lanes_;
   Heap heap_;
+  std::size_t first_ = kHeap;  // where top() is: a lane, or the heap
 };
 
 }  // namespace stx

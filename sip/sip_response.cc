@@ -32,16 +32,13 @@ constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 // Whitespace inside a (possibly folded) header value: LWS spans CRLF + WSP.
 constexpr bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// Control characters that may never appear in a line (HTAB is allowed).
-constexpr bool is_forbidden_ctl(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (u < 0x20 && c != '\t') || u == 0x7f;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+// `a` is a token (header or parameter name) and `lower` a lower-case name of letters and
+// '-': for token characters, setting bit 0x20 lower-cases a letter and changes no byte into
+// another that could match.
+bool iequals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
+    if (static_cast<char>(a[i] | 0x20) != lower[i]) return false;
   }
   return true;
 }
@@ -158,21 +155,40 @@ HeaderId classify(std::string_view name) {
         return HeaderId::other;
     }
   }
-  if (iequals(name, "Via")) return HeaderId::via;
-  if (iequals(name, "Call-ID")) return HeaderId::call_id;
-  if (iequals(name, "CSeq")) return HeaderId::cseq;
-  if (iequals(name, "From")) return HeaderId::from;
-  if (iequals(name, "To")) return HeaderId::to;
-  if (iequals(name, "Content-Length")) return HeaderId::content_length;
-  if (iequals(name, "Server")) return HeaderId::server;
-  if (iequals(name, "User-Agent")) return HeaderId::user_agent;
-  if (iequals(name, "Retry-After")) return HeaderId::retry_after;
-  if (iequals(name, "WWW-Authenticate")) return HeaderId::www_authenticate;
-  if (iequals(name, "Proxy-Authenticate")) return HeaderId::proxy_authenticate;
-  if (iequals(name, "Contact")) return HeaderId::contact;
-  if (iequals(name, "Allow")) return HeaderId::allow;
-  if (iequals(name, "Supported")) return HeaderId::supported;
-  if (iequals(name, "Accept")) return HeaderId::accept;
+  // By length first: one comparison per header instead of one per known name.
+  const auto is = [&](std::string_view known, HeaderId id) {
+    return iequals(name, known) ? id : HeaderId::other;
+  };
+  switch (name.size()) {
+    case 2:
+      return is("to", HeaderId::to);
+    case 3:
+      return is("via", HeaderId::via);
+    case 4:
+      return to_lower(name[0]) == 'c' ? is("cseq", HeaderId::cseq) : is("from", HeaderId::from);
+    case 5:
+      return is("allow", HeaderId::allow);
+    case 6:
+      return to_lower(name[0]) == 's' ? is("server", HeaderId::server)
+                                      : is("accept", HeaderId::accept);
+    case 7:
+      return to_lower(name[2]) == 'l' ? is("call-id", HeaderId::call_id)
+                                      : is("contact", HeaderId::contact);
+    case 9:
+      return is("supported", HeaderId::supported);
+    case 10:
+      return is("user-agent", HeaderId::user_agent);
+    case 11:
+      return is("retry-after", HeaderId::retry_after);
+    case 14:
+      return is("content-length", HeaderId::content_length);
+    case 16:
+      return is("www-authenticate", HeaderId::www_authenticate);
+    case 18:
+      return is("proxy-authenticate", HeaderId::proxy_authenticate);
+    default:
+      break;
+  }
   return HeaderId::other;
 }
 
@@ -184,7 +200,7 @@ HeaderId classify(std::string_view name) {
 bool parse_top_via(std::string_view v, SipResponse& out) {
   std::size_t i = 0;
   skip_lws(v, i);
-  if (!iequals(scan_token(v, i), "SIP")) return false;
+  if (!iequals(scan_token(v, i), "sip")) return false;
   skip_lws(v, i);
   if (i >= v.size() || v[i] != '/') return false;
   ++i;
@@ -449,9 +465,7 @@ SipParseError parse_status_line(std::string_view line, SipResponse& out) {
     if (rest[0] != ' ') return SipParseError::bad_status_line;
     rest.remove_prefix(1);
   }
-  for (char c : rest) {
-    if (is_forbidden_ctl(c)) return SipParseError::bad_status_line;
-  }
+  if (has_forbidden_ctl(rest)) return SipParseError::bad_status_line;
   out.status_code = code;
   out.reason = rest;
   return SipParseError::ok;
@@ -606,9 +620,7 @@ SipParseError parse_sip_response(std::string_view in, SipResponse& out) {
 
   for (;;) {
     if (!next_line(line)) return SipParseError::incomplete;
-    for (char c : line) {
-      if (is_forbidden_ctl(c)) return SipParseError::bad_header;
-    }
+    if (has_forbidden_ctl(line)) return SipParseError::bad_header;
     if (line.empty()) {
       if (const SipParseError e = flush(); e != SipParseError::ok) return e;
       break;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <random>
+#include <set>
 #include <vector>
 
 #include "probes/timer_e.h"
@@ -68,6 +71,58 @@ TEST(TimerQueue, PopsInDeadlineOrderOnlyWhenDue) {
   EXPECT_FALSE(q.pop_due(t0 + milliseconds(25), e));
   EXPECT_EQ(q.size(), 1u);
   q.clear();
+  EXPECT_TRUE(q.empty());
+}
+
+// Interleaved runs (starts, timeouts, retransmissions), entries that fit no lane, pops
+// between pushes, and ring buffers that wrap and grow: the order is the deadline order.
+TEST(TimerQueue, MatchesASortedListUnderAnyPushOrder) {
+  TimerQueue q;
+  std::multiset<std::int64_t> reference;
+  std::mt19937 rng(7);
+  const TimePoint t0{};
+  std::int64_t now = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const int kind = static_cast<int>(rng() % 12);
+    // Runs at fixed offsets from now, as probes make them, and a few random deadlines.
+    const std::int64_t due = kind < 3    ? now + 1000
+                             : kind < 6  ? now + 900
+                             : kind < 9  ? now + 500
+                             : kind < 11 ? now + static_cast<std::int64_t>(rng() % 5000)
+                                         : now;
+    q.push({t0 + milliseconds(due), static_cast<std::uint32_t>(round), 1, 0, TimerKind::start});
+    reference.insert(due);
+    now += static_cast<std::int64_t>(rng() % 3);
+    TimerEntry e;
+    while (q.pop_due(t0 + milliseconds(now), e)) {
+      ASSERT_FALSE(reference.empty());
+      ASSERT_EQ(e.due, t0 + milliseconds(*reference.begin())) << "round " << round;
+      reference.erase(reference.begin());
+    }
+    ASSERT_EQ(q.size(), reference.size());
+    if (!reference.empty()) {
+      ASSERT_EQ(q.next_due(), t0 + milliseconds(*reference.begin()));
+    }
+  }
+  TimerEntry e;
+  while (q.pop_due(TimePoint::max(), e)) {
+    ASSERT_EQ(e.due, t0 + milliseconds(*reference.begin()));
+    reference.erase(reference.begin());
+  }
+  EXPECT_TRUE(reference.empty());
+  EXPECT_TRUE(q.empty());
+}
+
+// More decreasing runs than lanes: the extra ones go to the heap, still in order.
+TEST(TimerQueue, KeepsOrderWhenRunsOutnumberLanes) {
+  TimerQueue q;
+  const TimePoint t0{};
+  for (int i = 100; i > 0; --i) q.push({t0 + milliseconds(i), static_cast<std::uint32_t>(i)});
+  TimerEntry e;
+  for (int i = 1; i <= 100; ++i) {
+    ASSERT_TRUE(q.pop_due(t0 + milliseconds(100), e));
+    EXPECT_EQ(e.slot, static_cast<std::uint32_t>(i));
+  }
   EXPECT_TRUE(q.empty());
 }
 

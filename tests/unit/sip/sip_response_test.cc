@@ -1,5 +1,7 @@
 #include "sip/sip_response.h"
 
+#include "sip/sip_grammar.h"
+
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -864,6 +866,70 @@ TEST(SipResponseFields, Capabilities) {
   EXPECT_EQ(r.allow, "INVITE, ACK, BYE");
   EXPECT_EQ(r.supported, "timer, 100rel");
   EXPECT_EQ(r.accept, "application/sdp");
+}
+
+}  // namespace
+}  // namespace stx
+
+namespace stx {
+namespace {
+
+// Header names are told apart by length first: every known name in any case is recognised,
+// and a name of the same length that is not one of them is ignored.
+TEST(SipResponseHeaders, KnownNamesInAnyCaseAndSameLengthStrangers) {
+  const std::string m(
+      "SIP/2.0 401 Unauthorized\r\n"
+      "vIA: SIP/2.0/UDP 192.0.2.1:40000;branch=z9hG4bKabc123\r\n"
+      "fROM: <sip:probe@example.com>;tag=f1\r\n"
+      "tO: <sip:203.0.113.7>;tag=t1\r\n"
+      "cALL-iD: cid-1@192.0.2.1\r\n"
+      "cSEQ: 1 OPTIONS\r\n"
+      "Fish: 2 BYE\r\n"  // 4 letters, neither CSeq nor From
+      "cONTACT: <sip:a@192.0.2.9>\r\n"
+      "Callers: 1\r\n"  // 7 letters, neither Call-ID nor Contact
+      "sERVER: srv/1\r\n"
+      "uSER-aGENT: ua/1\r\n"
+      "aLLOW: INVITE, OPTIONS\r\n"
+      "aCCEPT: application/sdp\r\n"
+      "Access: x\r\n"  // 6 letters, neither Server nor Accept
+      "sUPPORTED: path\r\n"
+      "rETRY-aFTER: 30\r\n"
+      "wWW-aUTHENTICATE: Digest realm=\"r\", nonce=\"n\"\r\n"
+      "pROXY-aUTHENTICATE: Digest realm=\"p\", nonce=\"n\"\r\n"
+      "cONTENT-lENGTH: 0\r\n"
+      "\r\n");
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response(m, r), SipParseError::ok);
+  EXPECT_EQ(r.via_branch, "z9hG4bKabc123");
+  EXPECT_EQ(r.to_tag, "t1");
+  EXPECT_EQ(r.call_id, "cid-1@192.0.2.1");
+  EXPECT_EQ(r.cseq_number, 1u);
+  EXPECT_EQ(r.cseq_method, "OPTIONS");
+  EXPECT_EQ(r.contact_count, 1u);
+  EXPECT_EQ(r.server, "srv/1");
+  EXPECT_EQ(r.allow, "INVITE, OPTIONS");
+  EXPECT_EQ(r.accept, "application/sdp");
+  EXPECT_EQ(r.supported, "path");
+  EXPECT_EQ(r.retry_after, 30u);
+  ASSERT_EQ(r.challenge_count, 1);  // only the WWW- one counts in a 401
+  EXPECT_EQ(r.challenges[0], "Digest realm=\"r\", nonce=\"n\"");
+}
+
+// The eight-bytes-at-a-time scan agrees with the rule for every byte at every position.
+TEST(SipGrammar, ForbiddenControlScanMatchesTheRule) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool forbidden = (b < 0x20 && c != '\t') || b == 0x7f;
+    for (std::size_t len = 1; len <= 19; ++len) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string line(len, 'a');
+        line[at] = c;
+        ASSERT_EQ(has_forbidden_ctl(line), forbidden) << "byte " << b << " at " << at << "/" << len;
+      }
+    }
+  }
+  EXPECT_FALSE(has_forbidden_ctl(""));
+  EXPECT_FALSE(has_forbidden_ctl("\t\t\t\t\t\t\t\t\xc3\xa9\xc3\xa9 UTF-8 and tabs"));
 }
 
 }  // namespace
