@@ -93,7 +93,11 @@ void Exchanges::stop() {
 
 void Exchanges::open(std::uint32_t address, std::uint32_t generation, const ProbeTarget& target,
                      const Destination& destination) {
-  if (address >= sessions_.size()) sessions_.resize(address + 1);
+  if (address >= sessions_.size()) {
+    sessions_.resize(address + 1);
+    open_tx_.resize(address + 1);
+  }
+  open_tx_[address] = 0;
   auto s = std::make_unique<Session>();
   s->target = &target;
   s->generation = generation;
@@ -111,11 +115,13 @@ void Exchanges::close(std::uint32_t address) {
   if (s.registered) forget_address(s, address);
   close_stream(s);
   sessions_[address].reset();  // its timer entries go stale: the session is gone
+  open_tx_[address] = 0;
 }
 
 void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) {
   Session& s = *sessions_[address];
   open_transaction(s.tx, address, ids_, now, s.cfg().timeout);
+  open_tx_[address] = tx_key(s.generation, s.tx.seq);
   s.tx.deadline = deadline;
   s.auth_sent = false;
   if (s.call) start_call(*s.call, now);
@@ -148,13 +154,15 @@ void Exchanges::expire(std::uint32_t address, TimePoint now) {
 }
 
 bool Exchanges::live(const TimerEntry& e) const {
+  // Most of these are answered probes' retransmissions: told from the dense table alone.
+  if (e.kind == TimerKind::retransmit) {
+    return e.slot < open_tx_.size() && open_tx_[e.slot] == tx_key(e.gen, e.seq);
+  }
   if (e.slot >= sessions_.size() || !sessions_[e.slot] || sessions_[e.slot]->generation != e.gen) {
     return false;
   }
   const Session& s = *sessions_[e.slot];
   switch (e.kind) {
-    case TimerKind::retransmit:
-      return s.tx.open && s.tx.seq == e.seq;
     case TimerKind::pong_due:
       return s.ping_outstanding && s.ping_seq == e.seq;
     case TimerKind::call_cancel:
@@ -224,6 +232,7 @@ void Exchanges::send(std::uint32_t address, TimePoint now) {
 void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now) {
   Session& s = *sessions_[address];
   s.tx.open = false;
+  open_tx_[address] = 0;
   result.duration = now - s.tx.started;
   result.transmissions = s.tx.transmissions;
   std::string request;  // back to the spares once reported; a call keeps its own
@@ -330,6 +339,7 @@ bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, Ti
   s.authorization_name = r.status_code == 407 ? "Proxy-Authorization" : "Authorization";
   s.auth_sent = true;
   continue_transaction(s.tx, address, ids_);
+  open_tx_[address] = tx_key(s.generation, s.tx.seq);
   send(address, now);
   return true;
 }

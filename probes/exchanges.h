@@ -132,6 +132,12 @@ class Exchanges final : public ExchangeRunner {
   IdGenerator ids_;
   UdpTransport udp_;
   std::vector<std::unique_ptr<Session>> sessions_;  // by address; null when closed
+  // By address, the open transaction as tx_key(generation, seq), 0 when none: retransmit
+  // entries are checked against it without touching a cold Session.
+  std::vector<std::uint64_t> open_tx_;
+  static std::uint64_t tx_key(std::uint32_t generation, std::uint32_t seq) {
+    return (std::uint64_t{generation} << 32) | seq;
+  }
   // Request buffers of finished exchanges, cleared, for the next ones: as many as were ever
   // in flight at once, rather than one per address (most of a large fleet is idle).
   std::vector<std::string> spare_requests_;

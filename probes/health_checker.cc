@@ -180,6 +180,8 @@ std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> conf
   t->done = std::move(done);
   const bool background = t->probe.background;
   targets_[slot] = std::move(t);
+  if (stamps_.size() < targets_.size()) stamps_.resize(targets_.size());
+  stamps_[slot] = {targets_[slot]->generation, 0, false};
   if (background) s_.sink.target_added(slot, cfg);
   return slot;
 }
@@ -200,6 +202,7 @@ void HealthChecker::remove_target(std::uint32_t slot) {
     s_.sink.target_removed(slot, in_flight);
   }
   targets_[slot].reset();  // its timer entries go stale: the generation no longer matches
+  stamps_[slot] = {};
   free_slots_.push_back(slot);
 }
 
@@ -219,11 +222,9 @@ void HealthChecker::retire_one_shot(std::uint32_t slot, TimePoint now) {
 
 bool HealthChecker::live(const TimerEntry& e) const {
   // The target may have been removed (and the slot perhaps reused) since.
-  if (e.slot >= targets_.size() || !targets_[e.slot] || targets_[e.slot]->generation != e.gen) {
-    return false;
-  }
-  const Target& t = *targets_[e.slot];
-  return e.kind == TimerKind::start || (t.cycle_open && t.cycle_seq == e.seq);
+  if (e.slot >= stamps_.size() || stamps_[e.slot].generation != e.gen) return false;
+  const Stamp& s = stamps_[e.slot];
+  return e.kind == TimerKind::start || (s.cycle_open && s.cycle_seq == e.seq);
 }
 
 void HealthChecker::fire(const TimerEntry& e, TimePoint now) {
@@ -286,8 +287,8 @@ void HealthChecker::schedule_next(std::uint32_t slot, TimePoint now) {
 }
 
 bool HealthChecker::same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint32_t cycle) const {
-  return slot < targets_.size() && targets_[slot] && targets_[slot]->generation == gen &&
-         targets_[slot]->cycle_open && targets_[slot]->cycle_seq == cycle;
+  return slot < stamps_.size() && stamps_[slot].generation == gen && stamps_[slot].cycle_open &&
+         stamps_[slot].cycle_seq == cycle;
 }
 
 void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
@@ -317,6 +318,7 @@ void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
   }
   t.cycle_open = true;
   ++t.cycle_seq;
+  stamps_[slot] = {t.generation, t.cycle_seq, true};
   t.cycle_started = now;
   t.deadline = now + t.cfg().timeout;
   t.outstanding = 0;
@@ -425,20 +427,23 @@ void HealthChecker::probe_addresses(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
   const std::uint32_t gen = t.generation;
   const std::uint32_t cycle = t.cycle_seq;
-  std::vector<std::uint32_t> probed;
-  probed.reserve(t.addresses.size());
+  int probed = 0;
   for (const std::uint32_t address : t.addresses) {
     Address& a = *addresses_[address];
     a.in_cycle = a.paused_until <= now;  // a paused address keeps its state, out of the verdict
     a.done = false;
-    if (a.in_cycle) probed.push_back(address);
+    probed += a.in_cycle ? 1 : 0;
   }
-  t.outstanding = static_cast<int>(probed.size());
+  t.outstanding = probed;
   if (t.outstanding == 0) {
     fail_cycle(slot, FailureReason::dns_error, "no address to probe", now);
     return;
   }
-  for (const std::uint32_t address : probed) {
+  // By index: no list of its own per probe. The addresses do not change while the cycle is
+  // open (a new DNS answer waits for its end).
+  for (std::size_t i = 0; i < t.addresses.size(); ++i) {
+    const std::uint32_t address = t.addresses[i];
+    if (!addresses_[address]->in_cycle) continue;
     s_.exchanges.start(address, now, t.deadline);
     // An exchange can end at once (send error) and with it the cycle and a one-shot target.
     if (!same_cycle(slot, gen, cycle)) return;
@@ -573,6 +578,7 @@ void HealthChecker::fail_cycle(std::uint32_t slot, FailureReason reason, std::st
 void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint now) {
   Target& t = *targets_[slot];
   t.cycle_open = false;
+  stamps_[slot].cycle_open = false;
   r.duration = now - t.cycle_started;
   r.dns_lookup = t.cycle_dns;
   if (!t.probe.background) {

@@ -93,6 +93,14 @@ class HealthChecker final : public ExchangeListener {
   DnsSettings dns_;
   std::unique_ptr<LocationService> locator_;
   std::vector<std::unique_ptr<Target>> targets_;  // by slot; null when free
+  // By slot, what timer entries are checked against, apart from the targets: most entries
+  // are stale (their probe was answered), and checking one must not touch a cold Target.
+  struct Stamp {
+    std::uint32_t generation = 0;  // 0: free
+    std::uint32_t cycle_seq = 0;
+    bool cycle_open = false;
+  };
+  std::vector<Stamp> stamps_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::unique_ptr<Address>> addresses_;  // by address number; null when free
   std::vector<std::uint32_t> free_addresses_;
