@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <ios>
 #include <set>
 #include <string>
+#include <string_view>
 
+#include "probes/ids.h"
 #include "sip/sip_request.h"
 
 namespace stx {
@@ -136,6 +141,29 @@ TEST_F(MatchTest, LateAnswerToThePreviousProbeIsRefused) {
   r.call_id = old_call_id;
   r.cseq_number = old_cseq;
   EXPECT_EQ(match_response(t, r, kOptions, true), Match::wrong_branch);
+}
+
+}  // namespace
+}  // namespace stx
+
+namespace stx {
+namespace {
+
+// The pair table writes what one digit at a time would: the low `n` digits, most
+// significant first, for odd and even widths.
+TEST(IdGeneratorTest, HexWritesTheLowDigitsOfAnyWidth) {
+  const std::uint64_t values[] = {0, 1, 0xf, 0x10, 0xab, 0x0123456789abcdefULL, ~0ULL};
+  for (const std::uint64_t v : values) {
+    for (int n = 1; n <= 16; ++n) {
+      char want[17] = {};
+      std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(v));
+      char got[16];
+      IdGenerator::hex(v, got, n);
+      EXPECT_EQ(std::string_view(got, static_cast<std::size_t>(n)),
+                std::string_view(want + 16 - n, static_cast<std::size_t>(n)))
+          << std::hex << v << " in " << std::dec << n << " digits";
+    }
+  }
 }
 
 }  // namespace
