@@ -224,10 +224,10 @@ def main():
           (base_series, base_rss / 1024))
     print()
     print("| case | format | head series | series per target | native histograms "
-          "| Prometheus RSS | RSS over idle, per target | scrape bytes, plain / gzip |")
+          "| Prometheus RSS | RSS over idle, per target (KiB) | scrape bytes, plain / gzip |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| %s | %s | %d | %.1f | %d | %.0f MB | %.1f KB | %.1f MB / %.2f MB |" % (
+        print("| %s | %s | %d | %.1f | %d | %.0f MB | %.1f | %.1f MB / %.2f MB |" % (
             r["name"], r["content_type"], r["head_series"], r["exporter_series"] / n,
             r["native_series"], r["rss_kib"] / 1024, (r["rss_kib"] - base_rss) / n,
             r["bytes"] / 1e6, r["gzip_bytes"] / 1e6))

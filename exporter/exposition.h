@@ -100,8 +100,7 @@ class FamilyWriter {
   // Whole lines, `name{labels[,key="value"]} v`: the calls a scrape shares with the
   // protobuf writer (ProtoFamilyWriter).
   template <class V>
-  void sample(std::string_view labels, V v, std::string_view key = {},
-              std::string_view value = {});
+  void sample(std::string_view labels, V v, std::string_view key = {}, std::string_view value = {});
   // With key="value" at offset `at` of `labels` (label_insertion_point).
   template <class V>
   void sample_at(std::string_view labels, std::size_t at, std::string_view key,

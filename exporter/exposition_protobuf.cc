@@ -73,7 +73,8 @@ double quality(std::string_view params) {
 
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -206,8 +207,8 @@ void ProtoFamilyWriter::add_labels(std::string_view labels, std::string_view key
   parse_labels(labels, scratch_);
   if (!key.empty()) {
     // In key order, as the rendered set is and as the text writer places it.
-    const auto at = std::find_if(scratch_.begin(), scratch_.end(),
-                                 [&](const auto& l) { return l.name > key; });
+    const auto at =
+        std::find_if(scratch_.begin(), scratch_.end(), [&](const auto& l) { return l.name > key; });
     scratch_.insert(at, {std::string(key), std::string(value)});
   }
   pb::Metric& m = *mf_->add_metric();

@@ -64,8 +64,7 @@ class ProtoFamilyWriter {
   // bounds `bounds`; `native`, when not null, adds the native buckets (read under the lock
   // its writer takes to grow them, as every series is read).
   void histogram(std::string_view labels, std::span<const double> bounds,
-                 std::span<const std::uint64_t> counts, double sum,
-                 const NativeHistogram* native);
+                 std::span<const std::uint64_t> counts, double sum, const NativeHistogram* native);
   // Appends the samples since the last flush as one delimited MetricFamily message.
   void flush();
 

@@ -386,8 +386,7 @@ void Metrics::Scrape<W>::plan() {
 template <class W>
 void Metrics::Scrape<W>::plan_targets() {
   const auto& targets = m_.targets_;
-  over(targets, FamilyId::target_up,
-       [](auto& w, const S& s) { w.sample(s.labels, s.up.get()); });
+  over(targets, FamilyId::target_up, [](auto& w, const S& s) { w.sample(s.labels, s.up.get()); });
   over(targets, FamilyId::target_state,
        [](auto& w, const S& s) { write_states(w, s.labels, s.health.get()); });
   over(targets, FamilyId::probes, [](auto& w, const S& s) {
@@ -447,20 +446,17 @@ void Metrics::Scrape<W>::plan_targets() {
       {FamilyId::retry_after, &S::retry_after},
       {FamilyId::consecutive_failures, &S::consecutive_failures}};
   for (const auto& [id, field] : gauges) {
-    over(targets, id, [field = field](auto& w, const S& s) {
-      w.sample(s.labels, (s.*field).get());
-    });
+    over(targets, id,
+         [field = field](auto& w, const S& s) { w.sample(s.labels, (s.*field).get()); });
   }
   over(targets, FamilyId::state_changes,
        [](auto& w, const S& s) { w.sample(s.labels, s.state_changes.get()); });
   over(targets, FamilyId::last_change,
        [](auto& w, const S& s) { w.sample(s.labels, s.last_change.get()); });
-  over(targets, FamilyId::target_info,
-       [labels = std::string()](auto& w, const S& s) mutable {
-         labels =
-             with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
-         w.sample(labels, 1.0, kUriLabel, s.uri);
-       });
+  over(targets, FamilyId::target_info, [labels = std::string()](auto& w, const S& s) mutable {
+    labels = with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
+    w.sample(labels, 1.0, kUriLabel, s.uri);
+  });
   over(targets, FamilyId::registered_contacts, [](auto& w, const S& s) {
     if (const double n = s.contacts.get(); n >= 0) w.sample(s.labels, n);
   });
@@ -488,9 +484,8 @@ void Metrics::Scrape<W>::plan_addresses() {
   over(addresses, FamilyId::address_rtt, [](auto& w, const A& a) {
     if (const double rtt = a.last_rtt.get(); rtt >= 0) w.sample(a.transport_labels, rtt);
   });
-  over(addresses, FamilyId::address_paused, [](auto& w, const A& a) {
-    w.sample(a.transport_labels, a.paused_until.get());
-  });
+  over(addresses, FamilyId::address_paused,
+       [](auto& w, const A& a) { w.sample(a.transport_labels, a.paused_until.get()); });
   over(addresses, FamilyId::cert_expiry, [](auto& w, const A& a) {
     if (a.has_cert_expiry.load(std::memory_order_acquire)) {
       w.sample(a.labels, a.cert_expiry.get());

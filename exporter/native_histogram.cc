@@ -59,7 +59,8 @@ std::int32_t NativeHistogram::grow(std::int32_t at3, std::mutex& mu) {
     const int k = schema_ - schema;  // merges of the buckets held now
     i = coarser(at3, kNativeSchema - schema);
     lo = size_ == 0 ? i : std::min<std::int64_t>(coarser(first_, k), i);
-    hi = size_ == 0 ? i : std::max<std::int64_t>(coarser(static_cast<std::int32_t>(old_last), k), i);
+    hi =
+        size_ == 0 ? i : std::max<std::int64_t>(coarser(static_cast<std::int32_t>(old_last), k), i);
     // At schema -4 every finite double fits 131 buckets.
     if (hi - lo < kCap || schema == kNativeMinSchema) break;
   }
@@ -70,8 +71,8 @@ std::int32_t NativeHistogram::grow(std::int32_t at3, std::mutex& mu) {
   auto counts = std::make_unique<std::atomic<std::uint32_t>[]>(n);
   const int k = schema_ - schema;
   for (std::size_t j = 0; j < size_; ++j) {
-    auto& to = counts[static_cast<std::size_t>(
-        coarser(first_ + static_cast<std::int32_t>(j), k) - lo)];
+    auto& to =
+        counts[static_cast<std::size_t>(coarser(first_ + static_cast<std::int32_t>(j), k) - lo)];
     to.store(to.load(std::memory_order_relaxed) + counts_[j].load(std::memory_order_relaxed),
              std::memory_order_relaxed);
   }
@@ -80,7 +81,7 @@ std::int32_t NativeHistogram::grow(std::int32_t at3, std::mutex& mu) {
     counts_.swap(counts);
     first_ = static_cast<std::int32_t>(lo);
     size_ = static_cast<std::uint16_t>(n);
-    schema_ = static_cast<std::int8_t>(schema);
+    schema_ = static_cast<std::int16_t>(schema);
   }
   return static_cast<std::int32_t>(i);
 }

@@ -58,7 +58,7 @@ class NativeHistogram {
   std::unique_ptr<std::atomic<std::uint32_t>[]> counts_;
   std::int32_t first_ = 0;
   std::uint16_t size_ = 0;
-  std::int8_t schema_ = kNativeSchema;
+  std::int16_t schema_ = kNativeSchema;
   std::atomic<std::uint32_t> zero_{0};
 };
 

@@ -63,7 +63,8 @@ TEST(NativeHistogram, PrometheusIngestsTheRttAsANativeHistogram) {
   // Every other family came through the protobuf too.
   EXPECT_FALSE(prometheus.query("sip_target_up{target=\"edge\",carrier=\"acme\"} == 1").empty());
   EXPECT_FALSE(prometheus.query("sip_exporter_build_info").empty());
-  EXPECT_FALSE(prometheus.query("process_resident_memory_bytes{job=\"sip_trunk_exporter\"}").empty());
+  EXPECT_FALSE(
+      prometheus.query("process_resident_memory_bytes{job=\"sip_trunk_exporter\"}").empty());
   EXPECT_FALSE(prometheus.query("sip_exporter_schedule_lateness_seconds_count").empty());
 }
 

@@ -136,6 +136,9 @@ TEST(NativeHistogram, BucketIndexFollowsThePrometheusFormula) {
   EXPECT_EQ(native_bucket_index(0.001, -4), 0);  // (2^-16, 1]
 }
 
+// Memory per target: the histogram itself is a pointer, the range and the zero bucket.
+static_assert(sizeof(NativeHistogram) <= 24);
+
 TEST(NativeHistogram, CountsStayInAFewBucketsAndMergeBeyondTheCap) {
   std::mutex mu;
   NativeHistogram h;
@@ -159,8 +162,9 @@ TEST(NativeHistogram, CountsStayInAFewBucketsAndMergeBeyondTheCap) {
   n = 0;
   for (std::size_t j = 0; j < h.size(); ++j) n += h.count(j);
   EXPECT_EQ(n, 102u) << "merging keeps every observation";
-  EXPECT_EQ(h.count(static_cast<std::size_t>(native_bucket_index(1000, h.schema()) - h.first_index())),
-            1u);
+  EXPECT_EQ(
+      h.count(static_cast<std::size_t>(native_bucket_index(1000, h.schema()) - h.first_index())),
+      1u);
 }
 
 TEST(ExpositionProtobuf, EveryFamilyOfTheTextIsThere) {
@@ -196,17 +200,17 @@ TEST(ExpositionProtobuf, LabelsAndValues) {
       p.find("sip_probes_total", {{"carrier", "acme"}, {"result", "success"}, {"target", "a"}});
   ASSERT_NE(success, nullptr);
   EXPECT_EQ(success->counter().value(), 0);
-  const pb::Metric* b_success = p.find("sip_probes_total", {{"result", "success"}, {"target", "b"}});
+  const pb::Metric* b_success =
+      p.find("sip_probes_total", {{"result", "success"}, {"target", "b"}});
   ASSERT_NE(b_success, nullptr);
   EXPECT_EQ(b_success->counter().value(), 1);
   const pb::Metric* state = p.find("sip_target_state", {{"state", "up"}, {"target", "b"}});
   ASSERT_NE(state, nullptr);
   EXPECT_EQ(state->gauge().value(), 1);
   EXPECT_NE(p.find("sip_probe_responses_total", {{"code", "200"}, {"target", "b"}}), nullptr);
-  const pb::Metric* info = p.find("sip_target_info", {{"server", ""},
-                                                      {"target", "b"},
-                                                      {"transport", "udp"},
-                                                      {"uri", "sip:192.0.2.2"}});
+  const pb::Metric* info =
+      p.find("sip_target_info",
+             {{"server", ""}, {"target", "b"}, {"transport", "udp"}, {"uri", "sip:192.0.2.2"}});
   ASSERT_NE(info, nullptr);
   EXPECT_EQ(info->gauge().value(), 1);
 }
@@ -328,9 +332,9 @@ TEST(ContentNegotiation, PrometheusWithNativeHistogramsGetsProtobuf) {
   EXPECT_TRUE(accepts_protobuf(
       "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;"
       "q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.1"));
-  EXPECT_TRUE(accepts_protobuf(
-      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
-      "encoding=delimited"));
+  EXPECT_TRUE(
+      accepts_protobuf("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+                       "encoding=delimited"));
 }
 
 TEST(ContentNegotiation, EverythingElseGetsText) {

@@ -183,7 +183,8 @@ TEST(Web, LandingHealthAndErrors) {
 }
 
 TEST(Web, ProbeParameters) {
-  WebRequest req{"GET", "/probe?target=sip%3A192.0.2.1%3A5060&module=strict&debug=true", "", "9.5", ""};
+  WebRequest req{"GET", "/probe?target=sip%3A192.0.2.1%3A5060&module=strict&debug=true", "", "9.5",
+                 ""};
   EXPECT_EQ(handle(req).body, "sip:192.0.2.1:5060|strict|debug|9.500000");
   EXPECT_EQ(handle({"GET", "/probe?target=sip:192.0.2.1", "", "", ""}).body,
             "sip:192.0.2.1|default|metrics|0.000000");
