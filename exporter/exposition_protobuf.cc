@@ -237,11 +237,19 @@ void ProtoFamilyWriter::histogram(std::string_view labels, std::span<const doubl
   pb::Histogram& h = *mf_->mutable_metric()->rbegin()->mutable_histogram();
   std::uint64_t total = 0;
   for (const std::uint64_t c : counts) total += c;
+  // The native counts, each read once: the probing thread may add to them meanwhile.
+  std::array<std::uint64_t, kNativeMaxBuckets> native_counts{};
+  std::uint64_t zero_count = 0;
+  const std::size_t native_size = native == nullptr ? 0 : native->size();
   if (native != nullptr) {
-    std::uint64_t native_total = native->zero_count();
-    for (std::size_t j = 0; j < native->size(); ++j) native_total += native->count(j);
-    // The probing thread may observe between the two reads: the count is never below what
-    // either set of buckets holds, which is what Prometheus checks.
+    zero_count = native->zero_count();
+    std::uint64_t native_total = zero_count;
+    for (std::size_t j = 0; j < native_size; ++j) {
+      native_counts[j] = native->count(j);
+      native_total += native_counts[j];
+    }
+    // The count is never below what either set of buckets holds (Prometheus checks that
+    // of the native one), though an observation may land between their reads.
     total = std::max(total, native_total);
   }
   h.set_sample_count(total);
@@ -257,14 +265,14 @@ void ProtoFamilyWriter::histogram(std::string_view labels, std::span<const doubl
   if (native == nullptr) return;
   h.set_schema(native->schema());
   h.set_zero_threshold(kNativeZeroThreshold);
-  h.set_zero_count(native->zero_count());
+  h.set_zero_count(zero_count);
   // Spans of consecutive non-empty buckets; each delta is a bucket's count less the previous
   // one's.
   pb::BucketSpan* span = nullptr;
   std::int64_t previous = 0;
   std::int32_t next = 0;  // the index after the last bucket written
-  for (std::size_t j = 0; j < native->size(); ++j) {
-    const auto c = static_cast<std::int64_t>(native->count(j));
+  for (std::size_t j = 0; j < native_size; ++j) {
+    const auto c = static_cast<std::int64_t>(native_counts[j]);
     if (c == 0) continue;
     const std::int32_t index = native->first_index() + static_cast<std::int32_t>(j);
     if (span == nullptr || index != next) {

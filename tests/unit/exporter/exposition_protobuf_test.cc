@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config.h"
@@ -321,6 +322,44 @@ TEST(ExpositionProtobuf, StreamsABlockOfSeriesPerMessage) {
   EXPECT_EQ(up_series, kTargets);
   EXPECT_EQ(up_messages, 3u) << "blocks of 64 series";
   EXPECT_EQ(Families(body).by_name.size(), Families(read_all(*m.scrape_protobuf())).by_name.size());
+}
+
+// The probing thread grows and merges native buckets while scrapes read them (under the
+// sanitizers this is the race check): every scrape parses, and no histogram counts fewer
+// observations than its buckets hold.
+TEST(ExpositionProtobuf, ScrapesWhileTheBucketsGrowAndMerge) {
+  TwoTargets f;
+  constexpr int kProbes = 200000;
+  std::thread prober([&] {
+    TargetState s;
+    for (int i = 0; i < kProbes; ++i) {
+      // From 1 µs up to about 30 s and back: the range grows on both sides and passes the cap.
+      const auto us = static_cast<std::int64_t>(std::exp2((i * 37 % 250) / 10.0));
+      ProbeResult r = answered(200, milliseconds(0), "");
+      r.rtt = microseconds(us);
+      f.m.probe_finished(1, r, s.record(true, 1, 1), s, 1);
+    }
+  });
+  std::uint64_t last = 0;
+  for (int scrapes = 0; last < kProbes; ++scrapes) {
+    ASSERT_LT(scrapes, 1000000) << "the prober never finished";
+    const Families p(read_all(*f.m.scrape_protobuf()));
+    const pb::Histogram& h = p.find("sip_probe_rtt_seconds", {{"target", "b"}})->histogram();
+    std::int64_t count = 0, in_buckets = static_cast<std::int64_t>(h.zero_count());
+    for (const std::int64_t d : h.positive_delta()) {
+      count += d;
+      ASSERT_GE(count, 1) << "a bucket written is never empty";
+      in_buckets += count;
+    }
+    ASSERT_GE(static_cast<std::int64_t>(h.sample_count()), in_buckets);
+    ASSERT_GE(h.sample_count(), last) << "counts only grow";
+    last = h.sample_count();
+  }
+  prober.join();
+  EXPECT_EQ(last, static_cast<std::uint64_t>(kProbes));
+  const Families p(read_all(*f.m.scrape_protobuf()));
+  EXPECT_EQ(p.find("sip_probe_rtt_seconds", {{"target", "b"}})->histogram().schema(), 2)
+      << "1 µs to 30 s is 200 buckets at schema 3, over the cap";
 }
 
 TEST(ContentNegotiation, PrometheusWithNativeHistogramsGetsProtobuf) {
