@@ -203,20 +203,29 @@ ProtoFamilyWriter::~ProtoFamilyWriter() = default;
 
 void ProtoFamilyWriter::add_labels(std::string_view labels, std::string_view key,
                                    std::string_view value) {
-  scratch_.clear();
-  parse_labels(labels, scratch_);
-  if (!key.empty()) {
-    // In key order, as the rendered set is and as the text writer places it.
-    const auto at =
-        std::find_if(scratch_.begin(), scratch_.end(), [&](const auto& l) { return l.name > key; });
-    scratch_.insert(at, {std::string(key), std::string(value)});
+  // A series writes several samples of one label set in a row (states, reasons, results):
+  // it is parsed once. Compared by content, as a writer may reuse one buffer for others.
+  if (labels != parsed_of_) {
+    parsed_.clear();
+    parse_labels(labels, parsed_);
+    parsed_of_.assign(labels);
   }
   pb::Metric& m = *mf_->add_metric();
-  for (const auto& l : scratch_) {
+  auto put = [&m](std::string_view name, std::string_view v) {
     pb::LabelPair& lp = *m.add_label();
-    lp.set_name(l.name);
-    lp.set_value(l.value);
+    lp.set_name(name.data(), name.size());
+    lp.set_value(v.data(), v.size());
+  };
+  bool placed = key.empty();
+  for (const auto& l : parsed_) {
+    // In key order, as the rendered set is and as the text writer places it.
+    if (!placed && l.name > key) {
+      put(key, value);
+      placed = true;
+    }
+    put(l.name, l.value);
   }
+  if (!placed) put(key, value);
 }
 
 void ProtoFamilyWriter::sample(std::string_view labels, double v, std::string_view key,

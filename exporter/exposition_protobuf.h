@@ -74,7 +74,8 @@ class ProtoFamilyWriter {
   std::string& out_;
   const FamilySpec& f_;
   std::unique_ptr<io::prometheus::client::MetricFamily> mf_;
-  std::vector<prometheus::ClientMetric::Label> scratch_;
+  std::vector<prometheus::ClientMetric::Label> parsed_;  // of parsed_of_
+  std::string parsed_of_;
 };
 
 }  // namespace stx

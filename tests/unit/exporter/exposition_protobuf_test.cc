@@ -216,6 +216,33 @@ TEST(ExpositionProtobuf, LabelsAndValues) {
   EXPECT_EQ(info->gauge().value(), 1);
 }
 
+TEST(ExpositionProtobuf, FamilyWriterPlacesTheExtraLabelInKeyOrder) {
+  std::string out;
+  ProtoFamilyWriter w(out, FamilyId::target_state);
+  w.sample(R"(carrier="acme",target="a")", 1, kStateLabel, "up");
+  w.sample(R"(carrier="acme",target="a")", 0, "zone", "z");
+  w.sample("", 2);
+  w.sample(R"(carrier="b\"q")", 3, "a", "first");
+  w.flush();
+  w.flush();  // nothing new: no message
+  const auto families = parse_stream(out);
+  ASSERT_EQ(families.size(), 1u);
+  const pb::MetricFamily& mf = families[0];
+  EXPECT_EQ(mf.name(), "sip_target_state");
+  EXPECT_EQ(mf.type(), pb::GAUGE);
+  ASSERT_EQ(mf.metric_size(), 4);
+  auto labels = [&](int i) {
+    std::string text;
+    for (const auto& l : mf.metric(i).label()) text += l.name() + "=" + l.value() + ";";
+    return text;
+  };
+  EXPECT_EQ(labels(0), "carrier=acme;state=up;target=a;");
+  EXPECT_EQ(labels(1), "carrier=acme;target=a;zone=z;");
+  EXPECT_EQ(labels(2), "");
+  EXPECT_EQ(labels(3), "a=first;carrier=b\"q;");
+  EXPECT_EQ(mf.metric(2).gauge().value(), 2);
+}
+
 TEST(ExpositionProtobuf, EscapedLabelValuesComeBackRaw) {
   Config config = parse_config(R"(
 [[target]]
