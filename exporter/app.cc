@@ -65,6 +65,7 @@ WebRoutes App::routes() {
   WebRoutes r;
   r.paths = {flags_.route_prefix, flags_.external_path, flags_.telemetry_path};
   r.metrics = [this] { return metrics_->scrape(); };
+  r.metrics_protobuf = [this] { return metrics_->scrape_protobuf(); };
   r.status = [this] {
     StatusSnapshot s = board_.snapshot(unix_now());
     const Shard& shard = flags_.shard;

@@ -97,6 +97,15 @@ class FamilyWriter {
     put_series_at(out_, name, labels, at, key, value);
     return out_;
   }
+  // Whole lines, `name{labels[,key="value"]} v`: the calls a scrape shares with the
+  // protobuf writer (ProtoFamilyWriter).
+  template <class V>
+  void sample(std::string_view labels, V v, std::string_view key = {}, std::string_view value = {});
+  // With key="value" at offset `at` of `labels` (label_insertion_point).
+  template <class V>
+  void sample_at(std::string_view labels, std::size_t at, std::string_view key,
+                 std::string_view value, V v);
+  void flush() {}  // each line is written whole
 
  private:
   // Inline, as every series line calls it: a scrape writes hundreds of thousands.
@@ -118,6 +127,18 @@ inline void end_line(std::string& out, double v) {
 inline void end_line(std::string& out, std::uint64_t v) {
   put_uint(out, v);
   out += '\n';
+}
+
+template <class V>
+void FamilyWriter::sample(std::string_view labels, V v, std::string_view key,
+                          std::string_view value) {
+  end_line(series(labels, key, value), v);
+}
+
+template <class V>
+void FamilyWriter::sample_at(std::string_view labels, std::size_t at, std::string_view key,
+                             std::string_view value, V v) {
+  end_line(series_at(f_.name, labels, at, key, value), v);
 }
 
 }  // namespace stx

@@ -52,6 +52,7 @@ WebRequest to_web_request(const HttpRequestReader& reader) {
   wr.method = view(req.method_string());
   wr.target = reader.target();
   wr.accept_encoding = view(req[http::field::accept_encoding]);
+  wr.accept = view(req[http::field::accept]);
   wr.scrape_timeout = view(req["X-Prometheus-Scrape-Timeout-Seconds"]);
   return wr;
 }

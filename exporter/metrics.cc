@@ -7,8 +7,10 @@
 #include <functional>
 #include <limits>
 #include <span>
+#include <type_traits>
 
 #include "exporter/exposition.h"
+#include "exporter/exposition_protobuf.h"
 #include "exporter/process_metrics.h"
 #include "version.h"
 
@@ -69,11 +71,12 @@ std::string target_labels(const TargetConfig& t) {
 }
 
 // One series per state, 1 for the current one: sip_target_state and sip_address_state.
-void write_states(FamilyWriter& w, std::string_view labels, std::uint8_t health) {
+template <class W>
+void write_states(W& w, std::string_view labels, std::uint8_t health) {
   const std::size_t at = label_insertion_point(labels, kStateLabel);
   for (const Health h : kAllHealth) {
-    end_line(w.series_at(w.name(), labels, at, kStateLabel, to_string(h)),
-             static_cast<std::uint8_t>(h) == health ? 1.0 : 0.0);
+    w.sample_at(labels, at, kStateLabel, to_string(h),
+                static_cast<std::uint8_t>(h) == health ? 1.0 : 0.0);
   }
 }
 
@@ -88,9 +91,11 @@ struct HistogramNames {
 
 // One series of a histogram: _count, _sum and the cumulative _bucket lines. `cells` holds
 // each bucket's own count (+Inf last) and `les` their `le` texts.
+// The text ignores `bounds` (it has their `le` texts) and any native histogram.
 void write_histogram(FamilyWriter& w, const HistogramNames& names, const std::string& labels,
                      std::span<const Cell<std::uint64_t>> cells, double sum,
-                     std::span<const std::string> les) {
+                     std::span<const std::string> les, std::span<const double> /*bounds*/,
+                     const NativeHistogram* /*native*/ = nullptr) {
   std::uint64_t total = 0;
   for (const auto& c : cells) total += c.get();
   end_line(w.series_named(names.count, labels), total);
@@ -102,6 +107,18 @@ void write_histogram(FamilyWriter& w, const HistogramNames& names, const std::st
     end_line(w.series_at(names.bucket, labels, labels.size(), kLeLabel, les[i]),
              i + 1 < cells.size() ? cumulative : total);
   }
+}
+
+// The protobuf: one Histogram message with the classic buckets and, for `native`, the
+// native ones.
+void write_histogram(ProtoFamilyWriter& w, const HistogramNames& /*names*/,
+                     const std::string& labels, std::span<const Cell<std::uint64_t>> cells,
+                     double sum, std::span<const std::string> /*les*/,
+                     std::span<const double> bounds, const NativeHistogram* native = nullptr) {
+  thread_local std::vector<std::uint64_t> counts;
+  counts.clear();
+  for (const auto& c : cells) counts.push_back(c.get());
+  w.histogram(labels, bounds, counts, sum, native);
 }
 
 }  // namespace
@@ -185,6 +202,7 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     const double rtt = seconds(r.rtt);
     const auto& bounds = *s.bounds;
     const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), rtt) - bounds.begin();
+    s.rtt_native.observe(rtt, mu_);
     s.rtt_buckets[static_cast<std::size_t>(bucket)].add(1);
     s.rtt_sum.add(rtt);
     s.last_rtt.set(rtt);
@@ -298,6 +316,7 @@ bool Metrics::block(const std::vector<std::unique_ptr<T>>& all, std::size_t& i, 
 // The families in the order a scrape writes them, each a step that writes a block of series
 // (or all of an exporter-wide part) per call. Pieces are cut between blocks, so the text is
 // the same however it is cut, and mu_ is never held while a piece waits to be sent.
+template <class W>
 class Metrics::Scrape final : public BodySource {
  public:
   Scrape(const Metrics& m, std::size_t chunk) : m_(m), chunk_(chunk) { plan(); }
@@ -322,9 +341,11 @@ class Metrics::Scrape final : public BodySource {
   // A family of per-target (or per-address) series: f(writer, series) writes one's lines.
   template <class T, class F>
   void over(const std::vector<std::unique_ptr<T>>& all, FamilyId id, F f) {
-    FamilyWriter& w = writers_.emplace_back(out_, id);
+    W& w = writers_.emplace_back(out_, id);
     steps_.emplace_back([this, &all, &w, f = std::move(f), i = std::size_t{0}]() mutable {
-      return m_.block(all, i, [&](const T& s) { f(w, s); });
+      const bool done = m_.block(all, i, [&](const T& s) { f(w, s); });
+      w.flush();  // a protobuf message per block, written outside mu_
+      return done;
     });
   }
   void plan();
@@ -334,56 +355,63 @@ class Metrics::Scrape final : public BodySource {
   const Metrics& m_;
   const std::size_t chunk_;
   std::string out_;
-  std::deque<FamilyWriter> writers_;  // writing into out_; a deque keeps them in place
+  std::deque<W> writers_;  // writing into out_; a deque keeps them in place
   std::vector<std::function<bool()>> steps_;
   std::size_t step_ = 0;
 };
 
-void Metrics::Scrape::plan() {
+template <class W>
+void Metrics::Scrape<W>::plan() {
+  constexpr bool text = std::is_same_v<W, FamilyWriter>;
   plan_targets();
   steps_.emplace_back([this] {
-    write_exposition(m_.registry_->Collect(), out_);
+    if constexpr (text) {
+      write_exposition(m_.registry_->Collect(), out_);
+    } else {
+      write_protobuf(m_.registry_->Collect(), out_);
+    }
     return true;
   });
   plan_addresses();
   steps_.emplace_back([this] {
-    write_process_metrics(read_process_stats(), out_);
+    if constexpr (text) {
+      write_process_metrics(read_process_stats(), out_);
+    } else {
+      write_process_metrics_protobuf(read_process_stats(), out_);
+    }
     return true;
   });
 }
 
-void Metrics::Scrape::plan_targets() {
+template <class W>
+void Metrics::Scrape<W>::plan_targets() {
   const auto& targets = m_.targets_;
-  over(targets, FamilyId::target_up,
-       [](FamilyWriter& w, const S& s) { end_line(w.series(s.labels), s.up.get()); });
+  over(targets, FamilyId::target_up, [](auto& w, const S& s) { w.sample(s.labels, s.up.get()); });
   over(targets, FamilyId::target_state,
-       [](FamilyWriter& w, const S& s) { write_states(w, s.labels, s.health.get()); });
-  over(targets, FamilyId::probes, [](FamilyWriter& w, const S& s) {
+       [](auto& w, const S& s) { write_states(w, s.labels, s.health.get()); });
+  over(targets, FamilyId::probes, [](auto& w, const S& s) {
     const std::size_t at = label_insertion_point(s.labels, kResultLabel);
-    end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "success"), s.success.get());
-    end_line(w.series_at(w.name(), s.labels, at, kResultLabel, "failure"), s.failure.get());
+    w.sample_at(s.labels, at, kResultLabel, "success", s.success.get());
+    w.sample_at(s.labels, at, kResultLabel, "failure", s.failure.get());
   });
-  over(targets, FamilyId::responses, [](FamilyWriter& w, const S& s) {
+  over(targets, FamilyId::responses, [](auto& w, const S& s) {
     char code[16];
     const std::size_t at = label_insertion_point(s.labels, kCodeLabel);
     for (const auto& [c, n] : s.responses) {
       const auto r = std::to_chars(code, code + sizeof code, c);
-      end_line(
-          w.series_at(w.name(), s.labels, at, kCodeLabel, std::string_view(code, r.ptr - code)),
-          n.get());
+      w.sample_at(s.labels, at, kCodeLabel, std::string_view(code, r.ptr - code), n.get());
     }
   });
   // zero_series = false: a reason's series appears at its first count (counters never go
   // back to 0 while the target lives).
   const bool zeros = m_.zero_series_.load(std::memory_order_relaxed);
-  over(targets, FamilyId::failures, [zeros](FamilyWriter& w, const S& s) {
+  over(targets, FamilyId::failures, [zeros](auto& w, const S& s) {
     std::size_t at = std::string::npos;  // computed at the first series written
     for (std::size_t i = 0; i < std::size(kAllFailureReasons); ++i) {
       const std::uint64_t n = s.failures[i].get();
       if (n == 0 && !zeros) continue;
       if (at == std::string::npos) at = label_insertion_point(s.labels, kReasonLabel);
-      end_line(w.series_at(w.name(), s.labels, at, kReasonLabel, to_string(kAllFailureReasons[i])),
-               n);
+      w.sample_at(s.labels, at, kReasonLabel, to_string(kAllFailureReasons[i]), n);
     }
   });
   {
@@ -394,7 +422,7 @@ void Metrics::Scrape::plan_targets() {
       std::vector<std::string> texts;
     };
     over(targets, FamilyId::rtt,
-         [names = HistogramNames(family(FamilyId::rtt).name), les = Les{}](FamilyWriter& w,
+         [names = HistogramNames(family(FamilyId::rtt).name), les = Les{}](auto& w,
                                                                            const S& s) mutable {
            const std::size_t n = s.bounds->size();
            if (s.bounds != les.of) {
@@ -407,33 +435,30 @@ void Metrics::Scrape::plan_targets() {
            }
            write_histogram(w, names, s.labels,
                            std::span<const Cell<std::uint64_t>>(s.rtt_buckets.get(), n + 1),
-                           s.rtt_sum.get(), les.texts);
+                           s.rtt_sum.get(), les.texts, *s.bounds, &s.rtt_native);
          });
   }
-  over(targets, FamilyId::last_rtt, [](FamilyWriter& w, const S& s) {
-    if (const double rtt = s.last_rtt.get(); rtt >= 0) end_line(w.series(s.labels), rtt);
+  over(targets, FamilyId::last_rtt, [](auto& w, const S& s) {
+    if (const double rtt = s.last_rtt.get(); rtt >= 0) w.sample(s.labels, rtt);
   });
   const std::pair<FamilyId, Cell<double> S::*> gauges[] = {
       {FamilyId::last_code, &S::last_code},
       {FamilyId::retry_after, &S::retry_after},
       {FamilyId::consecutive_failures, &S::consecutive_failures}};
   for (const auto& [id, field] : gauges) {
-    over(targets, id, [field = field](FamilyWriter& w, const S& s) {
-      end_line(w.series(s.labels), (s.*field).get());
-    });
+    over(targets, id,
+         [field = field](auto& w, const S& s) { w.sample(s.labels, (s.*field).get()); });
   }
   over(targets, FamilyId::state_changes,
-       [](FamilyWriter& w, const S& s) { end_line(w.series(s.labels), s.state_changes.get()); });
+       [](auto& w, const S& s) { w.sample(s.labels, s.state_changes.get()); });
   over(targets, FamilyId::last_change,
-       [](FamilyWriter& w, const S& s) { end_line(w.series(s.labels), s.last_change.get()); });
-  over(targets, FamilyId::target_info,
-       [labels = std::string()](FamilyWriter& w, const S& s) mutable {
-         labels =
-             with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
-         end_line(w.series(labels, kUriLabel, s.uri), 1.0);
-       });
-  over(targets, FamilyId::registered_contacts, [](FamilyWriter& w, const S& s) {
-    if (const double n = s.contacts.get(); n >= 0) end_line(w.series(s.labels), n);
+       [](auto& w, const S& s) { w.sample(s.labels, s.last_change.get()); });
+  over(targets, FamilyId::target_info, [labels = std::string()](auto& w, const S& s) mutable {
+    labels = with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
+    w.sample(labels, 1.0, kUriLabel, s.uri);
+  });
+  over(targets, FamilyId::registered_contacts, [](auto& w, const S& s) {
+    if (const double n = s.contacts.get(); n >= 0) w.sample(s.labels, n);
   });
   constexpr std::size_t n = std::size(kPostDialDelayBuckets);
   std::array<std::string, n + 1> les;
@@ -442,41 +467,42 @@ void Metrics::Scrape::plan_targets() {
   }
   over(targets, FamilyId::post_dial_delay,
        [names = HistogramNames(family(FamilyId::post_dial_delay).name), les = std::move(les)](
-           FamilyWriter& w, const S& s) {
+           auto& w, const S& s) {
          if (!s.calls) return;
-         write_histogram(w, names, s.labels, s.pdd_buckets, s.pdd_sum.get(), les);
+         write_histogram(w, names, s.labels, s.pdd_buckets, s.pdd_sum.get(), les,
+                         kPostDialDelayBuckets);
        });
 }
 
-void Metrics::Scrape::plan_addresses() {
+template <class W>
+void Metrics::Scrape<W>::plan_addresses() {
   const auto& addresses = m_.addresses_;
   over(addresses, FamilyId::address_up,
-       [](FamilyWriter& w, const A& a) { end_line(w.series(a.transport_labels), a.up.get()); });
+       [](auto& w, const A& a) { w.sample(a.transport_labels, a.up.get()); });
   over(addresses, FamilyId::address_state,
-       [](FamilyWriter& w, const A& a) { write_states(w, a.transport_labels, a.health.get()); });
-  over(addresses, FamilyId::address_rtt, [](FamilyWriter& w, const A& a) {
-    if (const double rtt = a.last_rtt.get(); rtt >= 0) end_line(w.series(a.transport_labels), rtt);
+       [](auto& w, const A& a) { write_states(w, a.transport_labels, a.health.get()); });
+  over(addresses, FamilyId::address_rtt, [](auto& w, const A& a) {
+    if (const double rtt = a.last_rtt.get(); rtt >= 0) w.sample(a.transport_labels, rtt);
   });
-  over(addresses, FamilyId::address_paused, [](FamilyWriter& w, const A& a) {
-    end_line(w.series(a.transport_labels), a.paused_until.get());
-  });
-  over(addresses, FamilyId::cert_expiry, [](FamilyWriter& w, const A& a) {
+  over(addresses, FamilyId::address_paused,
+       [](auto& w, const A& a) { w.sample(a.transport_labels, a.paused_until.get()); });
+  over(addresses, FamilyId::cert_expiry, [](auto& w, const A& a) {
     if (a.has_cert_expiry.load(std::memory_order_acquire)) {
-      end_line(w.series(a.labels), a.cert_expiry.get());
+      w.sample(a.labels, a.cert_expiry.get());
     }
   });
-  over(addresses, FamilyId::tls_info, [](FamilyWriter& w, const A& a) {
-    if (!a.tls_labels.empty()) end_line(w.series(a.tls_labels), 1.0);
+  over(addresses, FamilyId::tls_info, [](auto& w, const A& a) {
+    if (!a.tls_labels.empty()) w.sample(a.tls_labels, 1.0);
   });
-  over(addresses, FamilyId::keepalives, [](FamilyWriter& w, const A& a) {
+  over(addresses, FamilyId::keepalives, [](auto& w, const A& a) {
     if (!a.has_keepalives.load(std::memory_order_acquire)) return;
-    end_line(w.series(a.labels, kResultLabel, "success"), a.keepalive_ok.get());
-    end_line(w.series(a.labels, kResultLabel, "failure"), a.keepalive_failed.get());
+    w.sample(a.labels, a.keepalive_ok.get(), kResultLabel, "success");
+    w.sample(a.labels, a.keepalive_failed.get(), kResultLabel, "failure");
   });
 }
 
 std::string Metrics::serialize() const {
-  Scrape scrape(*this, std::numeric_limits<std::size_t>::max());
+  Scrape<FamilyWriter> scrape(*this, std::numeric_limits<std::size_t>::max());
   scrape.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
   scrape.next();
   std::string out = scrape.take();
@@ -485,7 +511,11 @@ std::string Metrics::serialize() const {
 }
 
 std::unique_ptr<BodySource> Metrics::scrape(std::size_t chunk) const {
-  return std::make_unique<Scrape>(*this, chunk);
+  return std::make_unique<Scrape<FamilyWriter>>(*this, chunk);
+}
+
+std::unique_ptr<BodySource> Metrics::scrape_protobuf(std::size_t chunk) const {
+  return std::make_unique<Scrape<ProtoFamilyWriter>>(*this, chunk);
 }
 
 std::string Metrics::sanitize_label_value(std::string_view v) {

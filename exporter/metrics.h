@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "config/sharding.h"
 #include "exporter/exposition.h"
+#include "exporter/native_histogram.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
 #include "probes/target_state.h"
@@ -98,6 +99,9 @@ class Metrics {
   // are read as serialize() reads them, a block under mu_ at a time, as each piece is asked
   // for. The Metrics must outlive it; one thread at a time may use it.
   std::unique_ptr<BodySource> scrape(std::size_t chunk = kScrapeChunkBytes) const;
+  // The same series (and sip_probe_rtt_seconds' native histogram beside its classic buckets)
+  // as the protobuf exposition (exposition_protobuf.h), pieces cut as scrape() cuts them.
+  std::unique_ptr<BodySource> scrape_protobuf(std::size_t chunk = kScrapeChunkBytes) const;
 
   // Bounded, printable form of a peer-supplied header for use as a label value.
   static std::string sanitize_label_value(std::string_view v);
@@ -114,6 +118,7 @@ class Metrics {
     std::shared_ptr<const std::vector<double>> bounds;   // RTT bucket upper bounds
     std::unique_ptr<Cell<std::uint64_t>[]> rtt_buckets;  // bounds->size() + 1 (+Inf)
     Cell<double> rtt_sum;
+    NativeHistogram rtt_native;  // the same RTTs, served in the protobuf exposition only
     Cell<double> up, last_code, consecutive_failures, last_change, retry_after;
     Cell<std::uint8_t> health;      // Health
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
@@ -141,7 +146,9 @@ class Metrics {
     std::atomic<bool> has_keepalives{false};
   };
 
-  // A scrape in progress: what is written next, family by family (metrics.cc).
+  // A scrape in progress: what is written next, family by family (metrics.cc), by a
+  // FamilyWriter (text) or a ProtoFamilyWriter (protobuf).
+  template <class Writer>
   class Scrape;
 
   // Calls f(series) for the next block of live ones from `i` on, holding mu_ meanwhile so

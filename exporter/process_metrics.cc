@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exporter/exposition.h"
+#include "exporter/exposition_protobuf.h"
 #include "exporter/metric_families.h"
 
 namespace stx {
@@ -43,10 +44,12 @@ std::optional<double> count_open_fds() {
   return n;
 }
 
+template <class W = FamilyWriter>
 void write_one(std::string& out, FamilyId id, const std::optional<double>& v) {
   if (!v) return;
-  FamilyWriter w(out, id);
-  end_line(w.series({}), *v);
+  W w(out, id);
+  w.sample({}, *v);
+  w.flush();
 }
 
 }  // namespace
@@ -115,6 +118,15 @@ void write_process_metrics(const ProcessStats& s, std::string& out) {
   write_one(out, FamilyId::process_open_fds, s.open_fds);
   write_one(out, FamilyId::process_max_fds, s.max_fds);
   write_one(out, FamilyId::process_start_time, s.start_time_seconds);
+}
+
+void write_process_metrics_protobuf(const ProcessStats& s, std::string& out) {
+  write_one<ProtoFamilyWriter>(out, FamilyId::process_cpu, s.cpu_seconds);
+  write_one<ProtoFamilyWriter>(out, FamilyId::process_resident, s.resident_bytes);
+  write_one<ProtoFamilyWriter>(out, FamilyId::process_virtual, s.virtual_bytes);
+  write_one<ProtoFamilyWriter>(out, FamilyId::process_open_fds, s.open_fds);
+  write_one<ProtoFamilyWriter>(out, FamilyId::process_max_fds, s.max_fds);
+  write_one<ProtoFamilyWriter>(out, FamilyId::process_start_time, s.start_time_seconds);
 }
 
 }  // namespace stx

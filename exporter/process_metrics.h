@@ -38,5 +38,7 @@ ProcessStats read_process_stats();
 
 // Appends the families of the table whose values are present.
 void write_process_metrics(const ProcessStats& s, std::string& out);
+// The same as protobuf MetricFamily messages (exposition_protobuf.h).
+void write_process_metrics_protobuf(const ProcessStats& s, std::string& out);
 
 }  // namespace stx

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "exporter/exposition_protobuf.h"
 #include "exporter/gzip.h"
 #include "exporter/query_string.h"
 
@@ -31,9 +32,12 @@ bool allowed(std::string_view method, std::string_view path) {
 
 void serve_metrics(const WebRequest& req, const WebRoutes& routes, const Respond& respond) {
   WebResponse r = text(200, "");
-  r.content_type = kExpositionType;
+  // Content negotiation: the protobuf exposition (with native histograms) for a scraper
+  // that prefers it, as Prometheus does with --enable-feature=native-histograms.
+  const bool protobuf = routes.metrics_protobuf && accepts_protobuf(req.accept);
+  r.content_type = protobuf ? kProtobufExpositionType : kExpositionType;
   // Nothing is read until the first piece is asked for: a HEAD request costs no scrape.
-  std::unique_ptr<BodySource> source = routes.metrics();
+  std::unique_ptr<BodySource> source = protobuf ? routes.metrics_protobuf() : routes.metrics();
   if (accepts_gzip(req.accept_encoding)) {
     source = std::make_unique<GzipSource>(std::move(source));
     r.content_encoding = "gzip";

@@ -16,6 +16,7 @@ struct WebRequest {
   std::string_view target;  // path with optional query
   std::string_view accept_encoding;
   std::string_view scrape_timeout;  // X-Prometheus-Scrape-Timeout-Seconds, may be empty
+  std::string_view accept;          // for /metrics: text or protobuf
 };
 
 struct WebResponse {
@@ -61,6 +62,9 @@ struct WebRoutes {
   WebPaths paths;
   // The exposition, a piece at a time as it is read (Metrics::scrape).
   std::function<std::unique_ptr<BodySource>()> metrics;
+  // The protobuf exposition (Metrics::scrape_protobuf), for a scraper whose Accept header
+  // prefers it; when unset every scrape gets the text.
+  std::function<std::unique_ptr<BodySource>()> metrics_protobuf;
   std::function<StatusSnapshot()> status;
   std::function<StatusSnapshot(std::string_view name)> status_of;
   std::function<bool()> ready;  // config loaded and probing started

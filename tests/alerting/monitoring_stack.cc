@@ -107,12 +107,12 @@ PrometheusServer::PrometheusServer(const fs::path& dir, const Options& options) 
   fs::path config_file = dir / "prometheus.yml";
   it::write_file(config_file, config.dump(2));
   fs::create_directories(dir / "prometheus-data");
-  process_ = start_and_wait_ready(
-      "prometheus",
-      {prometheus.string(), "--config.file=" + config_file.string(),
-       "--storage.tsdb.path=" + (dir / "prometheus-data").string(),
-       "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=info"},
-      dir, port_);
+  std::vector<std::string> argv = {prometheus.string(), "--config.file=" + config_file.string(),
+                                   "--storage.tsdb.path=" + (dir / "prometheus-data").string(),
+                                   "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                   "--log.level=info"};
+  argv.insert(argv.end(), options.extra_flags.begin(), options.extra_flags.end());
+  process_ = start_and_wait_ready("prometheus", std::move(argv), dir, port_);
 }
 
 json PrometheusServer::api(std::string_view path_and_query) {

@@ -44,6 +44,8 @@ class PrometheusServer {
     // `instance` is the URI), with this module.
     std::vector<std::string> probe_targets;
     std::string probe_module = "default";
+    // Added to Prometheus' command line, e.g. --enable-feature=native-histograms.
+    std::vector<std::string> extra_flags;
   };
   // Scrape and rule evaluation every second unless the options say otherwise. Waits
   // until /-/ready answers 200.

@@ -104,12 +104,12 @@ class Pieces final : public BodySource {
 };
 
 TEST(Web, MetricsPlainAndGzip) {
-  WebResponse r = handle({"GET", "/metrics", "", ""});
+  WebResponse r = handle({"GET", "/metrics", "", "", ""});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(r.content_encoding, "");
   EXPECT_EQ(body_of(r), "sip_target_up{target=\"a\"} 1\n");
-  r = handle({"GET", "/metrics", "deflate, gzip;q=0.8", ""});
+  r = handle({"GET", "/metrics", "deflate, gzip;q=0.8", "", ""});
   EXPECT_EQ(r.content_encoding, "gzip");
   EXPECT_EQ(gunzip(body_of(r)), "sip_target_up{target=\"a\"} 1\n");
 }
@@ -124,7 +124,7 @@ TEST(Web, MetricsAreStreamedNotRendered) {
     pieces = p.get();
     return p;
   };
-  WebResponse r = handle_with(routes_with_pieces, {"GET", "/metrics", "", ""});
+  WebResponse r = handle_with(routes_with_pieces, {"GET", "/metrics", "", "", ""});
   ASSERT_NE(r.stream, nullptr);
   ASSERT_NE(pieces, nullptr);
   EXPECT_EQ(pieces->asked, 0);
@@ -169,47 +169,48 @@ TEST(Gzip, RoundTripsThroughZlib) {
 }
 
 TEST(Web, LandingHealthAndErrors) {
-  WebResponse r = handle({"GET", "/", "", ""});
+  WebResponse r = handle({"GET", "/", "", "", ""});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   EXPECT_NE(r.body.find("metrics"), std::string::npos);
-  EXPECT_EQ(handle({"GET", "/-/healthy", "", ""}).status, 200);
-  EXPECT_EQ(handle({"HEAD", "/-/healthy", "", ""}).status, 200);
-  EXPECT_EQ(handle({"GET", "/metrics?x=1", "", ""}).status, 200);
-  EXPECT_EQ(handle({"GET", "/nope", "", ""}).status, 404);
-  r = handle({"POST", "/metrics", "", ""});
+  EXPECT_EQ(handle({"GET", "/-/healthy", "", "", ""}).status, 200);
+  EXPECT_EQ(handle({"HEAD", "/-/healthy", "", "", ""}).status, 200);
+  EXPECT_EQ(handle({"GET", "/metrics?x=1", "", "", ""}).status, 200);
+  EXPECT_EQ(handle({"GET", "/nope", "", "", ""}).status, 404);
+  r = handle({"POST", "/metrics", "", "", ""});
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.allow, "GET, HEAD");
 }
 
 TEST(Web, ProbeParameters) {
-  WebRequest req{"GET", "/probe?target=sip%3A192.0.2.1%3A5060&module=strict&debug=true", "", "9.5"};
+  WebRequest req{"GET", "/probe?target=sip%3A192.0.2.1%3A5060&module=strict&debug=true", "", "9.5",
+                 ""};
   EXPECT_EQ(handle(req).body, "sip:192.0.2.1:5060|strict|debug|9.500000");
-  EXPECT_EQ(handle({"GET", "/probe?target=sip:192.0.2.1", "", ""}).body,
+  EXPECT_EQ(handle({"GET", "/probe?target=sip:192.0.2.1", "", "", ""}).body,
             "sip:192.0.2.1|default|metrics|0.000000");
-  WebResponse r = handle({"GET", "/probe?module=strict", "", ""});
+  WebResponse r = handle({"GET", "/probe?module=strict", "", "", ""});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, "target parameter is missing\n");
-  EXPECT_EQ(handle({"GET", "/probe?target=x&debug=yes", "", ""}).status, 400);
-  r = handle({"GET", "/probe?target=x", "", "soon"});
+  EXPECT_EQ(handle({"GET", "/probe?target=x&debug=yes", "", "", ""}).status, 400);
+  r = handle({"GET", "/probe?target=x", "", "soon", ""});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, "bad X-Prometheus-Scrape-Timeout-Seconds header \"soon\"\n");
-  EXPECT_EQ(handle({"GET", "/probe?target=%zz", "", ""}).status, 400);
+  EXPECT_EQ(handle({"GET", "/probe?target=%zz", "", "", ""}).status, 400);
 }
 
 TEST(Web, ReadyReloadAndStatusPages) {
-  EXPECT_EQ(handle({"GET", "/-/ready", "", ""}).status, 503);
-  EXPECT_EQ(handle({"POST", "/-/reload", "", ""}).body, "reloaded");
-  EXPECT_EQ(handle({"PUT", "/-/reload", "", ""}).body, "reloaded");
-  WebResponse r = handle({"GET", "/-/reload", "", ""});
+  EXPECT_EQ(handle({"GET", "/-/ready", "", "", ""}).status, 503);
+  EXPECT_EQ(handle({"POST", "/-/reload", "", "", ""}).body, "reloaded");
+  EXPECT_EQ(handle({"PUT", "/-/reload", "", "", ""}).body, "reloaded");
+  WebResponse r = handle({"GET", "/-/reload", "", "", ""});
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.allow, "POST, PUT");
-  r = handle({"GET", "/", "", ""});
+  r = handle({"GET", "/", "", "", ""});
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   EXPECT_NE(r.body.find("edge-a"), std::string::npos);
-  EXPECT_EQ(handle({"GET", "/target?name=edge+a", "", ""}).status, 200);
-  EXPECT_EQ(handle({"GET", "/target?name=nobody", "", ""}).status, 404);
-  EXPECT_EQ(handle({"GET", "/target", "", ""}).status, 400);
+  EXPECT_EQ(handle({"GET", "/target?name=edge+a", "", "", ""}).status, 200);
+  EXPECT_EQ(handle({"GET", "/target?name=nobody", "", "", ""}).status, 404);
+  EXPECT_EQ(handle({"GET", "/target", "", "", ""}).status, 400);
 }
 
 // The handler with `paths` in place of the defaults.
@@ -221,10 +222,10 @@ WebResponse handle_under(const WebPaths& paths, const WebRequest& req) {
 
 TEST(Web, TelemetryPathReplacesMetrics) {
   const WebPaths paths{"/", "/", "/internal/metrics"};
-  EXPECT_EQ(body_of(handle_under(paths, {"GET", "/internal/metrics", "", ""})),
+  EXPECT_EQ(body_of(handle_under(paths, {"GET", "/internal/metrics", "", "", ""})),
             "sip_target_up{target=\"a\"} 1\n");
-  EXPECT_EQ(handle_under(paths, {"GET", "/metrics", "", ""}).status, 404);
-  const WebResponse page = handle_under(paths, {"GET", "/", "", ""});
+  EXPECT_EQ(handle_under(paths, {"GET", "/metrics", "", "", ""}).status, 404);
+  const WebResponse page = handle_under(paths, {"GET", "/", "", "", ""});
   EXPECT_NE(page.body.find("<a href=\"internal/metrics\">Metrics</a>"), std::string::npos);
 }
 
@@ -232,16 +233,16 @@ TEST(Web, EveryRouteIsServedUnderThePrefix) {
   const WebPaths paths{"/sip", "/sip", "/metrics"};
   for (const char* path : {"/sip/metrics", "/sip/-/healthy", "/sip/", "/sip",
                            "/sip/target?name=edge+a", "/sip/probe?target=sip:192.0.2.1"}) {
-    EXPECT_EQ(handle_under(paths, {"GET", path, "", ""}).status, 200) << path;
+    EXPECT_EQ(handle_under(paths, {"GET", path, "", "", ""}).status, 200) << path;
   }
-  EXPECT_EQ(handle_under(paths, {"GET", "/sip/-/ready", "", ""}).status, 503);
-  EXPECT_EQ(handle_under(paths, {"POST", "/sip/-/reload", "", ""}).body, "reloaded");
+  EXPECT_EQ(handle_under(paths, {"GET", "/sip/-/ready", "", "", ""}).status, 503);
+  EXPECT_EQ(handle_under(paths, {"POST", "/sip/-/reload", "", "", ""}).body, "reloaded");
   for (const char* path : {"/metrics", "/-/healthy", "/target?name=edge+a", "/sipx/metrics",
                            "/sip/sip/metrics", "/probe?target=sip:192.0.2.1"}) {
-    EXPECT_EQ(handle_under(paths, {"GET", path, "", ""}).status, 404) << path;
+    EXPECT_EQ(handle_under(paths, {"GET", path, "", "", ""}).status, 404) << path;
   }
   // The root leads to the prefix, as in Prometheus.
-  const WebResponse root = handle_under(paths, {"GET", "/", "", ""});
+  const WebResponse root = handle_under(paths, {"GET", "/", "", "", ""});
   EXPECT_EQ(root.status, 302);
   EXPECT_EQ(root.location, "/sip/");
 }
@@ -249,11 +250,11 @@ TEST(Web, EveryRouteIsServedUnderThePrefix) {
 TEST(Web, PagesLinkUnderTheExternalPath) {
   // A proxy that strips /ext: routes at the root, links under /ext.
   const WebPaths paths{"/", "/ext", "/m"};
-  const WebResponse page = handle_under(paths, {"GET", "/", "", ""});
+  const WebResponse page = handle_under(paths, {"GET", "/", "", "", ""});
   EXPECT_NE(page.body.find("<a href=\"/ext/m\">Metrics</a>"), std::string::npos);
   EXPECT_NE(page.body.find("<a href=\"/ext/-/healthy\">Health</a>"), std::string::npos);
   EXPECT_NE(page.body.find("<a href=\"/ext/target?name=edge-a\">"), std::string::npos);
-  const WebResponse detail = handle_under(paths, {"GET", "/target?name=edge+a", "", ""});
+  const WebResponse detail = handle_under(paths, {"GET", "/target?name=edge+a", "", "", ""});
   EXPECT_NE(detail.body.find("<a href=\"/ext/\">"), std::string::npos);
   EXPECT_EQ(detail.body.find("href=\"./\""), std::string::npos);
 }
