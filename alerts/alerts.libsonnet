@@ -272,8 +272,14 @@ local num(x) = '%g' % x;
           alert(
             'SipTrunkHighRtt',
             'warning',
+            // Classic buckets, or the native histogram that a Prometheus with native
+            // histograms enabled stores instead of them: one of the two is empty.
             |||
-              histogram_quantile(%(q)s, rate(sip_probe_rtt_seconds_bucket{%(sel)s}[%(w)s]))
+              (
+                histogram_quantile(%(q)s, rate(sip_probe_rtt_seconds_bucket{%(sel)s}[%(w)s]))
+                or
+                histogram_quantile(%(q)s, rate(sip_probe_rtt_seconds{%(sel)s}[%(w)s]))
+              )
               > %(t)s
             ||| % {
               q: num(cfg.highRttQuantile),

@@ -157,7 +157,7 @@ g.dashboard(
     g.barGauge(
       'Slowest targets',
       'p95 round-trip time over the shown time range, the ten slowest targets.',
-      [g.query('A', 'topk(10, histogram_quantile(0.95, sum by (target, le) (rate(%s[$__range]))))' % q('sip_probe_rtt_seconds_bucket'), '{{target}}', instant=true)],
+      [g.query('A', 'topk(10, histogram_quantile(0.95, sum by (target, le) (rate(%s[$__range]))) or histogram_quantile(0.95, sum by (target) (rate(%s[$__range]))))' % [q('sip_probe_rtt_seconds_bucket'), q('sip_probe_rtt_seconds')], '{{target}}', instant=true)],
       g.pos(0, 21, 8, 8),
       's',
       rtt,
@@ -176,7 +176,7 @@ g.dashboard(
     g.timeseries(
       'Round-trip time p95',
       'p95 of the OPTIONS round-trip time per target; the line is the SipTrunkHighRtt threshold.',
-      [g.query('A', 'histogram_quantile(0.95, sum by (target, le) (rate(%s[$__rate_interval])))' % q('sip_probe_rtt_seconds_bucket'), '{{target}}')],
+      [g.query('A', 'histogram_quantile(0.95, sum by (target, le) (rate(%s[$__rate_interval]))) or histogram_quantile(0.95, sum by (target) (rate(%s[$__rate_interval])))' % [q('sip_probe_rtt_seconds_bucket'), q('sip_probe_rtt_seconds')], '{{target}}')],
       g.pos(0, 29, 12, 8),
       unit='s',
       thresholds=rtt,

@@ -17,9 +17,11 @@ local pauseLeft = 'max by (address, transport) (clamp_min(%s - time(), 0))' % q(
 local certDaysLeft = g.thresholds([['red'], ['orange', 0], ['green', cfg.certExpiryWarningDays]]);
 local availability = g.thresholds([['red'], ['green', cfg.availabilityObjective]]);
 local rtt = g.thresholds([['green'], ['red', cfg.highRttThresholdSeconds]]);
+// Classic buckets, or the native histogram a Prometheus with native histograms enabled
+// stores instead of them (sip_probe_rtt_seconds): one side of the `or` is empty.
 local quantile(qt, refId, histogram='sip_probe_rtt_seconds') = g.query(
   refId,
-  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval])))' % [qt, q(histogram + '_bucket')],
+  'histogram_quantile(%g, sum by (le) (rate(%s[$__rate_interval]))) or histogram_quantile(%g, sum(rate(%s[$__rate_interval])))' % [qt, q(histogram + '_bucket'), qt, q(histogram)],
   'p%g' % (qt * 100),
 );
 
