@@ -234,7 +234,7 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   result.request = s.call ? std::string_view(s.request) : std::string_view(request);
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
-  result.tls = s.has_tls ? &s.tls : nullptr;
+  result.tls = s.has_tls ? s.tls.get() : nullptr;
   if (s.pong_overdue) {
     // The pong deadline passed during the exchange and nothing has come back since: the
     // flow is dead, and with no probe left on it, it can go now.

@@ -45,10 +45,11 @@ std::string ws_host_of(const SipUri& uri, Transport t) {
 void Exchanges::keep_tls(Session& s, const TlsPeerInfo* tls) {
   if (tls == nullptr) return;
   // Assigned into the session's strings: a reconnect to the same peer allocates nothing.
-  s.tls.version = tls->version;
-  s.tls.cipher = tls->cipher;
-  s.tls.cert_expiry = tls->cert_expiry;
-  s.tls.verify_error = tls->verify_error;
+  if (!s.tls) s.tls = std::make_unique<TlsPeerInfo>();
+  s.tls->version = tls->version;
+  s.tls->cipher = tls->cipher;
+  s.tls->cert_expiry = tls->cert_expiry;
+  s.tls->verify_error = tls->verify_error;
   s.has_tls = true;
 }
 
