@@ -58,7 +58,9 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   x.rtt_seconds = r.status_code != 0 ? seconds(r.rtt) : -1;
   x.duration_seconds = static_cast<float>(seconds(r.duration));
   x.transmissions = static_cast<std::uint16_t>(std::min(r.transmissions, 0xffff));
-  x.response = texts_.put(r.response.substr(0, kMaxText));
+  const TextRing::Ref response = texts_.put(r.response.substr(0, kMaxText));
+  x.response_at = response.at;
+  x.response_size = response.size;
   if (has_credentials(r.request)) {
     scratch_ = redact_credentials(r.request);
     e.last_request = texts_.put(std::string_view(scratch_).substr(0, kMaxText));
@@ -181,7 +183,7 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
     out.duration_seconds = x.duration_seconds;
     out.transmissions = x.transmissions;
     // The list page shows the newest result (its failure reason), not the texts.
-    if (with_exchanges && !texts_.get(x.response, out.response)) out.response = kTextDropped;
+    if (with_exchanges && !texts_.get(x.response(), out.response)) out.response = kTextDropped;
   }
   if (!with_exchanges) return s;
   if (!s.exchanges.empty() && !texts_.get(e.last_request, s.exchanges.front().request)) {

@@ -49,15 +49,19 @@ class StatusBoard {
   StatusSnapshot snapshot_of(std::string_view name, double unix_now) const;
 
  private:
-  struct Exchange {  // an ExchangeRecord without its texts
+  // An ExchangeRecord without its texts. The response's TextRing::Ref is kept as its two
+  // fields so that they fill the padding: 40 bytes instead of 48, five per target.
+  struct Exchange {
     double unix_time = 0;
     double rtt_seconds = -1;
+    std::uint64_t response_at = 0;
+    std::uint32_t response_size = 0;
     float duration_seconds = 0;
     std::int32_t code = 0;
     std::uint16_t transmissions = 0;
     FailureReason reason = FailureReason::none;
     bool success = false;
-    TextRing::Ref response;
+    TextRing::Ref response() const { return {response_at, response_size}; }
   };
   // An AddressStatus with its fixed words as enums: a target may have several addresses.
   struct Address {
