@@ -31,6 +31,7 @@
 #include "config/modules.h"
 #include "config/setting_checks.h"
 #include "config/settings.h"
+#include "config/shared_settings.h"
 #include "config/toml_values.h"
 #include "config/transport_settings.h"
 #include "sip/message_text.h"
@@ -205,6 +206,7 @@ class Parser {
     resolved.uri = std::move(target.uri);
     resolved.parsed_uri = std::move(target.parsed_uri);
     resolved.transport = transport;
+    interned_.intern(resolved.shared);
     config_.targets.push_back(std::move(resolved));
   }
 
@@ -244,6 +246,7 @@ class Parser {
   ConfigSource src_;
   Config config_;
   Settings defaults_;
+  SettingsInterner interned_;  // one copy of each distinct SharedSettings
   std::map<std::string, std::pair<std::size_t, std::uint32_t>> names_;  // -> (#, line)
 };
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,53 @@ enum class UpWhen : std::uint8_t { any, all };
 enum class ProbeMethod : std::uint8_t { options, register_, invite };
 std::string_view to_string(ProbeMethod m);  // "options", "register", "invite"
 
+// An immutable value held through a shared pointer and compared by value: objects that hold
+// equal values may hold one copy between them. A moved-from holder reads as the default.
+template <class T>
+class Shared {
+ public:
+  Shared() = default;
+  explicit Shared(T value) : p_(std::make_shared<T>(std::move(value))) {}
+  const T& operator*() const { return p_ ? *p_ : *empty(); }
+  const T* operator->() const { return &**this; }
+  // The value, to change: copied first unless this is its only holder.
+  T& edit() {
+    if (!p_ || p_.use_count() != 1) p_ = std::make_shared<T>(**this);
+    return *p_;
+  }
+  bool operator==(const Shared& o) const { return p_ == o.p_ || **this == *o; }
+
+ private:
+  static const std::shared_ptr<const T>& empty() {
+    static const std::shared_ptr<const T> e = std::make_shared<const T>();
+    return e;
+  }
+  std::shared_ptr<T> p_;  // null: the default value; only edit() changes *p_, when sole holder
+};
+
+// The settings of a target that a large fleet mostly has in common: header texts, status
+// code sets, TLS and credentials. The configuration holds one copy of each distinct set
+// (interned as it is parsed), not one per target.
+struct SharedSettings {
+  HealthyCodes healthy_codes;   // default 2xx
+  HealthyCodes degraded_codes;  // default 503: alive, refusing service; healthy_codes win
+  std::string from;
+  std::string user_agent;
+  std::string aor;        // register: the address of record (To); empty: the From URI
+  std::string to;         // To URI; empty: the target URI
+  std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
+  std::string contact;    // Contact URI; empty: sip:<From user>@<our address>
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, config order
+  std::string source_address;  // local IP to send from; empty: chosen by routing
+  TlsSettings tls;
+  std::string ws_path = "/";  // ws and wss: the HTTP request target of the WebSocket upgrade
+  std::optional<DigestCredentials> auth;
+  bool operator==(const SharedSettings&) const = default;
+};
+
+// A hash of `s` consistent with its ==, for interning.
+std::size_t hash_of(const SharedSettings& s);
+
 struct TargetConfig {
   std::string name;  // unique; the `target` label
   std::string uri;   // as written, used as Request-URI and To
@@ -55,10 +103,6 @@ struct TargetConfig {
   std::chrono::milliseconds timeout{5000};
   int failures_before_down = 3;
   int successes_before_up = 1;
-  HealthyCodes healthy_codes;   // default 2xx
-  HealthyCodes degraded_codes;  // default 503: alive, refusing service; healthy_codes win
-  std::string from;
-  std::string user_agent;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
 
   // Transport: the `transport` key, else the URI's ;transport=, else tls for sips:.
@@ -67,21 +111,13 @@ struct TargetConfig {
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
   ProbeMethod method = ProbeMethod::options;
-  std::string aor;        // register: the address of record (To); empty: the From URI
-  int min_contacts = 0;   // register: fewer bindings are unhealthy (no_binding); 0: no minimum
+  int min_contacts = 0;  // register: fewer bindings are unhealthy (no_binding); 0: no minimum
   // invite: how long after the first 18x the CANCEL goes out; 0: at once.
   std::chrono::milliseconds invite_cancel_after{0};
-  std::string to;         // To URI; empty: the target URI
-  std::string ruri_user;  // user part put into the Request-URI; empty: the URI as written
-  std::string contact;    // Contact URI; empty: sip:<From user>@<our address>
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, config order
-  std::string source_address;     // local IP to send from; empty: chosen by routing
   std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
-  TlsSettings tls;
-  std::string ws_path = "/";  // ws and wss: the HTTP request target of the WebSocket upgrade
   // RFC 5626 CRLF ping on tcp/tls (a WebSocket ping on ws/wss); 0 off
   std::chrono::milliseconds keepalive_interval{0};
-  std::optional<DigestCredentials> auth;
+  Shared<SharedSettings> shared;  // texts, codes, TLS, credentials
   bool operator==(const TargetConfig&) const = default;
 };
 

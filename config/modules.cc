@@ -86,7 +86,7 @@ ModuleConfig parse_module(ConfigSource& src, const toml::key& key, const toml::n
 
   ModuleConfig module{name, s.resolved(), s.auth_trusted_hosts};
   module.settings.labels.clear();
-  if (module.settings.auth && module.auth_trusted_hosts.empty()) {
+  if (module.settings.shared->auth && module.auth_trusted_hosts.empty()) {
     src.warn(node.source(), context,
              "credentials without auth_trusted_hosts: /probe requests with this module never "
              "answer a challenge");
@@ -154,17 +154,19 @@ TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) 
     }
   }
   target.transport = effective_transport(*parsed, target.transport);
-  if (target.transport && !is_secure(*target.transport) && target.tls != TlsSettings{}) {
+  if (target.transport && !is_secure(*target.transport) && target.shared->tls != TlsSettings{}) {
     throw reject("the transport is " + quoted(*target.transport) +
                  ", but TLS settings need transport \"tls\" or \"wss\"" + of_module);
   }
-  if (std::string conflict = source_family_conflict(target.source_address, *parsed);
+  if (std::string conflict = source_family_conflict(target.shared->source_address, *parsed);
       !conflict.empty()) {
     throw reject("source_address " + conflict + of_module);
   }
   // Credentials answer only the hosts the module trusts: else any caller could name a host
   // of theirs and collect a digest response to attack offline.
-  if (!host_matches(module.auth_trusted_hosts, *parsed)) target.auth.reset();
+  if (target.shared->auth && !host_matches(module.auth_trusted_hosts, *parsed)) {
+    target.shared.edit().auth.reset();
+  }
   target.name = std::string(uri);
   target.uri = std::string(uri);
   target.parsed_uri = std::move(*parsed);

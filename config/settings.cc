@@ -11,28 +11,30 @@ TargetConfig Settings::resolved() const {
   t.timeout = timeout;
   t.failures_before_down = failures_before_down;
   t.successes_before_up = successes_before_up;
-  t.healthy_codes = healthy_codes;
-  t.degraded_codes = degraded_codes;
-  t.from = from;
-  t.user_agent = user_agent;
+  SharedSettings& shared = t.shared.edit();
+  shared.healthy_codes = healthy_codes;
+  shared.degraded_codes = degraded_codes;
+  shared.from = from;
+  shared.user_agent = user_agent;
   t.labels.assign(labels.begin(), labels.end());  // std::map: sorted by name
   t.transport = transport;
   t.probe = probe;
   t.up_when = up_when;
   t.method = method;
-  t.aor = aor;
+  shared.aor = aor;
   t.min_contacts = min_contacts;
   t.invite_cancel_after = invite_cancel_after;
-  t.to = to;
-  t.ruri_user = ruri_user;
-  t.contact = contact;
-  t.headers = headers;
-  t.source_address = source_address;
+  shared.to = to;
+  shared.ruri_user = ruri_user;
+  shared.contact = contact;
+  shared.headers = headers;
+  shared.source_address = source_address;
   t.source_port = source_port;
-  t.tls = tls;
-  t.ws_path = ws_path;
+  shared.tls = tls;
+  shared.ws_path = ws_path;
   t.keepalive_interval = keepalive_interval;
-  if (!auth_user.empty()) t.auth = DigestCredentials{auth_user, auth_password, auth_password_env};
+  if (!auth_user.empty())
+    shared.auth = DigestCredentials{auth_user, auth_password, auth_password_env};
   return t;
 }
 

@@ -23,10 +23,9 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 
 void StatusBoard::add_target(std::size_t slot, const TargetConfig& target) {
   auto e = std::make_unique<Entry>();
-  e->status.name = target.name;
-  e->status.labels = target.labels;
-  e->status.uri = target.uri;
-  e->status.state = std::string(to_string(Health::unknown));
+  e->name = target.name;
+  e->labels = target.labels;
+  e->uri = target.uri;
   std::lock_guard lock(mu_);
   if (entries_.size() <= slot) entries_.resize(slot + 1);
   entries_[slot] = std::move(e);
@@ -43,21 +42,12 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   std::lock_guard lock(mu_);
   if (slot >= entries_.size() || !entries_[slot]) return;
   Entry& e = *entries_[slot];
-  TargetStatus& s = e.status;
-  s.state = to_string(state.health);
-  s.last_code = r.status_code;
-  if (r.status_code != 0) {
-    s.last_rtt_seconds = seconds(r.rtt);
-    assign_capped(s.server, r.server);
-  }
-  if (r.status_code >= 200 && r.status_code < 300 &&
-      !(r.allow.empty() && r.supported.empty() && r.accept.empty())) {
-    assign_capped(s.allow, r.allow);
-    assign_capped(s.supported, r.supported);
-    assign_capped(s.accept, r.accept);
-  }
-  s.consecutive_failures = state.consecutive_failures;
-  if (change.changed()) s.last_change_unix = unix_now;
+  e.state = state.health;
+  e.last_code = r.status_code;
+  if (r.status_code != 0) e.last_rtt_seconds = seconds(r.rtt);
+  record_heard(e, r);
+  e.consecutive_failures = state.consecutive_failures;
+  if (change.changed()) e.last_change_unix = unix_now;
   e.rtts[e.rtt_count++ % kRecentRtts] =
       r.status_code != 0 ? static_cast<float>(seconds(r.rtt)) : -1.0F;
   Exchange& x = e.exchanges[e.exchange_count++ % kExchanges];
@@ -68,7 +58,9 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   x.rtt_seconds = r.status_code != 0 ? seconds(r.rtt) : -1;
   x.duration_seconds = static_cast<float>(seconds(r.duration));
   x.transmissions = static_cast<std::uint16_t>(std::min(r.transmissions, 0xffff));
-  x.response = texts_.put(r.response.substr(0, kMaxText));
+  const TextRing::Ref response = texts_.put(r.response.substr(0, kMaxText));
+  x.response_at = response.at;
+  x.response_size = response.size;
   if (has_credentials(r.request)) {
     scratch_ = redact_credentials(r.request);
     e.last_request = texts_.put(std::string_view(scratch_).substr(0, kMaxText));
@@ -77,27 +69,41 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   }
 }
 
+// Server of every answer, Allow/Supported/Accept of a 2xx that carried any; the strings
+// are made the first time there is something to keep (never for an unanswered target).
+void StatusBoard::record_heard(Entry& e, const ProbeResult& r) {
+  const bool answered = r.status_code != 0;
+  const bool capabilities = r.status_code >= 200 && r.status_code < 300 &&
+                            !(r.allow.empty() && r.supported.empty() && r.accept.empty());
+  if (!e.heard && (!answered || r.server.empty()) && !capabilities) return;
+  if (!e.heard) e.heard = std::make_unique<Heard>();
+  if (answered) assign_capped(e.heard->server, r.server);
+  if (capabilities) {
+    assign_capped(e.heard->allow, r.allow);
+    assign_capped(e.heard->supported, r.supported);
+    assign_capped(e.heard->accept, r.accept);
+  }
+}
+
 void StatusBoard::add_address(std::size_t slot, std::size_t address, const Destination& d) {
-  AddressStatus a;
-  a.address = to_string(d);
-  a.transport = std::string(to_string(d.transport));
-  a.state = std::string(to_string(Health::unknown));
   std::lock_guard lock(mu_);
   if (slot >= entries_.size() || !entries_[slot]) return;
-  entries_[slot]->addresses.emplace_back(address, std::move(a));
+  Address& a = entries_[slot]->addresses.emplace_back();
+  a.id = address;
+  a.dest = d;
 }
 
 void StatusBoard::remove_address(std::size_t slot, std::size_t address) {
   std::lock_guard lock(mu_);
   if (slot >= entries_.size() || !entries_[slot]) return;
   auto& v = entries_[slot]->addresses;
-  std::erase_if(v, [&](const auto& e) { return e.first == address; });
+  std::erase_if(v, [&](const Address& a) { return a.id == address; });
 }
 
-AddressStatus* StatusBoard::address_of(std::size_t slot, std::size_t address) {
+StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t address) {
   if (slot >= entries_.size() || !entries_[slot]) return nullptr;
-  for (auto& [id, a] : entries_[slot]->addresses) {
-    if (id == address) return &a;
+  for (Address& a : entries_[slot]->addresses) {
+    if (a.id == address) return &a;
   }
   return nullptr;
 }
@@ -105,36 +111,67 @@ AddressStatus* StatusBoard::address_of(std::size_t slot, std::size_t address) {
 void StatusBoard::record_address(std::size_t slot, std::size_t address, const ProbeResult& r,
                                  const TargetState& state) {
   std::lock_guard lock(mu_);
-  AddressStatus* a = address_of(slot, address);
+  Address* a = address_of(slot, address);
   if (a == nullptr) return;
-  a->state = to_string(state.health);
+  a->state = state.health;
   a->last_code = r.status_code;
-  a->reason.assign(to_string(r.reason));
+  a->recorded = true;
+  a->reason = r.reason;
   if (r.status_code != 0) a->last_rtt_seconds = seconds(r.rtt);
 }
 
 void StatusBoard::tls_peer(std::size_t slot, std::size_t address, const TlsPeerInfo& info) {
   std::lock_guard lock(mu_);
-  AddressStatus* a = address_of(slot, address);
+  Address* a = address_of(slot, address);
   if (a == nullptr) return;
-  if (!info.version.empty()) a->tls = info.version + " " + info.cipher;
+  if (!info.version.empty())
+    a->tls = std::make_unique<std::string>(info.version + " " + info.cipher);
   if (info.cert_expiry) a->cert_expiry_unix = *info.cert_expiry;
 }
 
 void StatusBoard::address_paused(std::size_t slot, std::size_t address, double until_unix) {
   std::lock_guard lock(mu_);
-  AddressStatus* a = address_of(slot, address);
+  Address* a = address_of(slot, address);
   if (a != nullptr) a->paused_until_unix = until_unix;
 }
 
+AddressStatus StatusBoard::export_address(const Address& a) {
+  AddressStatus out;
+  out.address = to_string(a.dest);
+  out.transport = to_string(a.dest.transport);
+  out.state = to_string(a.state);
+  out.last_code = a.last_code;
+  if (a.recorded) out.reason = to_string(a.reason);
+  out.last_rtt_seconds = a.last_rtt_seconds;
+  if (a.tls) out.tls = *a.tls;
+  out.cert_expiry_unix = a.cert_expiry_unix;
+  out.paused_until_unix = a.paused_until_unix;
+  return out;
+}
+
 TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) const {
-  TargetStatus s = e.status;
-  const std::size_t n_rtts = std::min(e.rtt_count, kRecentRtts);
+  TargetStatus s;
+  s.name = e.name;
+  s.labels = e.labels;
+  s.uri = e.uri;
+  s.state = to_string(e.state);
+  s.last_code = e.last_code;
+  s.last_rtt_seconds = e.last_rtt_seconds;
+  s.consecutive_failures = e.consecutive_failures;
+  s.last_change_unix = e.last_change_unix;
+  if (e.heard) {
+    s.server = e.heard->server;
+    s.allow = e.heard->allow;
+    s.supported = e.heard->supported;
+    s.accept = e.heard->accept;
+  }
+  const std::size_t count = e.rtt_count;
+  const std::size_t n_rtts = std::min(count, kRecentRtts);
   s.recent_rtts.reserve(n_rtts);
-  for (std::size_t i = e.rtt_count - n_rtts; i < e.rtt_count; ++i) {
+  for (std::size_t i = count - n_rtts; i < count; ++i) {
     s.recent_rtts.push_back(e.rtts[i % kRecentRtts]);
   }
-  const std::size_t n = std::min(e.exchange_count, with_exchanges ? kExchanges : 1);
+  const std::size_t n = std::min<std::size_t>(e.exchange_count, with_exchanges ? kExchanges : 1);
   for (std::size_t i = 0; i < n; ++i) {  // newest first
     const Exchange& x = e.exchanges[(e.exchange_count - 1 - i) % kExchanges];
     ExchangeRecord& out = s.exchanges.emplace_back();
@@ -146,13 +183,13 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
     out.duration_seconds = x.duration_seconds;
     out.transmissions = x.transmissions;
     // The list page shows the newest result (its failure reason), not the texts.
-    if (with_exchanges && !texts_.get(x.response, out.response)) out.response = kTextDropped;
+    if (with_exchanges && !texts_.get(x.response(), out.response)) out.response = kTextDropped;
   }
   if (!with_exchanges) return s;
   if (!s.exchanges.empty() && !texts_.get(e.last_request, s.exchanges.front().request)) {
     s.exchanges.front().request = kTextDropped;
   }
-  for (const auto& [id, a] : e.addresses) s.addresses.push_back(a);
+  for (const Address& a : e.addresses) s.addresses.push_back(export_address(a));
   return s;
 }
 
@@ -179,7 +216,7 @@ StatusSnapshot StatusBoard::snapshot_of(std::string_view name, double unix_now) 
   snap.revision = kRevision;
   std::lock_guard lock(mu_);
   for (const auto& e : entries_) {
-    if (e && e->status.name == name) {
+    if (e && e->name == name) {
       snap.targets.push_back(export_entry(*e, true));
       break;
     }

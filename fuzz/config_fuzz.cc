@@ -45,12 +45,12 @@ void check_target(const TargetConfig& t) {
   FUZZ_CHECK(t.timeout < t.interval);
   FUZZ_CHECK(t.failures_before_down >= 1 && t.failures_before_down <= 100);
   FUZZ_CHECK(t.successes_before_up >= 1 && t.successes_before_up <= 100);
-  FUZZ_CHECK(t.headers.size() <= 16);
+  FUZZ_CHECK(t.shared->headers.size() <= 16);
   FUZZ_CHECK(sorted_unique_names(t.labels));
   FUZZ_CHECK(t.keepalive_interval == milliseconds(0) ||
              (t.keepalive_interval >= milliseconds(5000) &&
               t.keepalive_interval <= milliseconds(3'600'000)));
-  FUZZ_CHECK(t.tls.cert_file.empty() == t.tls.key_file.empty());
+  FUZZ_CHECK(t.shared->tls.cert_file.empty() == t.shared->tls.key_file.empty());
 }
 
 void check_config(const Config& config) {

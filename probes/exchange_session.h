@@ -67,7 +67,8 @@ struct Exchanges::Session {
   std::chrono::seconds reconnect_backoff{0};
   TimePoint reconnect_at{};  // keepalive reconnects wait until then
   // The handshake of the current (or last failed) TLS connection; results point here.
-  TlsPeerInfo tls;
+  // Made on the first handshake: most sessions are UDP and never need one.
+  std::unique_ptr<TlsPeerInfo> tls;
   bool has_tls = false;
 
   const TargetConfig& cfg() const { return *target->cfg; }

@@ -29,13 +29,13 @@ std::string_view via_transport_of(Transport t) {
 }
 
 std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6) {
-  if (cfg.source_address.empty() && cfg.source_port == 0) return std::nullopt;
-  if (cfg.source_address.empty()) {
+  if (cfg.shared->source_address.empty() && cfg.source_port == 0) return std::nullopt;
+  if (cfg.shared->source_address.empty()) {
     return v6 ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
               : boost::asio::ip::address(boost::asio::ip::address_v4::any());
   }
   boost::system::error_code ignored;  // the config loader has checked it is an IP literal
-  return boost::asio::ip::make_address(cfg.source_address, ignored);
+  return boost::asio::ip::make_address(cfg.shared->source_address, ignored);
 }
 
 std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port) {
@@ -243,7 +243,7 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   result.request = s.call ? std::string_view(s.request) : std::string_view(request);
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
-  result.tls = s.has_tls ? &s.tls : nullptr;
+  result.tls = s.has_tls ? s.tls.get() : nullptr;
   if (s.pong_overdue) {
     // The pong deadline passed during the exchange and nothing has come back since: the
     // flow is dead, and with no probe left on it, it can go now.
@@ -298,7 +298,7 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   result.success = j.healthy;
   // Policy, not the prober's: any kind's unhealthy answer in degraded_codes is "alive, refusing".
   result.degraded = !j.healthy && j.reason == FailureReason::none &&
-                    s.cfg().degraded_codes.contains(r.status_code);
+                    s.cfg().shared->degraded_codes.contains(r.status_code);
   result.reason = j.reason;
   result.contacts = j.contacts;
   result.status_code = r.status_code;
@@ -324,7 +324,7 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
 bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, TimePoint now) {
   Session& s = *sessions_[address];
   const ProbeTarget& t = *s.target;
-  if (!s.cfg().auth || s.auth_sent) return false;  // one challenge per probe, as a UA does
+  if (!s.cfg().shared->auth || s.auth_sent) return false;  // one challenge per probe, as a UA does
   std::string error;
   // RFC 8760: SHA-256 is preferred when the server offers both.
   const auto challenge =
@@ -332,8 +332,9 @@ bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, Ti
   if (!challenge) return false;  // nothing we can answer: the 401/407 is the final response
   char cnonce[16];
   IdGenerator::hex(ids_.next(), cnonce, sizeof cnonce);
-  if (!write_digest_authorization(*challenge, *s.cfg().auth, t.prober->method(), t.request_uri,
-                                  std::string_view(cnonce, sizeof cnonce), 1, s.authorization)) {
+  if (!write_digest_authorization(*challenge, *s.cfg().shared->auth, t.prober->method(),
+                                  t.request_uri, std::string_view(cnonce, sizeof cnonce), 1,
+                                  s.authorization)) {
     return false;
   }
   s.authorization_name = r.status_code == 407 ? "Proxy-Authorization" : "Authorization";

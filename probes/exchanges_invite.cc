@@ -34,14 +34,14 @@ RequestFields Exchanges::in_call_fields(const Session& s, std::string_view metho
   f.method = method;
   f.request_uri = s.target->request_uri;
   f.to_uri = header_uri(s.request, "To");
-  f.from_uri = s.cfg().from;
+  f.from_uri = s.cfg().shared->from;
   f.from_tag = s.tx.from_tag_view();
   f.via_transport = via_transport_of(s.dest.transport);
   f.via_sent_by = s.sent_by;
   f.branch = s.tx.branch_view();
   f.call_id = s.tx.call_id_view();
   f.cseq = s.tx.cseq;
-  f.user_agent = s.cfg().user_agent;
+  f.user_agent = s.cfg().shared->user_agent;
   return f;
 }
 

@@ -45,10 +45,11 @@ std::string ws_host_of(const SipUri& uri, Transport t) {
 void Exchanges::keep_tls(Session& s, const TlsPeerInfo* tls) {
   if (tls == nullptr) return;
   // Assigned into the session's strings: a reconnect to the same peer allocates nothing.
-  s.tls.version = tls->version;
-  s.tls.cipher = tls->cipher;
-  s.tls.cert_expiry = tls->cert_expiry;
-  s.tls.verify_error = tls->verify_error;
+  if (!s.tls) s.tls = std::make_unique<TlsPeerInfo>();
+  s.tls->version = tls->version;
+  s.tls->cipher = tls->cipher;
+  s.tls->cert_expiry = tls->cert_expiry;
+  s.tls->verify_error = tls->verify_error;
   s.has_tls = true;
 }
 
@@ -72,14 +73,14 @@ void Exchanges::stream_connect(std::uint32_t address) {
   }
   if (is_websocket(s.dest.transport)) {
     o.ws_host = ws_host_of(cfg.parsed_uri, s.dest.transport);
-    o.ws_path = cfg.ws_path;
+    o.ws_path = cfg.shared->ws_path;
   }
   if (s.dest.transport == Transport::tls || s.dest.transport == Transport::wss) {
     auto it = std::find_if(tls_contexts_.begin(), tls_contexts_.end(),
-                           [&](const auto& e) { return e.first == cfg.tls; });
+                           [&](const auto& e) { return e.first == cfg.shared->tls; });
     if (it == tls_contexts_.end()) {
       try {
-        tls_contexts_.emplace_back(cfg.tls, make_tls_client_context(cfg.tls));
+        tls_contexts_.emplace_back(cfg.shared->tls, make_tls_client_context(cfg.shared->tls));
       } catch (const std::exception& e) {
         if (s.tx.open) fail(address, FailureReason::tls, e.what(), s_.clock.now());
         return;
@@ -88,7 +89,8 @@ void Exchanges::stream_connect(std::uint32_t address) {
     }
     o.tls = it->second;
     // RFC 5922: the certificate must name the domain of the URI, not the SRV target.
-    o.tls_name = cfg.tls.server_name.empty() ? cfg.parsed_uri.host : cfg.tls.server_name;
+    o.tls_name =
+        cfg.shared->tls.server_name.empty() ? cfg.parsed_uri.host : cfg.shared->tls.server_name;
   }
   const std::uint32_t gen = s.generation;
   const std::uint32_t cg = ++s.conn_gen;

@@ -174,7 +174,7 @@ std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> conf
   t->probe.slot = slot;
   t->probe.background = !done;
   t->probe.prober = &prober_for(cfg.method);
-  t->probe.from_user = user_of(cfg.from);
+  t->probe.from_user = user_of(cfg.shared->from);
   t->probe.request_uri = t->probe.prober->request_uri(cfg);
   t->generation = new_generation();
   t->done = std::move(done);

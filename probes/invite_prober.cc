@@ -23,8 +23,9 @@ std::string_view InviteProber::method() const { return kInvite; }
 void InviteProber::write_request(const RequestContext& c, std::string& out) const {
   RequestFields r = common_request_fields(c);
   // A test number (ruri_user) is the one called: To names it, as a phone's INVITE does.
-  r.to_uri = c.cfg.to.empty() ? c.request_uri : std::string_view(c.cfg.to);
-  r.contact_uri = c.cfg.contact.empty() ? c.contact : std::string_view(c.cfg.contact);
+  r.to_uri = c.cfg.shared->to.empty() ? c.request_uri : std::string_view(c.cfg.shared->to);
+  r.contact_uri =
+      c.cfg.shared->contact.empty() ? c.contact : std::string_view(c.cfg.shared->contact);
   build_invite(r, media_address(c.via_sent_by), std::hash<std::string_view>{}(c.call_id) >> 1, out);
 }
 
@@ -33,7 +34,7 @@ Judgement InviteProber::judge(const TargetConfig& cfg, const FinalResponse& answ
   if ((code == 401 || code == 407) && answer.credentials_sent) {
     return {false, FailureReason::auth, {}};
   }
-  return {answer.rang || cfg.healthy_codes.contains(code), FailureReason::none, {}};
+  return {answer.rang || cfg.shared->healthy_codes.contains(code), FailureReason::none, {}};
 }
 
 }  // namespace stx

@@ -48,15 +48,15 @@ struct FinalResponse {
 inline RequestFields common_request_fields(const RequestContext& c) {
   RequestFields r;
   r.request_uri = c.request_uri;
-  r.from_uri = c.cfg.from;
+  r.from_uri = c.cfg.shared->from;
   r.from_tag = c.from_tag;
   r.via_transport = c.via_transport;
   r.via_sent_by = c.via_sent_by;
   r.branch = c.branch;
   r.call_id = c.call_id;
   r.cseq = c.cseq;
-  r.user_agent = c.cfg.user_agent;
-  r.extra_headers = c.cfg.headers;
+  r.user_agent = c.cfg.shared->user_agent;
+  r.extra_headers = c.cfg.shared->headers;
   r.authorization_name = c.authorization_name;
   r.authorization_value = c.authorization_value;
   return r;

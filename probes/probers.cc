@@ -8,8 +8,9 @@
 namespace stx {
 
 std::string Prober::request_uri(const TargetConfig& cfg) const {
-  return cfg.ruri_user.empty() ? cfg.uri
-                               : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.ruri_user);
+  return cfg.shared->ruri_user.empty()
+             ? cfg.uri
+             : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.shared->ruri_user);
 }
 
 const Prober& prober_for(ProbeMethod method) {

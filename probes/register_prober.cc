@@ -13,7 +13,8 @@ std::string RegisterProber::request_uri(const TargetConfig& cfg) const {
 
 void RegisterProber::write_request(const RequestContext& c, std::string& out) const {
   RequestFields r = common_request_fields(c);
-  r.to_uri = c.cfg.aor.empty() ? c.cfg.from : c.cfg.aor;  // the address of record
+  r.to_uri =
+      c.cfg.shared->aor.empty() ? c.cfg.shared->from : c.cfg.shared->aor;  // the address of record
   build_register(r, out);  // no Contact, no Expires: a fetch, whatever the config says
 }
 
@@ -23,7 +24,7 @@ Judgement RegisterProber::judge(const TargetConfig& cfg, const FinalResponse& an
     return {false, FailureReason::auth, {}};
   }
   if (r.status_code < 200 || r.status_code > 299) {
-    return {cfg.healthy_codes.contains(r.status_code), FailureReason::none, {}};
+    return {cfg.shared->healthy_codes.contains(r.status_code), FailureReason::none, {}};
   }
   // A Contact list that cannot be counted proves no binding.
   if (r.contacts_malformed) {

@@ -51,12 +51,12 @@ TEST(ConfigDefaults, TargetWithOnlyNameAndUriGetsBuiltInDefaults) {
   EXPECT_EQ(t.timeout, milliseconds(5'000));
   EXPECT_EQ(t.failures_before_down, 3);
   EXPECT_EQ(t.successes_before_up, 1);
-  EXPECT_TRUE(t.healthy_codes.contains(200));
-  EXPECT_TRUE(t.healthy_codes.contains(299));
-  EXPECT_FALSE(t.healthy_codes.contains(404));
-  EXPECT_FALSE(t.healthy_codes.contains(180));
-  EXPECT_EQ(t.from, "sip:sip_trunk_exporter@localhost");
-  EXPECT_EQ(t.user_agent, default_user_agent());
+  EXPECT_TRUE(t.shared->healthy_codes.contains(200));
+  EXPECT_TRUE(t.shared->healthy_codes.contains(299));
+  EXPECT_FALSE(t.shared->healthy_codes.contains(404));
+  EXPECT_FALSE(t.shared->healthy_codes.contains(180));
+  EXPECT_EQ(t.shared->from, "sip:sip_trunk_exporter@localhost");
+  EXPECT_EQ(t.shared->user_agent, default_user_agent());
   EXPECT_TRUE(t.labels.empty());
 }
 
@@ -135,12 +135,12 @@ labels = { site = "lon", carrier = "twilio" }
   EXPECT_EQ(a.timeout, milliseconds(2'000));
   EXPECT_EQ(a.failures_before_down, 5);
   EXPECT_EQ(a.successes_before_up, 2);
-  EXPECT_TRUE(a.healthy_codes.contains(204));
-  EXPECT_TRUE(a.healthy_codes.contains(404));
-  EXPECT_TRUE(a.healthy_codes.contains(486));
-  EXPECT_FALSE(a.healthy_codes.contains(403));
-  EXPECT_EQ(a.from, "sip:probe@example.com");
-  EXPECT_EQ(a.user_agent, "probe/1");
+  EXPECT_TRUE(a.shared->healthy_codes.contains(204));
+  EXPECT_TRUE(a.shared->healthy_codes.contains(404));
+  EXPECT_TRUE(a.shared->healthy_codes.contains(486));
+  EXPECT_FALSE(a.shared->healthy_codes.contains(403));
+  EXPECT_EQ(a.shared->from, "sip:probe@example.com");
+  EXPECT_EQ(a.shared->user_agent, "probe/1");
   EXPECT_THAT(a.labels, ElementsAre(Pair("env", "prod"), Pair("site", "nyc")));
 
   const TargetConfig& b = config.targets[1];
@@ -151,11 +151,11 @@ labels = { site = "lon", carrier = "twilio" }
   EXPECT_EQ(b.timeout, milliseconds(1'500));
   EXPECT_EQ(b.failures_before_down, 1);
   EXPECT_EQ(b.successes_before_up, 4);
-  EXPECT_FALSE(b.healthy_codes.contains(200));  // replaced, not merged
-  EXPECT_FALSE(b.healthy_codes.contains(404));
-  EXPECT_TRUE(b.healthy_codes.contains(503));
-  EXPECT_EQ(b.from, "sips:other@example.org");
-  EXPECT_EQ(b.user_agent, "other/2");
+  EXPECT_FALSE(b.shared->healthy_codes.contains(200));  // replaced, not merged
+  EXPECT_FALSE(b.shared->healthy_codes.contains(404));
+  EXPECT_TRUE(b.shared->healthy_codes.contains(503));
+  EXPECT_EQ(b.shared->from, "sips:other@example.org");
+  EXPECT_EQ(b.shared->user_agent, "other/2");
   // Target labels override default labels of the same name; result sorted by name.
   EXPECT_THAT(b.labels,
               ElementsAre(Pair("carrier", "twilio"), Pair("env", "prod"), Pair("site", "lon")));
@@ -232,7 +232,7 @@ TEST(HealthyCodes, EmptyMatchesNothing) {
 
 TEST(HealthyCodes, ParsedFromConfig) {
   Config config = parse_ok(kTarget + "healthy_codes = [\"4XX\", \"6xx\", 200, \"302\"]\n");
-  const HealthyCodes& codes = config.targets.at(0).healthy_codes;
+  const HealthyCodes& codes = config.targets.at(0).shared->healthy_codes;
   EXPECT_TRUE(codes.contains(404));
   EXPECT_TRUE(codes.contains(486));
   EXPECT_TRUE(codes.contains(603));
@@ -287,8 +287,8 @@ TEST(ConfigHealthPolicy, DefaultsKeepTodaysScheduleAndMake503Degraded) {
   EXPECT_EQ(t.fast_interval, milliseconds(0)) << "0: the interval";
   EXPECT_EQ(t.down_interval, milliseconds(0));
   EXPECT_EQ(t.interval_jitter.upto(t.interval), milliseconds(0));
-  EXPECT_TRUE(t.degraded_codes.contains(503));
-  EXPECT_FALSE(t.degraded_codes.contains(500));
+  EXPECT_TRUE(t.shared->degraded_codes.contains(503));
+  EXPECT_FALSE(t.shared->degraded_codes.contains(500));
 }
 
 TEST(ConfigHealthPolicy, KeysInDefaultsAndTargetsResolvePerTarget) {
@@ -313,11 +313,11 @@ degraded_codes = []
   EXPECT_EQ(a.fast_interval, milliseconds(2'000));
   EXPECT_EQ(a.down_interval, milliseconds(30'000));
   EXPECT_EQ(a.interval_jitter.upto(milliseconds(15'000)), milliseconds(1'500));
-  EXPECT_TRUE(a.degraded_codes.contains(480));
+  EXPECT_TRUE(a.shared->degraded_codes.contains(480));
   const TargetConfig& b = config.targets[1];
   EXPECT_EQ(b.fast_interval, milliseconds(3'000));
   EXPECT_EQ(b.interval_jitter.upto(milliseconds(30'000)), milliseconds(1'500));
-  EXPECT_FALSE(b.degraded_codes.contains(503)) << "[] turns degraded off";
+  EXPECT_FALSE(b.shared->degraded_codes.contains(503)) << "[] turns degraded off";
   EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
 }
 
@@ -712,7 +712,7 @@ TEST(ConfigErrors, UserAgentTooLong) {
             "config.toml:2:14: [defaults]: user_agent: longer than 256 bytes (257)");
   EXPECT_EQ(parse_ok(kTarget + "user_agent = \"" + std::string(256, 'x') + "\"\n")
                 .targets.at(0)
-                .user_agent.size(),
+                .shared->user_agent.size(),
             256u);
 }
 

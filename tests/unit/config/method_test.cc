@@ -21,7 +21,7 @@ const std::string kTarget = "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"
 TEST(MethodConfig, OptionsIsTheDefault) {
   const Config c = parse_ok(kTarget);
   EXPECT_EQ(c.targets[0].method, ProbeMethod::options);
-  EXPECT_EQ(c.targets[0].aor, "");
+  EXPECT_EQ(c.targets[0].shared->aor, "");
   EXPECT_EQ(c.targets[0].min_contacts, 0);
 }
 
@@ -30,7 +30,7 @@ TEST(MethodConfig, RegisterPerTargetWithAorAndMinContacts) {
                             "method = \"register\"\naor = \"sip:pbx01@carrier.example\"\n"
                             "min_contacts = 2\n");
   EXPECT_EQ(c.targets[0].method, ProbeMethod::register_);
-  EXPECT_EQ(c.targets[0].aor, "sip:pbx01@carrier.example");
+  EXPECT_EQ(c.targets[0].shared->aor, "sip:pbx01@carrier.example");
   EXPECT_EQ(c.targets[0].min_contacts, 2);
 }
 
@@ -39,7 +39,7 @@ TEST(MethodConfig, DefaultsApplyAndATargetMayGoBackToOptions) {
       "[defaults]\nmethod = \"register\"\naor = \"sip:pbx@example.com\"\nmin_contacts = 1\n" +
       kTarget + "[[target]]\nname = \"b\"\nuri = \"sip:203.0.113.8\"\nmethod = \"options\"\n");
   EXPECT_EQ(c.targets[0].method, ProbeMethod::register_);
-  EXPECT_EQ(c.targets[0].aor, "sip:pbx@example.com");
+  EXPECT_EQ(c.targets[0].shared->aor, "sip:pbx@example.com");
   EXPECT_EQ(c.targets[0].min_contacts, 1);
   // Inherited register keys wait for the targets that choose register.
   EXPECT_EQ(c.targets[1].method, ProbeMethod::options);
@@ -47,7 +47,7 @@ TEST(MethodConfig, DefaultsApplyAndATargetMayGoBackToOptions) {
 
 TEST(MethodConfig, RegisterWithoutCredentialsIsAllowed) {
   const Config c = parse_ok(kTarget + "method = \"register\"\n");
-  EXPECT_FALSE(c.targets[0].auth);
+  EXPECT_FALSE(c.targets[0].shared->auth);
 }
 
 TEST(MethodConfig, UnknownMethodsAndTypesAreRefused) {
@@ -109,7 +109,7 @@ TEST(MethodConfig, ModulesTakeTheMethodAndItsKeys) {
   const ModuleConfig* m = find_module(c, "reg");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->settings.method, ProbeMethod::register_);
-  EXPECT_EQ(m->settings.aor, "sip:pbx@example.com");
+  EXPECT_EQ(m->settings.shared->aor, "sip:pbx@example.com");
   EXPECT_EQ(m->settings.min_contacts, 1);
   const TargetConfig t = target_for_probe(*m, "sip:registrar.example.com");
   EXPECT_EQ(t.method, ProbeMethod::register_);

@@ -53,10 +53,10 @@ TEST(ConfigModules, DefaultModuleAlwaysPresentWithBuiltInDefaults) {
   EXPECT_EQ(s.timeout, milliseconds(5'000));
   EXPECT_EQ(s.failures_before_down, 3);
   EXPECT_EQ(s.successes_before_up, 1);
-  EXPECT_TRUE(s.healthy_codes.contains(200));
-  EXPECT_FALSE(s.healthy_codes.contains(404));
-  EXPECT_EQ(s.from, "sip:sip_trunk_exporter@localhost");
-  EXPECT_EQ(s.user_agent, default_user_agent());
+  EXPECT_TRUE(s.shared->healthy_codes.contains(200));
+  EXPECT_FALSE(s.shared->healthy_codes.contains(404));
+  EXPECT_EQ(s.shared->from, "sip:sip_trunk_exporter@localhost");
+  EXPECT_EQ(s.shared->user_agent, default_user_agent());
   EXPECT_TRUE(s.labels.empty());
 }
 
@@ -84,7 +84,7 @@ labels = { site = "nyc" }
   expected.labels.clear();
   EXPECT_EQ(module->settings, expected);
   EXPECT_EQ(module->settings.timeout, milliseconds(2'000));
-  EXPECT_EQ(module->settings.user_agent, "probe/1");
+  EXPECT_EQ(module->settings.shared->user_agent, "probe/1");
 }
 
 TEST(ConfigModules, DefaultModuleTimeoutIsCappedWithAWarning) {
@@ -122,19 +122,19 @@ user_agent = "probe"
 
   const TargetConfig& strict = find_module(config, "strict")->settings;
   EXPECT_EQ(strict.timeout, milliseconds(3'000));
-  EXPECT_TRUE(strict.healthy_codes.contains(200));
-  EXPECT_FALSE(strict.healthy_codes.contains(202));
-  EXPECT_EQ(strict.from, "sip:sip_trunk_exporter@localhost");
-  EXPECT_EQ(strict.user_agent, default_user_agent());
+  EXPECT_TRUE(strict.shared->healthy_codes.contains(200));
+  EXPECT_FALSE(strict.shared->healthy_codes.contains(202));
+  EXPECT_EQ(strict.shared->from, "sip:sip_trunk_exporter@localhost");
+  EXPECT_EQ(strict.shared->user_agent, default_user_agent());
 
   const TargetConfig& lenient = find_module(config, "lenient")->settings;
   EXPECT_EQ(lenient.timeout, milliseconds(5'000));
-  EXPECT_TRUE(lenient.healthy_codes.contains(202));
-  EXPECT_TRUE(lenient.healthy_codes.contains(404));
-  EXPECT_TRUE(lenient.healthy_codes.contains(405));
-  EXPECT_FALSE(lenient.healthy_codes.contains(403));
-  EXPECT_EQ(lenient.from, "sip:monitor@example.com");
-  EXPECT_EQ(lenient.user_agent, "probe");
+  EXPECT_TRUE(lenient.shared->healthy_codes.contains(202));
+  EXPECT_TRUE(lenient.shared->healthy_codes.contains(404));
+  EXPECT_TRUE(lenient.shared->healthy_codes.contains(405));
+  EXPECT_FALSE(lenient.shared->healthy_codes.contains(403));
+  EXPECT_EQ(lenient.shared->from, "sip:monitor@example.com");
+  EXPECT_EQ(lenient.shared->user_agent, "probe");
 }
 
 TEST(ConfigModules, UnsetKeysComeFromDefaults) {
@@ -156,9 +156,9 @@ labels = { site = "nyc" }
   ASSERT_NE(quick, nullptr);
   EXPECT_EQ(quick->name, "quick");
   EXPECT_EQ(quick->settings.timeout, milliseconds(1'000));
-  EXPECT_TRUE(quick->settings.healthy_codes.contains(486));
-  EXPECT_EQ(quick->settings.from, "sip:probe@example.com");
-  EXPECT_EQ(quick->settings.user_agent, "probe/1");
+  EXPECT_TRUE(quick->settings.shared->healthy_codes.contains(486));
+  EXPECT_EQ(quick->settings.shared->from, "sip:probe@example.com");
+  EXPECT_EQ(quick->settings.shared->user_agent, "probe/1");
   EXPECT_EQ(quick->settings.interval, milliseconds(60'000));
   EXPECT_EQ(quick->settings.failures_before_down, 7);
   EXPECT_TRUE(quick->settings.labels.empty());
@@ -187,7 +187,7 @@ TEST(ConfigModules, DottedKeysAndInlineTables) {
       parse_probe_only("module.x.timeout = \"2s\"\nmodule.y = { user_agent = \"y\" }\n");
   EXPECT_THAT(module_names(config), ElementsAre("default", "x", "y"));
   EXPECT_EQ(find_module(config, "x")->settings.timeout, milliseconds(2'000));
-  EXPECT_EQ(find_module(config, "y")->settings.user_agent, "y");
+  EXPECT_EQ(find_module(config, "y")->settings.shared->user_agent, "y");
 }
 
 TEST(ConfigModules, NameRules) {
@@ -364,9 +364,9 @@ TEST_F(TargetForProbe, CopiesTheModuleAndSetsTheUri) {
   EXPECT_EQ(target.parsed_uri.port, 5080);
   EXPECT_EQ(target.parsed_uri.transport, "udp");
   EXPECT_EQ(target.timeout, milliseconds(3'000));
-  EXPECT_TRUE(target.healthy_codes.contains(200));
-  EXPECT_FALSE(target.healthy_codes.contains(202));
-  EXPECT_EQ(target.user_agent, "probe/1");
+  EXPECT_TRUE(target.shared->healthy_codes.contains(200));
+  EXPECT_FALSE(target.shared->healthy_codes.contains(202));
+  EXPECT_EQ(target.shared->user_agent, "probe/1");
   EXPECT_TRUE(target.labels.empty());
 
   TargetConfig expected = strict_.settings;
@@ -388,7 +388,7 @@ TEST_F(TargetForProbe, SameUriParseAsAConfiguredTarget) {
 TEST_F(TargetForProbe, DefaultModule) {
   TargetConfig target = target_for_probe(*find_module(config_, "default"), "sip:203.0.113.7");
   EXPECT_EQ(target.timeout, milliseconds(5'000));
-  EXPECT_TRUE(target.healthy_codes.contains(202));
+  EXPECT_TRUE(target.shared->healthy_codes.contains(202));
   EXPECT_EQ(target.parsed_uri.host_kind, HostKind::ipv4);
 }
 

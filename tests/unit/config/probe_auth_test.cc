@@ -27,7 +27,7 @@ SipUri uri_of(const std::string& text) {
 }
 
 bool sends_credentials(const ModuleConfig& module, const std::string& uri) {
-  return target_for_probe(module, uri).auth.has_value();
+  return target_for_probe(module, uri).shared->auth.has_value();
 }
 
 class ProbeAuth : public ::testing::Test {
@@ -61,7 +61,7 @@ TEST_F(ProbeAuth, OtherHostsGetNoCredentials) {
 
 // [defaults] credentials are natural to share across trunks; /probe must not hand them out.
 TEST_F(ProbeAuth, DefaultModuleAndModulesWithoutTrustedHostsNeverSendCredentials) {
-  ASSERT_TRUE(find_module(config_, "default")->settings.auth);
+  ASSERT_TRUE(find_module(config_, "default")->settings.shared->auth);
   EXPECT_FALSE(sends_credentials(*find_module(config_, "default"), "sip:203.0.113.7"));
   EXPECT_FALSE(sends_credentials(*find_module(config_, "shared"), "sip:203.0.113.7"));
 }
@@ -69,8 +69,8 @@ TEST_F(ProbeAuth, DefaultModuleAndModulesWithoutTrustedHostsNeverSendCredentials
 TEST_F(ProbeAuth, ConfiguredTargetsKeepTheirCredentials) {
   Config config = parse_ok(std::string("[defaults]\n") + kCredentials +
                            "[[target]]\nname = \"t\"\nuri = \"sip:198.51.100.1\"\n");
-  ASSERT_TRUE(config.targets.at(0).auth);
-  EXPECT_EQ(config.targets.at(0).auth->user, "probe");
+  ASSERT_TRUE(config.targets.at(0).shared->auth);
+  EXPECT_EQ(config.targets.at(0).shared->auth->user, "probe");
 }
 
 TEST_F(ProbeAuth, ModuleCredentialsWithoutTrustedHostsWarn) {

@@ -219,25 +219,25 @@ TEST(ConfigWebSocket, SipsNeedsWss) {
 }
 
 TEST(ConfigWebSocket, WsPathDefaultsAndInheritance) {
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).ws_path, "/");
-  EXPECT_EQ(
-      only_target(parse_ok(kTarget + "transport = \"ws\"\nws_path = \"/sip/ws?x=1\"\n")).ws_path,
-      "/sip/ws?x=1");
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).shared->ws_path, "/");
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\nws_path = \"/sip/ws?x=1\"\n"))
+                .shared->ws_path,
+            "/sip/ws?x=1");
   // [defaults] may hold it for its WebSocket targets; the others ignore it.
   Config config = parse_ok("[defaults]\nws_path = \"/ws\"\n" + kTarget + "transport = \"ws\"\n" +
                            "[[target]]\nname = \"b\"\nuri = \"sip:x.example;transport=tcp\"\n");
-  EXPECT_EQ(config.targets.at(0).ws_path, "/ws");
+  EXPECT_EQ(config.targets.at(0).shared->ws_path, "/ws");
   EXPECT_EQ(config.targets.at(1).transport, Transport::tcp);
   // Modules and /probe targets carry it.
   config = parse_probe_only("[module.gw]\ntransport = \"wss\"\nws_path = \"/gw\"\n");
-  EXPECT_EQ(find_module(config, "gw")->settings.ws_path, "/gw");
+  EXPECT_EQ(find_module(config, "gw")->settings.shared->ws_path, "/gw");
   TargetConfig target = target_for_probe(*find_module(config, "gw"), "sips:gw.example");
   EXPECT_EQ(target.transport, Transport::wss);
-  EXPECT_EQ(target.ws_path, "/gw");
+  EXPECT_EQ(target.shared->ws_path, "/gw");
   // TLS settings go with wss as with tls.
   EXPECT_TRUE(only_target(parse_ok(kTarget + "transport = \"wss\"\ntls_server_name = "
                                              "\"gw.example\"\n"))
-                  .tls.server_name == "gw.example");
+                  .shared->tls.server_name == "gw.example");
 }
 
 TEST(ConfigWebSocket, BadWsPaths) {
@@ -293,17 +293,17 @@ TEST(ConfigProbeChoices, BadValues) {
 
 TEST(ConfigIdentity, ToContactAndRuriUser) {
   const TargetConfig none = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
-  EXPECT_EQ(none.to, "");
-  EXPECT_EQ(none.contact, "");
-  EXPECT_EQ(none.ruri_user, "");
+  EXPECT_EQ(none.shared->to, "");
+  EXPECT_EQ(none.shared->contact, "");
+  EXPECT_EQ(none.shared->ruri_user, "");
   Config config = parse_ok(kTarget +
                            "to = \"sip:+15551234567@carrier.example\"\n"
                            "contact = \"sips:probe@198.51.100.7:5061\"\n"
                            "ruri_user = \"+1555%20;x=1&y\"\n");
   const TargetConfig& t = only_target(config);
-  EXPECT_EQ(t.to, "sip:+15551234567@carrier.example");
-  EXPECT_EQ(t.contact, "sips:probe@198.51.100.7:5061");
-  EXPECT_EQ(t.ruri_user, "+1555%20;x=1&y");
+  EXPECT_EQ(t.shared->to, "sip:+15551234567@carrier.example");
+  EXPECT_EQ(t.shared->contact, "sips:probe@198.51.100.7:5061");
+  EXPECT_EQ(t.shared->ruri_user, "+1555%20;x=1&y");
 }
 
 TEST(ConfigIdentity, Errors) {
@@ -328,7 +328,7 @@ TEST(ConfigIdentity, Errors) {
   EXPECT_EQ(error_of(kTarget + "ruri_user = \"\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": ruri_user: must not be empty");
   EXPECT_EQ(only_target(parse_ok(kTarget + "ruri_user = \"" + std::string(64, 'u') + "\"\n"))
-                .ruri_user.size(),
+                .shared->ruri_user.size(),
             64u);
   EXPECT_EQ(error_of(kTarget + "ruri_user = \"" + std::string(65, 'u') + "\"\n"),
             "config.toml:4:13: [[target]] #1 \"a\": ruri_user: longer than 64 bytes (65)");
@@ -340,12 +340,13 @@ TEST(ConfigHeaders, KeptInConfigOrder) {
   Config config = parse_ok(kTarget +
                            "headers = { \"X-Zeta\" = \"1\", \"P-Asserted-Identity\" = "
                            "\"<sip:+1555@x.example>\", \"X-Alpha\" = \"a\\tb\" }\n");
-  EXPECT_THAT(only_target(config).headers,
+  EXPECT_THAT(only_target(config).shared->headers,
               ElementsAre(Pair("X-Zeta", "1"), Pair("P-Asserted-Identity", "<sip:+1555@x.example>"),
                           Pair("X-Alpha", "a\tb")));
   // The same as a sub-table.
   config = parse_ok(kTarget + "[target.headers]\nX-Zeta = \"1\"\nX-Alpha = \"\"\n");
-  EXPECT_THAT(only_target(config).headers, ElementsAre(Pair("X-Zeta", "1"), Pair("X-Alpha", "")));
+  EXPECT_THAT(only_target(config).shared->headers,
+              ElementsAre(Pair("X-Zeta", "1"), Pair("X-Alpha", "")));
 }
 
 TEST(ConfigHeaders, TargetMergesIntoDefaults) {
@@ -353,9 +354,9 @@ TEST(ConfigHeaders, TargetMergesIntoDefaults) {
       parse_ok("[defaults]\nheaders = { \"X-Account\" = \"1\", \"X-Site\" = \"nyc\" }\n" + kTarget +
                "headers = { \"x-site\" = \"lon\", \"X-New\" = \"n\" }\n"
                "[[target]]\nname = \"b\"\nuri = \"sip:x.example\"\n");
-  EXPECT_THAT(config.targets.at(0).headers,
+  EXPECT_THAT(config.targets.at(0).shared->headers,
               ElementsAre(Pair("X-Account", "1"), Pair("x-site", "lon"), Pair("X-New", "n")));
-  EXPECT_THAT(config.targets.at(1).headers,
+  EXPECT_THAT(config.targets.at(1).shared->headers,
               ElementsAre(Pair("X-Account", "1"), Pair("X-Site", "nyc")));
 }
 
@@ -401,7 +402,7 @@ TEST(ConfigHeaders, HeadersTheExporterWritesAreRefused) {
   }
   // Names that merely contain one are fine.
   EXPECT_EQ(only_target(parse_ok(kTarget + "headers = { \"X-Via\" = \"x\", k = \"s\" }\n"))
-                .headers.size(),
+                .shared->headers.size(),
             2u);
 }
 
@@ -437,7 +438,7 @@ TEST(ConfigHeaders, AtMostSixteen) {
   for (int i = 0; i < 16; ++i) sixteen += "X-" + std::to_string(i) + " = \"v\", ";
   sixteen.resize(sixteen.size() - 2);
   sixteen += " }\n";
-  EXPECT_EQ(only_target(parse_ok(kTarget + sixteen)).headers.size(), 16u);
+  EXPECT_EQ(only_target(parse_ok(kTarget + sixteen)).shared->headers.size(), 16u);
   std::string seventeen = sixteen;
   seventeen.insert(seventeen.size() - 3, ", X-16 = \"v\"");
   EXPECT_EQ(error_of(kTarget + seventeen),
@@ -451,16 +452,16 @@ TEST(ConfigHeaders, AtMostSixteen) {
 
 TEST(ConfigSource, AddressAndPort) {
   const TargetConfig none = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
-  EXPECT_EQ(none.source_address, "");
+  EXPECT_EQ(none.shared->source_address, "");
   EXPECT_EQ(none.source_port, 0);
   Config config = parse_ok(kTarget + "source_address = \"192.0.2.10\"\nsource_port = 5060\n");
-  EXPECT_EQ(only_target(config).source_address, "192.0.2.10");
+  EXPECT_EQ(only_target(config).shared->source_address, "192.0.2.10");
   EXPECT_EQ(only_target(config).source_port, 5060);
   config = parse_ok(target_with_uri("sip:[2001:db8::1]") + "source_address = \"2001:db8::10\"\n");
-  EXPECT_EQ(only_target(config).source_address, "2001:db8::10");
+  EXPECT_EQ(only_target(config).shared->source_address, "2001:db8::10");
   // A host name resolves to either family.
   config = parse_ok(target_with_uri("sip:x.example") + "source_address = \"::1\"\n");
-  EXPECT_EQ(only_target(config).source_address, "::1");
+  EXPECT_EQ(only_target(config).shared->source_address, "::1");
   EXPECT_EQ(only_target(parse_ok(kTarget + "source_port = 65535\n")).source_port, 65535);
   EXPECT_EQ(only_target(parse_ok(kTarget + "source_port = 1\n")).source_port, 1);
 }
@@ -504,7 +505,7 @@ TEST(ConfigTls, FilesAndNames) {
   Config config = parse_ok(target_with_uri("sips:edge.example.com") + "tls_ca_file = \"" + ca +
                            "\"\ntls_cert_file = \"" + cert + "\"\ntls_key_file = \"" + key +
                            "\"\ntls_server_name = \"sbc.carrier.example\"\n");
-  const TlsSettings& tls = only_target(config).tls;
+  const TlsSettings& tls = only_target(config).shared->tls;
   EXPECT_EQ(tls.ca_file, ca);
   EXPECT_EQ(tls.cert_file, cert);
   EXPECT_EQ(tls.key_file, key);
@@ -513,7 +514,7 @@ TEST(ConfigTls, FilesAndNames) {
   EXPECT_TRUE(config.warnings.empty());
   // No transport at all is fine too: RFC 3263 may choose TLS.
   config = parse_ok(target_with_uri("sip:edge.example.com") + "tls_ca_file = \"" + ca + "\"\n");
-  EXPECT_EQ(only_target(config).tls.ca_file, ca);
+  EXPECT_EQ(only_target(config).shared->tls.ca_file, ca);
 }
 
 TEST(ConfigTls, RelativePathsAreRelativeToTheConfigFile) {
@@ -521,10 +522,10 @@ TEST(ConfigTls, RelativePathsAreRelativeToTheConfigFile) {
   const std::string ca = files.write("ca.pem");
   const std::string text = kTarget + "tls_ca_file = \"ca.pem\"\n";
   Config config = parse_config(text, files.dir() + "/config.toml");
-  EXPECT_EQ(only_target(config).tls.ca_file, ca);
+  EXPECT_EQ(only_target(config).shared->tls.ca_file, ca);
   // Through load_config_file as well.
   std::ofstream(files.dir() + "/stx.toml") << text;
-  EXPECT_EQ(only_target(load_config_file(files.dir() + "/stx.toml")).tls.ca_file, ca);
+  EXPECT_EQ(only_target(load_config_file(files.dir() + "/stx.toml")).shared->tls.ca_file, ca);
 }
 
 TEST(ConfigTls, UnreadableFilesAreErrors) {
@@ -564,7 +565,7 @@ TEST(ConfigTls, CertificateAndKeyComeTogether) {
   // One in [defaults], the other in the target: together.
   Config config = parse_ok("[defaults]\ntls_cert_file = \"" + cert + "\"\ntls_key_file = \"" + key +
                            "\"\n" + kTarget);
-  EXPECT_EQ(only_target(config).tls.key_file, key);
+  EXPECT_EQ(only_target(config).shared->tls.key_file, key);
 }
 
 TEST(ConfigTls, TlsKeysNeedTls) {
@@ -603,7 +604,8 @@ TEST(ConfigTls, TlsKeysNeedTls) {
 }
 
 TEST(ConfigTls, ServerName) {
-  EXPECT_EQ(only_target(parse_ok(kTarget + "tls_server_name = \"SBC.Example\"\n")).tls.server_name,
+  EXPECT_EQ(only_target(parse_ok(kTarget + "tls_server_name = \"SBC.Example\"\n"))
+                .shared->tls.server_name,
             "SBC.Example");
   EXPECT_EQ(error_of(kTarget + "tls_server_name = \"203.0.113.7\"\n"),
             "config.toml:4:19: [[target]] #1 \"a\": tls_server_name: \"203.0.113.7\" is not a "
@@ -619,7 +621,7 @@ TEST(ConfigTls, ServerName) {
 
 TEST(ConfigTls, InsecureSkipVerifyWarnsNamingTheTarget) {
   Config config = parse_ok(kTarget + "tls_insecure_skip_verify = true\n");
-  EXPECT_TRUE(only_target(config).tls.insecure_skip_verify);
+  EXPECT_TRUE(only_target(config).shared->tls.insecure_skip_verify);
   EXPECT_THAT(config.warnings,
               ElementsAre("config.toml:4:28: [[target]] #1 \"a\": tls_insecure_skip_verify: TLS "
                           "certificate verification is off: anyone on the path can impersonate "
@@ -694,11 +696,11 @@ TEST(ConfigAuth, InlinePassword) {
   Config config =
       parse_ok(kTarget + "auth_user = \"trunk1\"\nauth_password = \"" + kSecret + "\"\n");
   const TargetConfig& t = only_target(config);
-  ASSERT_TRUE(t.auth.has_value());
-  EXPECT_EQ(t.auth->user, "trunk1");
-  EXPECT_EQ(t.auth->password, kSecret);
-  EXPECT_EQ(t.auth->password_env, "");
-  EXPECT_FALSE(only_target(parse_ok(kTarget)).auth.has_value());
+  ASSERT_TRUE(t.shared->auth.has_value());
+  EXPECT_EQ(t.shared->auth->user, "trunk1");
+  EXPECT_EQ(t.shared->auth->password, kSecret);
+  EXPECT_EQ(t.shared->auth->password_env, "");
+  EXPECT_FALSE(only_target(parse_ok(kTarget)).shared->auth.has_value());
 }
 
 TEST(ConfigAuth, PasswordFromTheEnvironment) {
@@ -706,9 +708,9 @@ TEST(ConfigAuth, PasswordFromTheEnvironment) {
   Config config =
       parse_ok(kTarget + "auth_user = \"trunk1\"\nauth_password_env = \"STX_TEST_SIP_PASSWORD\"\n");
   const TargetConfig& t = only_target(config);
-  ASSERT_TRUE(t.auth.has_value());
-  EXPECT_EQ(t.auth->password, kSecret);
-  EXPECT_EQ(t.auth->password_env, "STX_TEST_SIP_PASSWORD");
+  ASSERT_TRUE(t.shared->auth.has_value());
+  EXPECT_EQ(t.shared->auth->password, kSecret);
+  EXPECT_EQ(t.shared->auth->password_env, "STX_TEST_SIP_PASSWORD");
 }
 
 TEST(ConfigAuth, EnvironmentErrorsNameTheVariableOnly) {
@@ -756,11 +758,11 @@ TEST(ConfigAuth, TargetReplacesThePasswordSourceOfTheDefaults) {
   Config config = parse_ok(
       "[defaults]\nauth_user = \"u\"\nauth_password_env = \"STX_TEST_SIP_PASSWORD\"\n" + kTarget +
       "auth_password = \"inline\"\n[[target]]\nname = \"b\"\nuri = \"sip:x.example\"\n");
-  EXPECT_EQ(config.targets.at(0).auth->password, "inline");
-  EXPECT_EQ(config.targets.at(0).auth->password_env, "");
-  EXPECT_EQ(config.targets.at(1).auth->password, "from-env");
-  EXPECT_EQ(config.targets.at(1).auth->password_env, "STX_TEST_SIP_PASSWORD");
-  EXPECT_EQ(find_module(config, "default")->settings.auth->password, "from-env");
+  EXPECT_EQ(config.targets.at(0).shared->auth->password, "inline");
+  EXPECT_EQ(config.targets.at(0).shared->auth->password_env, "");
+  EXPECT_EQ(config.targets.at(1).shared->auth->password, "from-env");
+  EXPECT_EQ(config.targets.at(1).shared->auth->password_env, "STX_TEST_SIP_PASSWORD");
+  EXPECT_EQ(find_module(config, "default")->settings.shared->auth->password, "from-env");
 }
 
 TEST(ConfigAuth, UserValidation) {
@@ -772,9 +774,9 @@ TEST(ConfigAuth, UserValidation) {
   EXPECT_EQ(error_of(kTarget + "auth_user = 7\n"),
             "config.toml:4:13: [[target]] #1 \"a\": auth_user: expected a string, got integer");
   // Quotes and backslashes are fine: the Authorization header escapes them.
-  EXPECT_EQ(
-      only_target(parse_ok(kTarget + "auth_user = 'a\"b\\c'\nauth_password = \"p\"\n")).auth->user,
-      "a\"b\\c");
+  EXPECT_EQ(only_target(parse_ok(kTarget + "auth_user = 'a\"b\\c'\nauth_password = \"p\"\n"))
+                .shared->auth->user,
+            "a\"b\\c");
 }
 
 TEST(ConfigAuth, ThePasswordIsNeverInAMessage) {
@@ -875,20 +877,20 @@ auth_trusted_hosts = ["127.0.0.1"]
   EXPECT_EQ(s.transport, Transport::tcp);
   EXPECT_EQ(s.probe, ProbeAddresses::first);
   EXPECT_EQ(s.up_when, UpWhen::all);
-  EXPECT_EQ(s.to, "sip:+15551234567@carrier.example");
-  EXPECT_EQ(s.contact, "sip:probe@198.51.100.7");
-  EXPECT_EQ(s.ruri_user, "+15551234567");
-  EXPECT_THAT(s.headers, ElementsAre(Pair("X-Account", "42")));
-  EXPECT_EQ(s.source_address, "127.0.0.1");
+  EXPECT_EQ(s.shared->to, "sip:+15551234567@carrier.example");
+  EXPECT_EQ(s.shared->contact, "sip:probe@198.51.100.7");
+  EXPECT_EQ(s.shared->ruri_user, "+15551234567");
+  EXPECT_THAT(s.shared->headers, ElementsAre(Pair("X-Account", "42")));
+  EXPECT_EQ(s.shared->source_address, "127.0.0.1");
   EXPECT_EQ(s.source_port, 5070);
-  ASSERT_TRUE(s.auth.has_value());
-  EXPECT_EQ(s.auth->password, kSecret);
+  ASSERT_TRUE(s.shared->auth.has_value());
+  EXPECT_EQ(s.shared->auth->password, kSecret);
 
   TargetConfig target = target_for_probe(*find_module(config, "carrier"), "sip:127.0.0.1:5080");
   EXPECT_EQ(target.transport, Transport::tcp);
-  EXPECT_EQ(target.ruri_user, "+15551234567");
-  EXPECT_EQ(target.auth, s.auth);
-  EXPECT_EQ(target.headers, s.headers);
+  EXPECT_EQ(target.shared->ruri_user, "+15551234567");
+  EXPECT_EQ(target.shared->auth, s.shared->auth);
+  EXPECT_EQ(target.shared->headers, s.shared->headers);
 }
 
 TEST(ConfigModuleSettings, ModuleErrorsUseTheSameValidators) {
@@ -936,11 +938,12 @@ TEST(TargetForProbeTransport, ConflictsWithTheModule) {
   EXPECT_EQ(probe_error_of(*find_module(config, "tls"), "sip:x.example;transport=udp"),
             "target \"sip:x.example;transport=udp\": the transport is \"udp\", but TLS settings "
             "need transport \"tls\" or \"wss\" (module \"tls\")");
-  EXPECT_EQ(target_for_probe(*find_module(config, "tls"), "sips:x.example").tls.ca_file, ca);
+  EXPECT_EQ(target_for_probe(*find_module(config, "tls"), "sips:x.example").shared->tls.ca_file,
+            ca);
   EXPECT_EQ(probe_error_of(*find_module(config, "v4"), "sip:[::1]:5060"),
             "target \"sip:[::1]:5060\": source_address \"127.0.0.1\" is IPv4 but the URI host "
             "\"::1\" is IPv6 (module \"v4\")");
-  EXPECT_EQ(target_for_probe(*find_module(config, "v4"), "sip:127.0.0.2").source_address,
+  EXPECT_EQ(target_for_probe(*find_module(config, "v4"), "sip:127.0.0.2").shared->source_address,
             "127.0.0.1");
 }
 

@@ -76,7 +76,7 @@ std::string reply(const std::string& req, int code, const std::string& extra = "
 TargetConfig target(std::uint16_t port, milliseconds interval = milliseconds(60000),
                     milliseconds timeout = milliseconds(3000)) {
   TargetConfig t = test_target("sip:127.0.0.1:" + std::to_string(port), interval, timeout);
-  t.user_agent = "test";
+  t.shared.edit().user_agent = "test";
   return t;
 }
 
@@ -194,7 +194,7 @@ TEST(Engine, HealthyCodesDecideSuccess) {
   ManualClock clock;
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
-  t.healthy_codes.codes.push_back(404);
+  t.shared.edit().healthy_codes.codes.push_back(404);
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
@@ -416,10 +416,10 @@ TEST(EngineIdentity, ConfiguredHeadersShapeTheRequest) {
   ManualClock clock;
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
-  t.ruri_user = "ping";
-  t.to = "sip:trunk@example.test";
-  t.contact = "sip:sbc1.example.test:5061;transport=tls";
-  t.headers = {{"X-Probe", "1"}, {"X-Account", "pbx01"}};
+  t.shared.edit().ruri_user = "ping";
+  t.shared.edit().to = "sip:trunk@example.test";
+  t.shared.edit().contact = "sip:sbc1.example.test:5061;transport=tls";
+  t.shared.edit().headers = {{"X-Probe", "1"}, {"X-Account", "pbx01"}};
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   const std::string port = std::to_string(peer.port());
@@ -453,7 +453,7 @@ TEST(EngineIdentity, DigestChallengeIsAnsweredOnce) {
   ManualClock clock;
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
-  t.auth = DigestCredentials{"probe", "s3cret", ""};
+  t.shared.edit().auth = DigestCredentials{"probe", "s3cret", ""};
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
@@ -482,7 +482,7 @@ TEST(EngineIdentity, ProxyChallengeGetsProxyAuthorizationAndASecondChallengeIsFi
   ManualClock clock;
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
-  t.auth = DigestCredentials{"probe", "wrong", ""};
+  t.shared.edit().auth = DigestCredentials{"probe", "wrong", ""};
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
@@ -530,8 +530,8 @@ TEST(EngineRegister, DigestAnsweredForRegisterAndBindingsReachTheSink) {
   std::string error;
   t.parsed_uri = *parse_sip_uri(t.uri, &error);
   t.method = ProbeMethod::register_;
-  t.aor = "sip:pbx01@example.test";
-  t.auth = DigestCredentials{"pbx01", "s3cret", ""};
+  t.shared.edit().aor = "sip:pbx01@example.test";
+  t.shared.edit().auth = DigestCredentials{"pbx01", "s3cret", ""};
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
@@ -563,7 +563,7 @@ TEST(EngineRegister, ASecondChallengeIsReasonAuthWithTheCodeRecorded) {
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.method = ProbeMethod::register_;
-  t.auth = DigestCredentials{"pbx01", "wrong", ""};
+  t.shared.edit().auth = DigestCredentials{"pbx01", "wrong", ""};
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
   ASSERT_EQ(sink.finished.size(), 1u);
@@ -593,11 +593,11 @@ TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig ok = target(peer.port());
   ok.name = "fixed";
-  ok.source_address = "127.0.0.1";
+  ok.shared.edit().source_address = "127.0.0.1";
   ok.source_port = free_port;
   TargetConfig bad = target(peer.port());
   bad.name = "busy";
-  bad.source_address = "127.0.0.1";
+  bad.shared.edit().source_address = "127.0.0.1";
   bad.source_port = busy.local_endpoint().port();
   engine.start({ok, bad}, false);
   run_until(io, clock, [&] { return sink.finished.size() >= 2; });

@@ -335,7 +335,7 @@ TEST(ExchangesWebSocket, UpgradeHostAndPathAndInvalidViaAndContactPerConnection)
   Rig rig;
   ProbeTarget t = probe_target(Transport::ws, 8080);
   auto cfg = std::make_shared<TargetConfig>(*t.cfg);
-  cfg->ws_path = "/sip";
+  cfg->shared.edit().ws_path = "/sip";
   t.cfg = cfg;
   rig.exchanges.open(0, 1, t, loopback(8080, Transport::ws));
   rig.exchanges.start(0, rig.clock.now(), rig.clock.now() + seconds(5));

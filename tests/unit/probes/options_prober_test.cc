@@ -12,10 +12,10 @@ namespace {
 TargetConfig config() {
   TargetConfig t;
   t.uri = "sip:trunk.example.com";
-  t.from = "sip:prober@example.com";
-  t.user_agent = "ua/1";
-  t.healthy_codes.classes[2] = true;
-  t.healthy_codes.codes = {404};
+  t.shared.edit().from = "sip:prober@example.com";
+  t.shared.edit().user_agent = "ua/1";
+  t.shared.edit().healthy_codes.classes[2] = true;
+  t.shared.edit().healthy_codes.codes = {404};
   return t;
 }
 
@@ -56,8 +56,8 @@ TEST(OptionsProber, WritesTheRequestFromTheExchangeContext) {
 
 TEST(OptionsProber, ConfiguredToAndContactWinAndCredentialsAreWritten) {
   TargetConfig cfg = config();
-  cfg.to = "sip:other@example.com";
-  cfg.contact = "sip:fixed@198.51.100.1";
+  cfg.shared.edit().to = "sip:other@example.com";
+  cfg.shared.edit().contact = "sip:fixed@198.51.100.1";
   RequestContext c = context(cfg);
   c.authorization_name = "Proxy-Authorization";
   c.authorization_value = "Digest username=\"u\"";

@@ -25,8 +25,8 @@ inline TargetConfig test_target(const std::string& uri, std::chrono::millisecond
   t.parsed_uri = *parse_sip_uri(t.uri, &err);
   t.interval = interval;
   t.timeout = timeout;
-  t.healthy_codes.classes[2] = true;
-  t.from = "sip:prober@localhost";
+  t.shared.edit().healthy_codes.classes[2] = true;
+  t.shared.edit().from = "sip:prober@localhost";
   return t;
 }
 

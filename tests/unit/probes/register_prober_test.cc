@@ -15,11 +15,11 @@ TargetConfig config() {
   t.uri = "sip:pbx01@registrar.example.com:5070;transport=tcp";
   std::string error;
   t.parsed_uri = *parse_sip_uri(t.uri, &error);
-  t.from = "sip:pbx01@example.com";
-  t.user_agent = "ua/1";
+  t.shared.edit().from = "sip:pbx01@example.com";
+  t.shared.edit().user_agent = "ua/1";
   t.method = ProbeMethod::register_;
-  t.healthy_codes.classes[2] = true;
-  t.healthy_codes.codes = {404};
+  t.shared.edit().healthy_codes.classes[2] = true;
+  t.shared.edit().healthy_codes.codes = {404};
   return t;
 }
 
@@ -56,15 +56,15 @@ TEST(RegisterProber, RequestUriIsTheRegistrarWithoutUserPart) {
   EXPECT_EQ(RegisterProber().request_uri(cfg), "sip:registrar.example.com:5070;transport=tcp");
   // The OPTIONS prober keeps the URI (with ruri_user when set).
   EXPECT_EQ(prober_for(ProbeMethod::options).request_uri(cfg), cfg.uri);
-  cfg.ruri_user = "+15550100";
+  cfg.shared.edit().ruri_user = "+15550100";
   EXPECT_EQ(prober_for(ProbeMethod::options).request_uri(cfg),
             "sip:+15550100@registrar.example.com:5070;transport=tcp");
 }
 
 TEST(RegisterProber, WritesAFetchToTheAddressOfRecord) {
   TargetConfig cfg = config();
-  cfg.contact = "sip:configured@198.51.100.1";  // never sent in a REGISTER
-  cfg.to = "sip:ignored@example.com";           // To is the AOR
+  cfg.shared.edit().contact = "sip:configured@198.51.100.1";  // never sent in a REGISTER
+  cfg.shared.edit().to = "sip:ignored@example.com";           // To is the AOR
   const std::string ruri = RegisterProber().request_uri(cfg);
   std::string out;
   RegisterProber().write_request(context(cfg, ruri), out);
@@ -76,7 +76,7 @@ TEST(RegisterProber, WritesAFetchToTheAddressOfRecord) {
   EXPECT_EQ(out.find("Contact"), std::string::npos) << out;
   EXPECT_EQ(out.find("Expires"), std::string::npos) << out;
 
-  cfg.aor = "sip:pbx02@carrier.example";
+  cfg.shared.edit().aor = "sip:pbx02@carrier.example";
   RegisterProber().write_request(context(cfg, ruri), out);
   EXPECT_NE(out.find("\r\nTo: <sip:pbx02@carrier.example>\r\n"), std::string::npos) << out;
 }
@@ -93,8 +93,8 @@ TEST(RegisterProber, WritesCredentialsWhenAnsweringAChallenge) {
 
 TEST(RegisterProber, A2xxIsHealthyAndCarriesTheBindingCount) {
   TargetConfig cfg = config();
-  cfg.healthy_codes = HealthyCodes{};  // a 2xx is healthy whatever healthy_codes says
-  cfg.healthy_codes.codes = {404};
+  cfg.shared.edit().healthy_codes = HealthyCodes{};  // a 2xx is healthy whatever healthy_codes says
+  cfg.shared.edit().healthy_codes.codes = {404};
   for (const int code : {200, 202}) {
     const Judgement j = judge(cfg, code, 2);
     EXPECT_TRUE(j.healthy) << code;
