@@ -160,7 +160,7 @@ void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
   s->transport = transport_label(t);
   s->bounds = buckets_;
   s->rtt_buckets = std::make_unique<Cell<std::uint64_t>[]>(buckets_->size() + 1);
-  s->calls = t.method == ProbeMethod::invite;
+  if (t.method == ProbeMethod::invite) s->calls = std::make_unique<TargetSeries::CallSeries>();
   std::lock_guard lock(mu_);
   if (targets_.size() <= slot) targets_.resize(slot + 1);
   targets_[slot] = std::move(s);
@@ -206,10 +206,15 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     s.rtt_buckets[static_cast<std::size_t>(bucket)].add(1);
     s.rtt_sum.add(rtt);
     s.last_rtt.set(rtt);
-    sanitize_label_value(r.server, server_scratch_);  // reused buffer: no allocation per probe
-    if (s.server != server_scratch_) {
+    // Most servers send the same clean header every time: compared as it is, no copy.
+    std::string_view server = r.server;
+    if (!is_clean_label_value(server)) {
+      sanitize_label_value(server, server_scratch_);  // reused buffer: no allocation per probe
+      server = server_scratch_;
+    }
+    if (s.server != server) {
       std::lock_guard lock(mu_);
-      s.server = server_scratch_;
+      s.server = server;
     }
   }
   // No final response, or (auth, no_binding) a final response the prober judged a failure.
@@ -219,13 +224,13 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     }
   }
   if (r.contacts) s.contacts.set(*r.contacts);
-  if (r.post_dial_delay && s.calls) {
+  if (r.post_dial_delay && s.calls != nullptr) {
     const double pdd = seconds(*r.post_dial_delay);
     const auto* end = std::end(kPostDialDelayBuckets);
     const auto bucket = std::lower_bound(std::begin(kPostDialDelayBuckets), end, pdd) -
                         std::begin(kPostDialDelayBuckets);
-    s.pdd_buckets[static_cast<std::size_t>(bucket)].add(1);
-    s.pdd_sum.add(pdd);
+    s.calls->pdd_buckets[static_cast<std::size_t>(bucket)].add(1);
+    s.calls->pdd_sum.add(pdd);
   }
   s.last_code.set(r.status_code);
   s.retry_after.set(r.status_code != 0 && r.retry_after ? *r.retry_after : 0);
@@ -274,13 +279,13 @@ void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
   if (info.version.empty()) return;  // the handshake failed: no version or cipher to show
   std::string version = sanitize_label_value(info.version);
   std::string cipher = sanitize_label_value(info.cipher);
-  if (version == a.tls_version && cipher == a.tls_cipher) return;
-  std::string labels =
-      with_label(with_label(a.labels, kCipherLabel, cipher), kVersionLabel, version);
+  if (a.tls != nullptr && version == a.tls->version && cipher == a.tls->cipher) return;
+  auto tls = std::make_unique<AddressSeries::TlsSeries>();
+  tls->labels = with_label(with_label(a.labels, kCipherLabel, cipher), kVersionLabel, version);
+  tls->version = std::move(version);
+  tls->cipher = std::move(cipher);
   std::lock_guard lock(mu_);
-  a.tls_version = std::move(version);
-  a.tls_cipher = std::move(cipher);
-  a.tls_labels = std::move(labels);
+  a.tls = std::move(tls);
 }
 
 void Metrics::keepalive_finished(std::size_t address, bool ok) {
@@ -468,8 +473,8 @@ void Metrics::Scrape<W>::plan_targets() {
   over(targets, FamilyId::post_dial_delay,
        [names = HistogramNames(family(FamilyId::post_dial_delay).name), les = std::move(les)](
            auto& w, const S& s) {
-         if (!s.calls) return;
-         write_histogram(w, names, s.labels, s.pdd_buckets, s.pdd_sum.get(), les,
+         if (s.calls == nullptr) return;
+         write_histogram(w, names, s.labels, s.calls->pdd_buckets, s.calls->pdd_sum.get(), les,
                          kPostDialDelayBuckets);
        });
 }
@@ -492,7 +497,7 @@ void Metrics::Scrape<W>::plan_addresses() {
     }
   });
   over(addresses, FamilyId::tls_info, [](auto& w, const A& a) {
-    if (!a.tls_labels.empty()) w.sample(a.tls_labels, 1.0);
+    if (a.tls != nullptr) w.sample(a.tls->labels, 1.0);
   });
   over(addresses, FamilyId::keepalives, [](auto& w, const A& a) {
     if (!a.has_keepalives.load(std::memory_order_acquire)) return;
@@ -522,6 +527,17 @@ std::string Metrics::sanitize_label_value(std::string_view v) {
   std::string out;
   sanitize_label_value(v, out);
   return out;
+}
+
+bool Metrics::is_clean_label_value(std::string_view v) {
+  if (v.size() > kMaxServerLabel || v.starts_with(' ') || v.ends_with(' ')) return false;
+  char previous = 'x';
+  for (const char c : v) {
+    // Printable ASCII, and no run of spaces, which sanitize_label_value would fold.
+    if (c < ' ' || c > '~' || (c == ' ' && previous == ' ')) return false;
+    previous = c;
+  }
+  return true;
 }
 
 void Metrics::sanitize_label_value(std::string_view v, std::string& out) {

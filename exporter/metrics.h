@@ -106,6 +106,8 @@ class Metrics {
   // Bounded, printable form of a peer-supplied header for use as a label value.
   static std::string sanitize_label_value(std::string_view v);
   static void sanitize_label_value(std::string_view v, std::string& out);
+  // Whether sanitize_label_value would return `v` unchanged.
+  static bool is_clean_label_value(std::string_view v);
 
  private:
   // Per-target and per-address series are plain values with their label set rendered once:
@@ -123,9 +125,12 @@ class Metrics {
     Cell<std::uint8_t> health;      // Health
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
     Cell<double> contacts{kNoRtt};  // as last_rtt: no series until a prober counts bindings
-    bool calls = false;             // method invite: it has a post-dial delay histogram
-    std::array<Cell<std::uint64_t>, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;
-    Cell<double> pdd_sum;
+    // Method invite only: the post-dial delay histogram (other targets have no series).
+    struct CallSeries {
+      std::array<Cell<std::uint64_t>, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;
+      Cell<double> pdd_sum;
+    };
+    std::unique_ptr<CallSeries> calls;
     Cell<std::uint64_t> success, failure, state_changes;
     std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
     std::vector<std::pair<int, Cell<std::uint64_t>>> responses;  // by code; grows under mu_
@@ -140,8 +145,12 @@ class Metrics {
     Cell<double> last_rtt{kNoRtt};  // as the target's
     Cell<double> cert_expiry;       // valid once has_cert_expiry
     std::atomic<bool> has_cert_expiry{false};
-    std::string tls_labels;  // labels, version and cipher; empty until a handshake; under mu_
-    std::string tls_version, tls_cipher;
+    // After a handshake only (TLS addresses), set under mu_.
+    struct TlsSeries {
+      std::string labels;  // the address's labels, version and cipher
+      std::string version, cipher;
+    };
+    std::unique_ptr<TlsSeries> tls;
     Cell<std::uint64_t> keepalive_ok, keepalive_failed;
     std::atomic<bool> has_keepalives{false};
   };

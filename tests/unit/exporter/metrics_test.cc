@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -296,6 +297,21 @@ TEST(Metrics, ServerLabelIsBoundedAndPrintable) {
   EXPECT_EQ(Metrics::sanitize_label_value("  Kamailio\t(5.6)\r\n x  "), "Kamailio (5.6) x");
   EXPECT_EQ(Metrics::sanitize_label_value(std::string("a\0b\x7f\xff", 5)), "a?b??");
   EXPECT_EQ(Metrics::sanitize_label_value(std::string(1000, 'x')).size(), 128u);
+}
+
+// The per-probe shortcut: a value is "clean" exactly when sanitising leaves it as it is.
+TEST(Metrics, CleanLabelValuesAreThoseSanitisingLeavesAlone) {
+  const std::string alphabet("ab ~\t\r\n\x7f\x01\xc3", 10);
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    std::string v(rng() % 12, 'a');
+    for (char& c : v) c = alphabet[rng() % alphabet.size()];
+    EXPECT_EQ(Metrics::is_clean_label_value(v), Metrics::sanitize_label_value(v) == v)
+        << testing::PrintToString(v);
+  }
+  EXPECT_TRUE(Metrics::is_clean_label_value("Kamailio (5.6.4 (x86_64/linux))"));
+  EXPECT_TRUE(Metrics::is_clean_label_value(std::string(128, 'x')));
+  EXPECT_FALSE(Metrics::is_clean_label_value(std::string(129, 'x')));
 }
 
 }  // namespace
