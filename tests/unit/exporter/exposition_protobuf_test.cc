@@ -21,6 +21,7 @@
 #include "exporter/web.h"
 #include "metrics.pb.h"
 #include "tests/unit/exporter/probe_results.h"
+#include "tests/unit/exporter/two_targets.h"
 
 namespace stx {
 namespace {
@@ -76,33 +77,7 @@ struct Families {
   std::map<std::string, pb::MetricFamily> by_name;
 };
 
-Config two_targets_config() {
-  return parse_config(R"(
-[[target]]
-name = "a"
-uri = "sip:192.0.2.1:5060"
-labels = { carrier = "acme" }
-[[target]]
-name = "b"
-uri = "sip:192.0.2.2"
-)",
-                      "test.toml");
-}
-
-struct TwoTargets {
-  Config config = two_targets_config();
-  Metrics m{config};
-  TwoTargets() {
-    m.add_target(0, config.targets[0]);
-    m.add_target(1, config.targets[1]);
-  }
-  void answer(std::size_t target, microseconds rtt) {
-    TargetState s;
-    ProbeResult r = answered(200, milliseconds(0), "");
-    r.rtt = rtt;
-    m.probe_finished(target, r, s.record(true, 1, 1), s, 1);
-  }
-};
+using test::TwoTargets;
 
 // Family names in the text's TYPE lines.
 std::set<std::string> text_families(const std::string& text) {

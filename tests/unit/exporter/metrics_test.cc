@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "tests/unit/exporter/probe_results.h"
+#include "tests/unit/exporter/two_targets.h"
 
 namespace stx {
 namespace {
@@ -15,29 +16,8 @@ namespace {
 using std::chrono::milliseconds;
 using test::answered;
 
-// `exporter_table`: an [exporter] table put before the targets.
-Config two_targets_config(const std::string& exporter_table = "") {
-  return parse_config(exporter_table + R"(
-[[target]]
-name = "a"
-uri = "sip:192.0.2.1:5060"
-labels = { carrier = "acme" }
-[[target]]
-name = "b"
-uri = "sip:192.0.2.2"
-)",
-                      "test.toml");
-}
-
-// Metrics with the two targets added at slots 0 and 1, as the engine would.
-struct TwoTargets {
-  Config config = two_targets_config();
-  Metrics m{config};
-  TwoTargets() {
-    m.add_target(0, config.targets[0]);
-    m.add_target(1, config.targets[1]);
-  }
-};
+using test::two_targets_config;
+using test::TwoTargets;
 
 bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
