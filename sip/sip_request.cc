@@ -20,6 +20,7 @@ struct LengthSink {
 struct BufferSink {
   char* at;
   void append(std::string_view s) {
+    if (s.empty()) return;  // an empty view may have no data pointer, which memcpy forbids
     std::memcpy(at, s.data(), s.size());
     at += s.size();
   }
