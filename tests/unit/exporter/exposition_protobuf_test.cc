@@ -77,6 +77,7 @@ struct Families {
   std::map<std::string, pb::MetricFamily> by_name;
 };
 
+using test::escaped_target_config;
 using test::TwoTargets;
 
 // Family names in the text's TYPE lines.
@@ -219,13 +220,7 @@ TEST(ExpositionProtobuf, FamilyWriterPlacesTheExtraLabelInKeyOrder) {
 }
 
 TEST(ExpositionProtobuf, EscapedLabelValuesComeBackRaw) {
-  Config config = parse_config(R"(
-[[target]]
-name = "q\"uote"
-uri = "sip:192.0.2.1"
-labels = { zone = "back\\slash", app = "x" }
-)",
-                               "test.toml");
+  Config config = escaped_target_config();
   Metrics m(config);
   m.add_target(0, config.targets[0]);
   const Families p(read_all(*m.scrape_protobuf()));

@@ -16,6 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 using test::answered;
 
+using test::escaped_target_config;
 using test::two_targets_config;
 using test::TwoTargets;
 
@@ -257,13 +258,7 @@ TEST(Metrics, AddressTlsAndKeepaliveSeries) {
 }
 
 TEST(Metrics, LabelValuesAreEscapedAndSorted) {
-  Config config = parse_config(R"(
-[[target]]
-name = "q\"uote"
-uri = "sip:192.0.2.1"
-labels = { zone = "back\\slash", app = "x" }
-)",
-                               "test.toml");
+  Config config = escaped_target_config();
   Metrics m(config);
   m.add_target(0, config.targets[0]);
   const std::string t = m.serialize();

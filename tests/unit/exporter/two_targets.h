@@ -25,6 +25,17 @@ uri = "sip:192.0.2.2"
                       "test.toml");
 }
 
+// One target whose name and labels need escaping in the text exposition.
+inline Config escaped_target_config() {
+  return parse_config(R"(
+[[target]]
+name = "q\"uote"
+uri = "sip:192.0.2.1"
+labels = { zone = "back\\slash", app = "x" }
+)",
+                      "test.toml");
+}
+
 // The two targets added at slots 0 and 1, as the engine would.
 struct TwoTargets {
   Config config = two_targets_config();
