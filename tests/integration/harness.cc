@@ -209,6 +209,44 @@ std::string describe_wait_status(int status) {
   return "wait status " + std::to_string(status);
 }
 
+namespace {
+
+// The group the reaper process kills; a static for its signal handler (set after fork).
+volatile sig_atomic_t g_reaped_group = 0;
+
+void kill_reaped_group(int /*sig*/) {
+  ::kill(-static_cast<pid_t>(g_reaped_group), SIGKILL);
+  ::_exit(0);
+}
+
+}  // namespace
+
+// PR_SET_PDEATHSIG reaches only the direct child, so a peer that forks workers (Kamailio)
+// would leave them running when this test process dies without its destructors, as a
+// sanitizer's exit or an abort does. A small process of ours, told of our death by its own
+// PR_SET_PDEATHSIG, kills the whole group then.
+pid_t spawn_group_reaper(pid_t group) {
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid != 0) return pid;
+  // Only async-signal-safe calls from here: the test process may have other threads.
+  // It holds no copy of the test's descriptors, so closing a socket there still closes it.
+  ::close_range(3, ~0U, 0);
+  g_reaped_group = group;
+  struct sigaction on_term {};
+  on_term.sa_handler = kill_reaped_group;
+  ::sigaction(SIGTERM, &on_term, nullptr);
+  sigset_t only_term;
+  sigfillset(&only_term);
+  sigdelset(&only_term, SIGTERM);
+  sigdelset(&only_term, SIGKILL);
+  ::sigprocmask(SIG_SETMASK, &only_term, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) kill_reaped_group(0);
+  for (;;) ::pause();
+}
+
 Process::Process(std::string name, std::vector<std::string> argv, const fs::path& log_dir,
                  ProcessOptions options)
     : name_(std::move(name)),
@@ -285,6 +323,14 @@ Process::Process(std::string name, std::vector<std::string> argv, const fs::path
     throw std::runtime_error("Process " + name_ + ": cannot start " + exe_path + ": " +
                              errno_text(child_errno));
   }
+  reaper_pid_ = spawn_group_reaper(pid_);
+}
+
+void Process::stop_reaper() {
+  if (reaper_pid_ <= 0) return;
+  ::kill(reaper_pid_, SIGKILL);
+  ::waitpid(reaper_pid_, nullptr, 0);
+  reaper_pid_ = -1;
 }
 
 std::optional<std::string> sanitizer_report(std::string_view stderr_text, std::size_t lines) {
@@ -310,6 +356,7 @@ Process::~Process() {
     } catch (...) {
     }
   }
+  stop_reaper();
   if (auto report = sanitizer_report(read_file(stderr_path_))) {
     ADD_FAILURE() << name_ << " (" << status_text() << ") reported a sanitizer error in "
                   << stderr_path_.string() << ":\n"

@@ -110,6 +110,7 @@ class Process {
 
  private:
   void kill_group(int sig);
+  void stop_reaper();
   std::string status_text() const;
 
   std::string name_;
@@ -118,6 +119,8 @@ class Process {
   std::filesystem::path stderr_path_;
   bool report_on_failure_ = true;
   pid_t pid_ = -1;
+  // Kills the group if this test process dies without running ~Process (harness.cc).
+  pid_t reaper_pid_ = -1;
   std::optional<int> status_;
 };
 

@@ -4,6 +4,9 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "harness.h"
 
 namespace stx::it {
@@ -58,6 +61,41 @@ TEST(SanitizerReportTest, ChildThatReportsFailsTheTestWhenItsProcessIsDestroyed)
   Process quiet("quiet-child", {"sh", "-c", "echo 'level=info msg=ok' >&2"}, dir.path());
   ASSERT_TRUE(quiet.wait_exit(10s));
   EXPECT_FALSE(sanitizer_report(quiet.stderr_text()));
+}
+
+// A process exists and is not a zombie (an orphan's zombie may wait for a reaper that is slow).
+bool alive(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+// A sanitizer ends a test process with _exit, without ~Process: the peer's own forked
+// children (Kamailio's workers) must not outlive it.
+TEST(ProcessTest, PeersChildrenDieWithATestProcessThatSkipsItsDestructors) {
+  TempDir dir;
+  const std::filesystem::path grandchild_file = dir.path() / "grandchild.pid";
+  const pid_t test_process = ::fork();
+  ASSERT_GE(test_process, 0);
+  if (test_process == 0) {
+    try {
+      Process peer("forking-peer",
+                   {"sh", "-c", "sleep 60 & echo $! > " + grandchild_file.string() + "; wait"},
+                   dir.path());
+      wait_until(10s, [&] { return !read_file(grandchild_file).empty(); });
+      ::_exit(1);  // as a sanitizer's exit: ~Process does not run
+    } catch (...) {
+    }
+    ::_exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(test_process, &status, 0), test_process);
+  const std::string text = read_file(grandchild_file);
+  ASSERT_FALSE(text.empty()) << "the peer did not start its child";
+  const pid_t grandchild = std::stoi(text);
+  const bool gone = wait_until(10s, [&] { return !alive(grandchild); });
+  if (!gone) ::kill(grandchild, SIGKILL);
+  EXPECT_TRUE(gone) << "the peer's child " << grandchild << " outlived the test process";
 }
 
 }  // namespace
