@@ -28,11 +28,17 @@ double unix_now() {
 Reporter::Reporter(Metrics& metrics, StatusBoard& board, Logger& log)
     : metrics_(metrics), board_(board), log_(log) {}
 
-void Reporter::target_added(std::size_t target, const TargetConfig& config) {
+void Reporter::target_added(std::size_t target, const std::shared_ptr<const TargetConfig>& config) {
   if (targets_.size() <= target) targets_.resize(target + 1);
-  targets_[target] = Known{config.name};
-  metrics_.add_target(target, config);
+  targets_[target] = config;
+  metrics_.add_target(target, *config);
   board_.add_target(target, config);
+}
+
+const std::string& Reporter::name_of(std::size_t target) const {
+  static const std::string kNone;
+  const Known& known = targets_.at(target);
+  return known ? known->name : kNone;
 }
 
 void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
@@ -52,8 +58,7 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
   const double now = unix_now();
   metrics_.probe_finished(target, r, change, state, now);
   board_.record(target, r, state, change, now);
-  Known& known = targets_.at(target);
-  const std::string& name = known.name;
+  const std::string& name = name_of(target);
   if (log_.enabled(LogLevel::debug)) {
     log_.log(LogLevel::debug, "probe finished",
              {{"target", name},
@@ -96,7 +101,7 @@ void Reporter::address_finished(std::size_t target, std::size_t address, const P
   board_.record_address(target, address, r, state);
   if (change.is_transition()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "address state changed",
-             {{"target", targets_.at(target).name},
+             {{"target", name_of(target)},
               {"address", addresses_.at(address).label},
               {"to", std::string(to_string(change.to))},
               {"reason", reason_of(r)},
@@ -114,7 +119,7 @@ void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool 
   metrics_.keepalive_finished(address, ok);
   if (!ok) {
     log_.log(LogLevel::warn, "keepalive got no pong; connection closed",
-             {{"target", targets_.at(target).name}, {"address", addresses_.at(address).label}});
+             {{"target", name_of(target)}, {"address", addresses_.at(address).label}});
   }
 }
 
@@ -129,18 +134,18 @@ void Reporter::address_paused(std::size_t target, std::size_t address, std::chro
   known.pause = pause;
   if (pause.count() > 0) {
     log_.log(LogLevel::info, "peer sent Retry-After; no probe to this address until it passes",
-             {{"target", targets_.at(target).name},
+             {{"target", name_of(target)},
               {"address", known.label},
               {"retry_after_seconds", std::to_string(pause.count())}});
   } else {
     log_.log(LogLevel::info, "peer no longer sends Retry-After; probing as usual",
-             {{"target", targets_.at(target).name}, {"address", known.label}});
+             {{"target", name_of(target)}, {"address", known.label}});
   }
 }
 
 void Reporter::location_failed(std::size_t target, std::string_view error) {
   log_.log(LogLevel::warn, "DNS refresh failed; keeping the previous answer",
-           {{"target", targets_.at(target).name}, {"error", std::string(error)}});
+           {{"target", name_of(target)}, {"error", std::string(error)}});
 }
 
 void Reporter::unmatched_response(std::string_view why, const DropOrigin& origin) {

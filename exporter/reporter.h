@@ -1,6 +1,7 @@
 #pragma once
 // The engine's ProbeSink in the exporter: every result goes to metrics and the status board;
 // state changes and (at debug) every probe go to the log.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ class Reporter : public ProbeSink {
  public:
   Reporter(Metrics& metrics, StatusBoard& board, Logger& log);
 
-  void target_added(std::size_t target, const TargetConfig& config) override;
+  void target_added(std::size_t target, const std::shared_ptr<const TargetConfig>& config) override;
   void target_removed(std::size_t target, bool probe_in_flight) override;
   void probe_started(std::size_t target) override;
   void schedule_lateness(std::chrono::nanoseconds late) override;
@@ -34,11 +35,11 @@ class Reporter : public ProbeSink {
   void location_failed(std::size_t target, std::string_view error) override;
 
  private:
+  const std::string& name_of(std::size_t target) const;  // "" once removed
   void log_drop(std::string_view msg, std::string_view why, const DropOrigin& origin);
 
-  struct Known {
-    std::string name;
-  };
+  // The target's configuration, shared with the checker: its name for the log.
+  using Known = std::shared_ptr<const TargetConfig>;
   struct KnownAddress {
     std::string label;
     std::chrono::seconds pause{0};  // the last Retry-After pause logged

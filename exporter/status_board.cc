@@ -21,11 +21,9 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 
 }  // namespace
 
-void StatusBoard::add_target(std::size_t slot, const TargetConfig& target) {
+void StatusBoard::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
   auto e = std::make_unique<Entry>();
-  e->name = target.name;
-  e->labels = target.labels;
-  e->uri = target.uri;
+  e->config = std::move(target);
   std::lock_guard lock(mu_);
   if (entries_.size() <= slot) entries_.resize(slot + 1);
   entries_[slot] = std::move(e);
@@ -151,9 +149,9 @@ AddressStatus StatusBoard::export_address(const Address& a) {
 
 TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) const {
   TargetStatus s;
-  s.name = e.name;
-  s.labels = e.labels;
-  s.uri = e.uri;
+  s.name = e.config->name;
+  s.labels = e.config->labels;
+  s.uri = e.config->uri;
   s.state = to_string(e.state);
   s.last_code = e.last_code;
   s.last_rtt_seconds = e.last_rtt_seconds;
@@ -216,7 +214,7 @@ StatusSnapshot StatusBoard::snapshot_of(std::string_view name, double unix_now) 
   snap.revision = kRevision;
   std::lock_guard lock(mu_);
   for (const auto& e : entries_) {
-    if (e && e->name == name) {
+    if (e && e->config->name == name) {
       snap.targets.push_back(export_entry(*e, true));
       break;
     }

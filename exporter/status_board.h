@@ -31,7 +31,8 @@ class StatusBoard {
 
   explicit StatusBoard(std::size_t text_bytes = kTextBytes) : texts_(text_bytes) {}
 
-  void add_target(std::size_t slot, const TargetConfig& target);
+  // `target` is kept, not copied: it is immutable, and shared with the checker.
+  void add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
   void remove_target(std::size_t slot);
   void record(std::size_t slot, const ProbeResult& r, const TargetState& state,
               const StateChange& change, double unix_now);
@@ -82,9 +83,7 @@ class StatusBoard {
   };
   // A TargetStatus without its derived words and rings: one per target, so it stays small.
   struct Entry {
-    std::string name;
-    std::string uri;
-    std::vector<std::pair<std::string, std::string>> labels;
+    std::shared_ptr<const TargetConfig> config;  // name, URI and labels
     Health state = Health::unknown;
     int last_code = 0;
     double last_rtt_seconds = -1;

@@ -27,6 +27,13 @@ std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cf
 std::string_view via_transport_of(Transport t);
 
 std::string sent_by_of(const boost::asio::ip::address& a, std::uint16_t port);
+
+// Our Via sent-by and Contact URI, together: shared by every UDP session with the same
+// local address and From user (most of a fleet), a connection's own on TCP, TLS and WS.
+struct LocalIdentity {
+  std::string sent_by;
+  std::string contact;
+};
 std::string contact_of(std::string_view from_user, std::string_view sent_by,
                        std::optional<Transport> transport, bool sips);
 // "<16 hex digits>.invalid": the Via and Contact host of a WebSocket flow (RFC 7118 5.2).
@@ -37,13 +44,13 @@ struct Exchanges::Session {
   std::uint32_t generation = 0;
   Destination dest;
   Transaction tx;
-  bool auth_sent = false;               // a challenge was answered in this exchange
-  std::string authorization;            // header value while auth_sent
-  std::string_view authorization_name;  // "Authorization" or "Proxy-Authorization"
+  bool auth_sent = false;   // a challenge was answered in this exchange
+  bool proxy_auth = false;  // that challenge was a 407: Proxy-Authorization
+  // The header value while auth_sent; made at the first challenge, reused after.
+  std::unique_ptr<std::string> authorization;
 
-  // What our side looks like to the peer (Via sent-by, Contact).
-  std::string sent_by;
-  std::string contact;
+  // What our side looks like to the peer; null until routed or connected.
+  std::shared_ptr<const LocalIdentity> local;
   // The request of the open exchange, in a buffer from Exchanges' spares: an idle address
   // holds none (a test call keeps its own, for the To of its CANCEL, ACK and BYE).
   std::string request;
@@ -56,22 +63,30 @@ struct Exchanges::Session {
   bool registered = false;  // remote is in by_address_
   TimePoint routed_at{};
 
-  // TCP / TLS / WS / WSS
-  std::shared_ptr<Connection> conn;
-  bool conn_ready = false;
-  std::uint32_t conn_gen = 0;  // tells callbacks of a closed connection from the current one
-  bool ping_outstanding = false;
-  bool ping_after_probe = false;  // a keepalive fell due while a probe was running
-  bool pong_overdue = false;      // the pong deadline passed while a probe was running
-  std::uint32_t ping_seq = 0;
-  std::chrono::seconds reconnect_backoff{0};
-  TimePoint reconnect_at{};  // keepalive reconnects wait until then
-  // The handshake of the current (or last failed) TLS connection; results point here.
-  // Made on the first handshake: most sessions are UDP and never need one.
-  std::unique_ptr<TlsPeerInfo> tls;
-  bool has_tls = false;
+  // TCP / TLS / WS / WSS: made when the session opens, null for UDP (most of a fleet).
+  struct Flow {
+    std::shared_ptr<Connection> conn;
+    bool conn_ready = false;
+    std::uint32_t conn_gen = 0;  // tells callbacks of a closed connection from the current one
+    bool ping_outstanding = false;
+    bool ping_after_probe = false;  // a keepalive fell due while a probe was running
+    bool pong_overdue = false;      // the pong deadline passed while a probe was running
+    std::uint32_t ping_seq = 0;
+    std::chrono::seconds reconnect_backoff{0};
+    TimePoint reconnect_at{};  // keepalive reconnects wait until then
+    // The handshake of the current (or last failed) TLS connection; results point here.
+    // Made on the first handshake: TCP and WS flows never need one.
+    std::unique_ptr<TlsPeerInfo> tls;
+    bool has_tls = false;
+  };
+  std::unique_ptr<Flow> flow;
 
   const TargetConfig& cfg() const { return *target->cfg; }
+  std::string_view sent_by() const { return local ? std::string_view(local->sent_by) : ""; }
+  std::string_view contact() const { return local ? std::string_view(local->contact) : ""; }
+  std::string_view authorization_name() const {
+    return proxy_auth ? "Proxy-Authorization" : "Authorization";
+  }
 };
 
 }  // namespace stx

@@ -103,6 +103,7 @@ void Exchanges::open(std::uint32_t address, std::uint32_t generation, const Prob
   s->generation = generation;
   s->dest = destination;
   if (target.prober->method() == kInvite) s->call = std::make_unique<InviteCall>();
+  if (destination.transport != Transport::udp) s->flow = std::make_unique<Session::Flow>();
   const std::chrono::milliseconds keepalive = target.cfg->keepalive_interval;
   if (destination.transport != Transport::udp && target.background && keepalive.count() > 0) {
     s_.timers.push({s_.clock.now() + keepalive, address, generation, 0, TimerKind::keepalive});
@@ -133,22 +134,22 @@ void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) 
       }
     }
     send(address, now);
-  } else if (s.conn_ready) {
+  } else if (s.flow->conn_ready) {
     send(address, now);
-  } else if (!s.conn) {
+  } else if (!s.flow->conn) {
     stream_connect(address);  // the request goes out when the connection is ready
   }
 }
 
 void Exchanges::expire(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  if (s.dest.transport != Transport::udp && !s.conn_ready) {
+  if (s.flow && !s.flow->conn_ready) {
     close_stream(s);  // a connection that did not come up in time starts over next time
     fail(address, FailureReason::connect, "no connection before the timeout", now);
     return;
   }
   // A half-received message would swallow the next answer: start over on a new flow.
-  if (s.conn && s.conn->mid_message()) close_stream(s);
+  if (s.flow && s.flow->conn && s.flow->conn->mid_message()) close_stream(s);
   if (s.call && call_expired(address, now)) return;
   fail(address, FailureReason::timeout, "no final response", now);
 }
@@ -164,7 +165,7 @@ bool Exchanges::live(const TimerEntry& e) const {
   const Session& s = *sessions_[e.slot];
   switch (e.kind) {
     case TimerKind::pong_due:
-      return s.ping_outstanding && s.ping_seq == e.seq;
+      return s.flow && s.flow->ping_outstanding && s.flow->ping_seq == e.seq;
     case TimerKind::call_cancel:
       return s.call && s.call->seq == e.seq && !s.call->cancel_sent && !s.call->final_seen;
     case TimerKind::call_resend:
@@ -206,14 +207,14 @@ void Exchanges::write_request(Session& s) {
       .cfg = s.cfg(),
       .request_uri = t.request_uri,
       .via_transport = via_transport_of(s.dest.transport),
-      .via_sent_by = s.sent_by,
-      .contact = s.contact,
+      .via_sent_by = s.sent_by(),
+      .contact = s.contact(),
       .branch = s.tx.branch_view(),
       .call_id = s.tx.call_id_view(),
       .from_tag = s.tx.from_tag_view(),
       .cseq = s.tx.cseq,
-      .authorization_name = s.auth_sent ? s.authorization_name : std::string_view(),
-      .authorization_value = s.auth_sent ? std::string_view(s.authorization) : std::string_view(),
+      .authorization_name = s.auth_sent ? s.authorization_name() : std::string_view(),
+      .authorization_value = s.auth_sent ? std::string_view(*s.authorization) : std::string_view(),
   };
   t.prober->write_request(c, s.request);
 }
@@ -243,14 +244,16 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   result.request = s.call ? std::string_view(s.request) : std::string_view(request);
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
-  result.tls = s.has_tls ? s.tls.get() : nullptr;
-  if (s.pong_overdue) {
-    // The pong deadline passed during the exchange and nothing has come back since: the
-    // flow is dead, and with no probe left on it, it can go now.
-    s.pong_overdue = false;
-    if (s.ping_outstanding) on_pong_due(address);
+  if (Session::Flow* f = s.flow.get()) {
+    result.tls = f->has_tls ? f->tls.get() : nullptr;
+    if (f->pong_overdue) {
+      // The pong deadline passed during the exchange and nothing has come back since: the
+      // flow is dead, and with no probe left on it, it can go now.
+      f->pong_overdue = false;
+      if (f->ping_outstanding) on_pong_due(address);
+    }
+    if (f->ping_after_probe) send_ping(address, now);
   }
-  if (s.ping_after_probe) send_ping(address, now);
   listener_.exchange_finished(address, result, now);  // may close this address: last
   if (!request.empty() && spare_requests_.size() < sessions_.size()) {
     request.clear();
@@ -332,12 +335,13 @@ bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, Ti
   if (!challenge) return false;  // nothing we can answer: the 401/407 is the final response
   char cnonce[16];
   IdGenerator::hex(ids_.next(), cnonce, sizeof cnonce);
+  if (!s.authorization) s.authorization = std::make_unique<std::string>();
   if (!write_digest_authorization(*challenge, *s.cfg().shared->auth, t.prober->method(),
                                   t.request_uri, std::string_view(cnonce, sizeof cnonce), 1,
-                                  s.authorization)) {
+                                  *s.authorization)) {
     return false;
   }
-  s.authorization_name = r.status_code == 407 ? "Proxy-Authorization" : "Authorization";
+  s.proxy_auth = r.status_code == 407;
   s.auth_sent = true;
   continue_transaction(s.tx, address, ids_);
   open_tx_[address] = tx_key(s.generation, s.tx.seq);

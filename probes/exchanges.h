@@ -26,6 +26,8 @@
 
 namespace stx {
 
+struct LocalIdentity;
+
 class Exchanges final : public ExchangeRunner {
  public:
   struct Services {
@@ -52,6 +54,8 @@ class Exchanges final : public ExchangeRunner {
   TimePoint busy_until(std::uint32_t address) const override;
   // Request buffers kept for the next exchanges (memory accounting and tests).
   std::size_t spare_request_buffers() const { return spare_requests_.size(); }
+  // Our Via sent-by and Contact pairs held for UDP sessions (memory accounting and tests).
+  std::size_t local_identities() const { return udp_identities_.size(); }
 
   // Timer entries of kind retransmit, keepalive and pong_due.
   bool live(const TimerEntry& e) const;
@@ -103,6 +107,8 @@ class Exchanges final : public ExchangeRunner {
 
   // UDP (exchanges_udp.cc).
   std::error_code udp_route(Session& s, TimePoint now);
+  std::shared_ptr<const LocalIdentity> udp_identity(std::string_view from_user,
+                                                    std::string sent_by);
   void udp_send(std::uint32_t address, TimePoint now);
   void udp_retransmit(std::uint32_t address, TimePoint due);
   void forget_address(const Session& s, std::uint32_t address);
@@ -141,6 +147,9 @@ class Exchanges final : public ExchangeRunner {
   // Request buffers of finished exchanges, cleared, for the next ones: as many as were ever
   // in flight at once, rather than one per address (most of a large fleet is idle).
   std::vector<std::string> spare_requests_;
+  // Our identities on UDP by From user and sent-by, shared by the sessions that use them.
+  std::unordered_map<std::string, std::shared_ptr<const LocalIdentity>> udp_identities_;
+  std::size_t identities_kept_ = 8;  // after the last sweep of unused ones
   // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.
   std::unordered_multimap<AddressKey, std::uint32_t, AddressKeyHash> by_address_;
   // TLS contexts by settings, shared by every target that uses the same ones.

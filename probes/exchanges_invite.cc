@@ -37,7 +37,7 @@ RequestFields Exchanges::in_call_fields(const Session& s, std::string_view metho
   f.from_uri = s.cfg().shared->from;
   f.from_tag = s.tx.from_tag_view();
   f.via_transport = via_transport_of(s.dest.transport);
-  f.via_sent_by = s.sent_by;
+  f.via_sent_by = s.sent_by();
   f.branch = s.tx.branch_view();
   f.call_id = s.tx.call_id_view();
   f.cseq = s.tx.cseq;
@@ -50,8 +50,8 @@ void Exchanges::send_text(Session& s, std::string_view text) {
   if (s.dest.transport == Transport::udp) {
     // A lost in-call request is sent again by its timer or by the peer's retransmission.
     if (s.socket) udp_.send(*s.socket, s.remote, text);
-  } else if (s.conn && s.conn_ready) {
-    s.conn->send(text);
+  } else if (s.flow && s.flow->conn && s.flow->conn_ready) {
+    s.flow->conn->send(text);
   }
 }
 
@@ -98,8 +98,8 @@ void Exchanges::call_final(std::uint32_t address, const SipResponse& r, TimePoin
     ack.request_uri = c.remote_target;
     ack.branch = std::string_view(branch, sizeof branch);
     if (s.auth_sent) {
-      ack.authorization_name = s.authorization_name;
-      ack.authorization_value = s.authorization;
+      ack.authorization_name = s.authorization_name();
+      ack.authorization_value = *s.authorization;
     }
   }
   build_request(ack, c.ack);

@@ -45,12 +45,12 @@ std::string ws_host_of(const SipUri& uri, Transport t) {
 void Exchanges::keep_tls(Session& s, const TlsPeerInfo* tls) {
   if (tls == nullptr) return;
   // Assigned into the session's strings: a reconnect to the same peer allocates nothing.
-  if (!s.tls) s.tls = std::make_unique<TlsPeerInfo>();
-  s.tls->version = tls->version;
-  s.tls->cipher = tls->cipher;
-  s.tls->cert_expiry = tls->cert_expiry;
-  s.tls->verify_error = tls->verify_error;
-  s.has_tls = true;
+  if (!s.flow->tls) s.flow->tls = std::make_unique<TlsPeerInfo>();
+  s.flow->tls->version = tls->version;
+  s.flow->tls->cipher = tls->cipher;
+  s.flow->tls->cert_expiry = tls->cert_expiry;
+  s.flow->tls->verify_error = tls->verify_error;
+  s.flow->has_tls = true;
 }
 
 ConnectionFactory Exchanges::stream_connections(boost::asio::io_context& io, Clock& clock) {
@@ -63,7 +63,7 @@ ConnectionFactory Exchanges::stream_connections(boost::asio::io_context& io, Clo
 
 void Exchanges::stream_connect(std::uint32_t address) {
   Session& s = *sessions_[address];
-  s.has_tls = false;  // until this connection's handshake says otherwise
+  s.flow->has_tls = false;  // until this connection's handshake says otherwise
   const TargetConfig& cfg = s.cfg();
   StreamOptions o;
   o.transport = s.dest.transport;
@@ -93,7 +93,7 @@ void Exchanges::stream_connect(std::uint32_t address) {
         cfg.shared->tls.server_name.empty() ? cfg.parsed_uri.host : cfg.shared->tls.server_name;
   }
   const std::uint32_t gen = s.generation;
-  const std::uint32_t cg = ++s.conn_gen;
+  const std::uint32_t cg = ++s.flow->conn_gen;
   StreamHandlers h;
   h.on_ready = [this, address, gen, cg](const TlsPeerInfo* tls) {
     if (!live_stream(address, gen, cg)) return;
@@ -120,33 +120,39 @@ void Exchanges::stream_connect(std::uint32_t address) {
     on_stream_failed(address, f, detail, tls);
     rearm_();
   };
-  s.conn_ready = false;
-  s.conn = s_.connections(std::move(o), std::move(h));
-  s.conn->connect();
+  s.flow->conn_ready = false;
+  s.flow->conn = s_.connections(std::move(o), std::move(h));
+  s.flow->conn->connect();
 }
 
 bool Exchanges::live_stream(std::uint32_t address, std::uint32_t gen,
                             std::uint32_t conn_gen) const {
   return !stopped_ && address < sessions_.size() && sessions_[address] &&
-         sessions_[address]->generation == gen && sessions_[address]->conn_gen == conn_gen &&
-         sessions_[address]->conn != nullptr;
+         sessions_[address]->generation == gen && sessions_[address]->flow->conn_gen == conn_gen &&
+         sessions_[address]->flow->conn != nullptr;
 }
 
 void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
   Session& s = *sessions_[address];
   const ProbeTarget& t = *s.target;
-  s.conn_ready = true;
-  s.reconnect_backoff = std::chrono::seconds(0);
+  s.flow->conn_ready = true;
+  s.flow->reconnect_backoff = std::chrono::seconds(0);
   keep_tls(s, tls);
   if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
   if (is_websocket(s.dest.transport)) {
     // RFC 7118 5.2: a WebSocket client has no address of its own to offer; a fresh
     // .invalid name per connection, as browsers do. Answers come back on the connection.
-    s.sent_by = invalid_host(ids_.next());
-    s.contact = contact_of(t.from_user, s.sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
-  } else if (const auto local = s.conn->local_endpoint()) {
-    s.sent_by = sent_by_of(local->address(), local->port());
-    s.contact = contact_of(t.from_user, s.sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
+    std::string host = invalid_host(ids_.next());
+    std::string contact =
+        contact_of(t.from_user, host, s.dest.transport, s.cfg().parsed_uri.secure);
+    s.local = std::make_shared<const LocalIdentity>(
+        LocalIdentity{.sent_by = std::move(host), .contact = std::move(contact)});
+  } else if (const auto local = s.flow->conn->local_endpoint()) {
+    std::string sent_by = sent_by_of(local->address(), local->port());
+    std::string contact =
+        contact_of(t.from_user, sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
+    s.local = std::make_shared<const LocalIdentity>(
+        LocalIdentity{.sent_by = std::move(sent_by), .contact = std::move(contact)});
   }
   if (s.tx.open) send(address, s_.clock.now());  // a probe was waiting for this connection
 }
@@ -154,7 +160,7 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
 void Exchanges::stream_send(std::uint32_t address) {
   Session& s = *sessions_[address];
   s.tx.first_sent = s_.clock.now();  // per send, as in udp_send
-  s.conn->send(s.request);
+  s.flow->conn->send(s.request);
   ++s.tx.transmissions;
 }
 
@@ -187,15 +193,15 @@ void Exchanges::on_stream_failed(std::uint32_t address, StreamFailure failure,
   const ProbeTarget& t = *s.target;
   keep_tls(s, tls);
   if (tls != nullptr && t.background) s_.sink.tls_peer(t.slot, address, *tls);
-  const bool was_ready = s.conn_ready;
+  const bool was_ready = s.flow->conn_ready;
   close_stream(s);
-  if (was_ready) s.reconnect_backoff = std::chrono::seconds(0);
-  s.reconnect_backoff =
-      std::min(kMaxReconnectBackoff, std::max(std::chrono::seconds(1), s.reconnect_backoff * 2));
-  s.reconnect_at = s_.clock.now() + s.reconnect_backoff;
-  if (s.ping_outstanding) {
-    s.ping_outstanding = false;
-    s.pong_overdue = false;
+  if (was_ready) s.flow->reconnect_backoff = std::chrono::seconds(0);
+  s.flow->reconnect_backoff = std::min(
+      kMaxReconnectBackoff, std::max(std::chrono::seconds(1), s.flow->reconnect_backoff * 2));
+  s.flow->reconnect_at = s_.clock.now() + s.flow->reconnect_backoff;
+  if (s.flow->ping_outstanding) {
+    s.flow->ping_outstanding = false;
+    s.flow->pong_overdue = false;
     if (t.background) s_.sink.keepalive_finished(t.slot, address, false);
   }
   if (s.tx.open) {
@@ -208,16 +214,16 @@ void Exchanges::on_keepalive_timer(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   s_.timers.push(
       {now + s.cfg().keepalive_interval, address, s.generation, 0, TimerKind::keepalive});
-  if (s.ping_outstanding) return;
+  if (s.flow->ping_outstanding) return;
   if (s.tx.open) {
     // Probes and keepalives on the same schedule would always collide: ping right after.
-    s.ping_after_probe = true;
+    s.flow->ping_after_probe = true;
     return;
   }
-  if (!s.conn) {
+  if (!s.flow->conn) {
     // Keep the flow up between probes (as a PBX keeps its trunk), but back off from a
     // peer that keeps refusing.
-    if (now >= s.reconnect_at) stream_connect(address);
+    if (now >= s.flow->reconnect_at) stream_connect(address);
     return;
   }
   send_ping(address, now);
@@ -225,19 +231,19 @@ void Exchanges::on_keepalive_timer(std::uint32_t address, TimePoint now) {
 
 void Exchanges::send_ping(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  s.ping_after_probe = false;
-  if (!s.conn_ready || s.ping_outstanding) return;
-  s.conn->send_ping();
-  s.ping_outstanding = true;
-  ++s.ping_seq;
-  s_.timers.push({now + kPongWait, address, s.generation, s.ping_seq, TimerKind::pong_due});
+  s.flow->ping_after_probe = false;
+  if (!s.flow->conn_ready || s.flow->ping_outstanding) return;
+  s.flow->conn->send_ping();
+  s.flow->ping_outstanding = true;
+  ++s.flow->ping_seq;
+  s_.timers.push({now + kPongWait, address, s.generation, s.flow->ping_seq, TimerKind::pong_due});
 }
 
 void Exchanges::flow_alive(std::uint32_t address) {
   Session& s = *sessions_[address];
-  if (!s.ping_outstanding) return;
-  s.ping_outstanding = false;
-  s.pong_overdue = false;
+  if (!s.flow->ping_outstanding) return;
+  s.flow->ping_outstanding = false;
+  s.flow->pong_overdue = false;
   if (s.target->background) s_.sink.keepalive_finished(s.target->slot, address, true);
 }
 
@@ -246,21 +252,21 @@ void Exchanges::on_pong_due(std::uint32_t address) {
   if (s.tx.open) {
     // Never close a flow under a probe: its answer may still come, and the probe's outcome
     // must come from its own exchange. Decided when the exchange ends (finish()).
-    s.pong_overdue = true;
+    s.flow->pong_overdue = true;
     return;
   }
   // RFC 5626 4.4.1: no pong means the flow is dead; the next probe reconnects.
-  s.ping_outstanding = false;
-  s.pong_overdue = false;
+  s.flow->ping_outstanding = false;
+  s.flow->pong_overdue = false;
   if (s.target->background) s_.sink.keepalive_finished(s.target->slot, address, false);
   close_stream(s);
 }
 
 void Exchanges::close_stream(Session& s) {
-  if (!s.conn) return;
-  s.conn->close();
-  s.conn.reset();
-  s.conn_ready = false;
+  if (!s.flow || !s.flow->conn) return;
+  s.flow->conn->close();
+  s.flow->conn.reset();
+  s.flow->conn_ready = false;
 }
 
 }  // namespace stx

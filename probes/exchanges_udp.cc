@@ -1,8 +1,10 @@
 // UDP exchanges: routing (our Via address), sending with Timer E retransmissions, and
 // matching datagrams and ICMP errors to the address whose probe they answer.
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <system_error>
 
@@ -56,10 +58,25 @@ std::error_code Exchanges::udp_route(Session& s, TimePoint now) {
   const auto local = udp_.local_endpoint_for(*s.socket, remote, ec);
   if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
   s.routed_at = now;
-  s.sent_by = sent_by_of(local->address(), local->port());
-  s.contact =
-      contact_of(s.target->from_user, s.sent_by, std::nullopt, false);  // sips: never on UDP
+  s.local = udp_identity(s.target->from_user, sent_by_of(local->address(), local->port()));
   return {};
+}
+
+std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view from_user,
+                                                             std::string sent_by) {
+  std::string key(from_user);
+  key.append(1, '@').append(sent_by);
+  if (const auto it = udp_identities_.find(key); it != udp_identities_.end()) return it->second;
+  if (udp_identities_.size() >= 2 * identities_kept_) {
+    // Now and then, drop the ones no session uses any more (local addresses that changed).
+    std::erase_if(udp_identities_, [](const auto& kv) { return kv.second.use_count() == 1; });
+    identities_kept_ = std::max<std::size_t>(udp_identities_.size(), 8);
+  }
+  std::string contact = contact_of(from_user, sent_by, std::nullopt, false);  // never sips:
+  auto identity = std::make_shared<const LocalIdentity>(
+      LocalIdentity{.sent_by = std::move(sent_by), .contact = std::move(contact)});
+  udp_identities_.emplace(std::move(key), identity);
+  return identity;
 }
 
 void Exchanges::udp_send(std::uint32_t address, TimePoint now) {

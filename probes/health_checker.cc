@@ -182,7 +182,7 @@ std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> conf
   targets_[slot] = std::move(t);
   if (stamps_.size() < targets_.size()) stamps_.resize(targets_.size());
   stamps_[slot] = {targets_[slot]->generation, 0, false};
-  if (background) s_.sink.target_added(slot, cfg);
+  if (background) s_.sink.target_added(slot, targets_[slot]->probe.cfg);
   return slot;
 }
 

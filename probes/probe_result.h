@@ -95,7 +95,9 @@ struct DropOrigin {
 class ProbeSink {
  public:
   virtual ~ProbeSink() = default;
-  virtual void target_added(std::size_t target, const TargetConfig& config) = 0;
+  // `config` stays valid while the target exists: keep it rather than copies of its texts.
+  virtual void target_added(std::size_t target,
+                            const std::shared_ptr<const TargetConfig>& config) = 0;
   // `probe_in_flight`: a started probe of this target is abandoned and will never finish.
   virtual void target_removed(std::size_t target, bool probe_in_flight) = 0;
   virtual void probe_started(std::size_t target) = 0;

@@ -7,11 +7,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TargetConfig config_named(const std::string& name) {
-  TargetConfig t;
-  t.name = name;
-  t.uri = "sip:192.0.2.1";
-  t.labels = {{"carrier", "acme"}};
+std::shared_ptr<const TargetConfig> config_named(const std::string& name) {
+  auto t = std::make_shared<TargetConfig>();
+  t->name = name;
+  t->uri = "sip:192.0.2.1";
+  t->labels = {{"carrier", "acme"}};
   return t;
 }
 

@@ -164,6 +164,27 @@ TEST(ExchangesUdp, AProvisionalAnswerSlowsRetransmissionsToT2) {
   EXPECT_TRUE(rig.listener.outcomes.empty());  // a provisional answer ends nothing
 }
 
+// A large fleet's UDP sessions hold one shared copy of our Via sent-by and Contact, not one
+// each; every request still carries them.
+TEST(ExchangesUdp, SessionsFromOneLocalAddressShareOneIdentity) {
+  Rig rig;
+  SilentPeer peer(rig.io);
+  const std::uint16_t port = peer.socket.local_endpoint().port();
+  const ProbeTarget t = probe_target(Transport::udp, port);
+  constexpr std::uint32_t kTargets = 50;
+  for (std::uint32_t a = 0; a < kTargets; ++a) {
+    rig.exchanges.open(a, 1, t, loopback(port, Transport::udp));
+    rig.exchanges.start(a, rig.clock.now(), rig.clock.now() + seconds(5));
+  }
+  peer.drain(rig.clock.now());
+  ASSERT_EQ(peer.arrivals.size(), kTargets);
+  const std::string via = header(peer.last, "Via");
+  const std::string sent_by = "127.0.0.1:" + std::to_string(peer.sender.port());
+  EXPECT_NE(via.find("SIP/2.0/UDP " + sent_by + ";"), std::string::npos) << via;
+  EXPECT_EQ(header(peer.last, "Contact"), "<sip:prober@" + sent_by + ">");
+  EXPECT_EQ(rig.exchanges.local_identities(), 1u);
+}
+
 TEST(ExchangesStream, ReconnectsBackOffFromOneSecondToAMinute) {
   Rig rig;
   const ProbeTarget t = probe_target(Transport::tcp, 5060, seconds(1));

@@ -44,8 +44,9 @@ class RecordingSink : public ProbeSink {
  public:
   explicit RecordingSink(const Clock* clock = nullptr) : clock_(clock) {}
 
-  void target_added(std::size_t target, const TargetConfig& config) override {
-    added.emplace_back(target, config.name);
+  void target_added(std::size_t target,
+                    const std::shared_ptr<const TargetConfig>& config) override {
+    added.emplace_back(target, config->name);
   }
   void target_removed(std::size_t target, bool in_flight) override {
     removed.emplace_back(target, in_flight);
