@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "sip/redact.h"
 #include "version.h"
@@ -20,6 +21,21 @@ constexpr std::string_view kTextDropped =
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
+
+namespace {
+constexpr double kRttUnit = 1e-6;   // pack_rtt's 1 us
+constexpr double kRttSteps = 2048;  // per doubling
+}  // namespace
+
+std::uint16_t StatusBoard::pack_rtt(double seconds) {
+  const double steps = std::round(std::log2(std::max(seconds, kRttUnit) / kRttUnit) * kRttSteps);
+  return static_cast<std::uint16_t>(1 + std::min(steps, 65534.0));
+}
+
+double StatusBoard::unpack_rtt(std::uint16_t packed) {
+  if (packed == 0) return -1;
+  return kRttUnit * std::exp2((packed - 1) / kRttSteps);
+}
 
 void StatusBoard::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
   auto e = std::make_unique<Entry>();
@@ -46,8 +62,7 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   record_heard(e, r);
   e.consecutive_failures = state.consecutive_failures;
   if (change.changed()) e.last_change_unix = unix_now;
-  e.rtts[e.rtt_count++ % kRecentRtts] =
-      r.status_code != 0 ? static_cast<float>(seconds(r.rtt)) : -1.0F;
+  e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? pack_rtt(seconds(r.rtt)) : 0;
   Exchange& x = e.exchanges[e.exchange_count++ % kExchanges];
   x.unix_time = unix_now;
   x.success = r.success;
@@ -167,7 +182,7 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
   const std::size_t n_rtts = std::min(count, kRecentRtts);
   s.recent_rtts.reserve(n_rtts);
   for (std::size_t i = count - n_rtts; i < count; ++i) {
-    s.recent_rtts.push_back(e.rtts[i % kRecentRtts]);
+    s.recent_rtts.push_back(unpack_rtt(e.rtts[i % kRecentRtts]));
   }
   const std::size_t n = std::min<std::size_t>(e.exchange_count, with_exchanges ? kExchanges : 1);
   for (std::size_t i = 0; i < n; ++i) {  // newest first

@@ -31,6 +31,11 @@ class StatusBoard {
 
   explicit StatusBoard(std::size_t text_bytes = kTextBytes) : texts_(text_bytes) {}
 
+  // A recent RTT in two bytes, a sparkline's precision: 0 for a probe without answer, else
+  // 1 + 2048 log2(RTT / 1 us), so within 0.02% from 1 us to over an hour. Back: -1 for 0.
+  static std::uint16_t pack_rtt(double seconds);
+  static double unpack_rtt(std::uint16_t packed);
+
   // `target` is kept, not copied: it is immutable, and shared with the checker.
   void add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
   void remove_target(std::size_t slot);
@@ -92,7 +97,7 @@ class StatusBoard {
     std::unique_ptr<Heard> heard;
     std::uint32_t rtt_count = 0;
     std::uint32_t exchange_count = 0;
-    std::array<float, kRecentRtts> rtts{};  // a sparkline's precision
+    std::array<std::uint16_t, kRecentRtts> rtts{};  // pack_rtt()
     std::array<Exchange, kExchanges> exchanges{};
     TextRing::Ref last_request;
     std::vector<Address> addresses;  // in the order they were added
