@@ -236,6 +236,11 @@ std::string with_label(std::string_view labels, std::string_view key, std::strin
   return out;
 }
 
+void append_with_label(std::string& out, std::string_view labels, std::string_view key,
+                       std::string_view value) {
+  put_labels(out, labels, key, value, false);
+}
+
 std::string read_all(BodySource& source) {
   std::string out;
   for (std::string_view piece = source.next(); !piece.empty(); piece = source.next()) {

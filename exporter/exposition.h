@@ -70,6 +70,9 @@ void put_series_at(std::string& out, std::string_view name, std::string_view lab
                    std::string_view key, std::string_view plain_value);
 // `labels` with key="value" added at its place in key order.
 std::string with_label(std::string_view labels, std::string_view key, std::string_view value);
+// The same, appended to `out` (a buffer reused across series).
+void append_with_label(std::string& out, std::string_view labels, std::string_view key,
+                       std::string_view value);
 
 // Writes one family of the table: its HELP and TYPE before its first series, and nothing
 // for a family without series. Each call starts a line for the caller to end with end_line.

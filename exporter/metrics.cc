@@ -246,7 +246,7 @@ void Metrics::unmatched_response() { unmatched_total_->Increment(); }
 void Metrics::add_address(std::size_t target, std::size_t address, const Destination& d) {
   auto a = std::make_unique<AddressSeries>();
   a->labels = with_label(targets_.at(target)->labels, kAddressLabel, to_string(d));
-  a->transport_labels = with_label(a->labels, kTransportLabel, to_string(d.transport));
+  a->transport = d.transport;
   std::lock_guard lock(mu_);
   if (addresses_.size() <= address) addresses_.resize(address + 1);
   addresses_[address] = std::move(a);
@@ -479,18 +479,31 @@ void Metrics::Scrape<W>::plan_targets() {
        });
 }
 
+// An address's labels with its transport, rendered into a buffer of the scraping thread as
+// its series are written: kept per address, they would cost a string each, for what only a
+// scrape reads (a large fleet has an address per target).
+namespace {
+template <class A>
+std::string_view transport_labels(const A& a) {
+  thread_local std::string rendered;
+  rendered.clear();
+  append_with_label(rendered, a.labels, kTransportLabel, to_string(a.transport));
+  return rendered;
+}
+}  // namespace
+
 template <class W>
 void Metrics::Scrape<W>::plan_addresses() {
   const auto& addresses = m_.addresses_;
   over(addresses, FamilyId::address_up,
-       [](auto& w, const A& a) { w.sample(a.transport_labels, a.up.get()); });
+       [](auto& w, const A& a) { w.sample(transport_labels(a), a.up.get()); });
   over(addresses, FamilyId::address_state,
-       [](auto& w, const A& a) { write_states(w, a.transport_labels, a.health.get()); });
+       [](auto& w, const A& a) { write_states(w, transport_labels(a), a.health.get()); });
   over(addresses, FamilyId::address_rtt, [](auto& w, const A& a) {
-    if (const double rtt = a.last_rtt.get(); rtt >= 0) w.sample(a.transport_labels, rtt);
+    if (const double rtt = a.last_rtt.get(); rtt >= 0) w.sample(transport_labels(a), rtt);
   });
   over(addresses, FamilyId::address_paused,
-       [](auto& w, const A& a) { w.sample(a.transport_labels, a.paused_until.get()); });
+       [](auto& w, const A& a) { w.sample(transport_labels(a), a.paused_until.get()); });
   over(addresses, FamilyId::cert_expiry, [](auto& w, const A& a) {
     if (a.has_cert_expiry.load(std::memory_order_acquire)) {
       w.sample(a.labels, a.cert_expiry.get());

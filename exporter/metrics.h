@@ -137,8 +137,8 @@ class Metrics {
   };
 
   struct AddressSeries {
-    std::string labels;            // the target's labels and address
-    std::string transport_labels;  // labels and transport
+    std::string labels;                    // the target's labels and address
+    Transport transport = Transport::udp;  // a label of some families, added as they are written
     Cell<double> up;
     Cell<std::uint8_t> health;      // Health
     Cell<double> paused_until;      // Unix time; 0 when not paused
