@@ -209,42 +209,40 @@ std::string describe_wait_status(int status) {
   return "wait status " + std::to_string(status);
 }
 
-namespace {
-
-// The group the reaper process kills; a static for its signal handler (set after fork).
-volatile sig_atomic_t g_reaped_group = 0;
-
-void kill_reaped_group(int /*sig*/) {
-  ::kill(-static_cast<pid_t>(g_reaped_group), SIGKILL);
-  ::_exit(0);
-}
-
-}  // namespace
-
 // PR_SET_PDEATHSIG reaches only the direct child, so a peer that forks workers (Kamailio)
 // would leave them running when this test process dies without its destructors, as a
-// sanitizer's exit or an abort does. A small process of ours, told of our death by its own
-// PR_SET_PDEATHSIG, kills the whole group then.
-pid_t spawn_group_reaper(pid_t group) {
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid != 0) return pid;
-  // Only async-signal-safe calls from here: the test process may have other threads.
-  // It holds no copy of the test's descriptors, so closing a socket there still closes it.
-  ::close_range(3, ~0U, 0);
-  g_reaped_group = group;
-  struct sigaction on_term {};
-  on_term.sa_handler = kill_reaped_group;
-  ::sigaction(SIGTERM, &on_term, nullptr);
-  sigset_t only_term;
-  sigfillset(&only_term);
-  sigdelset(&only_term, SIGTERM);
-  sigdelset(&only_term, SIGKILL);
-  ::sigprocmask(SIG_SETMASK, &only_term, nullptr);
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (::getppid() != parent) kill_reaped_group(0);
-  for (;;) ::pause();
+// sanitizer's exit or an abort does. A small process of ours waits on a pipe whose only write
+// end is this process's: the kernel closes it when we die, however we die, and the reaper
+// then kills the peer's whole group. No signal handler: sanitizer runtimes defer those.
+pid_t spawn_group_reaper(pid_t group, int& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw_errno("fork");
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls from here: the test process may have other threads. The
+    // reaper holds no copy of the test's descriptors (closing a socket there still closes
+    // it), and outlives a Ctrl-C or SIGTERM to the test's process group.
+    ::dup2(fds[0], 3);
+    ::close_range(4, ~0U, 0);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) ::sigaction(sig, &ignore, nullptr);
+    char byte = 0;
+    ssize_t n = 0;
+    do {
+      n = ::read(3, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    ::kill(-group, SIGKILL);
+    ::_exit(0);
+  }
+  ::close(fds[0]);
+  write_end = fds[1];
+  return pid;
 }
 
 Process::Process(std::string name, std::vector<std::string> argv, const fs::path& log_dir,
@@ -323,14 +321,16 @@ Process::Process(std::string name, std::vector<std::string> argv, const fs::path
     throw std::runtime_error("Process " + name_ + ": cannot start " + exe_path + ": " +
                              errno_text(child_errno));
   }
-  reaper_pid_ = spawn_group_reaper(pid_);
+  reaper_pid_ = spawn_group_reaper(pid_, reaper_fd_);
 }
 
 void Process::stop_reaper() {
   if (reaper_pid_ <= 0) return;
   ::kill(reaper_pid_, SIGKILL);
   ::waitpid(reaper_pid_, nullptr, 0);
+  ::close(reaper_fd_);
   reaper_pid_ = -1;
+  reaper_fd_ = -1;
 }
 
 std::optional<std::string> sanitizer_report(std::string_view stderr_text, std::size_t lines) {

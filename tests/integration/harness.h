@@ -121,6 +121,7 @@ class Process {
   pid_t pid_ = -1;
   // Kills the group if this test process dies without running ~Process (harness.cc).
   pid_t reaper_pid_ = -1;
+  int reaper_fd_ = -1;  // the write end of its pipe
   std::optional<int> status_;
 };
 
