@@ -25,7 +25,7 @@ std::string user_of(const std::string& uri) {
 struct HealthChecker::Target {
   ProbeTarget probe;  // what the exchanges see; its address never changes
   std::uint32_t generation = 0;
-  OneShotDone done;  // probe_once() callback
+  std::unique_ptr<OneShotDone> done;  // probe_once() callback; none for configured targets
   bool retiring = false;  // a one-shot probe that reported and waits for its exchanges' end
 
   // Where it is: the last good RFC 3263 answer and its lifetime.
@@ -34,7 +34,7 @@ struct HealthChecker::Target {
   TimePoint located_at{};
   bool locating = false;
   TimePoint lookup_started{};            // of the lookup in progress (locating)
-  std::optional<Location> pending;       // a refresh that came in during a cycle
+  std::unique_ptr<Location> pending;     // a refresh that came in during a cycle (rare)
   std::vector<std::uint32_t> addresses;  // in location order
 
   // The current cycle: one exchange per probed address, one deadline for all.
@@ -177,7 +177,7 @@ std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> conf
   t->probe.from_user = user_of(cfg.shared->from);
   t->probe.request_uri = t->probe.prober->request_uri(cfg);
   t->generation = new_generation();
-  t->done = std::move(done);
+  if (done) t->done = std::make_unique<OneShotDone>(std::move(done));
   const bool background = t->probe.background;
   targets_[slot] = std::move(t);
   if (stamps_.size() < targets_.size()) stamps_.resize(targets_.size());
@@ -370,7 +370,7 @@ void HealthChecker::on_located(std::uint32_t slot, const LocateResult& r) {
     apply_location(slot, r.location, now);
     probe_addresses(slot, now);
   } else if (t.cycle_open) {
-    t.pending = r.location;  // never change addresses under a running cycle
+    t.pending = std::make_unique<Location>(r.location);  // never under a running cycle
     t.located_at = now;
   } else {
     apply_location(slot, r.location, now);
@@ -582,7 +582,7 @@ void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint n
   r.duration = now - t.cycle_started;
   r.dns_lookup = t.cycle_dns;
   if (!t.probe.background) {
-    const OneShotDone done = std::move(t.done);
+    const OneShotDone done = std::move(*t.done);
     done(r);
     retire_one_shot(slot, now);
     return;
