@@ -34,8 +34,9 @@ struct LocalIdentity {
   std::string sent_by;
   std::string contact;
 };
-std::string contact_of(std::string_view from_user, std::string_view sent_by,
-                       std::optional<Transport> transport, bool sips);
+// `sent_by` with the Contact URI built on it.
+std::shared_ptr<const LocalIdentity> identity_of(std::string_view from_user, std::string sent_by,
+                                                 std::optional<Transport> transport, bool sips);
 // "<16 hex digits>.invalid": the Via and Contact host of a WebSocket flow (RFC 7118 5.2).
 std::string invalid_host(std::uint64_t random);
 

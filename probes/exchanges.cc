@@ -49,8 +49,8 @@ std::string invalid_host(std::uint64_t random) {
   return host + ".invalid";
 }
 
-std::string contact_of(std::string_view from_user, std::string_view sent_by,
-                       std::optional<Transport> transport, bool sips) {
+std::shared_ptr<const LocalIdentity> identity_of(std::string_view from_user, std::string sent_by,
+                                                 std::optional<Transport> transport, bool sips) {
   std::string c = sips ? "sips:" : "sip:";
   if (!from_user.empty()) c.append(from_user).append("@");
   c.append(sent_by);
@@ -58,7 +58,8 @@ std::string contact_of(std::string_view from_user, std::string_view sent_by,
   if (transport && (!sips || *transport == Transport::wss)) {
     c.append(";transport=").append(to_string(*transport));
   }
-  return c;
+  return std::make_shared<const LocalIdentity>(
+      LocalIdentity{.sent_by = std::move(sent_by), .contact = std::move(c)});
 }
 
 Exchanges::Exchanges(Services services, ExchangeListener& listener,

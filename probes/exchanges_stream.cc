@@ -142,17 +142,11 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
   if (is_websocket(s.dest.transport)) {
     // RFC 7118 5.2: a WebSocket client has no address of its own to offer; a fresh
     // .invalid name per connection, as browsers do. Answers come back on the connection.
-    std::string host = invalid_host(ids_.next());
-    std::string contact =
-        contact_of(t.from_user, host, s.dest.transport, s.cfg().parsed_uri.secure);
-    s.local = std::make_shared<const LocalIdentity>(
-        LocalIdentity{.sent_by = std::move(host), .contact = std::move(contact)});
+    s.local = identity_of(t.from_user, invalid_host(ids_.next()), s.dest.transport,
+                          s.cfg().parsed_uri.secure);
   } else if (const auto local = s.flow->conn->local_endpoint()) {
-    std::string sent_by = sent_by_of(local->address(), local->port());
-    std::string contact =
-        contact_of(t.from_user, sent_by, s.dest.transport, s.cfg().parsed_uri.secure);
-    s.local = std::make_shared<const LocalIdentity>(
-        LocalIdentity{.sent_by = std::move(sent_by), .contact = std::move(contact)});
+    s.local = identity_of(t.from_user, sent_by_of(local->address(), local->port()),
+                          s.dest.transport, s.cfg().parsed_uri.secure);
   }
   if (s.tx.open) send(address, s_.clock.now());  // a probe was waiting for this connection
 }

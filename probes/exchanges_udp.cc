@@ -72,9 +72,7 @@ std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view fr
     std::erase_if(udp_identities_, [](const auto& kv) { return kv.second.use_count() == 1; });
     identities_kept_ = std::max<std::size_t>(udp_identities_.size(), 8);
   }
-  std::string contact = contact_of(from_user, sent_by, std::nullopt, false);  // never sips:
-  auto identity = std::make_shared<const LocalIdentity>(
-      LocalIdentity{.sent_by = std::move(sent_by), .contact = std::move(contact)});
+  auto identity = identity_of(from_user, std::move(sent_by), std::nullopt, false);  // no sips:
   udp_identities_.emplace(std::move(key), identity);
   return identity;
 }
