@@ -57,8 +57,8 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 
 // The configured transport; RFC 3263 makes a literal host or an explicit port udp, and
 // leaves only a bare hostname to DNS ("auto").
-std::string transport_label(const TargetConfig& t) {
-  if (t.transport) return std::string(to_string(*t.transport));
+std::string_view transport_label(const TargetConfig& t) {
+  if (t.transport) return to_string(*t.transport);
   if (t.parsed_uri.host_kind != HostKind::name || t.parsed_uri.port != 0) return "udp";
   return "auto";
 }
@@ -68,6 +68,11 @@ std::string target_labels(const TargetConfig& t) {
   std::string labels;
   for (const auto& [k, v] : t.labels) labels = with_label(labels, k, v);
   return with_label(labels, kTargetLabel, t.name);
+}
+
+// sip_target_up and sip_address_up: 1 while the health is up.
+double is_up(const Cell<std::uint8_t>& health) {
+  return health.get() == static_cast<std::uint8_t>(Health::up) ? 1.0 : 0.0;
 }
 
 // One series per state, 1 for the current one: sip_target_state and sip_address_state.
@@ -93,8 +98,8 @@ struct HistogramNames {
 // each bucket's own count (+Inf last) and `les` their `le` texts.
 // The text ignores `bounds` (it has their `le` texts) and any native histogram.
 void write_histogram(FamilyWriter& w, const HistogramNames& names, const std::string& labels,
-                     std::span<const Cell<std::uint64_t>> cells, double sum,
-                     std::span<const std::string> les, std::span<const double> /*bounds*/,
+                     std::span<const Count> cells, double sum, std::span<const std::string> les,
+                     std::span<const double> /*bounds*/,
                      const NativeHistogram* /*native*/ = nullptr) {
   std::uint64_t total = 0;
   for (const auto& c : cells) total += c.get();
@@ -112,9 +117,9 @@ void write_histogram(FamilyWriter& w, const HistogramNames& names, const std::st
 // The protobuf: one Histogram message with the classic buckets and, for `native`, the
 // native ones.
 void write_histogram(ProtoFamilyWriter& w, const HistogramNames& /*names*/,
-                     const std::string& labels, std::span<const Cell<std::uint64_t>> cells,
-                     double sum, std::span<const std::string> /*les*/,
-                     std::span<const double> bounds, const NativeHistogram* native = nullptr) {
+                     const std::string& labels, std::span<const Count> cells, double sum,
+                     std::span<const std::string> /*les*/, std::span<const double> bounds,
+                     const NativeHistogram* native = nullptr) {
   thread_local std::vector<std::uint64_t> counts;
   counts.clear();
   for (const auto& c : cells) counts.push_back(c.get());
@@ -153,14 +158,13 @@ void Metrics::set_rtt_buckets(const std::vector<double>& buckets) {
   buckets_ = std::make_shared<const std::vector<double>>(buckets);
 }
 
-void Metrics::add_target(std::size_t slot, const TargetConfig& t) {
+void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t) {
   auto s = std::make_unique<TargetSeries>();
-  s->labels = target_labels(t);
-  s->uri = t.uri;
-  s->transport = transport_label(t);
+  s->labels = target_labels(*t);
+  if (t->method == ProbeMethod::invite) s->calls = std::make_unique<TargetSeries::CallSeries>();
+  s->config = std::move(t);
   s->bounds = buckets_;
-  s->rtt_buckets = std::make_unique<Cell<std::uint64_t>[]>(buckets_->size() + 1);
-  if (t.method == ProbeMethod::invite) s->calls = std::make_unique<TargetSeries::CallSeries>();
+  s->rtt_buckets = std::make_unique<Count[]>(buckets_->size() + 1);
   std::lock_guard lock(mu_);
   if (targets_.size() <= slot) targets_.resize(slot + 1);
   targets_[slot] = std::move(s);
@@ -196,7 +200,7 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
       code->second.add(1);
     } else {
       std::lock_guard lock(mu_);  // the scrape may be reading the vector
-      s.responses.emplace_back(r.status_code, Cell<std::uint64_t>{});
+      s.responses.emplace_back(r.status_code, Count{});
       s.responses.back().second.set(1);
     }
     const double rtt = seconds(r.rtt);
@@ -212,9 +216,11 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
       sanitize_label_value(server, server_scratch_);  // reused buffer: no allocation per probe
       server = server_scratch_;
     }
-    if (s.server != server) {
+    if (s.server == nullptr || *s.server != server) {
+      auto interned =
+          servers_.get(server, [server] { return std::make_shared<const std::string>(server); });
       std::lock_guard lock(mu_);
-      s.server = server;
+      s.server = std::move(interned);
     }
   }
   // No final response, or (auth, no_binding) a final response the prober judged a failure.
@@ -223,7 +229,8 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
       if (kAllFailureReasons[i] == r.reason) s.failures[i].add(1);
     }
   }
-  if (r.contacts) s.contacts.set(*r.contacts);
+  if (r.contacts)
+    s.contacts.set(static_cast<std::int32_t>(std::min<std::uint32_t>(*r.contacts, INT32_MAX)));
   if (r.post_dial_delay && s.calls != nullptr) {
     const double pdd = seconds(*r.post_dial_delay);
     const auto* end = std::end(kPostDialDelayBuckets);
@@ -235,10 +242,9 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
   s.last_code.set(r.status_code);
   s.retry_after.set(r.status_code != 0 && r.retry_after ? *r.retry_after : 0);
   s.health.set(static_cast<std::uint8_t>(state.health));
-  s.consecutive_failures.set(state.consecutive_failures);
+  s.consecutive_failures.set(static_cast<std::uint32_t>(state.consecutive_failures));
   if (change.is_transition()) s.state_changes.add(1);
   if (change.changed()) s.last_change.set(wall_seconds);
-  s.up.set(state.health == Health::up ? 1 : 0);
 }
 
 void Metrics::unmatched_response() { unmatched_total_->Increment(); }
@@ -262,7 +268,6 @@ void Metrics::address_finished(std::size_t address, const ProbeResult& r,
                                const TargetState& state) {
   AddressSeries& a = *addresses_.at(address);
   if (r.status_code != 0) a.last_rtt.set(seconds(r.rtt));
-  a.up.set(state.health == Health::up ? 1 : 0);
   a.health.set(static_cast<std::uint8_t>(state.health));
 }
 
@@ -391,7 +396,8 @@ void Metrics::Scrape<W>::plan() {
 template <class W>
 void Metrics::Scrape<W>::plan_targets() {
   const auto& targets = m_.targets_;
-  over(targets, FamilyId::target_up, [](auto& w, const S& s) { w.sample(s.labels, s.up.get()); });
+  over(targets, FamilyId::target_up,
+       [](auto& w, const S& s) { w.sample(s.labels, is_up(s.health)); });
   over(targets, FamilyId::target_state,
        [](auto& w, const S& s) { write_states(w, s.labels, s.health.get()); });
   over(targets, FamilyId::probes, [](auto& w, const S& s) {
@@ -438,32 +444,37 @@ void Metrics::Scrape<W>::plan_targets() {
                           i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
              }
            }
-           write_histogram(w, names, s.labels,
-                           std::span<const Cell<std::uint64_t>>(s.rtt_buckets.get(), n + 1),
+           write_histogram(w, names, s.labels, std::span<const Count>(s.rtt_buckets.get(), n + 1),
                            s.rtt_sum.get(), les.texts, *s.bounds, &s.rtt_native);
          });
   }
   over(targets, FamilyId::last_rtt, [](auto& w, const S& s) {
     if (const double rtt = s.last_rtt.get(); rtt >= 0) w.sample(s.labels, rtt);
   });
-  const std::pair<FamilyId, Cell<double> S::*> gauges[] = {
-      {FamilyId::last_code, &S::last_code},
+  over(targets, FamilyId::last_code,
+       [](auto& w, const S& s) { w.sample(s.labels, static_cast<double>(s.last_code.get())); });
+  const std::pair<FamilyId, Cell<std::uint32_t> S::*> gauges[] = {
       {FamilyId::retry_after, &S::retry_after},
       {FamilyId::consecutive_failures, &S::consecutive_failures}};
   for (const auto& [id, field] : gauges) {
-    over(targets, id,
-         [field = field](auto& w, const S& s) { w.sample(s.labels, (s.*field).get()); });
+    over(targets, id, [field = field](auto& w, const S& s) {
+      w.sample(s.labels, static_cast<double>((s.*field).get()));
+    });
   }
   over(targets, FamilyId::state_changes,
        [](auto& w, const S& s) { w.sample(s.labels, s.state_changes.get()); });
   over(targets, FamilyId::last_change,
        [](auto& w, const S& s) { w.sample(s.labels, s.last_change.get()); });
   over(targets, FamilyId::target_info, [labels = std::string()](auto& w, const S& s) mutable {
-    labels = with_label(with_label(s.labels, kServerLabel, s.server), kTransportLabel, s.transport);
-    w.sample(labels, 1.0, kUriLabel, s.uri);
+    const std::string_view server = s.server != nullptr ? std::string_view(*s.server) : "";
+    labels = with_label(with_label(s.labels, kServerLabel, server), kTransportLabel,
+                        transport_label(*s.config));
+    w.sample(labels, 1.0, kUriLabel, s.config->uri);
   });
   over(targets, FamilyId::registered_contacts, [](auto& w, const S& s) {
-    if (const double n = s.contacts.get(); n >= 0) w.sample(s.labels, n);
+    if (const std::int32_t n = s.contacts.get(); n >= 0) {
+      w.sample(s.labels, static_cast<double>(n));
+    }
   });
   constexpr std::size_t n = std::size(kPostDialDelayBuckets);
   std::array<std::string, n + 1> les;
@@ -496,7 +507,7 @@ template <class W>
 void Metrics::Scrape<W>::plan_addresses() {
   const auto& addresses = m_.addresses_;
   over(addresses, FamilyId::address_up,
-       [](auto& w, const A& a) { w.sample(transport_labels(a), a.up.get()); });
+       [](auto& w, const A& a) { w.sample(transport_labels(a), is_up(a.health)); });
   over(addresses, FamilyId::address_state,
        [](auto& w, const A& a) { write_states(w, transport_labels(a), a.health.get()); });
   over(addresses, FamilyId::address_rtt, [](auto& w, const A& a) {

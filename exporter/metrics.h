@@ -24,6 +24,7 @@
 #include "config/sharding.h"
 #include "exporter/exposition.h"
 #include "exporter/native_histogram.h"
+#include "probes/interned.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
 #include "probes/target_state.h"
@@ -58,13 +59,28 @@ class Cell {
   std::atomic<T> v_{};
 };
 
+// A count a target (or address) adds to at most once a probe, and probes are at least a
+// second apart (kMinInterval): 32 bits wrap after 136 years, and halve a fleet's counters.
+class Count {
+ public:
+  std::uint64_t get() const { return v_.get(); }
+  void set(std::uint32_t v) { v_.set(v); }
+  void add(std::uint32_t d) { v_.add(d); }
+
+ private:
+  Cell<std::uint32_t> v_;
+};
+
 class Metrics {
  public:
   // Exporter-wide series; per-target series come and go with add_target/remove_target.
   // `shard` is fixed for the process (flags), so its info series is set once here.
   explicit Metrics(const Config& config, const Shard& shard = {});
 
-  void add_target(std::size_t slot, const TargetConfig& target);
+  void add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
+  void add_target(std::size_t slot, const TargetConfig& target) {
+    add_target(slot, std::make_shared<const TargetConfig>(target));
+  }
   // Removes every series of the target. `probe_in_flight`: one of its probes was abandoned.
   void remove_target(std::size_t slot, bool probe_in_flight);
   // RTT buckets for targets added from now on.
@@ -115,43 +131,48 @@ class Metrics {
   // a target's 35 series) and its Collect() allocates per series at every scrape.
   struct TargetSeries {
     std::string labels;  // rendered: target and the static labels
-    std::string uri, transport;
-    std::string server;  // the `server` label of sip_target_info; changed under mu_
+    // The `uri` and `transport` labels of sip_target_info come from here, at a scrape.
+    std::shared_ptr<const TargetConfig> config;
+    // The `server` label of sip_target_info: one copy per distinct value (a fleet answers
+    // with a handful), changed under mu_; null before the first answer.
+    std::shared_ptr<const std::string> server;
     std::shared_ptr<const std::vector<double>> bounds;   // RTT bucket upper bounds
-    std::unique_ptr<Cell<std::uint64_t>[]> rtt_buckets;  // bounds->size() + 1 (+Inf)
+    std::unique_ptr<Count[]> rtt_buckets;                // bounds->size() + 1 (+Inf)
     Cell<double> rtt_sum;
     NativeHistogram rtt_native;  // the same RTTs, served in the protobuf exposition only
-    Cell<double> up, last_code, consecutive_failures, last_change, retry_after;
-    Cell<std::uint8_t> health;      // Health
+    Cell<double> last_change;
     Cell<double> last_rtt{kNoRtt};  // no series until a first answer (a 0 would read "0 s")
-    Cell<double> contacts{kNoRtt};  // as last_rtt: no series until a prober counts bindings
+    // Whole numbers, kept as such: sip_target_up is health == up.
+    Cell<std::int32_t> last_code;
+    Cell<std::int32_t> contacts{-1};  // as last_rtt: no series until a prober counts bindings
+    Cell<std::uint32_t> consecutive_failures, retry_after;
+    Cell<std::uint8_t> health;  // Health
     // Method invite only: the post-dial delay histogram (other targets have no series).
     struct CallSeries {
-      std::array<Cell<std::uint64_t>, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;
+      std::array<Count, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;
       Cell<double> pdd_sum;
     };
     std::unique_ptr<CallSeries> calls;
-    Cell<std::uint64_t> success, failure, state_changes;
-    std::array<Cell<std::uint64_t>, std::size(kAllFailureReasons)> failures;
-    std::vector<std::pair<int, Cell<std::uint64_t>>> responses;  // by code; grows under mu_
+    Count success, failure, state_changes;
+    std::array<Count, std::size(kAllFailureReasons)> failures;
+    std::vector<std::pair<int, Count>> responses;  // by code; grows under mu_
   };
 
   struct AddressSeries {
-    std::string labels;                    // the target's labels and address
-    Transport transport = Transport::udp;  // a label of some families, added as they are written
-    Cell<double> up;
-    Cell<std::uint8_t> health;      // Health
+    std::string labels;             // the target's labels and address
     Cell<double> paused_until;      // Unix time; 0 when not paused
     Cell<double> last_rtt{kNoRtt};  // as the target's
     Cell<double> cert_expiry;       // valid once has_cert_expiry
-    std::atomic<bool> has_cert_expiry{false};
     // After a handshake only (TLS addresses), set under mu_.
     struct TlsSeries {
       std::string labels;  // the address's labels, version and cipher
       std::string version, cipher;
     };
     std::unique_ptr<TlsSeries> tls;
-    Cell<std::uint64_t> keepalive_ok, keepalive_failed;
+    Count keepalive_ok, keepalive_failed;
+    Transport transport = Transport::udp;  // a label of some families, added as they are written
+    Cell<std::uint8_t> health;             // Health; sip_address_up is health == up
+    std::atomic<bool> has_cert_expiry{false};
     std::atomic<bool> has_keepalives{false};
   };
 
@@ -177,6 +198,7 @@ class Metrics {
   mutable std::atomic<std::size_t> last_size_{0};  // reserve for the next scrape
   std::vector<std::pair<std::string, prometheus::Counter*>> invalid_by_reason_;
   std::string server_scratch_;
+  Interned<std::string> servers_;  // the probing thread's only
   std::shared_ptr<const std::vector<double>> buckets_;
   std::atomic<bool> zero_series_{true};
   // By slot; null when free. Slots are filled, emptied and grown under mu_, which the

@@ -31,7 +31,7 @@ Reporter::Reporter(Metrics& metrics, StatusBoard& board, Logger& log)
 void Reporter::target_added(std::size_t target, const std::shared_ptr<const TargetConfig>& config) {
   if (targets_.size() <= target) targets_.resize(target + 1);
   targets_[target] = config;
-  metrics_.add_target(target, *config);
+  metrics_.add_target(target, config);
   board_.add_target(target, config);
 }
 

@@ -66,14 +66,14 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   Exchange& x = e.exchanges[e.exchange_count++ % kExchanges];
   x.unix_time = unix_now;
   x.success = r.success;
-  x.code = r.status_code;
+  x.code = static_cast<std::int16_t>(r.status_code);  // 0 or 100-699
   x.reason = r.reason;
-  x.rtt_seconds = r.status_code != 0 ? seconds(r.rtt) : -1;
+  x.rtt_seconds = r.status_code != 0 ? static_cast<float>(seconds(r.rtt)) : -1;
   x.duration_seconds = static_cast<float>(seconds(r.duration));
   x.transmissions = static_cast<std::uint16_t>(std::min(r.transmissions, 0xffff));
   const TextRing::Ref response = texts_.put(r.response.substr(0, kMaxText));
   x.response_at = response.at;
-  x.response_size = response.size;
+  x.response_size = static_cast<std::uint16_t>(response.size);
   if (has_credentials(r.request)) {
     scratch_ = redact_credentials(r.request);
     e.last_request = texts_.put(std::string_view(scratch_).substr(0, kMaxText));

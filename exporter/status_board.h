@@ -57,18 +57,21 @@ class StatusBoard {
  private:
   // An ExchangeRecord without its texts. The response's TextRing::Ref is kept as its two
   // fields so that they fill the padding: 40 bytes instead of 48, five per target.
+  // 32 bytes: a fleet keeps kExchanges of them per target. Times shown to the millisecond
+  // need no more than a float's 7 digits; a stored response is at most kMaxText bytes.
   struct Exchange {
     double unix_time = 0;
-    double rtt_seconds = -1;
     std::uint64_t response_at = 0;
-    std::uint32_t response_size = 0;
+    float rtt_seconds = -1;
     float duration_seconds = 0;
-    std::int32_t code = 0;
+    std::uint16_t response_size = 0;
+    std::int16_t code = 0;
     std::uint16_t transmissions = 0;
     FailureReason reason = FailureReason::none;
     bool success = false;
     TextRing::Ref response() const { return {response_at, response_size}; }
   };
+  static_assert(kMaxText <= 0xffff, "Exchange::response_size holds a stored response's size");
   // An AddressStatus with its fixed words as enums: a target may have several addresses.
   struct Address {
     std::size_t id = 0;  // the address slot

@@ -20,6 +20,7 @@
 #include "probes/connection.h"
 #include "probes/exchange_runner.h"
 #include "probes/ids.h"
+#include "probes/interned.h"
 #include "probes/timer_queue.h"
 #include "probes/udp_transport.h"
 #include "sip/sip_request.h"
@@ -148,8 +149,7 @@ class Exchanges final : public ExchangeRunner {
   // in flight at once, rather than one per address (most of a large fleet is idle).
   std::vector<std::string> spare_requests_;
   // Our identities on UDP by From user and sent-by, shared by the sessions that use them.
-  std::unordered_map<std::string, std::shared_ptr<const LocalIdentity>> udp_identities_;
-  std::size_t identities_kept_ = 8;  // after the last sweep of unused ones
+  Interned<LocalIdentity> udp_identities_;  // by From user and sent-by
   // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.
   std::unordered_multimap<AddressKey, std::uint32_t, AddressKeyHash> by_address_;
   // TLS contexts by settings, shared by every target that uses the same ones.

@@ -66,15 +66,9 @@ std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view fr
                                                              std::string sent_by) {
   std::string key(from_user);
   key.append(1, '@').append(sent_by);
-  if (const auto it = udp_identities_.find(key); it != udp_identities_.end()) return it->second;
-  if (udp_identities_.size() >= 2 * identities_kept_) {
-    // Now and then, drop the ones no session uses any more (local addresses that changed).
-    std::erase_if(udp_identities_, [](const auto& kv) { return kv.second.use_count() == 1; });
-    identities_kept_ = std::max<std::size_t>(udp_identities_.size(), 8);
-  }
-  auto identity = identity_of(from_user, std::move(sent_by), std::nullopt, false);  // no sips:
-  udp_identities_.emplace(std::move(key), identity);
-  return identity;
+  return udp_identities_.get(key, [&] {
+    return identity_of(from_user, std::move(sent_by), std::nullopt, false);  // no sips:
+  });
 }
 
 void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
