@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "probes/clock.h"
@@ -18,11 +19,17 @@ namespace stx {
 // for as long as any address of the target is open (its settings may be swapped on reload).
 struct ProbeTarget {
   std::shared_ptr<const TargetConfig> cfg;
-  std::uint32_t slot = 0;  // the target's slot, as the sink names it
-  bool background = true;  // false for one-shot probes: the sink hears nothing of them
   const Prober* prober = nullptr;
-  std::string from_user;    // for the Contact
-  std::string request_uri;  // the prober's request_uri(cfg)
+  // The prober's request_uri(cfg) where it is not cfg's URI as written (an R-URI user, a
+  // REGISTER's): most targets need no copy.
+  std::unique_ptr<const std::string> own_request_uri;
+  std::string_view from_user;  // for the Contact: the user part of cfg's From, or a literal
+  std::uint32_t slot = 0;      // the target's slot, as the sink names it
+  bool background = true;      // false for one-shot probes: the sink hears nothing of them
+
+  std::string_view request_uri() const {
+    return own_request_uri != nullptr ? std::string_view(*own_request_uri) : cfg->uri;
+  }
 };
 
 class ExchangeListener {

@@ -206,7 +206,7 @@ void Exchanges::write_request(Session& s) {
   const ProbeTarget& t = *s.target;
   const RequestContext c{
       .cfg = s.cfg(),
-      .request_uri = t.request_uri,
+      .request_uri = t.request_uri(),
       .via_transport = via_transport_of(s.dest.transport),
       .via_sent_by = s.sent_by(),
       .contact = s.contact(),
@@ -338,7 +338,7 @@ bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, Ti
   IdGenerator::hex(ids_.next(), cnonce, sizeof cnonce);
   if (!s.authorization) s.authorization = std::make_unique<std::string>();
   if (!write_digest_authorization(*challenge, *s.cfg().shared->auth, t.prober->method(),
-                                  t.request_uri, std::string_view(cnonce, sizeof cnonce), 1,
+                                  t.request_uri(), std::string_view(cnonce, sizeof cnonce), 1,
                                   *s.authorization)) {
     return false;
   }

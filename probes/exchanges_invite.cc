@@ -32,7 +32,7 @@ std::string_view header_uri(std::string_view request, std::string_view name) {
 RequestFields Exchanges::in_call_fields(const Session& s, std::string_view method) {
   RequestFields f;
   f.method = method;
-  f.request_uri = s.target->request_uri;
+  f.request_uri = s.target->request_uri();
   f.to_uri = header_uri(s.request, "To");
   f.from_uri = s.cfg().shared->from;
   f.from_tag = s.tx.from_tag_view();
@@ -92,8 +92,7 @@ void Exchanges::call_final(std::uint32_t address, const SipResponse& r, TimePoin
   if (success) {
     // The ACK of a 2xx is a transaction of its own, to the peer's Contact (RFC 3261 13.2.2.4),
     // and carries the INVITE's credentials.
-    c.remote_target.assign(r.contact_uri.empty() ? std::string_view(s.target->request_uri)
-                                                 : r.contact_uri);
+    c.remote_target.assign(r.contact_uri.empty() ? s.target->request_uri() : r.contact_uri);
     write_branch(branch, address, ids_);
     ack.request_uri = c.remote_target;
     ack.branch = std::string_view(branch, sizeof branch);

@@ -12,43 +12,56 @@
 namespace stx {
 namespace {
 
-// The user part of a sip: URI string, for the Contact; empty if none.
-std::string user_of(const std::string& uri) {
+// The user part of a sip: URI string, for the Contact, as a view into it; empty if none.
+std::string_view user_in(std::string_view uri) {
   std::string error;
-  auto parsed = parse_sip_uri(uri, &error);
-  return parsed ? parsed->user : std::string();
+  const auto parsed = parse_sip_uri(uri, &error);
+  if (!parsed || parsed->user.empty()) return {};
+  // The userinfo starts right after the scheme's colon (sip_uri.cc).
+  const std::string_view user = uri.substr(uri.find(':') + 1, parsed->user.size());
+  return user == parsed->user ? user : std::string_view();
+}
+
+// Points `p` at `cfg`, with what the exchanges derive from it.
+void bind(ProbeTarget& p, std::shared_ptr<const TargetConfig> cfg) {
+  p.cfg = std::move(cfg);
+  p.prober = &prober_for(p.cfg->method);
+  p.from_user = user_in(p.cfg->shared->from);
+  std::string uri = p.prober->request_uri(*p.cfg);
+  p.own_request_uri =
+      uri == p.cfg->uri ? nullptr : std::make_unique<const std::string>(std::move(uri));
 }
 
 }  // namespace
 
 // One configured target (or one /probe request) and its probe cycles.
 struct HealthChecker::Target {
-  ProbeTarget probe;  // what the exchanges see; its address never changes
-  std::uint32_t generation = 0;
+  ProbeTarget probe;                  // what the exchanges see; its address never changes
   std::unique_ptr<OneShotDone> done;  // probe_once() callback; none for configured targets
-  bool retiring = false;  // a one-shot probe that reported and waits for its exchanges' end
 
   // Where it is: the last good RFC 3263 answer and its lifetime.
-  bool located = false;
   Location location;
   TimePoint located_at{};
-  bool locating = false;
   TimePoint lookup_started{};            // of the lookup in progress (locating)
   std::unique_ptr<Location> pending;     // a refresh that came in during a cycle (rare)
   std::vector<std::uint32_t> addresses;  // in location order
 
   // The current cycle: one exchange per probed address, one deadline for all.
-  bool cycle_open = false;
-  bool awaiting_dns = false;
-  std::uint32_t cycle_seq = 0;
   TimePoint cycle_started{};
   TimePoint deadline{};
-  int outstanding = 0;
   std::chrono::nanoseconds cycle_dns{0};  // how long this cycle waited for DNS
-
-  TargetState state;
   TimePoint planned{};     // when the last cycle was due to start: the fixed-rate anchor
   TimePoint next_start{};  // when the next is due
+  TargetState state;
+  std::uint32_t generation = 0;
+  std::uint32_t cycle_seq = 0;
+  int outstanding = 0;
+
+  bool retiring = false;  // a one-shot probe that reported and waits for its exchanges' end
+  bool located = false;
+  bool locating = false;
+  bool cycle_open = false;
+  bool awaiting_dns = false;
 
   const TargetConfig& cfg() const { return *probe.cfg; }
 };
@@ -112,7 +125,7 @@ void HealthChecker::reload(const TargetList& targets) {
     if (it != wanted.end() && *it->second == t->cfg()) {
       kept.insert(it->first);
       // The same settings, now read from the new list, so that the old one can go.
-      t->probe.cfg = std::shared_ptr<const TargetConfig>(targets, it->second);
+      bind(t->probe, std::shared_ptr<const TargetConfig>(targets, it->second));
     } else {
       remove_target(slot);
     }
@@ -167,15 +180,11 @@ TimePoint HealthChecker::spread_start(const TargetConfig& cfg, TimePoint now) {
 
 std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> config,
                                         OneShotDone done) {
-  const TargetConfig& cfg = *config;
   const std::uint32_t slot = take_slot(targets_, free_slots_);
   auto t = std::make_unique<Target>();
-  t->probe.cfg = std::move(config);
+  bind(t->probe, std::move(config));
   t->probe.slot = slot;
   t->probe.background = !done;
-  t->probe.prober = &prober_for(cfg.method);
-  t->probe.from_user = user_of(cfg.shared->from);
-  t->probe.request_uri = t->probe.prober->request_uri(cfg);
   t->generation = new_generation();
   if (done) t->done = std::make_unique<OneShotDone>(std::move(done));
   const bool background = t->probe.background;

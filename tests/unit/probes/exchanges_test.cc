@@ -50,7 +50,6 @@ ProbeTarget probe_target(Transport transport, std::uint16_t port,
   ProbeTarget t;
   t.cfg = cfg;
   t.prober = &prober_for(ProbeMethod::options);
-  t.request_uri = cfg->uri;
   t.from_user = "prober";
   return t;
 }

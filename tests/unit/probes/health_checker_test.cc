@@ -18,9 +18,10 @@ using std::chrono::seconds;
 // Records what the checker asks of the exchanges; the test (or `answer_with`) ends them.
 class FakeExchanges final : public ExchangeRunner {
  public:
-  void open(std::uint32_t address, std::uint32_t, const ProbeTarget&,
+  void open(std::uint32_t address, std::uint32_t, const ProbeTarget& t,
             const Destination& d) override {
     open_addresses[address] = d;
+    targets[address] = &t;
   }
   void close(std::uint32_t address) override {
     open_addresses.erase(address);
@@ -61,6 +62,7 @@ class FakeExchanges final : public ExchangeRunner {
   bool degraded_503 = false;
   std::optional<std::uint32_t> retry_after;
   std::map<std::uint32_t, Destination> open_addresses;
+  std::map<std::uint32_t, const ProbeTarget*> targets;  // as open() was given them
   std::vector<Start> starts;
   std::vector<Start> expired;
   int closed = 0;
@@ -435,6 +437,39 @@ TEST(HealthChecker, ReloadKeepsStateAndScheduleOfAnUnchangedTarget) {
   }
   EXPECT_TRUE(saw_transition);
   EXPECT_EQ(rig.sink.removed.size(), 0u);
+}
+
+TEST(HealthChecker, WhatTheExchangesSeeFollowsAReloadedConfiguration) {
+  Rig rig;
+  rig.auto_locate = located({dest("192.0.2.1")});
+  auto config = [](const std::string& ruri_user) {
+    TargetConfig t = target();
+    t.shared.edit().from = "sip:alice@pbx.example";
+    t.shared.edit().ruri_user = ruri_user;
+    return std::make_shared<const std::vector<TargetConfig>>(std::vector{t});
+  };
+  rig.checker.start(config(""), false);
+  rig.run_for(seconds(1));
+  ASSERT_EQ(rig.exchanges.targets.size(), 1u);
+  const ProbeTarget& t = *rig.exchanges.targets.begin()->second;
+  EXPECT_EQ(t.from_user, "alice");
+  EXPECT_EQ(t.request_uri(), "sip:trunk.example");
+  EXPECT_EQ(t.own_request_uri, nullptr);  // the configuration's URI, not a copy
+
+  // An equal configuration from a new file: the old one is freed, nothing points into it.
+  auto next = config("");
+  const TargetConfig* next_cfg = &next->front();
+  rig.checker.reload(next);
+  EXPECT_EQ(t.cfg.get(), next_cfg);
+  EXPECT_EQ(t.from_user, "alice");
+  EXPECT_GE(t.from_user.data(), next_cfg->shared->from.data());
+  EXPECT_LT(t.from_user.data(), next_cfg->shared->from.data() + next_cfg->shared->from.size());
+
+  // A changed one is a new target, with the prober's own Request-URI.
+  rig.checker.reload(config("+15550100"));
+  rig.run_for(seconds(1));
+  const ProbeTarget& changed = *rig.exchanges.targets.rbegin()->second;
+  EXPECT_EQ(changed.request_uri(), "sip:+15550100@trunk.example");
 }
 
 // The gaps between consecutive probe starts, in whole milliseconds.
