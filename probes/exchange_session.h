@@ -43,10 +43,11 @@ std::string invalid_host(std::uint64_t random);
 struct Exchanges::Session {
   const ProbeTarget* target = nullptr;  // owned by the checker; outlives the session
   std::uint32_t generation = 0;
-  Destination dest;
-  Transaction tx;
   bool auth_sent = false;   // a challenge was answered in this exchange
   bool proxy_auth = false;  // that challenge was a 407: Proxy-Authorization
+  bool registered = false;  // UDP: remote is in by_address_
+  Destination dest;
+  Transaction tx;
   // The header value while auth_sent; made at the first challenge, reused after.
   std::unique_ptr<std::string> authorization;
 
@@ -54,14 +55,13 @@ struct Exchanges::Session {
   std::shared_ptr<const LocalIdentity> local;
   // The request of the open exchange, in a buffer from Exchanges' spares: an idle address
   // holds none (a test call keeps its own, for the To of its CANCEL, ACK and BYE).
-  std::string request;
+  std::unique_ptr<std::string> request;
   // A test call's state (method = "invite"); none for other probes, which are most.
   std::unique_ptr<InviteCall> call;
 
   // UDP
   UdpEndpoint remote;
   std::optional<UdpTransport::SocketId> socket;
-  bool registered = false;  // remote is in by_address_
   TimePoint routed_at{};
 
   // TCP / TLS / WS / WSS: made when the session opens, null for UDP (most of a fleet).
@@ -85,6 +85,9 @@ struct Exchanges::Session {
   const TargetConfig& cfg() const { return *target->cfg; }
   std::string_view sent_by() const { return local ? std::string_view(local->sent_by) : ""; }
   std::string_view contact() const { return local ? std::string_view(local->contact) : ""; }
+  std::string_view request_text() const {
+    return request != nullptr ? std::string_view(*request) : std::string_view();
+  }
   std::string_view authorization_name() const {
     return proxy_auth ? "Proxy-Authorization" : "Authorization";
   }

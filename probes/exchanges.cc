@@ -199,9 +199,11 @@ void Exchanges::fire(const TimerEntry& e, TimePoint now) {
 }
 
 void Exchanges::write_request(Session& s) {
-  if (s.request.empty() && !spare_requests_.empty()) {
+  if (s.request == nullptr && !spare_requests_.empty()) {
     s.request = std::move(spare_requests_.back());
     spare_requests_.pop_back();
+  } else if (s.request == nullptr) {
+    s.request = std::make_unique<std::string>();
   }
   const ProbeTarget& t = *s.target;
   const RequestContext c{
@@ -217,13 +219,13 @@ void Exchanges::write_request(Session& s) {
       .authorization_name = s.auth_sent ? s.authorization_name() : std::string_view(),
       .authorization_value = s.auth_sent ? std::string_view(*s.authorization) : std::string_view(),
   };
-  t.prober->write_request(c, s.request);
+  t.prober->write_request(c, *s.request);
 }
 
 void Exchanges::send(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   write_request(s);
-  if (s.call) log_message(*s.call, now, true, s.request);
+  if (s.call) log_message(*s.call, now, true, *s.request);
   if (s.dest.transport == Transport::udp) {
     udp_send(address, now);
   } else {
@@ -237,12 +239,9 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   open_tx_[address] = 0;
   result.duration = now - s.tx.started;
   result.transmissions = s.tx.transmissions;
-  std::string request;  // back to the spares once reported; a call keeps its own
-  if (!s.call) {
-    request = std::move(s.request);
-    s.request.clear();  // moved from: now certainly empty, so the next start takes a spare
-  }
-  result.request = s.call ? std::string_view(s.request) : std::string_view(request);
+  std::unique_ptr<std::string> request;  // back to the spares once reported; a call keeps its own
+  if (!s.call) request = std::move(s.request);
+  result.request = s.call ? s.request_text() : request != nullptr ? std::string_view(*request) : "";
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
   if (Session::Flow* f = s.flow.get()) {
@@ -256,8 +255,8 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
     if (f->ping_after_probe) send_ping(address, now);
   }
   listener_.exchange_finished(address, result, now);  // may close this address: last
-  if (!request.empty() && spare_requests_.size() < sessions_.size()) {
-    request.clear();
+  if (request != nullptr && spare_requests_.size() < sessions_.size()) {
+    request->clear();
     spare_requests_.push_back(std::move(request));
   }
 }

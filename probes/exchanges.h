@@ -147,7 +147,7 @@ class Exchanges final : public ExchangeRunner {
   }
   // Request buffers of finished exchanges, cleared, for the next ones: as many as were ever
   // in flight at once, rather than one per address (most of a large fleet is idle).
-  std::vector<std::string> spare_requests_;
+  std::vector<std::unique_ptr<std::string>> spare_requests_;
   // Our identities on UDP by From user and sent-by, shared by the sessions that use them.
   Interned<LocalIdentity> udp_identities_;  // by From user and sent-by
   // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.

@@ -33,7 +33,7 @@ RequestFields Exchanges::in_call_fields(const Session& s, std::string_view metho
   RequestFields f;
   f.method = method;
   f.request_uri = s.target->request_uri();
-  f.to_uri = header_uri(s.request, "To");
+  f.to_uri = header_uri(s.request_text(), "To");
   f.from_uri = s.cfg().shared->from;
   f.from_tag = s.tx.from_tag_view();
   f.via_transport = via_transport_of(s.dest.transport);

@@ -154,7 +154,7 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
 void Exchanges::stream_send(std::uint32_t address) {
   Session& s = *sessions_[address];
   s.tx.first_sent = s_.clock.now();  // per send, as in udp_send
-  s.flow->conn->send(s.request);
+  s.flow->conn->send(*s.request);
   ++s.tx.transmissions;
 }
 

@@ -80,7 +80,7 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.
   s.tx.first_sent = s_.clock.now();
-  const int err = udp_.send(*s.socket, s.remote, s.request);
+  const int err = udp_.send(*s.socket, s.remote, *s.request);
   if (err != 0) {
     fail(address, is_unreachable_errno(err) ? FailureReason::refused : FailureReason::send_error,
          errno_text(err), now);
@@ -102,7 +102,7 @@ void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   // provisional, else doubles.
   if (s.call && s.tx.provisional_seen) return;
   // A failed retransmission is not fatal: the next one or the timeout decides.
-  if (udp_.send(*s.socket, s.remote, s.request) == 0) ++s.tx.transmissions;
+  if (udp_.send(*s.socket, s.remote, *s.request) == 0) ++s.tx.transmissions;
   s.tx.timer_e = s.call ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
   s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
 }
