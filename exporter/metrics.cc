@@ -229,8 +229,10 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
       if (kAllFailureReasons[i] == r.reason) s.failures[i].add(1);
     }
   }
-  if (r.contacts)
-    s.contacts.set(static_cast<std::int32_t>(std::min<std::uint32_t>(*r.contacts, INT32_MAX)));
+  if (r.contacts) {
+    constexpr std::uint32_t kMost = std::numeric_limits<std::int32_t>::max();
+    s.contacts.set(static_cast<std::int32_t>(std::min(*r.contacts, kMost)));
+  }
   if (r.post_dial_delay && s.calls != nullptr) {
     const double pdd = seconds(*r.post_dial_delay);
     const auto* end = std::end(kPostDialDelayBuckets);
