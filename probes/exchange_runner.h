@@ -20,8 +20,8 @@ namespace stx {
 struct ProbeTarget {
   std::shared_ptr<const TargetConfig> cfg;
   const Prober* prober = nullptr;
-  // The prober's request_uri(cfg) where it is not cfg's URI as written (an R-URI user, a
-  // REGISTER's): most targets need no copy.
+  // The prober's request_uri(cfg) where it is not cfg's URI as written (an R-URI user, or
+  // a prober's own form): most targets need no copy.
   std::unique_ptr<const std::string> own_request_uri;
   std::string_view from_user;  // for the Contact: the user part of cfg's From, or a literal
   std::uint32_t slot = 0;      // the target's slot, as the sink names it
