@@ -239,9 +239,10 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   open_tx_[address] = 0;
   result.duration = now - s.tx.started;
   result.transmissions = s.tx.transmissions;
+  // The view stays valid when the buffer changes hands: moving the pointer moves no text.
+  result.request = s.request_text();
   std::unique_ptr<std::string> request;  // back to the spares once reported; a call keeps its own
   if (!s.call) request = std::move(s.request);
-  result.request = s.call ? s.request_text() : request != nullptr ? std::string_view(*request) : "";
   result.call_id = s.tx.call_id_view();
   result.destination = s.dest;
   if (Session::Flow* f = s.flow.get()) {
