@@ -25,6 +25,7 @@ class FakeExchanges final : public ExchangeRunner {
   }
   void close(std::uint32_t address) override {
     open_addresses.erase(address);
+    targets.erase(address);  // the checker may free it now
     ++closed;
   }
   void start(std::uint32_t address, TimePoint now, TimePoint deadline) override {
@@ -62,7 +63,7 @@ class FakeExchanges final : public ExchangeRunner {
   bool degraded_503 = false;
   std::optional<std::uint32_t> retry_after;
   std::map<std::uint32_t, Destination> open_addresses;
-  std::map<std::uint32_t, const ProbeTarget*> targets;  // as open() was given them
+  std::map<std::uint32_t, const ProbeTarget*> targets;  // as open() gave them, until close()
   std::vector<Start> starts;
   std::vector<Start> expired;
   int closed = 0;
@@ -467,8 +468,9 @@ TEST(HealthChecker, WhatTheExchangesSeeFollowsAReloadedConfiguration) {
 
   // A changed one is a new target, with the prober's own Request-URI.
   rig.checker.reload(config("+15550100"));
-  rig.run_for(seconds(1));
-  const ProbeTarget& changed = *rig.exchanges.targets.rbegin()->second;
+  rig.run_for(seconds(10));
+  ASSERT_EQ(rig.exchanges.targets.size(), 1u);
+  const ProbeTarget& changed = *rig.exchanges.targets.begin()->second;
   EXPECT_EQ(changed.request_uri(), "sip:+15550100@trunk.example");
 }
 
