@@ -2,13 +2,14 @@
 
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <time.h>
 
 #include <array>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -78,22 +79,53 @@ struct UdpTransport::Batch {
   std::array<Control, kBatch> control{};
 };
 
-struct UdpTransport::Socket {
-  explicit Socket(boost::asio::io_context& io) : sock(io) {}
-  boost::asio::ip::udp::socket sock;
-  UdpEndpoint bound_to;  // as asked: unspecified address/port 0 for the shared sockets
-  bool fixed_source = false;
-  bool armed = false;
-};
+namespace {
+
+std::error_code errno_code(int e) { return {e, std::generic_category()}; }
+
+// Armed: one report when readable (or an error is queued), then quiet until armed again.
+// Disarmed: nothing; the kernel adds EPOLLERR|EPOLLHUP to any mask, so at most one report.
+int set_armed(int epfd, int fd, bool armed) {
+  epoll_event ev{};
+  ev.events = EPOLLONESHOT | (armed ? EPOLLIN : 0U);
+  ev.data.fd = fd;
+  return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+// Empties the epoll set's ready list, so that it signals Asio afresh when armed.
+void clear_ready(int epfd) {
+  std::array<epoll_event, 16> events{};
+  while (epoll_wait(epfd, events.data(), static_cast<int>(events.size()), 0) ==
+         static_cast<int>(events.size())) {
+  }
+}
+
+int new_epoll_set() {
+  const int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno_code(errno), "epoll_create1 for the UDP sockets");
+  return fd;
+}
+
+}  // namespace
 
 UdpTransport::UdpTransport(boost::asio::io_context& io, Clock& clock, Handlers handlers)
-    : io_(io), clock_(clock), handlers_(std::move(handlers)), batch_(std::make_unique<Batch>()) {}
+    : io_(io),
+      clock_(clock),
+      handlers_(std::move(handlers)),
+      watched_(io, new_epoll_set()),
+      batch_(std::make_unique<Batch>()) {}
 
 UdpTransport::~UdpTransport() { close(); }
 
 void UdpTransport::close() {
+  for (Socket& s : sockets_) {
+    if (s.fd < 0) continue;
+    ::close(s.fd);  // also leaves the epoll set
+    s.fd = -1;
+  }
   boost::system::error_code ignored;
-  for (auto& s : sockets_) s->sock.close(ignored);
+  watched_.close(ignored);
+  watching_ = false;
 }
 
 std::optional<UdpTransport::SocketId> UdpTransport::socket_for(const UdpEndpoint& remote,
@@ -108,34 +140,38 @@ std::optional<UdpTransport::SocketId> UdpTransport::socket_for(const UdpEndpoint
   }
   // A handful of sockets at most: a linear search is the simplest index.
   for (std::size_t i = 0; i < sockets_.size(); ++i) {
-    if (sockets_[i]->bound_to == bind_to && sockets_[i]->sock.is_open()) {
-      return static_cast<SocketId>(i);
-    }
+    if (sockets_[i].bound_to == bind_to && sockets_[i].fd >= 0) return static_cast<SocketId>(i);
   }
-  auto s = open_socket(bind_to, ec);
-  if (!s) return std::nullopt;
-  s->fixed_source = source != nullptr;
-  sockets_.push_back(std::move(s));
-  arm(*sockets_.back());
+  const int fd = open_socket(bind_to, ec);
+  if (fd < 0) return std::nullopt;
+  sockets_.push_back({fd, bind_to, source != nullptr});
+  if (watching_) set_armed(watched_.native_handle(), fd, true);
   return static_cast<SocketId>(sockets_.size() - 1);
 }
 
-std::unique_ptr<UdpTransport::Socket> UdpTransport::open_socket(const UdpEndpoint& bind_to,
-                                                                std::error_code& ec) {
-  auto s = std::make_unique<Socket>(io_);
-  s->bound_to = bind_to;
-  const bool v6 = bind_to.address().is_v6();
-  boost::system::error_code bec;
-  s->sock.open(bind_to.protocol(), bec);
-  if (!bec && v6) s->sock.set_option(boost::asio::ip::v6_only(true), bec);
-  if (!bec) s->sock.bind(bind_to, bec);
-  if (!bec) s->sock.non_blocking(true, bec);
-  if (bec) {
-    ec = std::error_code(bec.value(), std::generic_category());
-    return nullptr;
+int UdpTransport::open_socket(const UdpEndpoint& bind_to, std::error_code& ec) {
+  if (!watched_.is_open()) {
+    ec = std::make_error_code(std::errc::bad_file_descriptor);
+    return -1;
   }
-  const int fd = s->sock.native_handle();
+  const bool v6 = bind_to.address().is_v6();
+  const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ec = errno_code(errno);
+    return -1;
+  }
   const int on = 1;
+  epoll_event ev{};
+  ev.events = EPOLLONESHOT;  // disarmed until watch()
+  ev.data.fd = fd;
+  const bool ok = (!v6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0) &&
+                  ::bind(fd, bind_to.data(), static_cast<socklen_t>(bind_to.size())) == 0 &&
+                  epoll_ctl(watched_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
+  if (!ok) {
+    ec = errno_code(errno);
+    ::close(fd);
+    return -1;
+  }
   // Without IP_RECVERR an unconnected UDP socket never learns of ICMP unreachables.
   if (v6) {
     setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
@@ -144,47 +180,50 @@ std::unique_ptr<UdpTransport::Socket> UdpTransport::open_socket(const UdpEndpoin
   }
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes, sizeof kReceiveBufferBytes);
   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-  return s;
-}
-
-void UdpTransport::arm(Socket& s) {
-  s.armed = true;
-  s.sock.async_wait(boost::asio::ip::udp::socket::wait_read,
-                    [this, &s](const boost::system::error_code& ec) {
-                      s.armed = false;
-                      if (ec || !s.sock.is_open()) return;
-                      if (handlers_.on_readable) {
-                        handlers_.on_readable();
-                        return;
-                      }
-                      drain(s);
-                      if (s.sock.is_open()) arm(s);
-                    });
+  return fd;
 }
 
 void UdpTransport::poll() {
   // By index: a handler may open a socket, which may reallocate sockets_.
-  for (std::size_t i = 0; i < sockets_.size(); ++i) {  // NOLINT(modernize-loop-convert)
-    if (sockets_[i]->sock.is_open()) drain(*sockets_[i]);
+  for (std::size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i].fd >= 0) drain(static_cast<SocketId>(i));
   }
 }
 
 void UdpTransport::watch() {
-  for (auto& s : sockets_) {
-    if (!s->armed && s->sock.is_open()) arm(*s);
+  if (watching_ || !watched_.is_open()) return;
+  watching_ = true;
+  const int epfd = watched_.native_handle();
+  clear_ready(epfd);  // reports of disarmed sockets, which nothing waited for
+  for (const Socket& s : sockets_) {
+    if (s.fd >= 0) set_armed(epfd, s.fd, true);  // signals at once if already readable
   }
+  watched_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) { on_watched(ec); });
 }
 
-void UdpTransport::drain(Socket& s) {
-  const int fd = s.sock.native_handle();
+void UdpTransport::on_watched(const boost::system::error_code& ec) {
+  if (ec || !watched_.is_open()) return;  // closed: `this` may be gone with it
+  watching_ = false;
+  // The sockets that did not fire stay quiet too, until the next watch().
+  const int epfd = watched_.native_handle();
+  for (const Socket& s : sockets_) {
+    if (s.fd >= 0) set_armed(epfd, s.fd, false);
+  }
+  clear_ready(epfd);
+  handlers_.on_readable();
+}
+
+void UdpTransport::drain(SocketId id) {
   Batch& b = *batch_;
   for (int round = 0; round < kMaxDatagramsPerWakeup / kBatch; ++round) {
-    const int n = recvmmsg(fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    const int n = recvmmsg(sockets_[id].fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       // With IP_RECVERR a queued ICMP error makes the call fail once (ECONNREFUSED...) when
       // no data is waiting; EAGAIN means there is none, so the error queue needs no look.
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if (errno != EINTR) drain_errors(s);
+      if (errno != EINTR) drain_errors(id);
+      if (sockets_[id].fd < 0) return;
       continue;
     }
     const TimePoint steady_now = clock_.now();
@@ -199,7 +238,7 @@ void UdpTransport::drain(Socket& s) {
           std::string_view(static_cast<const char*>(b.iov[i].iov_base), b.msgs[i].msg_len),
           truncated, arrival_of(m, steady_now, wall_now));
       b.reset(i);
-      if (!s.sock.is_open()) {  // a handler closed the transport
+      if (sockets_[id].fd < 0) {  // a handler closed the transport
         for (int j = i + 1; j < n; ++j) b.reset(j);
         return;
       }
@@ -208,9 +247,8 @@ void UdpTransport::drain(Socket& s) {
   }
 }
 
-void UdpTransport::drain_errors(Socket& s) {
-  const int fd = s.sock.native_handle();
-  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
+void UdpTransport::drain_errors(SocketId id) {
+  for (int i = 0; i < kMaxDatagramsPerWakeup && sockets_[id].fd >= 0; ++i) {
     UdpEndpoint dest;
     char original[2048];
     alignas(cmsghdr) char control[512];
@@ -222,7 +260,7 @@ void UdpTransport::drain_errors(Socket& s) {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    const ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    const ssize_t n = recvmsg(sockets_[id].fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
     if (n < 0) return;
     dest.resize(msg.msg_namelen);
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -236,18 +274,17 @@ void UdpTransport::drain_errors(Socket& s) {
 }
 
 int UdpTransport::send(SocketId socket, const UdpEndpoint& to, std::string_view data) {
-  if (socket >= sockets_.size() || !sockets_[socket]->sock.is_open()) return EBADF;
-  Socket* s = sockets_[socket].get();
-  const int fd = s->sock.native_handle();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to.data(),
-                               static_cast<socklen_t>(to.size()));
+    if (socket >= sockets_.size() || sockets_[socket].fd < 0) return EBADF;
+    const ssize_t n =
+        ::sendto(sockets_[socket].fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                 to.data(), static_cast<socklen_t>(to.size()));
     if (n >= 0) return 0;
     const int err = errno;
     // An ICMP error about an earlier datagram may be reported here instead of on receive:
     // hand it to its own probe and try once more.
     if (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) {
-      drain_errors(*s);
+      drain_errors(socket);
       continue;
     }
     return err;
@@ -258,27 +295,26 @@ int UdpTransport::send(SocketId socket, const UdpEndpoint& to, std::string_view 
 std::optional<UdpEndpoint> UdpTransport::local_endpoint_for(SocketId socket,
                                                             const UdpEndpoint& remote,
                                                             std::error_code& ec) {
-  if (socket >= sockets_.size() || !sockets_[socket]->sock.is_open()) {
+  if (socket >= sockets_.size() || sockets_[socket].fd < 0) {
     ec = std::make_error_code(std::errc::bad_file_descriptor);
     return std::nullopt;
   }
-  Socket* s = sockets_[socket].get();
-  boost::system::error_code bec;
-  if (s->fixed_source && !s->bound_to.address().is_unspecified()) {
-    const UdpEndpoint bound = s->sock.local_endpoint(bec);
-    if (!bec) return bound;
+  const Socket& s = sockets_[socket];
+  UdpEndpoint bound;
+  auto bound_size = static_cast<socklen_t>(bound.capacity());
+  if (getsockname(s.fd, bound.data(), &bound_size) != 0) {
+    ec = errno_code(errno);
+    return std::nullopt;
   }
+  bound.resize(bound_size);
+  if (s.fixed_source && !s.bound_to.address().is_unspecified()) return bound;
+  boost::system::error_code bec;
   // A connected throwaway socket asks the routing table which source address applies.
   boost::asio::ip::udp::socket probe(io_);
   probe.open(remote.protocol(), bec);
   if (!bec) probe.connect(remote, bec);
   UdpEndpoint local;
   if (!bec) local = probe.local_endpoint(bec);
-  if (bec) {
-    ec = std::error_code(bec.value(), std::generic_category());
-    return std::nullopt;
-  }
-  const UdpEndpoint bound = s->sock.local_endpoint(bec);
   if (bec) {
     ec = std::error_code(bec.value(), std::generic_category());
     return std::nullopt;

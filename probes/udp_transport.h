@@ -6,10 +6,14 @@
 // batches (recvmmsg) with the kernel's arrival timestamp (SO_TIMESTAMPNS), so a response's
 // RTT does not depend on when the event loop gets round to reading it: the engine reads
 // on its own schedule under load and asks for readiness wakeups only when idle.
+// The sockets are plain descriptors in an epoll set of our own, armed one-shot only while
+// watched: Asio's reactor registers its sockets edge-triggered for good, so every datagram
+// arriving between two reads would wake the event loop for nothing.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,23 +64,31 @@ class UdpTransport {
 
   // Reads every datagram and error waiting on every socket, handing each to the handlers.
   void poll();
-  // One on_readable() call when any socket next becomes readable.
+  // One on_readable() call when any socket next becomes readable (or has an error queued).
   void watch();
 
   void close();
 
  private:
-  struct Socket;
-  std::unique_ptr<Socket> open_socket(const UdpEndpoint& bind_to, std::error_code& ec);
-  void arm(Socket& s);
-  void drain(Socket& s);
-  void drain_errors(Socket& s);
+  struct Socket {
+    int fd = -1;           // -1 once closed
+    UdpEndpoint bound_to;  // as asked: unspecified address/port 0 for the shared sockets
+    bool fixed_source = false;
+  };
+  int open_socket(const UdpEndpoint& bind_to, std::error_code& ec);
+  void on_watched(const boost::system::error_code& ec);
+  // By id: a handler may open a socket, moving sockets_, or close them all.
+  void drain(SocketId id);
+  void drain_errors(SocketId id);
 
   boost::asio::io_context& io_;
   Clock& clock_;
   Handlers handlers_;
-  std::vector<std::unique_ptr<Socket>> sockets_;  // by SocketId
-  struct Batch;                                   // recvmmsg buffers, allocated once
+  std::vector<Socket> sockets_;  // by SocketId
+  // The epoll set of the sockets, each armed one-shot by watch(); Asio waits on it.
+  boost::asio::posix::stream_descriptor watched_;
+  bool watching_ = false;
+  struct Batch;  // recvmmsg buffers, allocated once
   std::unique_ptr<Batch> batch_;
 };
 
