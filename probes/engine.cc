@@ -92,8 +92,10 @@ void Engine::stop() {
 void Engine::service() {
   if (stopped_) return;
   last_wake_ = clock_.now();
-  exchanges_.poll();  // answers first, so one that arrived before its deadline counts
+  exchanges_.batch_sends();  // one sendmmsg for the wakeup's UDP requests
+  exchanges_.poll();         // answers first, so one that arrived before its deadline counts
   run_due_timers();
+  exchanges_.flush_sends();
   arm_timer();  // answered challenges and new cycles have timers
 }
 

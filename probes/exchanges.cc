@@ -90,6 +90,8 @@ void Exchanges::stop() {
     if (s) close_stream(*s);
   }
   udp_.close();
+  queued_sends_.clear();
+  batching_ = false;
 }
 
 void Exchanges::open(std::uint32_t address, std::uint32_t generation, const ProbeTarget& target,

@@ -62,6 +62,12 @@ class Exchanges final : public ExchangeRunner {
   bool live(const TimerEntry& e) const;
   void fire(const TimerEntry& e, TimePoint now);
 
+  // Between these two calls UDP requests are queued and leave together (sendmmsg) at the
+  // flush, each RTT and Timer E running from then; the engine brackets each wakeup so.
+  // Outside them, each request leaves at once.
+  void batch_sends() { batching_ = true; }
+  void flush_sends();
+
   void poll() { udp_.poll(); }    // reads every waiting datagram and ICMP error
   void watch() { udp_.watch(); }  // one on_readable() when a datagram next arrives
   void stop();                    // closes every flow and socket
@@ -111,6 +117,8 @@ class Exchanges final : public ExchangeRunner {
   std::shared_ptr<const LocalIdentity> udp_identity(std::string_view from_user,
                                                     std::string sent_by);
   void udp_send(std::uint32_t address, TimePoint now);
+  bool queue_send(Session& s, std::uint32_t address, bool retransmit);
+  void udp_sent(std::uint32_t address, int error, TimePoint now);  // a first transmission
   void udp_retransmit(std::uint32_t address, TimePoint due);
   void forget_address(const Session& s, std::uint32_t address);
   void on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
@@ -148,6 +156,15 @@ class Exchanges final : public ExchangeRunner {
   // Request buffers of finished exchanges, cleared, for the next ones: as many as were ever
   // in flight at once, rather than one per address (most of a large fleet is idle).
   std::vector<std::unique_ptr<std::string>> spare_requests_;
+  // The requests queued in udp_ since batch_sends(), in the same order.
+  struct QueuedSend {
+    std::uint32_t address;
+    bool retransmit;
+    std::uint64_t tx;  // tx_key(): a probe that ended meanwhile is not touched
+  };
+  std::vector<QueuedSend> queued_sends_;
+  std::vector<int> send_errors_;
+  bool batching_ = false;
   // Our identities on UDP by From user and sent-by, shared by the sessions that use them.
   Interned<LocalIdentity> udp_identities_;  // by From user and sent-by
   // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.

@@ -80,10 +80,41 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.
   s.tx.first_sent = s_.clock.now();
-  const int err = udp_.send(*s.socket, s.remote, *s.request);
-  if (err != 0) {
-    fail(address, is_unreachable_errno(err) ? FailureReason::refused : FailureReason::send_error,
-         errno_text(err), now);
+  if (batching_ && queue_send(s, address, false)) return;  // flush_sends() sets first_sent
+  udp_sent(address, udp_.send(*s.socket, s.remote, *s.request), now);
+}
+
+bool Exchanges::queue_send(Session& s, std::uint32_t address, bool retransmit) {
+  // A full batch, another socket, a large request: that one leaves on its own, now.
+  if (!udp_.queue(*s.socket, s.remote, *s.request)) return false;
+  queued_sends_.push_back({address, retransmit, tx_key(s.generation, s.tx.seq)});
+  return true;
+}
+
+void Exchanges::flush_sends() {
+  batching_ = false;  // what the outcomes below start leaves at once
+  if (queued_sends_.empty()) return;
+  const TimePoint at = s_.clock.now();  // when the batch leaves
+  udp_.flush(send_errors_);
+  for (std::size_t i = 0; i < queued_sends_.size(); ++i) {
+    const QueuedSend q = queued_sends_[i];
+    if (open_tx_[q.address] != q.tx) continue;  // ended, or closed, since it was queued
+    Session& s = *sessions_[q.address];
+    if (q.retransmit) {
+      if (send_errors_[i] == 0) ++s.tx.transmissions;
+      continue;
+    }
+    s.tx.first_sent = at;
+    udp_sent(q.address, send_errors_[i], at);
+  }
+  queued_sends_.clear();
+}
+
+void Exchanges::udp_sent(std::uint32_t address, int error, TimePoint now) {
+  Session& s = *sessions_[address];
+  if (error != 0) {
+    fail(address, is_unreachable_errno(error) ? FailureReason::refused : FailureReason::send_error,
+         errno_text(error), now);
     return;
   }
   ++s.tx.transmissions;
@@ -102,7 +133,10 @@ void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   // provisional, else doubles.
   if (s.call && s.tx.provisional_seen) return;
   // A failed retransmission is not fatal: the next one or the timeout decides.
-  if (udp_.send(*s.socket, s.remote, *s.request) == 0) ++s.tx.transmissions;
+  if (!(batching_ && queue_send(s, address, true)) &&
+      udp_.send(*s.socket, s.remote, *s.request) == 0) {
+    ++s.tx.transmissions;
+  }
   s.tx.timer_e = s.call ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
   s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
 }

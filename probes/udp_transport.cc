@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/udp.hpp>
 #include <cerrno>
@@ -23,6 +24,8 @@ constexpr int kBatch = 32;                                  // datagrams per rec
 constexpr std::size_t kSlotBytes = kMaxSipMessageSize + 1;  // one more: tells "too large"
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 constexpr std::chrono::seconds kMaxQueueAge{1};  // older kernel timestamps are not trusted
+constexpr int kSendBatch = 64;                   // datagrams per sendmmsg
+constexpr std::size_t kSendSlotBytes = 2048;     // larger requests are sent on their own
 
 bool is_error_cmsg(const cmsghdr* c) {
   return (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
@@ -79,6 +82,25 @@ struct UdpTransport::Batch {
   std::array<Control, kBatch> control{};
 };
 
+// Datagrams queued during one wakeup, copied so that their buffers may change meanwhile.
+struct UdpTransport::SendBatch {
+  SendBatch() {
+    for (int i = 0; i < kSendBatch; ++i) {
+      iov[i].iov_base = data.get() + static_cast<std::size_t>(i) * kSendSlotBytes;
+      msgs[i].msg_hdr.msg_name = to[i].data();
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+  std::unique_ptr<char[]> data{new char[kSendBatch * kSendSlotBytes]};
+  std::array<UdpEndpoint, kSendBatch> to;
+  std::array<iovec, kSendBatch> iov{};
+  std::array<mmsghdr, kSendBatch> msgs{};
+  int count = 0;
+  UdpTransport::SocketId socket = 0;
+  bool flushing = false;
+};
+
 namespace {
 
 std::error_code errno_code(int e) { return {e, std::generic_category()}; }
@@ -113,7 +135,8 @@ UdpTransport::UdpTransport(boost::asio::io_context& io, Clock& clock, Handlers h
       clock_(clock),
       handlers_(std::move(handlers)),
       watched_(io, new_epoll_set()),
-      batch_(std::make_unique<Batch>()) {}
+      batch_(std::make_unique<Batch>()),
+      sends_(std::make_unique<SendBatch>()) {}
 
 UdpTransport::~UdpTransport() { close(); }
 
@@ -290,6 +313,53 @@ int UdpTransport::send(SocketId socket, const UdpEndpoint& to, std::string_view 
     return err;
   }
   return ECONNREFUSED;
+}
+
+bool UdpTransport::queue(SocketId socket, const UdpEndpoint& to, std::string_view data) {
+  SendBatch& b = *sends_;
+  if (b.flushing || b.count == kSendBatch || data.size() > kSendSlotBytes) return false;
+  if (b.count > 0 && b.socket != socket) return false;
+  b.socket = socket;
+  std::memcpy(b.iov[b.count].iov_base, data.data(), data.size());
+  b.iov[b.count].iov_len = data.size();
+  b.to[b.count] = to;
+  b.msgs[b.count].msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
+  ++b.count;
+  return true;
+}
+
+std::size_t UdpTransport::queued() const { return static_cast<std::size_t>(sends_->count); }
+
+void UdpTransport::flush(std::vector<int>& errors) {
+  SendBatch& b = *sends_;
+  errors.assign(static_cast<std::size_t>(b.count), 0);
+  b.flushing = true;  // an error handler below may start probes: they send on their own
+  int done = 0;
+  int retried_at = -1;
+  while (done < b.count) {
+    const int fd = b.socket < sockets_.size() ? sockets_[b.socket].fd : -1;
+    if (fd < 0) {
+      std::fill(errors.begin() + done, errors.end(), EBADF);
+      break;
+    }
+    const int n = sendmmsg(fd, &b.msgs[done], static_cast<unsigned>(b.count - done),
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      done += n;
+      continue;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    // As in send(): an ICMP error about an earlier datagram, reported here; once per datagram.
+    if ((err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) && retried_at != done) {
+      retried_at = done;
+      drain_errors(b.socket);
+      continue;
+    }
+    errors[static_cast<std::size_t>(done++)] = err;  // that one failed; the rest still go
+  }
+  b.count = 0;
+  b.flushing = false;
 }
 
 std::optional<UdpEndpoint> UdpTransport::local_endpoint_for(SocketId socket,

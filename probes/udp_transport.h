@@ -58,6 +58,15 @@ class UdpTransport {
   // Sends one datagram. Returns 0 or an errno value; never blocks.
   int send(SocketId socket, const UdpEndpoint& to, std::string_view data);
 
+  // Copies a datagram into the send batch, for flush(). False when it does not fit (the
+  // batch is full or for another socket, the datagram is large) or a flush is under way:
+  // then flush() first, or send() it.
+  bool queue(SocketId socket, const UdpEndpoint& to, std::string_view data);
+  std::size_t queued() const;
+  // Sends the batch with as few sendmmsg calls as the kernel allows and empties it;
+  // `errors` gets 0 or an errno value per datagram, in the order they were queued.
+  void flush(std::vector<int>& errors);
+
   // The local address and port a datagram to `remote` leaves from (for Via and Contact).
   std::optional<UdpEndpoint> local_endpoint_for(SocketId socket, const UdpEndpoint& remote,
                                                 std::error_code& ec);
@@ -90,6 +99,8 @@ class UdpTransport {
   bool watching_ = false;
   struct Batch;  // recvmmsg buffers, allocated once
   std::unique_ptr<Batch> batch_;
+  struct SendBatch;  // sendmmsg buffers, allocated once
+  std::unique_ptr<SendBatch> sends_;
 };
 
 }  // namespace stx

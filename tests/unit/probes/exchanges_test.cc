@@ -163,6 +163,69 @@ TEST(ExchangesUdp, AProvisionalAnswerSlowsRetransmissionsToT2) {
   EXPECT_TRUE(rig.listener.outcomes.empty());  // a provisional answer ends nothing
 }
 
+// The requests of one wakeup leave together at its end (one sendmmsg), and each probe's RTT
+// and Timer E run from then, not from when it was queued.
+TEST(ExchangesUdp, RequestsOfOneWakeupLeaveTogetherAtTheFlushAndTimeFromIt) {
+  Rig rig;
+  SilentPeer peer(rig.io);
+  const std::uint16_t port = peer.socket.local_endpoint().port();
+  const ProbeTarget t = probe_target(Transport::udp, port);
+  const TimePoint t0 = rig.clock.now();
+  rig.exchanges.batch_sends();
+  for (std::uint32_t a = 0; a < 3; ++a) {
+    rig.exchanges.open(a, 1, t, loopback(port, Transport::udp));
+    rig.exchanges.start(a, t0, t0 + seconds(2));
+  }
+  peer.drain(rig.clock.now());
+  EXPECT_TRUE(peer.arrivals.empty());  // queued, not sent
+  rig.clock.advance(milliseconds(3));
+  rig.exchanges.flush_sends();
+  peer.drain(rig.clock.now());
+  ASSERT_EQ(peer.arrivals.size(), 3u);
+  const std::string batched = peer.last;
+  // Outside a batch a request leaves at once.
+  rig.exchanges.open(3, 1, t, loopback(port, Transport::udp));
+  rig.exchanges.start(3, rig.clock.now(), rig.clock.now() + seconds(2));
+  peer.drain(rig.clock.now());
+  EXPECT_EQ(peer.arrivals.size(), 4u);
+  // Timer E from the flush: the first three retransmit 503 ms after t0, not 500.
+  rig.run_for(milliseconds(600), [&] { peer.drain(rig.clock.now()); });
+  const std::vector<milliseconds> want = {milliseconds(3),   milliseconds(3),   milliseconds(3),
+                                          milliseconds(3),   milliseconds(503), milliseconds(503),
+                                          milliseconds(503), milliseconds(503)};
+  EXPECT_EQ(offsets(peer.arrivals, t0), want);
+  // An answer's RTT runs from the flush too (less the moments since the kernel stamped it).
+  rig.clock.advance(milliseconds(10));  // 613 ms after t0, 610 after the flush
+  peer.socket.send_to(boost::asio::buffer(reply(batched, 200)), peer.sender);
+  rig.exchanges.poll();
+  ASSERT_EQ(rig.listener.outcomes.size(), 1u);
+  EXPECT_EQ(rig.listener.outcomes[0].address, 2u);
+  EXPECT_NEAR(std::chrono::duration<double>(rig.listener.outcomes[0].result.rtt).count(), 0.610,
+              0.001);
+}
+
+// A request the kernel refuses fails its own probe only; the rest of the batch still leaves.
+TEST(ExchangesUdp, ARequestRefusedInABatchFailsOnlyItsOwnProbe) {
+  Rig rig;
+  SilentPeer peer(rig.io);
+  const std::uint16_t port = peer.socket.local_endpoint().port();
+  const ProbeTarget t = probe_target(Transport::udp, port);
+  const TimePoint now = rig.clock.now();
+  rig.exchanges.batch_sends();
+  rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
+  rig.exchanges.open(1, 1, t, loopback(0, Transport::udp));  // port 0: EINVAL, nothing sent
+  rig.exchanges.open(2, 1, t, loopback(port, Transport::udp));
+  for (std::uint32_t a = 0; a < 3; ++a) rig.exchanges.start(a, now, now + seconds(2));
+  EXPECT_TRUE(rig.listener.outcomes.empty());
+  rig.exchanges.flush_sends();
+  ASSERT_EQ(rig.listener.outcomes.size(), 1u);
+  EXPECT_EQ(rig.listener.outcomes[0].address, 1u);
+  EXPECT_EQ(rig.listener.outcomes[0].result.reason, FailureReason::send_error);
+  EXPECT_EQ(rig.listener.outcomes[0].result.transmissions, 0);
+  peer.drain(rig.clock.now());
+  EXPECT_EQ(peer.arrivals.size(), 2u);
+}
+
 // A large fleet's UDP sessions hold one shared copy of our Via sent-by and Contact, not one
 // each; every request still carries them.
 TEST(ExchangesUdp, SessionsFromOneLocalAddressShareOneIdentity) {
