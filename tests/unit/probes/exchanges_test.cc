@@ -130,6 +130,18 @@ struct SilentExchange {
   TimePoint t0;
 };
 
+// Exchanges and a silent UDP peer, with a target probing it; the test opens addresses.
+struct UdpFleet {
+  UdpFleet() : peer(rig.io), port(peer.socket.local_endpoint().port()) {}
+  void open(std::uint32_t address, std::uint16_t to_port) {
+    rig.exchanges.open(address, 1, t, loopback(to_port, Transport::udp));
+  }
+  Rig rig;
+  SilentPeer peer;
+  std::uint16_t port;
+  ProbeTarget t = probe_target(Transport::udp, port);
+};
+
 TEST(ExchangesUdp, TimerEDoublesFromT1ToT2UntilTheDeadline) {
   SilentExchange x(seconds(20));
   Rig& rig = x.rig;
@@ -166,14 +178,13 @@ TEST(ExchangesUdp, AProvisionalAnswerSlowsRetransmissionsToT2) {
 // The requests of one wakeup leave together at its end (one sendmmsg), and each probe's RTT
 // and Timer E run from then, not from when it was queued.
 TEST(ExchangesUdp, RequestsOfOneWakeupLeaveTogetherAtTheFlushAndTimeFromIt) {
-  Rig rig;
-  SilentPeer peer(rig.io);
-  const std::uint16_t port = peer.socket.local_endpoint().port();
-  const ProbeTarget t = probe_target(Transport::udp, port);
+  UdpFleet f;
+  Rig& rig = f.rig;
+  SilentPeer& peer = f.peer;
   const TimePoint t0 = rig.clock.now();
   rig.exchanges.batch_sends();
   for (std::uint32_t a = 0; a < 3; ++a) {
-    rig.exchanges.open(a, 1, t, loopback(port, Transport::udp));
+    f.open(a, f.port);
     rig.exchanges.start(a, t0, t0 + seconds(2));
   }
   peer.drain(rig.clock.now());
@@ -184,7 +195,7 @@ TEST(ExchangesUdp, RequestsOfOneWakeupLeaveTogetherAtTheFlushAndTimeFromIt) {
   ASSERT_EQ(peer.arrivals.size(), 3u);
   const std::string batched = peer.last;
   // Outside a batch a request leaves at once.
-  rig.exchanges.open(3, 1, t, loopback(port, Transport::udp));
+  f.open(3, f.port);
   rig.exchanges.start(3, rig.clock.now(), rig.clock.now() + seconds(2));
   peer.drain(rig.clock.now());
   EXPECT_EQ(peer.arrivals.size(), 4u);
@@ -206,15 +217,13 @@ TEST(ExchangesUdp, RequestsOfOneWakeupLeaveTogetherAtTheFlushAndTimeFromIt) {
 
 // A request the kernel refuses fails its own probe only; the rest of the batch still leaves.
 TEST(ExchangesUdp, ARequestRefusedInABatchFailsOnlyItsOwnProbe) {
-  Rig rig;
-  SilentPeer peer(rig.io);
-  const std::uint16_t port = peer.socket.local_endpoint().port();
-  const ProbeTarget t = probe_target(Transport::udp, port);
+  UdpFleet f;
+  Rig& rig = f.rig;
   const TimePoint now = rig.clock.now();
   rig.exchanges.batch_sends();
-  rig.exchanges.open(0, 1, t, loopback(port, Transport::udp));
-  rig.exchanges.open(1, 1, t, loopback(0, Transport::udp));  // port 0: EINVAL, nothing sent
-  rig.exchanges.open(2, 1, t, loopback(port, Transport::udp));
+  f.open(0, f.port);
+  f.open(1, 0);  // port 0: EINVAL, nothing sent
+  f.open(2, f.port);
   for (std::uint32_t a = 0; a < 3; ++a) rig.exchanges.start(a, now, now + seconds(2));
   EXPECT_TRUE(rig.listener.outcomes.empty());
   rig.exchanges.flush_sends();
@@ -222,20 +231,19 @@ TEST(ExchangesUdp, ARequestRefusedInABatchFailsOnlyItsOwnProbe) {
   EXPECT_EQ(rig.listener.outcomes[0].address, 1u);
   EXPECT_EQ(rig.listener.outcomes[0].result.reason, FailureReason::send_error);
   EXPECT_EQ(rig.listener.outcomes[0].result.transmissions, 0);
-  peer.drain(rig.clock.now());
-  EXPECT_EQ(peer.arrivals.size(), 2u);
+  f.peer.drain(rig.clock.now());
+  EXPECT_EQ(f.peer.arrivals.size(), 2u);
 }
 
 // A large fleet's UDP sessions hold one shared copy of our Via sent-by and Contact, not one
 // each; every request still carries them.
 TEST(ExchangesUdp, SessionsFromOneLocalAddressShareOneIdentity) {
-  Rig rig;
-  SilentPeer peer(rig.io);
-  const std::uint16_t port = peer.socket.local_endpoint().port();
-  const ProbeTarget t = probe_target(Transport::udp, port);
+  UdpFleet f;
+  Rig& rig = f.rig;
+  SilentPeer& peer = f.peer;
   constexpr std::uint32_t kTargets = 50;
   for (std::uint32_t a = 0; a < kTargets; ++a) {
-    rig.exchanges.open(a, 1, t, loopback(port, Transport::udp));
+    f.open(a, f.port);
     rig.exchanges.start(a, rig.clock.now(), rig.clock.now() + seconds(5));
   }
   peer.drain(rig.clock.now());
