@@ -149,6 +149,7 @@ void UdpTransport::close() {
   boost::system::error_code ignored;
   watched_.close(ignored);
   watching_ = false;
+  sends_->count = 0;  // nothing queued leaves a closed transport
 }
 
 std::optional<UdpTransport::SocketId> UdpTransport::socket_for(const UdpEndpoint& remote,
