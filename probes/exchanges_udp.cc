@@ -77,11 +77,16 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
     by_address_.emplace(key_of(s.remote), address);
     s.registered = true;
   }
+  s.tx.first_sent = now;
+  if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.
   s.tx.first_sent = s_.clock.now();
-  if (batching_ && queue_send(s, address, false)) return;  // flush_sends() sets first_sent
-  udp_sent(address, udp_.send(*s.socket, s.remote, *s.request), now);
+  const std::uint64_t tx = open_tx_[address];
+  const int error = udp_.send(*s.socket, s.remote, *s.request);
+  // An ICMP report read during the send may have ended this probe, or closed the address.
+  if (open_tx_[address] != tx) return;
+  udp_sent(address, error, now);
 }
 
 bool Exchanges::queue_send(Session& s, std::uint32_t address, bool retransmit) {
@@ -132,13 +137,14 @@ void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   // Timer A (RFC 3261 17.1.1.2): a call's request stops at its first
   // provisional, else doubles.
   if (s.call && s.tx.provisional_seen) return;
-  // A failed retransmission is not fatal: the next one or the timeout decides.
-  if (!(batching_ && queue_send(s, address, true)) &&
-      udp_.send(*s.socket, s.remote, *s.request) == 0) {
-    ++s.tx.transmissions;
-  }
   s.tx.timer_e = s.call ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
   s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
+  if (batching_ && queue_send(s, address, true)) return;  // counted at the flush
+  // A failed retransmission is not fatal: the next one or the timeout decides.
+  const std::uint64_t tx = open_tx_[address];
+  const int error = udp_.send(*s.socket, s.remote, *s.request);
+  // An ICMP report read during the send may have ended this probe, or closed the address.
+  if (error == 0 && open_tx_[address] == tx) ++s.tx.transmissions;
 }
 
 void Exchanges::forget_address(const Session& s, std::uint32_t address) {

@@ -105,22 +105,17 @@ namespace {
 
 std::error_code errno_code(int e) { return {e, std::generic_category()}; }
 
-// Armed: one report when readable (or an error is queued), then quiet until armed again.
-// Disarmed: nothing; the kernel adds EPOLLERR|EPOLLHUP to any mask, so at most one report.
-int set_armed(int epfd, int fd, bool armed) {
+// A watched socket is in the epoll set, level-triggered (EPOLLERR comes with EPOLLIN); an
+// unwatched one is not in it at all, so that neither a datagram nor an ICMP error that
+// arrives under load can wake the loop.
+void set_watched(int epfd, int fd, bool watched) {
   epoll_event ev{};
-  ev.events = EPOLLONESHOT | (armed ? EPOLLIN : 0U);
+  ev.events = EPOLLIN;
   ev.data.fd = fd;
-  return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+  epoll_ctl(epfd, watched ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
 }
 
-// Empties the epoll set's ready list, so that it signals Asio afresh when armed.
-void clear_ready(int epfd) {
-  std::array<epoll_event, 16> events{};
-  while (epoll_wait(epfd, events.data(), static_cast<int>(events.size()), 0) ==
-         static_cast<int>(events.size())) {
-  }
-}
+bool is_unreachable(int e) { return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH; }
 
 int new_epoll_set() {
   const int fd = epoll_create1(EPOLL_CLOEXEC);
@@ -169,7 +164,7 @@ std::optional<UdpTransport::SocketId> UdpTransport::socket_for(const UdpEndpoint
   const int fd = open_socket(bind_to, ec);
   if (fd < 0) return std::nullopt;
   sockets_.push_back({fd, bind_to, source != nullptr});
-  if (watching_) set_armed(watched_.native_handle(), fd, true);
+  if (watching_) set_watched(watched_.native_handle(), fd, true);
   return static_cast<SocketId>(sockets_.size() - 1);
 }
 
@@ -185,12 +180,8 @@ int UdpTransport::open_socket(const UdpEndpoint& bind_to, std::error_code& ec) {
     return -1;
   }
   const int on = 1;
-  epoll_event ev{};
-  ev.events = EPOLLONESHOT;  // disarmed until watch()
-  ev.data.fd = fd;
   const bool ok = (!v6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0) &&
-                  ::bind(fd, bind_to.data(), static_cast<socklen_t>(bind_to.size())) == 0 &&
-                  epoll_ctl(watched_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
+                  ::bind(fd, bind_to.data(), static_cast<socklen_t>(bind_to.size())) == 0;
   if (!ok) {
     ec = errno_code(errno);
     ::close(fd);
@@ -217,25 +208,27 @@ void UdpTransport::poll() {
 void UdpTransport::watch() {
   if (watching_ || !watched_.is_open()) return;
   watching_ = true;
-  const int epfd = watched_.native_handle();
-  clear_ready(epfd);  // reports of disarmed sockets, which nothing waited for
   for (const Socket& s : sockets_) {
-    if (s.fd >= 0) set_armed(epfd, s.fd, true);  // signals at once if already readable
+    if (s.fd >= 0) set_watched(watched_.native_handle(), s.fd, true);  // at once if readable
   }
   watched_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                      [this](const boost::system::error_code& ec) { on_watched(ec); });
+                      [this](const boost::system::error_code& ec) {
+                        if (ec == boost::asio::error::operation_aborted) return;  // closed
+                        on_watched(ec);
+                      });
 }
 
 void UdpTransport::on_watched(const boost::system::error_code& ec) {
-  if (ec || !watched_.is_open()) return;  // closed: `this` may be gone with it
   watching_ = false;
-  // The sockets that did not fire stay quiet too, until the next watch().
-  const int epfd = watched_.native_handle();
   for (const Socket& s : sockets_) {
-    if (s.fd >= 0) set_armed(epfd, s.fd, false);
+    if (s.fd >= 0) set_watched(watched_.native_handle(), s.fd, false);
   }
-  clear_ready(epfd);
-  handlers_.on_readable();
+  // An ICMP report left in an error queue keeps a socket readable (EPOLLERR) while a read
+  // of data sees none: read the queues here, or the next watch() would fire at once again.
+  for (std::size_t i = 0; i < sockets_.size() && !ec; ++i) {
+    if (sockets_[i].fd >= 0) drain_errors(static_cast<SocketId>(i));
+  }
+  handlers_.on_readable();  // also on an error: the owner polls, and watches again
 }
 
 void UdpTransport::drain(SocketId id) {
@@ -307,7 +300,7 @@ int UdpTransport::send(SocketId socket, const UdpEndpoint& to, std::string_view 
     const int err = errno;
     // An ICMP error about an earlier datagram may be reported here instead of on receive:
     // hand it to its own probe and try once more.
-    if (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) {
+    if (is_unreachable(err)) {
       drain_errors(socket);
       continue;
     }
@@ -329,8 +322,6 @@ bool UdpTransport::queue(SocketId socket, const UdpEndpoint& to, std::string_vie
   return true;
 }
 
-std::size_t UdpTransport::queued() const { return static_cast<std::size_t>(sends_->count); }
-
 void UdpTransport::flush(std::vector<int>& errors) {
   SendBatch& b = *sends_;
   errors.assign(static_cast<std::size_t>(b.count), 0);
@@ -347,15 +338,21 @@ void UdpTransport::flush(std::vector<int>& errors) {
                            MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       done += n;
+      // Fewer than asked: the next one failed and the kernel dropped its error. If that was
+      // an ICMP error about an earlier datagram, its report waits in the error queue.
+      if (done < b.count) drain_errors(b.socket);
       continue;
     }
     const int err = errno;
     if (err == EINTR) continue;
-    // As in send(): an ICMP error about an earlier datagram, reported here; once per datagram.
-    if ((err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) && retried_at != done) {
-      retried_at = done;
+    // As in send(): an ICMP error about an earlier datagram, reported here; its report goes
+    // to its own probe, and this datagram is tried once more.
+    if (is_unreachable(err)) {
       drain_errors(b.socket);
-      continue;
+      if (retried_at != done) {
+        retried_at = done;
+        continue;
+      }
     }
     errors[static_cast<std::size_t>(done++)] = err;  // that one failed; the rest still go
   }

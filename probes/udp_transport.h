@@ -6,9 +6,9 @@
 // batches (recvmmsg) with the kernel's arrival timestamp (SO_TIMESTAMPNS), so a response's
 // RTT does not depend on when the event loop gets round to reading it: the engine reads
 // on its own schedule under load and asks for readiness wakeups only when idle.
-// The sockets are plain descriptors in an epoll set of our own, armed one-shot only while
-// watched: Asio's reactor registers its sockets edge-triggered for good, so every datagram
-// arriving between two reads would wake the event loop for nothing.
+// The sockets are plain descriptors, put in an epoll set of our own only while watched:
+// Asio's reactor registers its sockets edge-triggered for good, so every datagram arriving
+// between two reads would wake the event loop for nothing.
 #include <utility>  // Boost 1.74 Asio under C++20 needs std::exchange declared first.
 
 #include <boost/asio/io_context.hpp>
@@ -62,7 +62,6 @@ class UdpTransport {
   // batch is full or for another socket, the datagram is large) or a flush is under way:
   // then flush() first, or send() it.
   bool queue(SocketId socket, const UdpEndpoint& to, std::string_view data);
-  std::size_t queued() const;
   // Sends the batch with as few sendmmsg calls as the kernel allows and empties it;
   // `errors` gets 0 or an errno value per datagram, in the order they were queued.
   void flush(std::vector<int>& errors);
@@ -94,7 +93,7 @@ class UdpTransport {
   Clock& clock_;
   Handlers handlers_;
   std::vector<Socket> sockets_;  // by SocketId
-  // The epoll set of the sockets, each armed one-shot by watch(); Asio waits on it.
+  // The epoll set the sockets are in while watched; Asio waits on it.
   boost::asio::posix::stream_descriptor watched_;
   bool watching_ = false;
   struct Batch;  // recvmmsg buffers, allocated once

@@ -32,38 +32,51 @@ struct Rig {
   boost::asio::io_context io;
   AsioClock clock{io};
   int datagrams = 0;
+  int errors = 0;
   int readable = 0;
-  UdpTransport udp{io,
-                   clock,
-                   {[this](const UdpEndpoint&, std::string_view, bool, TimePoint) { ++datagrams; },
-                    [](const UdpEndpoint&, std::string_view, int) {}, [this] { ++readable; }}};
+  UdpTransport udp{
+      io,
+      clock,
+      {[this](const UdpEndpoint&, std::string_view, bool, TimePoint) { ++datagrams; },
+       [this](const UdpEndpoint&, std::string_view, int) { ++errors; }, [this] { ++readable; }}};
   boost::asio::io_context peer_io;
   boost::asio::ip::udp::socket peer{peer_io,
                                     UdpEndpoint(boost::asio::ip::make_address("127.0.0.1"), 0)};
+  UdpTransport::SocketId id = 0;
   UdpEndpoint ours;
 
   Rig() {
     std::error_code ec;
-    const auto id = udp.socket_for(peer.local_endpoint(), nullptr, ec);
-    EXPECT_TRUE(id.has_value()) << ec.message();
-    const auto local = udp.local_endpoint_for(*id, peer.local_endpoint(), ec);
-    EXPECT_TRUE(local.has_value()) << ec.message();
-    ours = *local;
+    id = udp.socket_for(peer.local_endpoint(), nullptr, ec).value();
+    ours = udp.local_endpoint_for(id, peer.local_endpoint(), ec).value();
   }
+  void send_from_peer() { peer.send_to(boost::asio::buffer(std::string("ping")), ours); }
   // Runs the loop for `d` of real time, while the peer sends `count` datagrams 2 ms apart.
   void run_while_peer_sends(milliseconds d, int count) {
     std::thread sender([this, count] {
       std::this_thread::sleep_for(milliseconds(10));
       for (int i = 0; i < count; ++i) {
-        peer.send_to(boost::asio::buffer(std::string("ping")), ours);
+        send_from_peer();
         std::this_thread::sleep_for(milliseconds(2));
       }
     });
+    run_for(d);
+    sender.join();
+  }
+  // Runs the loop for `d`: a timer keeps it waiting that long, and it returns then even
+  // while a watch is still pending.
+  void run_for(milliseconds d) {
     boost::asio::steady_timer until(io, d);
     until.async_wait([](const boost::system::error_code&) {});
-    io.run();
+    io.run_for(d + milliseconds(20));
     io.restart();
-    sender.join();
+  }
+  // Runs the loop until the transport signals once (at most `limit`).
+  void run_until_readable(milliseconds limit = milliseconds(5000)) {
+    const int before = readable;
+    io.run_one_for(limit);
+    io.restart();
+    EXPECT_EQ(readable, before + 1);
   }
 };
 
@@ -78,18 +91,42 @@ TEST(UdpTransport, DatagramsWhileUnwatchedWakeNothingAndWaitForThePoll) {
 
   // Watched with datagrams already queued: it signals at once, and the poll reads them all.
   rig.udp.watch();
-  rig.io.run();
-  rig.io.restart();
-  EXPECT_EQ(rig.readable, 1);
+  rig.run_until_readable();
   rig.udp.poll();
   EXPECT_EQ(rig.datagrams, 20);
 
-  // Watched on an empty socket: one signal for the next datagram, then quiet again.
+  // Watched on an empty socket: one signal for the next datagram, then unwatched again.
   rig.udp.watch();
-  rig.run_while_peer_sends(milliseconds(100), 5);
+  rig.send_from_peer();
+  rig.run_until_readable();
+  const long quiet = blocked_count();
+  rig.run_while_peer_sends(milliseconds(100), 10);
+  EXPECT_LE(blocked_count() - quiet, 3);
   EXPECT_EQ(rig.readable, 2);
   rig.udp.poll();
-  EXPECT_EQ(rig.datagrams, 25);
+  EXPECT_EQ(rig.datagrams, 31);
+}
+
+// An ICMP port unreachable that no read took (the queue holds its report) keeps the socket
+// in error: the watch reads the report when it fires, so the next watch waits again.
+TEST(UdpTransport, AnUnreadIcmpErrorWakesTheWatchOnceAndIsRead) {
+  Rig rig;
+  std::uint16_t closed = 0;
+  {
+    boost::asio::ip::udp::socket s(rig.peer_io,
+                                   UdpEndpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    closed = s.local_endpoint().port();
+  }
+  const UdpEndpoint nobody(boost::asio::ip::make_address("127.0.0.1"), closed);
+  EXPECT_EQ(rig.udp.send(rig.id, nobody, "ping"), 0);  // the ICMP comes back within the call
+  rig.udp.watch();
+  rig.run_until_readable();
+  EXPECT_EQ(rig.errors, 1);
+  rig.udp.watch();
+  rig.run_for(milliseconds(50));
+  EXPECT_EQ(rig.readable, 1);  // nothing left to signal
+  rig.send_from_peer();
+  rig.run_until_readable();
 }
 
 }  // namespace

@@ -235,6 +235,34 @@ TEST(ExchangesUdp, ARequestRefusedInABatchFailsOnlyItsOwnProbe) {
   EXPECT_EQ(f.peer.arrivals.size(), 2u);
 }
 
+// A port nothing listens on: loopback answers a datagram to it with an ICMP port
+// unreachable while the send is still in the kernel.
+std::uint16_t closed_port(boost::asio::io_context& io) {
+  udp::socket s(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return s.local_endpoint().port();
+}
+
+// The ICMP error of a batch's first request fails the next one's send inside sendmmsg,
+// which then reports only how many it sent: the error's report is still read, and the
+// refused probe ends as refused, not as a timeout later.
+TEST(ExchangesUdp, AnIcmpErrorInsideABatchRefusesItsOwnProbeAndTheRestStillLeave) {
+  UdpFleet f;
+  Rig& rig = f.rig;
+  const TimePoint now = rig.clock.now();
+  rig.exchanges.batch_sends();
+  f.open(0, closed_port(rig.io));
+  f.open(1, f.port);
+  f.open(2, f.port);
+  for (std::uint32_t a = 0; a < 3; ++a) rig.exchanges.start(a, now, now + seconds(2));
+  rig.exchanges.flush_sends();
+  rig.exchanges.poll();
+  ASSERT_EQ(rig.listener.outcomes.size(), 1u);
+  EXPECT_EQ(rig.listener.outcomes[0].address, 0u);
+  EXPECT_EQ(rig.listener.outcomes[0].result.reason, FailureReason::refused);
+  f.peer.drain(rig.clock.now());
+  EXPECT_EQ(f.peer.arrivals.size(), 2u);
+}
+
 // A large fleet's UDP sessions hold one shared copy of our Via sent-by and Contact, not one
 // each; every request still carries them.
 TEST(ExchangesUdp, SessionsFromOneLocalAddressShareOneIdentity) {
