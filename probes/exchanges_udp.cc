@@ -77,7 +77,6 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
     by_address_.emplace(key_of(s.remote), address);
     s.registered = true;
   }
-  s.tx.first_sent = now;
   if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.

@@ -237,7 +237,8 @@ void UdpTransport::drain(SocketId id) {
     const int n = recvmmsg(sockets_[id].fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       // With IP_RECVERR a queued ICMP error makes the call fail once (ECONNREFUSED...) when
-      // no data is waiting; EAGAIN means there is none, so the error queue needs no look.
+      // no data is waiting; EAGAIN means none is pending (a send that took the error read
+      // its report itself: send(), flush()), so the error queue needs no look.
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno != EINTR) drain_errors(id);
       if (sockets_[id].fd < 0) return;
