@@ -63,7 +63,9 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   e.consecutive_failures = state.consecutive_failures;
   if (change.changed()) e.last_change_unix = unix_now;
   e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? pack_rtt(seconds(r.rtt)) : 0;
-  Exchange& x = e.exchanges[e.exchange_count++ % kExchanges];
+  keep_older(e);
+  ++e.exchange_count;
+  Exchange& x = e.newest;
   x.unix_time = unix_now;
   x.success = r.success;
   x.code = static_cast<std::int16_t>(r.status_code);  // 0 or 100-699
@@ -80,6 +82,13 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   } else {
     e.last_request = texts_.put(r.request.substr(0, kMaxText));
   }
+}
+
+// The newest exchange so far goes to the ring, in front of the older ones it names.
+void StatusBoard::keep_older(Entry& e) {
+  if (e.exchange_count == 0) return;
+  const StoredExchange stored{e.newest, e.older_at};
+  e.older_at = texts_.put({reinterpret_cast<const char*>(&stored), sizeof stored}).at;
 }
 
 // Server of every answer, Allow/Supported/Accept of a 2xx that carried any; the strings
@@ -162,6 +171,19 @@ AddressStatus StatusBoard::export_address(const Address& a) {
   return out;
 }
 
+ExchangeRecord StatusBoard::export_exchange(const Exchange& x, bool with_text) const {
+  ExchangeRecord out;
+  out.unix_time = x.unix_time;
+  out.success = x.success;
+  out.code = x.code;
+  out.reason = to_string(x.reason);
+  out.rtt_seconds = x.rtt_seconds;
+  out.duration_seconds = x.duration_seconds;
+  out.transmissions = x.transmissions;
+  if (with_text && !texts_.get(x.response(), out.response)) out.response = kTextDropped;
+  return out;
+}
+
 TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) const {
   TargetStatus s;
   s.name = e.config->name;
@@ -184,23 +206,20 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
   for (std::size_t i = count - n_rtts; i < count; ++i) {
     s.recent_rtts.push_back(unpack_rtt(e.rtts[i % kRecentRtts]));
   }
-  const std::size_t n = std::min<std::size_t>(e.exchange_count, with_exchanges ? kExchanges : 1);
-  for (std::size_t i = 0; i < n; ++i) {  // newest first
-    const Exchange& x = e.exchanges[(e.exchange_count - 1 - i) % kExchanges];
-    ExchangeRecord& out = s.exchanges.emplace_back();
-    out.unix_time = x.unix_time;
-    out.success = x.success;
-    out.code = x.code;
-    out.reason = to_string(x.reason);
-    out.rtt_seconds = x.rtt_seconds;
-    out.duration_seconds = x.duration_seconds;
-    out.transmissions = x.transmissions;
-    // The list page shows the newest result (its failure reason), not the texts.
-    if (with_exchanges && !texts_.get(x.response(), out.response)) out.response = kTextDropped;
-  }
+  // The list page shows the newest result (its failure reason), not the texts.
+  if (e.exchange_count > 0) s.exchanges.push_back(export_exchange(e.newest, with_exchanges));
   if (!with_exchanges) return s;
-  if (!s.exchanges.empty() && !texts_.get(e.last_request, s.exchanges.front().request)) {
-    s.exchanges.front().request = kTextDropped;
+  if (e.exchange_count > 0) {
+    StoredExchange older;
+    for (std::uint64_t at = e.older_at; at != kNoOlder && s.exchanges.size() < kExchanges;
+         at = older.older_at) {
+      // Once one is overwritten, the ones before it are too.
+      if (!texts_.get(TextRing::Ref{at, sizeof older}, &older)) break;
+      s.exchanges.push_back(export_exchange(older.exchange, true));
+    }
+    if (!texts_.get(e.last_request, s.exchanges.front().request)) {
+      s.exchanges.front().request = kTextDropped;
+    }
   }
   for (const Address& a : e.addresses) s.addresses.push_back(export_address(a));
   return s;

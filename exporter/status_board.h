@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "config/config.h"
@@ -25,8 +26,9 @@ class StatusBoard {
   static constexpr std::size_t kRecentRtts = 40;
   static constexpr std::size_t kExchanges = 5;
   static constexpr std::size_t kMaxText = 2048;
-  // Request and response texts of every target: the newest 16 MiB. That keeps all five
-  // exchanges of about 2,500 targets, and the newest of most at 10,000 targets @ 1 s.
+  // Request and response texts of every target, and their exchanges before the newest: the
+  // newest 16 MiB. That keeps all five exchanges of about 2,500 targets, and the newest of
+  // most at 10,000 targets @ 1 s.
   static constexpr std::size_t kTextBytes = 16 << 20;
 
   explicit StatusBoard(std::size_t text_bytes = kTextBytes) : texts_(text_bytes) {}
@@ -55,10 +57,9 @@ class StatusBoard {
   StatusSnapshot snapshot_of(std::string_view name, double unix_now) const;
 
  private:
-  // An ExchangeRecord without its texts. The response's TextRing::Ref is kept as its two
-  // fields so that they fill the padding: 40 bytes instead of 48, five per target.
-  // 32 bytes: a fleet keeps kExchanges of them per target. Times shown to the millisecond
-  // need no more than a float's 7 digits; a stored response is at most kMaxText bytes.
+  // An ExchangeRecord without its texts, in 32 bytes: the response's TextRing::Ref is kept
+  // as its two fields so that they fill the padding, times shown to the millisecond need no
+  // more than a float's 7 digits, and a stored response is at most kMaxText bytes.
   struct Exchange {
     double unix_time = 0;
     std::uint64_t response_at = 0;
@@ -72,6 +73,15 @@ class StatusBoard {
     TextRing::Ref response() const { return {response_at, response_size}; }
   };
   static_assert(kMaxText <= 0xffff, "Exchange::response_size holds a stored response's size");
+  // An exchange that a newer one replaced, in the text ring with its texts: the entry keeps
+  // only its newest, so a target costs 32 bytes of exchanges instead of 160, and at 100,000
+  // targets the older ones go as their texts do. `older_at` chains them, newest first.
+  static constexpr std::uint64_t kNoOlder = ~std::uint64_t{0};
+  struct StoredExchange {
+    Exchange exchange;
+    std::uint64_t older_at = kNoOlder;  // the ring position of the one before
+  };
+  static_assert(std::is_trivially_copyable_v<StoredExchange>, "copied through the ring");
   // An AddressStatus with its fixed words as enums: a target may have several addresses.
   struct Address {
     std::size_t id = 0;  // the address slot
@@ -101,13 +111,16 @@ class StatusBoard {
     std::uint32_t rtt_count = 0;
     std::uint32_t exchange_count = 0;
     std::array<std::uint16_t, kRecentRtts> rtts{};  // pack_rtt()
-    std::array<Exchange, kExchanges> exchanges{};
+    Exchange newest;                                // valid once exchange_count > 0
+    std::uint64_t older_at = kNoOlder;              // a StoredExchange in the ring
     TextRing::Ref last_request;
     std::vector<Address> addresses;  // in the order they were added
   };
   Address* address_of(std::size_t slot, std::size_t address);
   static AddressStatus export_address(const Address& a);
   static void record_heard(Entry& e, const ProbeResult& r);
+  void keep_older(Entry& e);
+  ExchangeRecord export_exchange(const Exchange& x, bool with_text) const;
   TargetStatus export_entry(const Entry& e, bool with_exchanges) const;
 
   mutable std::mutex mu_;

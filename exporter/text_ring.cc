@@ -1,6 +1,7 @@
 #include "exporter/text_ring.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace stx {
 
@@ -19,6 +20,20 @@ TextRing::Ref TextRing::put(std::string_view text) {
     text.remove_prefix(n);
   }
   return r;
+}
+
+bool TextRing::get(Ref r, void* out) const {
+  if (written_ - r.at > capacity_ || r.size > capacity_) return false;
+  auto* to = static_cast<char*>(out);
+  std::size_t pos = r.at % capacity_;
+  for (std::size_t left = r.size; left > 0;) {
+    const std::size_t n = std::min(left, capacity_ - pos);
+    std::memcpy(to, bytes_.data() + pos, n);
+    to += n;
+    left -= n;
+    pos = 0;
+  }
+  return true;
 }
 
 bool TextRing::get(Ref r, std::string& out) const {

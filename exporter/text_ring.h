@@ -22,6 +22,8 @@ class TextRing {
   Ref put(std::string_view text);
   // Copies the text into `out`; false when newer texts have overwritten it.
   bool get(Ref r, std::string& out) const;
+  // Copies r.size bytes into `out`; false when newer texts have overwritten them.
+  bool get(Ref r, void* out) const;
   std::size_t capacity() const { return capacity_; }
 
  private:

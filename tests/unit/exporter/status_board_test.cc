@@ -133,14 +133,52 @@ TEST(StatusBoard, OldTextsGiveWayToNewOnesOfAnyTarget) {
   board.record(1, answered(200, milliseconds(1)), st, st.record(true, 1, 1), 3);
   board.record(1, answered(200, milliseconds(1)), st, st.record(true, 1, 1), 4);
   const auto a = board.snapshot_of("a", 5).targets.at(0).exchanges;
-  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(a.size(), 1u) << "the older exchange went with its texts";
+  EXPECT_EQ(a[0].reason, "timeout") << "the newest exchange itself stays";
   EXPECT_TRUE(a[0].response.empty()) << "a timeout has no response to lose";
   EXPECT_NE(a[0].request.find("no longer kept"), std::string::npos) << a[0].request;
-  EXPECT_NE(a[1].response.find("no longer kept"), std::string::npos);
-  EXPECT_EQ(a[1].code, 200) << "the exchange itself stays";
   const auto b = board.snapshot_of("b", 5).targets.at(0).exchanges;
   EXPECT_EQ(b[0].response, "SIP/2.0 200 OK\r\n\r\n");
   EXPECT_EQ(b[0].request, "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n");
+}
+
+// A target keeps only its newest exchange; the four before it wait in the text ring, newest
+// first, and go as newer texts of any target overwrite them.
+TEST(StatusBoard, OlderExchangesWaitInTheRingAndGoWithTheirTexts) {
+  StatusBoard board(1000);
+  board.add_target(0, config_named("a"));
+  board.add_target(1, config_named("b"));
+  TargetState st;
+  for (int i = 0; i < 7; ++i) {
+    ProbeResult r = answered(200 + i, milliseconds(1 + i));
+    const std::string response = "SIP/2.0 " + std::to_string(200 + i) + " OK\r\n\r\n";
+    r.response = response;
+    board.record(0, r, st, st.record(true, 1, 1), 10 + i);
+  }
+  const auto kept = board.snapshot_of("a", 20).targets.at(0).exchanges;
+  ASSERT_EQ(kept.size(), StatusBoard::kExchanges);
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    const int code = 206 - static_cast<int>(i);
+    EXPECT_EQ(kept[i].code, code);
+    EXPECT_EQ(kept[i].unix_time, 16 - static_cast<int>(i));
+    EXPECT_NEAR(kept[i].rtt_seconds, 0.001 * (7 - i), 1e-6);
+    EXPECT_EQ(kept[i].response, "SIP/2.0 " + std::to_string(code) + " OK\r\n\r\n");
+  }
+  EXPECT_EQ(kept[0].request, "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n");
+
+  ProbeResult big = answered(200, milliseconds(1));
+  const std::string filler(450, 'x');
+  big.response = filler;
+  board.record(1, big, st, st.record(true, 1, 1), 30);
+  board.record(1, big, st, st.record(true, 1, 1), 31);
+  const auto left = board.snapshot_of("a", 32).targets.at(0).exchanges;
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].code, 206);
+  EXPECT_EQ(left[0].unix_time, 16);
+  EXPECT_NE(left[0].response.find("no longer kept"), std::string::npos);
+  const auto list = board.snapshot(32).targets.at(0).exchanges;
+  ASSERT_EQ(list.size(), 1u) << "the list page shows the newest, texts or not";
+  EXPECT_EQ(list[0].code, 206);
 }
 
 TEST(TextRing, WrapsAndKnowsWhatIsGone) {
@@ -160,6 +198,14 @@ TEST(TextRing, WrapsAndKnowsWhatIsGone) {
   EXPECT_TRUE(ring.get(d, out));
   EXPECT_EQ(out, "0123456789");
   EXPECT_FALSE(ring.get(c, out));
+
+  const std::uint32_t word = 0xa1b2c3d4;  // a record across the wrap, read back as bytes
+  const auto e = ring.put({reinterpret_cast<const char*>(&word), sizeof word});
+  std::uint32_t back = 0;
+  EXPECT_TRUE(ring.get(e, &back));
+  EXPECT_EQ(back, word);
+  ring.put("0123456789");
+  EXPECT_FALSE(ring.get(e, &back));
 }
 
 }  // namespace
