@@ -40,22 +40,30 @@ std::shared_ptr<const LocalIdentity> identity_of(std::string_view from_user, std
 // "<16 hex digits>.invalid": the Via and Contact host of a WebSocket flow (RFC 7118 5.2).
 std::string invalid_host(std::uint64_t random);
 
+// What only a running exchange needs: taken from Exchanges' spares when it starts and given
+// back when it ends, so an idle address (most of a large fleet) holds neither. A test call
+// keeps its own, for the To, Call-ID and CSeq of its CANCEL, ACK and BYE.
+struct Exchanges::InFlight {
+  Transaction tx;
+  std::string request;
+};
+
 struct Exchanges::Session {
   const ProbeTarget* target = nullptr;  // owned by the checker; outlives the session
   std::uint32_t generation = 0;
+  // Of the last exchange: the next one's seq and CSeq go on from these.
+  std::uint32_t seq = 0;
+  std::uint32_t cseq = 0;
   bool auth_sent = false;   // a challenge was answered in this exchange
   bool proxy_auth = false;  // that challenge was a 407: Proxy-Authorization
   bool registered = false;  // UDP: remote is in by_address_
   Destination dest;
-  Transaction tx;
   // The header value while auth_sent; made at the first challenge, reused after.
   std::unique_ptr<std::string> authorization;
 
   // What our side looks like to the peer; null until routed or connected.
   std::shared_ptr<const LocalIdentity> local;
-  // The request of the open exchange, in a buffer from Exchanges' spares: an idle address
-  // holds none (a test call keeps its own, for the To of its CANCEL, ACK and BYE).
-  std::unique_ptr<std::string> request;
+  std::unique_ptr<InFlight> in_flight;  // null while idle
   // A test call's state (method = "invite"); none for other probes, which are most.
   std::unique_ptr<InviteCall> call;
 
@@ -85,8 +93,17 @@ struct Exchanges::Session {
   const TargetConfig& cfg() const { return *target->cfg; }
   std::string_view sent_by() const { return local ? std::string_view(local->sent_by) : ""; }
   std::string_view contact() const { return local ? std::string_view(local->contact) : ""; }
+  Transaction& tx() { return in_flight->tx; }  // while in_flight
+  const Transaction& tx() const { return in_flight->tx; }
+  bool tx_open() const { return in_flight != nullptr && in_flight->tx.open; }
   std::string_view request_text() const {
-    return request != nullptr ? std::string_view(*request) : std::string_view();
+    return in_flight != nullptr ? std::string_view(in_flight->request) : std::string_view();
+  }
+  // How `r`, from `same_source ? the address : elsewhere`, stands to the running exchange.
+  Match match(const SipResponse& r, bool same_source) const {
+    return in_flight != nullptr
+               ? match_response(in_flight->tx, r, target->prober->method(), same_source)
+               : Match::no_open_probe;
   }
   std::string_view authorization_name() const {
     return proxy_auth ? "Proxy-Authorization" : "Authorization";

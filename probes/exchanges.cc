@@ -124,9 +124,10 @@ void Exchanges::close(std::uint32_t address) {
 
 void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) {
   Session& s = *sessions_[address];
-  open_transaction(s.tx, address, ids_, now, s.cfg().timeout);
-  open_tx_[address] = tx_key(s.generation, s.tx.seq);
-  s.tx.deadline = deadline;
+  take_in_flight(s);
+  open_transaction(s.tx(), address, ids_, now, s.cfg().timeout);
+  open_tx_[address] = tx_key(s.generation, s.tx().seq);
+  s.tx().deadline = deadline;
   s.auth_sent = false;
   if (s.call) start_call(*s.call, now);
   if (s.dest.transport == Transport::udp) {
@@ -200,13 +201,19 @@ void Exchanges::fire(const TimerEntry& e, TimePoint now) {
   }
 }
 
-void Exchanges::write_request(Session& s) {
-  if (s.request == nullptr && !spare_requests_.empty()) {
-    s.request = std::move(spare_requests_.back());
-    spare_requests_.pop_back();
-  } else if (s.request == nullptr) {
-    s.request = std::make_unique<std::string>();
+void Exchanges::take_in_flight(Session& s) {
+  if (s.in_flight != nullptr) return;  // a test call's, kept since its last exchange
+  if (spare_in_flight_.empty()) {
+    s.in_flight = std::make_unique<InFlight>();
+  } else {
+    s.in_flight = std::move(spare_in_flight_.back());
+    spare_in_flight_.pop_back();
   }
+  s.in_flight->tx.seq = s.seq;
+  s.in_flight->tx.cseq = s.cseq;
+}
+
+void Exchanges::write_request(Session& s) {
   const ProbeTarget& t = *s.target;
   const RequestContext c{
       .cfg = s.cfg(),
@@ -214,20 +221,20 @@ void Exchanges::write_request(Session& s) {
       .via_transport = via_transport_of(s.dest.transport),
       .via_sent_by = s.sent_by(),
       .contact = s.contact(),
-      .branch = s.tx.branch_view(),
-      .call_id = s.tx.call_id_view(),
-      .from_tag = s.tx.from_tag_view(),
-      .cseq = s.tx.cseq,
+      .branch = s.tx().branch_view(),
+      .call_id = s.tx().call_id_view(),
+      .from_tag = s.tx().from_tag_view(),
+      .cseq = s.tx().cseq,
       .authorization_name = s.auth_sent ? s.authorization_name() : std::string_view(),
       .authorization_value = s.auth_sent ? std::string_view(*s.authorization) : std::string_view(),
   };
-  t.prober->write_request(c, *s.request);
+  t.prober->write_request(c, s.in_flight->request);
 }
 
 void Exchanges::send(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   write_request(s);
-  if (s.call) log_message(*s.call, now, true, *s.request);
+  if (s.call) log_message(*s.call, now, true, s.in_flight->request);
   if (s.dest.transport == Transport::udp) {
     udp_send(address, now);
   } else {
@@ -237,15 +244,20 @@ void Exchanges::send(std::uint32_t address, TimePoint now) {
 
 void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now) {
   Session& s = *sessions_[address];
-  s.tx.open = false;
+  Transaction& tx = s.tx();
+  tx.open = false;
   open_tx_[address] = 0;
-  result.duration = now - s.tx.started;
-  result.transmissions = s.tx.transmissions;
-  // The view stays valid when the buffer changes hands: moving the pointer moves no text.
+  result.duration = now - tx.started;
+  result.transmissions = tx.transmissions;
+  // The views stay valid when the record changes hands: moving the pointer moves no text.
   result.request = s.request_text();
-  std::unique_ptr<std::string> request;  // back to the spares once reported; a call keeps its own
-  if (!s.call) request = std::move(s.request);
-  result.call_id = s.tx.call_id_view();
+  result.call_id = tx.call_id_view();
+  std::unique_ptr<InFlight> done;  // back to the spares once reported; a call keeps its own
+  if (!s.call) {
+    s.seq = tx.seq;
+    s.cseq = tx.cseq;
+    done = std::move(s.in_flight);
+  }
   result.destination = s.dest;
   if (Session::Flow* f = s.flow.get()) {
     result.tls = f->has_tls ? f->tls.get() : nullptr;
@@ -258,9 +270,9 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
     if (f->ping_after_probe) send_ping(address, now);
   }
   listener_.exchange_finished(address, result, now);  // may close this address: last
-  if (request != nullptr && spare_requests_.size() < sessions_.size()) {
-    request->clear();
-    spare_requests_.push_back(std::move(request));
+  if (done != nullptr && spare_in_flight_.size() < sessions_.size()) {
+    done->request.clear();
+    spare_in_flight_.push_back(std::move(done));
   }
 }
 
@@ -283,7 +295,7 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
                             TimePoint received) {
   Session& s = *sessions_[address];
   if (r.status_code < 200) {  // provisional: the transaction goes on (UDP: at T2)
-    s.tx.provisional_seen = true;
+    s.tx().provisional_seen = true;
     if (s.call) call_provisional(address, r, received);
     return;
   }
@@ -293,7 +305,7 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
     if (s.call) start_call(*s.call, received, true);  // a new request, a new call
     return;
   }
-  if (received >= s.tx.deadline) {
+  if (received >= s.tx().deadline) {
     // It arrived after the deadline; only the loop had not run the timeout yet.
     s_.sink.unmatched_response(to_string(Match::no_open_probe), DropOrigin{s.dest, r.call_id});
     return;
@@ -311,7 +323,7 @@ void Exchanges::on_response(std::uint32_t address, const SipResponse& r, std::st
   // Never negative, even if the wall clock stepped between arrival and reading.
   // A call's RTT ends at its first response: ringing time says nothing of the network.
   const TimePoint answered = s.call ? s.call->first_response : received;
-  result.rtt = std::max(answered - s.tx.first_sent, TimePoint::duration::zero());
+  result.rtt = std::max(answered - s.tx().first_sent, TimePoint::duration::zero());
   if (s.call) result.post_dial_delay = s.call->post_dial_delay;
   result.server = r.server;
   result.allow = r.allow;
@@ -346,8 +358,8 @@ bool Exchanges::answer_challenge(std::uint32_t address, const SipResponse& r, Ti
   }
   s.proxy_auth = r.status_code == 407;
   s.auth_sent = true;
-  continue_transaction(s.tx, address, ids_);
-  open_tx_[address] = tx_key(s.generation, s.tx.seq);
+  continue_transaction(s.tx(), address, ids_);
+  open_tx_[address] = tx_key(s.generation, s.tx().seq);
   send(address, now);
   return true;
 }

@@ -53,8 +53,8 @@ class Exchanges final : public ExchangeRunner {
   void start(std::uint32_t address, TimePoint now, TimePoint deadline) override;
   void expire(std::uint32_t address, TimePoint now) override;
   TimePoint busy_until(std::uint32_t address) const override;
-  // Request buffers kept for the next exchanges (memory accounting and tests).
-  std::size_t spare_request_buffers() const { return spare_requests_.size(); }
+  // Requests and transactions kept for the next exchanges (memory accounting and tests).
+  std::size_t spare_in_flight() const { return spare_in_flight_.size(); }
   // Our Via sent-by and Contact pairs held for UDP sessions (memory accounting and tests).
   std::size_t local_identities() const { return udp_identities_.size(); }
 
@@ -77,6 +77,7 @@ class Exchanges final : public ExchangeRunner {
 
  private:
   struct Session;
+  struct InFlight;
   struct AddressKey {
     std::array<unsigned char, 16> addr{};
     std::uint16_t port = 0;
@@ -88,6 +89,7 @@ class Exchanges final : public ExchangeRunner {
   static AddressKey key_of(const UdpEndpoint& e);
 
   // Requests and answers (exchanges.cc).
+  void take_in_flight(Session& s);
   void write_request(Session& s);
   void send(std::uint32_t address, TimePoint now);
   void finish(std::uint32_t address, ProbeResult& result, TimePoint now);
@@ -153,9 +155,9 @@ class Exchanges final : public ExchangeRunner {
   static std::uint64_t tx_key(std::uint32_t generation, std::uint32_t seq) {
     return (std::uint64_t{generation} << 32) | seq;
   }
-  // Request buffers of finished exchanges, cleared, for the next ones: as many as were ever
+  // Requests and transactions of finished exchanges for the next ones: as many as were ever
   // in flight at once, rather than one per address (most of a large fleet is idle).
-  std::vector<std::unique_ptr<std::string>> spare_requests_;
+  std::vector<std::unique_ptr<InFlight>> spare_in_flight_;
   // The requests queued in udp_ since batch_sends(), in the same order.
   struct QueuedSend {
     std::uint32_t address;

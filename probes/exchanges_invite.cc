@@ -35,18 +35,18 @@ RequestFields Exchanges::in_call_fields(const Session& s, std::string_view metho
   f.request_uri = s.target->request_uri();
   f.to_uri = header_uri(s.request_text(), "To");
   f.from_uri = s.cfg().shared->from;
-  f.from_tag = s.tx.from_tag_view();
+  f.from_tag = s.tx().from_tag_view();
   f.via_transport = via_transport_of(s.dest.transport);
   f.via_sent_by = s.sent_by();
-  f.branch = s.tx.branch_view();
-  f.call_id = s.tx.call_id_view();
-  f.cseq = s.tx.cseq;
+  f.branch = s.tx().branch_view();
+  f.call_id = s.tx().call_id_view();
+  f.cseq = s.tx().cseq;
   f.user_agent = s.cfg().shared->user_agent;
   return f;
 }
 
 void Exchanges::send_text(Session& s, std::string_view text) {
-  if (s.tx.open && s.call) log_message(*s.call, s_.clock.now(), true, text);
+  if (s.tx_open() && s.call) log_message(*s.call, s_.clock.now(), true, text);
   if (s.dest.transport == Transport::udp) {
     // A lost in-call request is sent again by its timer or by the peer's retransmission.
     if (s.socket) udp_.send(*s.socket, s.remote, text);
@@ -65,7 +65,7 @@ void Exchanges::call_provisional(std::uint32_t address, const SipResponse& r, Ti
   }
   if (!is_ringing(r.status_code) || c.rang) return;
   c.rang = true;
-  c.post_dial_delay = std::max(received - s.tx.first_sent, TimePoint::duration::zero());
+  c.post_dial_delay = std::max(received - s.tx().first_sent, TimePoint::duration::zero());
   const auto after = s.cfg().invite_cancel_after;
   if (after.count() == 0) {
     send_cancel(address, received);
@@ -77,7 +77,7 @@ void Exchanges::call_provisional(std::uint32_t address, const SipResponse& r, Ti
 void Exchanges::call_final(std::uint32_t address, const SipResponse& r, TimePoint received) {
   Session& s = *sessions_[address];
   InviteCall& c = *s.call;
-  if (s.tx.open) log_response(c, received, r);
+  if (s.tx_open()) log_response(c, received, r);
   if (!c.responded) {
     c.responded = true;
     c.first_response = received;
@@ -109,15 +109,17 @@ void Exchanges::call_final(std::uint32_t address, const SipResponse& r, TimePoin
 bool Exchanges::call_straggler(std::uint32_t address, const SipResponse& r, bool same_source,
                                TimePoint received) {
   Session& s = *sessions_[address];
-  if (!s.call || !same_source || r.call_id != s.tx.call_id_view()) return false;
+  if (!s.call || !s.in_flight || !same_source || r.call_id != s.tx().call_id_view()) {
+    return false;
+  }
   InviteCall& c = *s.call;
-  if (r.via_branch == s.tx.branch_view() && r.cseq_number == s.tx.cseq) {
+  if (r.via_branch == s.tx().branch_view() && r.cseq_number == s.tx().cseq) {
     if (r.cseq_method == kCancel) {
-      if (s.tx.open) log_response(c, received, r);
+      if (s.tx_open()) log_response(c, received, r);
       if (!c.bye_sent) c.aux_pending = false;  // the CANCEL got its answer
       return true;
     }
-    if (r.cseq_method != kInvite || s.tx.open || received >= c.linger_until) return false;
+    if (r.cseq_method != kInvite || s.tx_open() || received >= c.linger_until) return false;
     if (r.status_code < 200) {
       // A call that starts ringing after the probe gave up on it is cancelled all the same.
       if (!c.final_seen && !c.cancel_sent) send_cancel(address, received);
@@ -167,7 +169,7 @@ void Exchanges::send_bye(std::uint32_t address, TimePoint now) {
   bye.request_uri = c.remote_target;
   bye.to_tag = c.to_tag;
   bye.branch = c.bye_branch_view();
-  bye.cseq = s.tx.cseq + 1;
+  bye.cseq = s.tx().cseq + 1;
   build_request(bye, c.aux);
   send_in_call(address, now);
 }

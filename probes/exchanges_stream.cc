@@ -82,7 +82,7 @@ void Exchanges::stream_connect(std::uint32_t address) {
       try {
         tls_contexts_.emplace_back(cfg.shared->tls, make_tls_client_context(cfg.shared->tls));
       } catch (const std::exception& e) {
-        if (s.tx.open) fail(address, FailureReason::tls, e.what(), s_.clock.now());
+        if (s.tx_open()) fail(address, FailureReason::tls, e.what(), s_.clock.now());
         return;
       }
       it = std::prev(tls_contexts_.end());
@@ -148,14 +148,14 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
     s.local = identity_of(t.from_user, sent_by_of(local->address(), local->port()),
                           s.dest.transport, s.cfg().parsed_uri.secure);
   }
-  if (s.tx.open) send(address, s_.clock.now());  // a probe was waiting for this connection
+  if (s.tx_open()) send(address, s_.clock.now());  // a probe was waiting for this connection
 }
 
 void Exchanges::stream_send(std::uint32_t address) {
   Session& s = *sessions_[address];
-  s.tx.first_sent = s_.clock.now();  // per send, as in udp_send
-  s.flow->conn->send(*s.request);
-  ++s.tx.transmissions;
+  s.tx().first_sent = s_.clock.now();  // per send, as in udp_send
+  s.flow->conn->send(s.in_flight->request);
+  ++s.tx().transmissions;
 }
 
 void Exchanges::on_stream_message(std::uint32_t address, std::string_view data,
@@ -172,7 +172,7 @@ void Exchanges::on_stream_message(std::uint32_t address, std::string_view data,
   }
   // An answer must come back on the connection its request left on.
   const Session& s = *sessions_[address];
-  const Match m = match_response(s.tx, r, s.target->prober->method(), *slot == address);
+  const Match m = s.match(r, *slot == address);
   if (m != Match::ok) {
     if (call_straggler(address, r, *slot == address, received)) return;
     s_.sink.unmatched_response(to_string(m), DropOrigin{from, r.call_id});
@@ -198,7 +198,7 @@ void Exchanges::on_stream_failed(std::uint32_t address, StreamFailure failure,
     s.flow->pong_overdue = false;
     if (t.background) s_.sink.keepalive_finished(t.slot, address, false);
   }
-  if (s.tx.open) {
+  if (s.tx_open()) {
     const std::string text(detail);  // `detail` may live in the connection just closed
     fail(address, reason_of(failure), text, s_.clock.now());
   }
@@ -209,7 +209,7 @@ void Exchanges::on_keepalive_timer(std::uint32_t address, TimePoint now) {
   s_.timers.push(
       {now + s.cfg().keepalive_interval, address, s.generation, 0, TimerKind::keepalive});
   if (s.flow->ping_outstanding) return;
-  if (s.tx.open) {
+  if (s.tx_open()) {
     // Probes and keepalives on the same schedule would always collide: ping right after.
     s.flow->ping_after_probe = true;
     return;
@@ -243,7 +243,7 @@ void Exchanges::flow_alive(std::uint32_t address) {
 
 void Exchanges::on_pong_due(std::uint32_t address) {
   Session& s = *sessions_[address];
-  if (s.tx.open) {
+  if (s.tx_open()) {
     // Never close a flow under a probe: its answer may still come, and the probe's outcome
     // must come from its own exchange. Decided when the exchange ends (finish()).
     s.flow->pong_overdue = true;

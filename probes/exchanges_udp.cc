@@ -80,9 +80,9 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.
-  s.tx.first_sent = s_.clock.now();
+  s.tx().first_sent = s_.clock.now();
   const std::uint64_t tx = open_tx_[address];
-  const int error = udp_.send(*s.socket, s.remote, *s.request);
+  const int error = udp_.send(*s.socket, s.remote, s.in_flight->request);
   // An ICMP report read during the send may have ended this probe, or closed the address.
   if (open_tx_[address] != tx) return;
   udp_sent(address, error, now);
@@ -90,8 +90,8 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
 
 bool Exchanges::queue_send(Session& s, std::uint32_t address, bool retransmit) {
   // A full batch, another socket, a large request: that one leaves on its own, now.
-  if (!udp_.queue(*s.socket, s.remote, *s.request)) return false;
-  queued_sends_.push_back({address, retransmit, tx_key(s.generation, s.tx.seq)});
+  if (!udp_.queue(*s.socket, s.remote, s.in_flight->request)) return false;
+  queued_sends_.push_back({address, retransmit, tx_key(s.generation, s.tx().seq)});
   return true;
 }
 
@@ -105,10 +105,10 @@ void Exchanges::flush_sends() {
     if (open_tx_[q.address] != q.tx) continue;  // ended, or closed, since it was queued
     Session& s = *sessions_[q.address];
     if (q.retransmit) {
-      if (send_errors_[i] == 0) ++s.tx.transmissions;
+      if (send_errors_[i] == 0) ++s.tx().transmissions;
       continue;
     }
-    s.tx.first_sent = at;
+    s.tx().first_sent = at;
     udp_sent(q.address, send_errors_[i], at);
   }
   queued_sends_.clear();
@@ -121,29 +121,30 @@ void Exchanges::udp_sent(std::uint32_t address, int error, TimePoint now) {
          errno_text(error), now);
     return;
   }
-  ++s.tx.transmissions;
-  s.tx.timer_e = kT1;
+  ++s.tx().transmissions;
+  s.tx().timer_e = kT1;
   // Timer E runs from when the request left, not from the wakeup that sent it: on a loaded
   // machine the two can be tens of milliseconds apart, and a retransmission must never be
   // early.
-  s_.timers.push(
-      {s.tx.first_sent + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
+  s_.timers.push({s.tx().first_sent + s.tx().timer_e, address, s.generation, s.tx().seq,
+                  TimerKind::retransmit});
 }
 
 void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   Session& s = *sessions_[address];
-  if (due >= s.tx.deadline) return;  // the timeout ends the probe first
+  if (due >= s.tx().deadline) return;  // the timeout ends the probe first
   // Timer A (RFC 3261 17.1.1.2): a call's request stops at its first
   // provisional, else doubles.
-  if (s.call && s.tx.provisional_seen) return;
-  s.tx.timer_e = s.call ? s.tx.timer_e * 2 : next_timer_e(s.tx.timer_e, s.tx.provisional_seen);
-  s_.timers.push({due + s.tx.timer_e, address, s.generation, s.tx.seq, TimerKind::retransmit});
+  if (s.call && s.tx().provisional_seen) return;
+  s.tx().timer_e =
+      s.call ? s.tx().timer_e * 2 : next_timer_e(s.tx().timer_e, s.tx().provisional_seen);
+  s_.timers.push({due + s.tx().timer_e, address, s.generation, s.tx().seq, TimerKind::retransmit});
   if (batching_ && queue_send(s, address, true)) return;  // counted at the flush
   // A failed retransmission is not fatal: the next one or the timeout decides.
   const std::uint64_t tx = open_tx_[address];
-  const int error = udp_.send(*s.socket, s.remote, *s.request);
+  const int error = udp_.send(*s.socket, s.remote, s.in_flight->request);
   // An ICMP report read during the send may have ended this probe, or closed the address.
-  if (error == 0 && open_tx_[address] == tx) ++s.tx.transmissions;
+  if (error == 0 && open_tx_[address] == tx) ++s.tx().transmissions;
 }
 
 void Exchanges::forget_address(const Session& s, std::uint32_t address) {
@@ -175,7 +176,7 @@ void Exchanges::on_datagram(const UdpEndpoint& from, std::string_view data, bool
   Session& s = *sessions_[*slot];
   const bool same_source =
       s.dest.transport == Transport::udp && s.socket.has_value() && from == s.remote;
-  const Match m = match_response(s.tx, r, s.target->prober->method(), same_source);
+  const Match m = s.match(r, same_source);
   if (m != Match::ok) {
     if (call_straggler(*slot, r, same_source, received)) return;
     s_.sink.unmatched_response(to_string(m), DropOrigin{sender, r.call_id});
@@ -194,7 +195,7 @@ void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view ori
     const auto slot = slot_from_branch(branch);
     if (slot && *slot < sessions_.size() && sessions_[*slot]) {
       const Session& s = *sessions_[*slot];
-      if (s.tx.open && s.tx.branch_view() == branch && s.remote == dest) {
+      if (s.tx_open() && s.tx().branch_view() == branch && s.remote == dest) {
         fail(*slot, FailureReason::refused, errno_text(error), now);
       }
       return;
@@ -204,11 +205,11 @@ void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view ori
   std::vector<std::uint32_t> hit;
   auto range = by_address_.equal_range(key_of(dest));
   for (auto it = range.first; it != range.second; ++it) {
-    if (sessions_[it->second]->tx.open) hit.push_back(it->second);
+    if (sessions_[it->second]->tx_open()) hit.push_back(it->second);
   }
   // Failing a probe can end a one-shot target and change the map: act after the walk.
   for (const std::uint32_t address : hit) {
-    if (sessions_[address] && sessions_[address]->tx.open) {
+    if (sessions_[address] && sessions_[address]->tx_open()) {
       fail(address, FailureReason::refused, errno_text(error), now);
     }
   }

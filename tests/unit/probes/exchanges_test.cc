@@ -368,9 +368,10 @@ TEST(ExchangesStream, AProbeThatTimesOutUnderAnOverduePongFailsAsTimeoutThenTheF
 
 // /probe reports a TLS probe's handshake: each result points at what its connection's
 // handshake told, a failed one included, and at nothing for a connection without one.
-// An idle address holds no request: a finished exchange's buffer serves the next one of any
-// address, and every result still shows the request that was sent.
-TEST(ExchangesStream, RequestBuffersPassFromFinishedExchangesToTheNext) {
+// An idle address holds no request and no transaction: a finished exchange's record serves
+// the next one of any address, every result still shows the request that was sent, and
+// each address's CSeq goes on from its own last one.
+TEST(ExchangesStream, InFlightRecordsPassFromFinishedExchangesToTheNext) {
   Rig rig;
   const ProbeTarget a = probe_target(Transport::tcp, 5070);
   const ProbeTarget b = probe_target(Transport::tcp, 5071);
@@ -381,10 +382,10 @@ TEST(ExchangesStream, RequestBuffersPassFromFinishedExchangesToTheNext) {
     FakeConnection& c = *rig.connections.made.at(connection);
     if (!c.is_ready) c.become_ready();
     std::string sent = c.sent.back();
-    EXPECT_EQ(rig.exchanges.spare_request_buffers(), 0u) << "the exchange holds the buffer";
+    EXPECT_EQ(rig.exchanges.spare_in_flight(), 0u) << "the exchange holds the record";
     c.deliver(reply(sent, 200), rig.clock.now());
     EXPECT_EQ(rig.listener.requests.back(), sent);
-    EXPECT_EQ(rig.exchanges.spare_request_buffers(), 1u) << "and gives it back when done";
+    EXPECT_EQ(rig.exchanges.spare_in_flight(), 1u) << "and gives it back when done";
     return sent;
   };
   const std::string first = exchange(0, 0);
@@ -392,6 +393,9 @@ TEST(ExchangesStream, RequestBuffersPassFromFinishedExchangesToTheNext) {
   const std::string third = exchange(0, 0);
   EXPECT_NE(header(first, "Call-ID"), header(second, "Call-ID"));
   EXPECT_NE(header(first, "Call-ID"), header(third, "Call-ID"));
+  EXPECT_EQ(header(first, "CSeq"), "1 OPTIONS");
+  EXPECT_EQ(header(second, "CSeq"), "1 OPTIONS") << "address 1's first, in address 0's record";
+  EXPECT_EQ(header(third, "CSeq"), "2 OPTIONS") << "address 0's second, in address 1's record";
   EXPECT_EQ(rig.listener.outcomes.size(), 3u);
 }
 
