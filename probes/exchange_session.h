@@ -56,7 +56,8 @@ struct Exchanges::Session {
   std::uint32_t cseq = 0;
   bool auth_sent = false;   // a challenge was answered in this exchange
   bool proxy_auth = false;  // that challenge was a 407: Proxy-Authorization
-  bool registered = false;  // UDP: remote is in by_address_
+  bool registered = false;  // UDP: remote() is in by_address_
+  std::optional<UdpTransport::SocketId> socket;  // UDP; with the flags, it fills their word
   Destination dest;
   // The header value while auth_sent; made at the first challenge, reused after.
   std::unique_ptr<std::string> authorization;
@@ -67,10 +68,7 @@ struct Exchanges::Session {
   // A test call's state (method = "invite"); none for other probes, which are most.
   std::unique_ptr<InviteCall> call;
 
-  // UDP
-  UdpEndpoint remote;
-  std::optional<UdpTransport::SocketId> socket;
-  TimePoint routed_at{};
+  TimePoint routed_at{};  // UDP
 
   // TCP / TLS / WS / WSS: made when the session opens, null for UDP (most of a fleet).
   struct Flow {
@@ -91,6 +89,7 @@ struct Exchanges::Session {
   std::unique_ptr<Flow> flow;
 
   const TargetConfig& cfg() const { return *target->cfg; }
+  UdpEndpoint remote() const { return {dest.address, dest.port}; }
   std::string_view sent_by() const { return local ? std::string_view(local->sent_by) : ""; }
   std::string_view contact() const { return local ? std::string_view(local->contact) : ""; }
   Transaction& tx() { return in_flight->tx; }  // while in_flight

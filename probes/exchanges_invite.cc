@@ -49,7 +49,7 @@ void Exchanges::send_text(Session& s, std::string_view text) {
   if (s.tx_open() && s.call) log_message(*s.call, s_.clock.now(), true, text);
   if (s.dest.transport == Transport::udp) {
     // A lost in-call request is sent again by its timer or by the peer's retransmission.
-    if (s.socket) udp_.send(*s.socket, s.remote, text);
+    if (s.socket) udp_.send(*s.socket, s.remote(), text);
   } else if (s.flow && s.flow->conn && s.flow->conn_ready) {
     s.flow->conn->send(text);
   }

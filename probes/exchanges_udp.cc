@@ -54,7 +54,6 @@ std::error_code Exchanges::udp_route(Session& s, TimePoint now) {
   std::error_code ec;
   s.socket = udp_.socket_for(remote, source ? &*source : nullptr, ec);
   if (!s.socket) return ec ? ec : std::make_error_code(std::errc::bad_file_descriptor);
-  s.remote = remote;
   const auto local = udp_.local_endpoint_for(*s.socket, remote, ec);
   if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
   s.routed_at = now;
@@ -74,7 +73,7 @@ std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view fr
 void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   if (!s.registered) {
-    by_address_.emplace(key_of(s.remote), address);
+    by_address_.emplace(key_of(s.remote()), address);
     s.registered = true;
   }
   if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
@@ -82,7 +81,7 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   // after a stall, and each RTT must start when its own request left.
   s.tx().first_sent = s_.clock.now();
   const std::uint64_t tx = open_tx_[address];
-  const int error = udp_.send(*s.socket, s.remote, s.in_flight->request);
+  const int error = udp_.send(*s.socket, s.remote(), s.in_flight->request);
   // An ICMP report read during the send may have ended this probe, or closed the address.
   if (open_tx_[address] != tx) return;
   udp_sent(address, error, now);
@@ -90,7 +89,7 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
 
 bool Exchanges::queue_send(Session& s, std::uint32_t address, bool retransmit) {
   // A full batch, another socket, a large request: that one leaves on its own, now.
-  if (!udp_.queue(*s.socket, s.remote, s.in_flight->request)) return false;
+  if (!udp_.queue(*s.socket, s.remote(), s.in_flight->request)) return false;
   queued_sends_.push_back({address, retransmit, tx_key(s.generation, s.tx().seq)});
   return true;
 }
@@ -142,13 +141,13 @@ void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   if (batching_ && queue_send(s, address, true)) return;  // counted at the flush
   // A failed retransmission is not fatal: the next one or the timeout decides.
   const std::uint64_t tx = open_tx_[address];
-  const int error = udp_.send(*s.socket, s.remote, s.in_flight->request);
+  const int error = udp_.send(*s.socket, s.remote(), s.in_flight->request);
   // An ICMP report read during the send may have ended this probe, or closed the address.
   if (error == 0 && open_tx_[address] == tx) ++s.tx().transmissions;
 }
 
 void Exchanges::forget_address(const Session& s, std::uint32_t address) {
-  auto range = by_address_.equal_range(key_of(s.remote));
+  auto range = by_address_.equal_range(key_of(s.remote()));
   for (auto it = range.first; it != range.second; ++it) {
     if (it->second == address) {
       by_address_.erase(it);
@@ -175,7 +174,7 @@ void Exchanges::on_datagram(const UdpEndpoint& from, std::string_view data, bool
   }
   Session& s = *sessions_[*slot];
   const bool same_source =
-      s.dest.transport == Transport::udp && s.socket.has_value() && from == s.remote;
+      s.dest.transport == Transport::udp && s.socket.has_value() && from == s.remote();
   const Match m = s.match(r, same_source);
   if (m != Match::ok) {
     if (call_straggler(*slot, r, same_source, received)) return;
@@ -195,7 +194,7 @@ void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view ori
     const auto slot = slot_from_branch(branch);
     if (slot && *slot < sessions_.size() && sessions_[*slot]) {
       const Session& s = *sessions_[*slot];
-      if (s.tx_open() && s.tx().branch_view() == branch && s.remote == dest) {
+      if (s.tx_open() && s.tx().branch_view() == branch && s.remote() == dest) {
         fail(*slot, FailureReason::refused, errno_text(error), now);
       }
       return;

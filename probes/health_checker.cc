@@ -3,6 +3,7 @@
 #include "probes/health_checker.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,16 +36,20 @@ void bind(ProbeTarget& p, std::shared_ptr<const TargetConfig> cfg) {
 }  // namespace
 
 // One configured target (or one /probe request) and its probe cycles.
+// Most targets have one address, some two: those need no allocation of their own.
+using Addresses = boost::container::small_vector<std::uint32_t, 2>;
+
 struct HealthChecker::Target {
   ProbeTarget probe;                  // what the exchanges see; its address never changes
   std::unique_ptr<OneShotDone> done;  // probe_once() callback; none for configured targets
 
-  // Where it is: the last good RFC 3263 answer and its lifetime.
-  Location location;
+  // Where it is: the addresses of the last good RFC 3263 answer, and its lifetime.
+  Addresses addresses;  // in location order
+  std::chrono::seconds ttl{0};
+  bool from_dns = false;  // else an IP literal: never expires
   TimePoint located_at{};
-  TimePoint lookup_started{};            // of the lookup in progress (locating)
-  std::unique_ptr<Location> pending;     // a refresh that came in during a cycle (rare)
-  std::vector<std::uint32_t> addresses;  // in location order
+  TimePoint lookup_started{};         // of the lookup in progress (locating)
+  std::unique_ptr<Location> pending;  // a refresh that came in during a cycle (rare)
 
   // The current cycle: one exchange per probed address, one deadline for all.
   TimePoint cycle_started{};
@@ -308,8 +313,8 @@ void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
     t.pending.reset();
   }
   bool refresh = false;
-  if (t.located && t.location.from_dns) {
-    const auto expires = t.located_at + t.location.ttl;
+  if (t.located && t.from_dns) {
+    const auto expires = t.located_at + t.ttl;
     if (now >= expires + dns_.grace) {
       // The last good answer is too old to trust: drop its addresses, wait for a new one.
       for (const std::uint32_t address : t.addresses) remove_address(address);
@@ -389,15 +394,15 @@ void HealthChecker::on_located(std::uint32_t slot, const LocateResult& r) {
 void HealthChecker::apply_location(std::uint32_t slot, const Location& location,
                                    TimePoint located_at) {
   Target& t = *targets_[slot];
-  t.location = location;
-  if (t.cfg().probe == ProbeAddresses::first && t.location.destinations.size() > 1) {
-    t.location.destinations.resize(1);
-  }
+  t.ttl = location.ttl;
+  t.from_dns = location.from_dns;
   t.located = true;
   t.located_at = located_at;
-  std::vector<std::uint32_t> next;
-  next.reserve(t.location.destinations.size());
-  for (const Destination& d : t.location.destinations) {
+  std::size_t wanted = location.destinations.size();
+  if (t.cfg().probe == ProbeAddresses::first) wanted = std::min<std::size_t>(wanted, 1);
+  Addresses next;
+  for (std::size_t i = 0; i < wanted; ++i) {
+    const Destination& d = location.destinations[i];
     std::uint32_t found = UINT32_MAX;
     for (const std::uint32_t address : t.addresses) {
       if (addresses_[address]->dest == d) found = address;
@@ -468,7 +473,7 @@ void HealthChecker::cycle_timeout(std::uint32_t slot, TimePoint now) {
   }
   const std::uint32_t gen = t.generation;
   const std::uint32_t cycle = t.cycle_seq;
-  const std::vector<std::uint32_t> addresses = t.addresses;
+  const Addresses addresses = t.addresses;
   for (const std::uint32_t address : addresses) {
     if (!same_cycle(slot, gen, cycle)) return;  // finished (a one-shot target: removed)
     const Address& a = *addresses_[address];
