@@ -56,9 +56,11 @@ struct Exchanges::Session {
   std::uint32_t cseq = 0;
   bool auth_sent = false;   // a challenge was answered in this exchange
   bool proxy_auth = false;  // that challenge was a 407: Proxy-Authorization
-  bool registered = false;  // UDP: remote() is in by_address_
+  bool registered = false;  // UDP: linked into the chain of its remote() (remote_buckets_)
   std::optional<UdpTransport::SocketId> socket;  // UDP; with the flags, it fills their word
   Destination dest;
+  std::uint32_t remote_prev = kNoAddress;  // the chain of UDP addresses with our remote()
+  std::uint32_t remote_next = kNoAddress;
   // The header value while auth_sent; made at the first challenge, reused after.
   std::unique_ptr<std::string> authorization;
 

@@ -116,7 +116,7 @@ void Exchanges::open(std::uint32_t address, std::uint32_t generation, const Prob
 
 void Exchanges::close(std::uint32_t address) {
   Session& s = *sessions_[address];
-  if (s.registered) forget_address(s, address);
+  if (s.registered) unlink_remote(address);
   close_stream(s);
   sessions_[address].reset();  // its timer entries go stale: the session is gone
   open_tx_[address] = 0;

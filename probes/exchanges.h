@@ -13,7 +13,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "probes/clock.h"
@@ -78,6 +77,7 @@ class Exchanges final : public ExchangeRunner {
  private:
   struct Session;
   struct InFlight;
+  static constexpr std::uint32_t kNoAddress = UINT32_MAX;
   struct AddressKey {
     std::array<unsigned char, 16> addr{};
     std::uint16_t port = 0;
@@ -122,7 +122,10 @@ class Exchanges final : public ExchangeRunner {
   bool queue_send(Session& s, std::uint32_t address, bool retransmit);
   void udp_sent(std::uint32_t address, int error, TimePoint now);  // a first transmission
   void udp_retransmit(std::uint32_t address, TimePoint due);
-  void forget_address(const Session& s, std::uint32_t address);
+  std::size_t remote_bucket(const AddressKey& k) const;
+  void link_remote(std::uint32_t address);
+  void unlink_remote(std::uint32_t address);
+  void grow_remote_buckets();
   void on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
                    TimePoint received);
   void on_transport_error(const UdpEndpoint& dest, std::string_view original, int error);
@@ -169,8 +172,11 @@ class Exchanges final : public ExchangeRunner {
   bool batching_ = false;
   // Our identities on UDP by From user and sent-by, shared by the sessions that use them.
   Interned<LocalIdentity> udp_identities_;  // by From user and sent-by
-  // Remote address -> UDP addresses probing it; used only when an ICMP error quotes no branch.
-  std::unordered_multimap<AddressKey, std::uint32_t, AddressKeyHash> by_address_;
+  // UDP addresses by remote, for an ICMP error that quotes no branch: each bucket heads a
+  // chain through the sessions (Session::remote_prev and remote_next), so an address costs
+  // 8 bytes and no node of its own, and leaves in constant time.
+  std::vector<std::uint32_t> remote_buckets_;  // a power of two; kNoAddress when empty
+  std::size_t remote_count_ = 0;
   // TLS contexts by settings, shared by every target that uses the same ones.
   std::vector<std::pair<TlsSettings, std::shared_ptr<TlsClientContext>>> tls_contexts_;
   bool stopped_ = false;

@@ -72,10 +72,7 @@ std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view fr
 
 void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
-  if (!s.registered) {
-    by_address_.emplace(key_of(s.remote()), address);
-    s.registered = true;
-  }
+  if (!s.registered) link_remote(address);
   if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.
@@ -146,13 +143,41 @@ void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   if (error == 0 && open_tx_[address] == tx) ++s.tx().transmissions;
 }
 
-void Exchanges::forget_address(const Session& s, std::uint32_t address) {
-  auto range = by_address_.equal_range(key_of(s.remote()));
-  for (auto it = range.first; it != range.second; ++it) {
-    if (it->second == address) {
-      by_address_.erase(it);
-      return;
-    }
+std::size_t Exchanges::remote_bucket(const AddressKey& k) const {
+  return AddressKeyHash{}(k) & (remote_buckets_.size() - 1);
+}
+
+void Exchanges::link_remote(std::uint32_t address) {
+  if (remote_count_ + 1 > remote_buckets_.size()) grow_remote_buckets();
+  Session& s = *sessions_[address];
+  std::uint32_t& head = remote_buckets_[remote_bucket(key_of(s.remote()))];
+  s.remote_prev = kNoAddress;
+  s.remote_next = head;
+  if (head != kNoAddress) sessions_[head]->remote_prev = address;
+  head = address;
+  s.registered = true;
+  ++remote_count_;
+}
+
+void Exchanges::unlink_remote(std::uint32_t address) {
+  Session& s = *sessions_[address];
+  if (s.remote_prev != kNoAddress) {
+    sessions_[s.remote_prev]->remote_next = s.remote_next;
+  } else {
+    remote_buckets_[remote_bucket(key_of(s.remote()))] = s.remote_next;
+  }
+  if (s.remote_next != kNoAddress) sessions_[s.remote_next]->remote_prev = s.remote_prev;
+  s.registered = false;
+  --remote_count_;
+}
+
+// Twice the buckets, at least 64, and every linked address chained again: amortized
+// constant time per address, as a hash table's rehash.
+void Exchanges::grow_remote_buckets() {
+  remote_buckets_.assign(std::max<std::size_t>(64, remote_buckets_.size() * 2), kNoAddress);
+  remote_count_ = 0;
+  for (std::uint32_t a = 0; a < sessions_.size(); ++a) {
+    if (sessions_[a] && sessions_[a]->registered) link_remote(a);
   }
 }
 
@@ -202,9 +227,13 @@ void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view ori
   }
   // A short quote without the branch: every open probe to that address is refused.
   std::vector<std::uint32_t> hit;
-  auto range = by_address_.equal_range(key_of(dest));
-  for (auto it = range.first; it != range.second; ++it) {
-    if (sessions_[it->second]->tx_open()) hit.push_back(it->second);
+  if (!remote_buckets_.empty()) {
+    const AddressKey key = key_of(dest);
+    for (std::uint32_t a = remote_buckets_[remote_bucket(key)]; a != kNoAddress;
+         a = sessions_[a]->remote_next) {
+      const Session& s = *sessions_[a];
+      if (s.tx_open() && key_of(s.remote()) == key) hit.push_back(a);
+    }
   }
   // Failing a probe can end a one-shot target and change the map: act after the walk.
   for (const std::uint32_t address : hit) {

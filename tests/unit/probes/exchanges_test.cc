@@ -265,6 +265,45 @@ TEST(ExchangesUdp, AnIcmpErrorInsideABatchRefusesItsOwnProbeAndTheRestStillLeave
   EXPECT_EQ(f.peer.arrivals.size(), 2u);
 }
 
+// A router may quote only the start of the datagram an ICMP error is about, too little to
+// hold the Via branch (IPv4 loopback quotes the first 548 bytes of the packet): then every
+// open probe to that address is refused, and no other.
+TEST(ExchangesUdp, AnIcmpErrorQuotingNoBranchRefusesTheOpenProbesToThatAddressOnly) {
+  UdpFleet f;
+  Rig& rig = f.rig;
+  const std::uint16_t closed = closed_port(rig.io);
+  ProbeTarget far = probe_target(Transport::udp, closed);
+  auto cfg = std::make_shared<TargetConfig>(
+      test_target("sip:" + std::string(700, 'u') + "@127.0.0.1:" + std::to_string(closed),
+                  seconds(30), seconds(10)));
+  far.cfg = cfg;
+  const TimePoint now = rig.clock.now();
+  rig.exchanges.open(0, 1, far, loopback(closed, Transport::udp));
+  rig.exchanges.open(1, 1, far, loopback(closed, Transport::udp));
+  rig.exchanges.open(2, 1, far, loopback(closed, Transport::udp));  // idle
+  f.open(3, f.port);                                                // open, elsewhere
+  rig.exchanges.start(3, now, now + seconds(2));
+  rig.exchanges.batch_sends();
+  rig.exchanges.start(0, now, now + seconds(2));
+  rig.exchanges.start(1, now, now + seconds(2));
+  rig.exchanges.flush_sends();
+  rig.exchanges.poll();
+  ASSERT_EQ(rig.listener.outcomes.size(), 2u);
+  for (const Outcome& o : rig.listener.outcomes) {
+    EXPECT_LT(o.address, 2u);
+    EXPECT_EQ(o.result.reason, FailureReason::refused);
+  }
+  EXPECT_GT(rig.listener.requests[0].find(";branch="), 548u) << "the quote holds no branch";
+  EXPECT_NE(rig.listener.outcomes[0].address, rig.listener.outcomes[1].address);
+
+  rig.exchanges.close(0);  // a closed address is no longer found by its remote
+  rig.exchanges.start(1, rig.clock.now(), rig.clock.now() + seconds(2));
+  rig.exchanges.poll();
+  ASSERT_EQ(rig.listener.outcomes.size(), 3u);
+  EXPECT_EQ(rig.listener.outcomes[2].address, 1u);
+  EXPECT_EQ(rig.listener.outcomes[2].result.reason, FailureReason::refused);
+}
+
 // A large fleet's UDP sessions hold one shared copy of our Via sent-by and Contact, not one
 // each; every request still carries them.
 TEST(ExchangesUdp, SessionsFromOneLocalAddressShareOneIdentity) {
@@ -366,8 +405,6 @@ TEST(ExchangesStream, AProbeThatTimesOutUnderAnOverduePongFailsAsTimeoutThenTheF
   EXPECT_FALSE(f.rig.sink.keepalives[0].first);
 }
 
-// /probe reports a TLS probe's handshake: each result points at what its connection's
-// handshake told, a failed one included, and at nothing for a connection without one.
 // An idle address holds no request and no transaction: a finished exchange's record serves
 // the next one of any address, every result still shows the request that was sent, and
 // each address's CSeq goes on from its own last one.
@@ -399,6 +436,8 @@ TEST(ExchangesStream, InFlightRecordsPassFromFinishedExchangesToTheNext) {
   EXPECT_EQ(rig.listener.outcomes.size(), 3u);
 }
 
+// /probe reports a TLS probe's handshake: each result points at what its connection's
+// handshake told, a failed one included, and at nothing for a connection without one.
 TEST(ExchangesStream, ResultsCarryTheHandshakeOfTheirConnection) {
   Rig rig;
   const ProbeTarget t = probe_target(Transport::tls, 5061);
