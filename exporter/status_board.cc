@@ -57,14 +57,14 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   if (slot >= entries_.size() || !entries_[slot]) return;
   Entry& e = *entries_[slot];
   e.state = state.health;
-  e.last_code = r.status_code;
+  e.last_code = static_cast<std::int16_t>(r.status_code);  // 0 or 100-699
   if (r.status_code != 0) e.last_rtt_seconds = seconds(r.rtt);
   record_heard(e, r);
   e.consecutive_failures = state.consecutive_failures;
   if (change.changed()) e.last_change_unix = unix_now;
   e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? pack_rtt(seconds(r.rtt)) : 0;
   keep_older(e);
-  ++e.exchange_count;
+  e.recorded = true;
   Exchange& x = e.newest;
   x.unix_time = unix_now;
   x.success = r.success;
@@ -76,17 +76,19 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   const TextRing::Ref response = texts_.put(r.response.substr(0, kMaxText));
   x.response_at = response.at;
   x.response_size = static_cast<std::uint16_t>(response.size);
-  if (has_credentials(r.request)) {
-    scratch_ = redact_credentials(r.request);
-    e.last_request = texts_.put(std::string_view(scratch_).substr(0, kMaxText));
-  } else {
-    e.last_request = texts_.put(r.request.substr(0, kMaxText));
+  std::string_view request = r.request;
+  if (has_credentials(request)) {
+    scratch_ = redact_credentials(request);
+    request = scratch_;
   }
+  const TextRing::Ref stored = texts_.put(request.substr(0, kMaxText));
+  e.last_request_at = stored.at;
+  e.last_request_size = static_cast<std::uint16_t>(stored.size);
 }
 
 // The newest exchange so far goes to the ring, in front of the older ones it names.
 void StatusBoard::keep_older(Entry& e) {
-  if (e.exchange_count == 0) return;
+  if (!e.recorded) return;
   const StoredExchange stored{e.newest, e.older_at};
   e.older_at = texts_.put({reinterpret_cast<const char*>(&stored), sizeof stored}).at;
 }
@@ -111,7 +113,7 @@ void StatusBoard::add_address(std::size_t slot, std::size_t address, const Desti
   std::lock_guard lock(mu_);
   if (slot >= entries_.size() || !entries_[slot]) return;
   Address& a = entries_[slot]->addresses.emplace_back();
-  a.id = address;
+  a.id = static_cast<std::uint32_t>(address);
   a.dest = d;
 }
 
@@ -119,7 +121,8 @@ void StatusBoard::remove_address(std::size_t slot, std::size_t address) {
   std::lock_guard lock(mu_);
   if (slot >= entries_.size() || !entries_[slot]) return;
   auto& v = entries_[slot]->addresses;
-  std::erase_if(v, [&](const Address& a) { return a.id == address; });
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const Address& a) { return a.id == address; }),
+          v.end());
 }
 
 StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t address) {
@@ -207,9 +210,9 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
     s.recent_rtts.push_back(unpack_rtt(e.rtts[i % kRecentRtts]));
   }
   // The list page shows the newest result (its failure reason), not the texts.
-  if (e.exchange_count > 0) s.exchanges.push_back(export_exchange(e.newest, with_exchanges));
+  if (e.recorded) s.exchanges.push_back(export_exchange(e.newest, with_exchanges));
   if (!with_exchanges) return s;
-  if (e.exchange_count > 0) {
+  if (e.recorded) {
     StoredExchange older;
     for (std::uint64_t at = e.older_at; at != kNoOlder && s.exchanges.size() < kExchanges;
          at = older.older_at) {
@@ -217,7 +220,7 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
       if (!texts_.get(TextRing::Ref{at, sizeof older}, &older)) break;
       s.exchanges.push_back(export_exchange(older.exchange, true));
     }
-    if (!texts_.get(e.last_request, s.exchanges.front().request)) {
+    if (!texts_.get(e.last_request(), s.exchanges.front().request)) {
       s.exchanges.front().request = kTextDropped;
     }
   }

@@ -3,6 +3,7 @@
 // out under a lock when a page is rendered (HTTP thread). Bounded: a fixed number of recent
 // RTTs and exchanges per target, and their texts in one ring shared by every target.
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -72,7 +73,8 @@ class StatusBoard {
     bool success = false;
     TextRing::Ref response() const { return {response_at, response_size}; }
   };
-  static_assert(kMaxText <= 0xffff, "Exchange::response_size holds a stored response's size");
+  static_assert(kMaxText <= 0xffff,
+                "Exchange::response_size and Entry::last_request_size hold a stored text's size");
   // An exchange that a newer one replaced, in the text ring with its texts: the entry keeps
   // only its newest, so a target costs 32 bytes of exchanges instead of 160, and at 100,000
   // targets the older ones go as their texts do. `older_at` chains them, newest first.
@@ -84,13 +86,13 @@ class StatusBoard {
   static_assert(std::is_trivially_copyable_v<StoredExchange>, "copied through the ring");
   // An AddressStatus with its fixed words as enums: a target may have several addresses.
   struct Address {
-    std::size_t id = 0;  // the address slot
-    Destination dest;
+    std::uint32_t id = 0;  // the address slot
     Health state = Health::unknown;
     bool recorded = false;  // reason is the last probe's (else no probe yet: "")
     FailureReason reason = FailureReason::none;
     int last_code = 0;
     double last_rtt_seconds = -1;
+    Destination dest;
     double cert_expiry_unix = 0;
     double paused_until_unix = 0;
     std::unique_ptr<std::string> tls;  // TLS addresses only
@@ -103,18 +105,21 @@ class StatusBoard {
   struct Entry {
     std::shared_ptr<const TargetConfig> config;  // name, URI and labels
     Health state = Health::unknown;
-    int last_code = 0;
-    double last_rtt_seconds = -1;
+    bool recorded = false;                // a probe has finished: `newest` holds it
+    std::int16_t last_code = 0;           // 0 or 100-699
+    std::uint16_t last_request_size = 0;  // with last_request_at, the TextRing::Ref
     int consecutive_failures = 0;
+    std::uint32_t rtt_count = 0;
+    double last_rtt_seconds = -1;
     double last_change_unix = 0;
     std::unique_ptr<Heard> heard;
-    std::uint32_t rtt_count = 0;
-    std::uint32_t exchange_count = 0;
     std::array<std::uint16_t, kRecentRtts> rtts{};  // pack_rtt()
-    Exchange newest;                                // valid once exchange_count > 0
-    std::uint64_t older_at = kNoOlder;              // a StoredExchange in the ring
-    TextRing::Ref last_request;
-    std::vector<Address> addresses;  // in the order they were added
+    std::uint64_t last_request_at = 0;
+    Exchange newest;
+    std::uint64_t older_at = kNoOlder;  // a StoredExchange in the ring
+    // In the order they were added; most targets have one, which needs no allocation.
+    boost::container::small_vector<Address, 1> addresses;
+    TextRing::Ref last_request() const { return {last_request_at, last_request_size}; }
   };
   Address* address_of(std::size_t slot, std::size_t address);
   static AddressStatus export_address(const Address& a);

@@ -46,7 +46,6 @@ struct HealthChecker::Target {
   // Where it is: the addresses of the last good RFC 3263 answer, and its lifetime.
   Addresses addresses;  // in location order
   std::chrono::seconds ttl{0};
-  bool from_dns = false;  // else an IP literal: never expires
   TimePoint located_at{};
   TimePoint lookup_started{};         // of the lookup in progress (locating)
   std::unique_ptr<Location> pending;  // a refresh that came in during a cycle (rare)
@@ -64,6 +63,7 @@ struct HealthChecker::Target {
 
   bool retiring = false;  // a one-shot probe that reported and waits for its exchanges' end
   bool located = false;
+  bool from_dns = false;  // the location's; else an IP literal: never expires
   bool locating = false;
   bool cycle_open = false;
   bool awaiting_dns = false;
