@@ -111,10 +111,10 @@ struct TargetConfig {
   ProbeAddresses probe = ProbeAddresses::all;
   UpWhen up_when = UpWhen::any;
   ProbeMethod method = ProbeMethod::options;
+  std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
   int min_contacts = 0;  // register: fewer bindings are unhealthy (no_binding); 0: no minimum
   // invite: how long after the first 18x the CANCEL goes out; 0: at once.
   std::chrono::milliseconds invite_cancel_after{0};
-  std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
   // RFC 5626 CRLF ping on tcp/tls (a WebSocket ping on ws/wss); 0 off
   std::chrono::milliseconds keepalive_interval{0};
   Shared<SharedSettings> shared;  // texts, codes, TLS, credentials

@@ -7,15 +7,16 @@
 
 namespace stx {
 
-enum class HostKind { ipv4, ipv6, name };
+enum class HostKind : std::uint8_t { ipv4, ipv6, name };
 
 struct SipUri {
+  std::string user;       // userinfo before '@' (without password), may be empty
+  std::string host;       // IPv6 without brackets, names lower-cased
+  std::string transport;  // lower-cased ";transport=" value, empty when absent
+  // The narrow fields together, in one word: every configured target holds a SipUri.
   bool secure = false;  // sips:
-  std::string user;     // userinfo before '@' (without password), may be empty
-  std::string host;     // IPv6 without brackets, names lower-cased
   HostKind host_kind = HostKind::name;
   std::uint16_t port = 0;  // 0 when the URI gives none
-  std::string transport;   // lower-cased ";transport=" value, empty when absent
   bool operator==(const SipUri&) const = default;
 };
 
