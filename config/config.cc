@@ -163,6 +163,7 @@ class Parser {
     }
 
     Settings s = defaults_;
+    SipUri parsed_uri;
     const toml::node* uri_node = nullptr;
     const toml::node* interval_node = nullptr;
     const toml::node* timeout_node = nullptr;
@@ -172,7 +173,7 @@ class Parser {
       if (k == "name") continue;
       if (k == "uri") {
         uri_node = value;
-        parse_uri(*value, context, target);
+        parsed_uri = parse_uri(*value, context, target);
         continue;
       }
       if (k == "interval") interval_node = value;
@@ -194,7 +195,7 @@ class Parser {
     }
     check_one_password_source(src_, *table, context);
     const std::optional<Transport> transport =
-        check_settings(src_, defaults_, s, context, node, &target.parsed_uri, uri_node);
+        check_settings(src_, defaults_, s, context, node, &parsed_uri, uri_node);
     if (interval_node != nullptr && s.interval < kWarnInterval) {
       warn_short_interval(src_, *interval_node, context, "interval", s.interval);
     }
@@ -204,7 +205,6 @@ class Parser {
     TargetConfig resolved = s.resolved();
     resolved.name = std::move(target.name);
     resolved.uri = std::move(target.uri);
-    resolved.parsed_uri = std::move(target.parsed_uri);
     resolved.transport = transport;
     interned_.intern(resolved.shared);
     config_.targets.push_back(std::move(resolved));
@@ -226,7 +226,8 @@ class Parser {
     return name;
   }
 
-  void parse_uri(const toml::node& node, const std::string& context, TargetConfig& target) {
+  // Sets target.uri; returns it parsed, for the checks that depend on it.
+  SipUri parse_uri(const toml::node& node, const std::string& context, TargetConfig& target) {
     const auto* str = node.as_string();
     if (str == nullptr) {
       src_.fail(node.source(), context + ": uri",
@@ -240,7 +241,7 @@ class Parser {
     std::optional<SipUri> uri = parse_target_uri(text, &error);
     if (!uri) src_.fail(node.source(), context + ": uri " + quote_utf8(text), error);
     target.uri = text;
-    target.parsed_uri = std::move(*uri);
+    return std::move(*uri);
   }
 
   ConfigSource src_;
@@ -271,6 +272,11 @@ std::string_view to_string(Transport t) {
 bool HealthyCodes::contains(int code) const {
   if (code >= 100 && code <= 699 && classes[code / 100]) return true;
   return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+SipUri TargetConfig::parsed_uri() const {
+  std::string error;
+  return parse_sip_uri(uri, &error).value_or(SipUri{});
 }
 
 std::vector<double> default_rtt_buckets() {

@@ -95,7 +95,9 @@ std::size_t hash_of(const SharedSettings& s);
 struct TargetConfig {
   std::string name;  // unique; the `target` label
   std::string uri;   // as written, used as Request-URI and To
-  SipUri parsed_uri;
+  // `uri` parsed, made when asked: only locating, connecting and /probe's checks need it,
+  // and a large fleet would hold a copy of its parts per target. Empty if it does not parse.
+  SipUri parsed_uri() const;
   std::chrono::milliseconds interval{30000};
   std::chrono::milliseconds fast_interval{0};  // while a change is pending; 0: the interval
   std::chrono::milliseconds down_interval{0};  // while down or degraded; 0: the interval

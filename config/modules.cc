@@ -169,7 +169,6 @@ TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) 
   }
   target.name = std::string(uri);
   target.uri = std::string(uri);
-  target.parsed_uri = std::move(*parsed);
   return target;
 }
 

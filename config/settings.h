@@ -67,7 +67,7 @@ struct Settings {
     return it == nodes.end() ? nullptr : it->second;
   }
 
-  // A TargetConfig with these settings; name, uri and parsed_uri are left empty.
+  // A TargetConfig with these settings; name and uri are left empty.
   TargetConfig resolved() const;
 };
 

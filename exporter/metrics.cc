@@ -56,11 +56,12 @@ prometheus::Family<T>& registered(prometheus::Registry& registry) {
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 // The configured transport; RFC 3263 makes a literal host or an explicit port udp, and
-// leaves only a bare hostname to DNS ("auto").
-std::string_view transport_label(const TargetConfig& t) {
-  if (t.transport) return to_string(*t.transport);
-  if (t.parsed_uri.host_kind != HostKind::name || t.parsed_uri.port != 0) return "udp";
-  return "auto";
+// leaves only a bare hostname to DNS (nullopt: "auto").
+std::optional<Transport> label_transport(const TargetConfig& t) {
+  if (t.transport) return t.transport;
+  const SipUri uri = t.parsed_uri();
+  if (uri.host_kind != HostKind::name || uri.port != 0) return Transport::udp;
+  return std::nullopt;
 }
 
 // The target's label set, rendered: `target` and the static labels, in key order.
@@ -162,6 +163,7 @@ void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t
   auto s = std::make_unique<TargetSeries>();
   s->labels = target_labels(*t);
   if (t->method == ProbeMethod::invite) s->calls = std::make_unique<TargetSeries::CallSeries>();
+  s->transport = label_transport(*t);
   s->config = std::move(t);
   s->bounds = buckets_;
   s->rtt_buckets = std::make_unique<Count[]>(buckets_->size() + 1);
@@ -470,7 +472,7 @@ void Metrics::Scrape<W>::plan_targets() {
   over(targets, FamilyId::target_info, [labels = std::string()](auto& w, const S& s) mutable {
     const std::string_view server = s.server != nullptr ? std::string_view(*s.server) : "";
     labels = with_label(with_label(s.labels, kServerLabel, server), kTransportLabel,
-                        transport_label(*s.config));
+                        s.transport ? to_string(*s.transport) : "auto");
     w.sample(labels, 1.0, kUriLabel, s.config->uri);
   });
   over(targets, FamilyId::registered_contacts, [](auto& w, const S& s) {

@@ -131,7 +131,7 @@ class Metrics {
   // a target's 35 series) and its Collect() allocates per series at every scrape.
   struct TargetSeries {
     std::string labels;  // rendered: target and the static labels
-    // The `uri` and `transport` labels of sip_target_info come from here, at a scrape.
+    // The `uri` label of sip_target_info comes from here, at a scrape.
     std::shared_ptr<const TargetConfig> config;
     // The `server` label of sip_target_info: one copy per distinct value (a fleet answers
     // with a handful), changed under mu_; null before the first answer.
@@ -147,6 +147,8 @@ class Metrics {
     Cell<std::int32_t> contacts{-1};  // as last_rtt: no series until a prober counts bindings
     Cell<std::uint32_t> consecutive_failures, retry_after;
     Cell<std::uint8_t> health;  // Health
+    // The `transport` label of sip_target_info (nullopt: "auto"), from the configuration.
+    std::optional<Transport> transport;
     // Method invite only: the post-dial delay histogram (other targets have no series).
     struct CallSeries {
       std::array<Count, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;

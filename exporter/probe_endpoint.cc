@@ -78,9 +78,9 @@ void run_probe_request(Engine& engine, const Config& config, const ProbeRequest&
     return;
   }
   const HostPatterns& allowed = config.exporter.probe_allowed_targets;
-  if (!allowed.empty() && !host_matches(allowed, target.parsed_uri)) {
+  if (!allowed.empty() && !host_matches(allowed, target.parsed_uri())) {
     respond(text(403, "target " + quote_utf8(req.target) + ": host " +
-                          quote_utf8(target.parsed_uri.host) +
+                          quote_utf8(target.parsed_uri().host) +
                           " is not in probe_allowed_targets ([exporter])\n"));
     return;
   }

@@ -72,7 +72,7 @@ void Exchanges::stream_connect(std::uint32_t address) {
     o.local = boost::asio::ip::tcp::endpoint(*addr, cfg.source_port);
   }
   if (is_websocket(s.dest.transport)) {
-    o.ws_host = ws_host_of(cfg.parsed_uri, s.dest.transport);
+    o.ws_host = ws_host_of(cfg.parsed_uri(), s.dest.transport);
     o.ws_path = cfg.shared->ws_path;
   }
   if (s.dest.transport == Transport::tls || s.dest.transport == Transport::wss) {
@@ -90,7 +90,7 @@ void Exchanges::stream_connect(std::uint32_t address) {
     o.tls = it->second;
     // RFC 5922: the certificate must name the domain of the URI, not the SRV target.
     o.tls_name =
-        cfg.shared->tls.server_name.empty() ? cfg.parsed_uri.host : cfg.shared->tls.server_name;
+        cfg.shared->tls.server_name.empty() ? cfg.parsed_uri().host : cfg.shared->tls.server_name;
   }
   const std::uint32_t gen = s.generation;
   const std::uint32_t cg = ++s.flow->conn_gen;
@@ -143,10 +143,10 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
     // RFC 7118 5.2: a WebSocket client has no address of its own to offer; a fresh
     // .invalid name per connection, as browsers do. Answers come back on the connection.
     s.local = identity_of(t.from_user, invalid_host(ids_.next()), s.dest.transport,
-                          s.cfg().parsed_uri.secure);
+                          s.cfg().parsed_uri().secure);
   } else if (const auto local = s.flow->conn->local_endpoint()) {
     s.local = identity_of(t.from_user, sent_by_of(local->address(), local->port()),
-                          s.dest.transport, s.cfg().parsed_uri.secure);
+                          s.dest.transport, s.cfg().parsed_uri().secure);
   }
   if (s.tx_open()) send(address, s_.clock.now());  // a probe was waiting for this connection
 }

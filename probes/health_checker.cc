@@ -356,14 +356,15 @@ void HealthChecker::locate(std::uint32_t slot) {
   t.locating = true;
   t.lookup_started = s_.clock.now();
   const std::uint32_t gen = t.generation;
-  locator_->locate(t.cfg().parsed_uri, t.cfg().transport, [this, slot, gen](const LocateResult& r) {
-    if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
-        targets_[slot]->generation != gen) {
-      return;  // removed meanwhile
-    }
-    on_located(slot, r);
-    if (s_.rearm) s_.rearm();
-  });
+  locator_->locate(t.cfg().parsed_uri(), t.cfg().transport,
+                   [this, slot, gen](const LocateResult& r) {
+                     if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
+                         targets_[slot]->generation != gen) {
+                       return;  // removed meanwhile
+                     }
+                     on_located(slot, r);
+                     if (s_.rearm) s_.rearm();
+                   });
 }
 
 void HealthChecker::on_located(std::uint32_t slot, const LocateResult& r) {

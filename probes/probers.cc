@@ -10,7 +10,7 @@ namespace stx {
 std::string Prober::request_uri(const TargetConfig& cfg) const {
   return cfg.shared->ruri_user.empty()
              ? cfg.uri
-             : request_uri_with_user(cfg.parsed_uri, cfg.uri, cfg.shared->ruri_user);
+             : request_uri_with_user(cfg.parsed_uri(), cfg.uri, cfg.shared->ruri_user);
 }
 
 const Prober& prober_for(ProbeMethod method) {

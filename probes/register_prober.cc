@@ -8,7 +8,7 @@ namespace stx {
 std::string_view RegisterProber::method() const { return kRegister; }
 
 std::string RegisterProber::request_uri(const TargetConfig& cfg) const {
-  return request_uri_without_user(cfg.parsed_uri, cfg.uri);
+  return request_uri_without_user(cfg.parsed_uri(), cfg.uri);
 }
 
 void RegisterProber::write_request(const RequestContext& c, std::string& out) const {

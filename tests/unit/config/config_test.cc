@@ -44,9 +44,9 @@ TEST(ConfigDefaults, TargetWithOnlyNameAndUriGetsBuiltInDefaults) {
   const TargetConfig& t = config.targets[0];
   EXPECT_EQ(t.name, "a");
   EXPECT_EQ(t.uri, "sip:203.0.113.7");
-  EXPECT_EQ(t.parsed_uri.host, "203.0.113.7");
-  EXPECT_EQ(t.parsed_uri.host_kind, HostKind::ipv4);
-  EXPECT_EQ(t.parsed_uri.port, 0);
+  EXPECT_EQ(t.parsed_uri().host, "203.0.113.7");
+  EXPECT_EQ(t.parsed_uri().host_kind, HostKind::ipv4);
+  EXPECT_EQ(t.parsed_uri().port, 0);
   EXPECT_EQ(t.interval, milliseconds(30'000));
   EXPECT_EQ(t.timeout, milliseconds(5'000));
   EXPECT_EQ(t.failures_before_down, 3);
@@ -129,8 +129,8 @@ labels = { site = "lon", carrier = "twilio" }
 
   const TargetConfig& a = config.targets[0];
   EXPECT_EQ(a.name, "inherits");
-  EXPECT_EQ(a.parsed_uri.host, "edge.example.com");
-  EXPECT_EQ(a.parsed_uri.port, 5080);
+  EXPECT_EQ(a.parsed_uri().host, "edge.example.com");
+  EXPECT_EQ(a.parsed_uri().port, 5080);
   EXPECT_EQ(a.interval, milliseconds(60'000));
   EXPECT_EQ(a.timeout, milliseconds(2'000));
   EXPECT_EQ(a.failures_before_down, 5);
@@ -145,8 +145,8 @@ labels = { site = "lon", carrier = "twilio" }
 
   const TargetConfig& b = config.targets[1];
   EXPECT_EQ(b.name, "overrides");
-  EXPECT_EQ(b.parsed_uri.host, "2001:db8::1");
-  EXPECT_EQ(b.parsed_uri.host_kind, HostKind::ipv6);
+  EXPECT_EQ(b.parsed_uri().host, "2001:db8::1");
+  EXPECT_EQ(b.parsed_uri().host_kind, HostKind::ipv6);
   EXPECT_EQ(b.interval, milliseconds(15'000));
   EXPECT_EQ(b.timeout, milliseconds(1'500));
   EXPECT_EQ(b.failures_before_down, 1);
@@ -194,7 +194,7 @@ uri = "sip:b.example.com"
 )");
   ASSERT_EQ(config.targets.size(), 2u);
   EXPECT_EQ(config.targets[0].name, "z");
-  EXPECT_EQ(config.targets[0].parsed_uri.transport, "udp");
+  EXPECT_EQ(config.targets[0].parsed_uri().transport, "udp");
   EXPECT_EQ(config.targets[1].name, "b");
 }
 
@@ -915,7 +915,7 @@ TEST(ConfigErrors, UriTooLong) {
 
 TEST(ConfigErrors, UriTransportParameterIsTheTransport) {
   Config config = parse_ok("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=TCP\"\n");
-  EXPECT_EQ(config.targets.at(0).parsed_uri.transport, "tcp");
+  EXPECT_EQ(config.targets.at(0).parsed_uri().transport, "tcp");
   EXPECT_EQ(config.targets.at(0).transport, Transport::tcp);
   EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=sctp\"\n"),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=sctp\": "

@@ -48,7 +48,7 @@ TEST(ConfigModules, DefaultModuleAlwaysPresentWithBuiltInDefaults) {
   const TargetConfig& s = config.modules[0].settings;
   EXPECT_EQ(s.name, "");
   EXPECT_EQ(s.uri, "");
-  EXPECT_EQ(s.parsed_uri, SipUri{});
+  EXPECT_EQ(s.parsed_uri(), SipUri{});
   EXPECT_EQ(s.interval, milliseconds(30'000));
   EXPECT_EQ(s.timeout, milliseconds(5'000));
   EXPECT_EQ(s.failures_before_down, 3);
@@ -80,7 +80,6 @@ labels = { site = "nyc" }
   TargetConfig expected = config.targets[0];
   expected.name.clear();
   expected.uri.clear();
-  expected.parsed_uri = SipUri{};
   expected.labels.clear();
   EXPECT_EQ(module->settings, expected);
   EXPECT_EQ(module->settings.timeout, milliseconds(2'000));
@@ -360,9 +359,9 @@ TEST_F(TargetForProbe, CopiesTheModuleAndSetsTheUri) {
   TargetConfig target = target_for_probe(strict_, "sip:edge.example.com:5080;transport=udp");
   EXPECT_EQ(target.name, "sip:edge.example.com:5080;transport=udp");
   EXPECT_EQ(target.uri, "sip:edge.example.com:5080;transport=udp");
-  EXPECT_EQ(target.parsed_uri.host, "edge.example.com");
-  EXPECT_EQ(target.parsed_uri.port, 5080);
-  EXPECT_EQ(target.parsed_uri.transport, "udp");
+  EXPECT_EQ(target.parsed_uri().host, "edge.example.com");
+  EXPECT_EQ(target.parsed_uri().port, 5080);
+  EXPECT_EQ(target.parsed_uri().transport, "udp");
   EXPECT_EQ(target.timeout, milliseconds(3'000));
   EXPECT_TRUE(target.shared->healthy_codes.contains(200));
   EXPECT_FALSE(target.shared->healthy_codes.contains(202));
@@ -371,7 +370,6 @@ TEST_F(TargetForProbe, CopiesTheModuleAndSetsTheUri) {
 
   TargetConfig expected = strict_.settings;
   expected.name = expected.uri = "sip:edge.example.com:5080;transport=udp";
-  expected.parsed_uri = target.parsed_uri;
   expected.transport = Transport::udp;  // from the URI's ;transport=
   EXPECT_EQ(target, expected);
 }
@@ -381,7 +379,7 @@ TEST_F(TargetForProbe, SameUriParseAsAConfiguredTarget) {
                           "sip:x.example;transport=UDP"}) {
     Config config = parse_ok(std::string("[[target]]\nname = \"t\"\nuri = \"") + uri + "\"\n");
     TargetConfig target = target_for_probe(*find_module(config, "default"), uri);
-    EXPECT_EQ(target.parsed_uri, config.targets.at(0).parsed_uri) << uri;
+    EXPECT_EQ(target.parsed_uri(), config.targets.at(0).parsed_uri()) << uri;
   }
 }
 
@@ -389,7 +387,7 @@ TEST_F(TargetForProbe, DefaultModule) {
   TargetConfig target = target_for_probe(*find_module(config_, "default"), "sip:203.0.113.7");
   EXPECT_EQ(target.timeout, milliseconds(5'000));
   EXPECT_TRUE(target.shared->healthy_codes.contains(202));
-  EXPECT_EQ(target.parsed_uri.host_kind, HostKind::ipv4);
+  EXPECT_EQ(target.parsed_uri().host_kind, HostKind::ipv4);
 }
 
 TEST_F(TargetForProbe, RejectsWhatAConfiguredTargetRejects) {

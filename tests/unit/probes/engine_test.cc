@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "sip/sip_response.h"
-#include "sip/sip_uri.h"
 #include "tests/unit/probes/manual_clock.h"
 #include "tests/unit/probes/probe_fakes.h"
 
@@ -527,8 +526,6 @@ TEST(EngineRegister, DigestAnsweredForRegisterAndBindingsReachTheSink) {
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.uri = "sip:pbx01@127.0.0.1:" + std::to_string(peer.port());
-  std::string error;
-  t.parsed_uri = *parse_sip_uri(t.uri, &error);
   t.method = ProbeMethod::register_;
   t.shared.edit().aor = "sip:pbx01@example.test";
   t.shared.edit().auth = DigestCredentials{"pbx01", "s3cret", ""};

@@ -21,8 +21,6 @@ inline TargetConfig test_target(const std::string& uri, std::chrono::millisecond
   TargetConfig t;
   t.name = "t";
   t.uri = uri;
-  std::string err;
-  t.parsed_uri = *parse_sip_uri(t.uri, &err);
   t.interval = interval;
   t.timeout = timeout;
   t.shared.edit().healthy_codes.classes[2] = true;

@@ -13,8 +13,6 @@ namespace {
 TargetConfig config() {
   TargetConfig t;
   t.uri = "sip:pbx01@registrar.example.com:5070;transport=tcp";
-  std::string error;
-  t.parsed_uri = *parse_sip_uri(t.uri, &error);
   t.shared.edit().from = "sip:pbx01@example.com";
   t.shared.edit().user_agent = "ua/1";
   t.method = ProbeMethod::register_;
