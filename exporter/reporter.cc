@@ -41,6 +41,10 @@ const std::string& Reporter::name_of(std::size_t target) const {
   return known ? known->name : kNone;
 }
 
+std::string Reporter::address_of(std::size_t target, std::size_t address) const {
+  return board_.address_label(target, address);
+}
+
 void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
   metrics_.remove_target(target, probe_in_flight);
   board_.remove_target(target);
@@ -84,8 +88,8 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
 }
 
 void Reporter::address_added(std::size_t target, std::size_t address, const Destination& d) {
-  if (addresses_.size() <= address) addresses_.resize(address + 1);
-  addresses_[address] = KnownAddress{to_string(d), std::chrono::seconds(0)};
+  if (pauses_.size() <= address) pauses_.resize(address + 1);
+  pauses_[address] = std::chrono::seconds(0);
   metrics_.add_address(target, address, d);
   board_.add_address(target, address, d);
 }
@@ -102,7 +106,7 @@ void Reporter::address_finished(std::size_t target, std::size_t address, const P
   if (change.is_transition()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "address state changed",
              {{"target", name_of(target)},
-              {"address", addresses_.at(address).label},
+              {"address", address_of(target, address)},
               {"to", std::string(to_string(change.to))},
               {"reason", reason_of(r)},
               {"code", std::to_string(r.status_code)},
@@ -119,7 +123,7 @@ void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool 
   metrics_.keepalive_finished(address, ok);
   if (!ok) {
     log_.log(LogLevel::warn, "keepalive got no pong; connection closed",
-             {{"target", name_of(target)}, {"address", addresses_.at(address).label}});
+             {{"target", name_of(target)}, {"address", address_of(target, address)}});
   }
 }
 
@@ -129,17 +133,17 @@ void Reporter::address_paused(std::size_t target, std::size_t address, std::chro
   board_.address_paused(target, address, until);
   // RFC 3261 21.5.4: worth a line when the peer starts (or changes, or stops) asking for a
   // pause, not on every probe it answers the same way.
-  KnownAddress& known = addresses_.at(address);
-  if (known.pause == pause) return;
-  known.pause = pause;
+  std::chrono::seconds& logged = pauses_.at(address);
+  if (logged == pause) return;
+  logged = pause;
   if (pause.count() > 0) {
     log_.log(LogLevel::info, "peer sent Retry-After; no probe to this address until it passes",
              {{"target", name_of(target)},
-              {"address", known.label},
+              {"address", address_of(target, address)},
               {"retry_after_seconds", std::to_string(pause.count())}});
   } else {
     log_.log(LogLevel::info, "peer no longer sends Retry-After; probing as usual",
-             {{"target", name_of(target)}, {"address", known.label}});
+             {{"target", name_of(target)}, {"address", address_of(target, address)}});
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "sip/redact.h"
 #include "version.h"
@@ -125,12 +126,22 @@ void StatusBoard::remove_address(std::size_t slot, std::size_t address) {
           v.end());
 }
 
-StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t address) {
+const StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t address) const {
   if (slot >= entries_.size() || !entries_[slot]) return nullptr;
-  for (Address& a : entries_[slot]->addresses) {
+  for (const Address& a : entries_[slot]->addresses) {
     if (a.id == address) return &a;
   }
   return nullptr;
+}
+
+StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t address) {
+  return const_cast<Address*>(std::as_const(*this).address_of(slot, address));
+}
+
+std::string StatusBoard::address_label(std::size_t slot, std::size_t address) const {
+  std::lock_guard lock(mu_);
+  const Address* a = address_of(slot, address);
+  return a != nullptr ? to_string(a->dest) : std::string();
 }
 
 void StatusBoard::record_address(std::size_t slot, std::size_t address, const ProbeResult& r,

@@ -51,6 +51,8 @@ class StatusBoard {
   void tls_peer(std::size_t slot, std::size_t address, const TlsPeerInfo& info);
   // Retry-After: no probe to the address before `until_unix` (0: not paused).
   void address_paused(std::size_t slot, std::size_t address, double until_unix);
+  // The address as the `address` label writes it ("192.0.2.1:5060"); "" if unknown.
+  std::string address_label(std::size_t slot, std::size_t address) const;
 
   // Every target, sorted by name, each with only its newest exchange and no texts; or, with
   // `name`, only that target with all its exchanges (no `targets` when there is none).
@@ -122,6 +124,7 @@ class StatusBoard {
     TextRing::Ref last_request() const { return {last_request_at, last_request_size}; }
   };
   Address* address_of(std::size_t slot, std::size_t address);
+  const Address* address_of(std::size_t slot, std::size_t address) const;
   static AddressStatus export_address(const Address& a);
   static void record_heard(Entry& e, const ProbeResult& r);
   void keep_older(Entry& e);

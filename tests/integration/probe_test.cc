@@ -361,6 +361,7 @@ TEST_F(ProbeTest, Sipp503WithRetryAfterIsDegradedAndNoProbeGoesUntilThePauseEnds
                                        "passes");
   ASSERT_EQ(logs.size(), 1u) << "logged once per change, not per probe";
   EXPECT_EQ(logs[0].at("retry_after_seconds"), "5");
+  EXPECT_EQ(logs[0].at("address"), "127.0.0.1:" + std::to_string(port));
 }
 
 // 7b. fast_interval and down_interval against a real peer: with a 10 s interval, a stopped
