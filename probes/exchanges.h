@@ -129,6 +129,7 @@ class Exchanges final : public ExchangeRunner {
   void on_datagram(const UdpEndpoint& from, std::string_view data, bool truncated,
                    TimePoint received);
   void on_transport_error(const UdpEndpoint& dest, std::string_view original, int error);
+  void refuse(std::uint32_t address, int error, TimePoint now);
 
   // TCP, TLS, WS and WSS (exchanges_stream.cc).
   void stream_connect(std::uint32_t address);

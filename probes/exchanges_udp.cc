@@ -209,6 +209,14 @@ void Exchanges::on_datagram(const UdpEndpoint& from, std::string_view data, bool
   on_response(*slot, r, data, received);
 }
 
+// An ICMP error answered the open probe of `address`: it quotes the request, so the request
+// left even when the batch that carried it has not been counted yet.
+void Exchanges::refuse(std::uint32_t address, int error, TimePoint now) {
+  Transaction& tx = sessions_[address]->tx();
+  tx.transmissions = std::max(tx.transmissions, 1);
+  fail(address, FailureReason::refused, errno_text(error), now);
+}
+
 void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view original, int error) {
   if (!is_unreachable_errno(error)) return;
   const TimePoint now = s_.clock.now();
@@ -218,9 +226,9 @@ void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view ori
     const auto branch = original.substr(pos + 8, kBranchLength);
     const auto slot = slot_from_branch(branch);
     if (slot && *slot < sessions_.size() && sessions_[*slot]) {
-      const Session& s = *sessions_[*slot];
+      Session& s = *sessions_[*slot];
       if (s.tx_open() && s.tx().branch_view() == branch && s.remote() == dest) {
-        fail(*slot, FailureReason::refused, errno_text(error), now);
+        refuse(*slot, error, now);
       }
       return;
     }
@@ -237,9 +245,7 @@ void Exchanges::on_transport_error(const UdpEndpoint& dest, std::string_view ori
   }
   // Failing a probe can end a one-shot target and change the map: act after the walk.
   for (const std::uint32_t address : hit) {
-    if (sessions_[address] && sessions_[address]->tx_open()) {
-      fail(address, FailureReason::refused, errno_text(error), now);
-    }
+    if (sessions_[address] && sessions_[address]->tx_open()) refuse(address, error, now);
   }
 }
 

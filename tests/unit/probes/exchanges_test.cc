@@ -261,6 +261,7 @@ TEST(ExchangesUdp, AnIcmpErrorInsideABatchRefusesItsOwnProbeAndTheRestStillLeave
   ASSERT_EQ(rig.listener.outcomes.size(), 1u);
   EXPECT_EQ(rig.listener.outcomes[0].address, 0u);
   EXPECT_EQ(rig.listener.outcomes[0].result.reason, FailureReason::refused);
+  EXPECT_EQ(rig.listener.outcomes[0].result.transmissions, 1) << "the error quotes it: it left";
   f.peer.drain(rig.clock.now());
   EXPECT_EQ(f.peer.arrivals.size(), 2u);
 }
@@ -292,6 +293,7 @@ TEST(ExchangesUdp, AnIcmpErrorQuotingNoBranchRefusesTheOpenProbesToThatAddressOn
   for (const Outcome& o : rig.listener.outcomes) {
     EXPECT_LT(o.address, 2u);
     EXPECT_EQ(o.result.reason, FailureReason::refused);
+    EXPECT_EQ(o.result.transmissions, 1);
   }
   EXPECT_GT(rig.listener.requests[0].find(";branch="), 548u) << "the quote holds no branch";
   EXPECT_NE(rig.listener.outcomes[0].address, rig.listener.outcomes[1].address);
