@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/ip/udp.hpp>
 
 #include "probes/probers.h"
@@ -304,6 +306,55 @@ TEST(ExchangesUdp, AnIcmpErrorQuotingNoBranchRefusesTheOpenProbesToThatAddressOn
   ASSERT_EQ(rig.listener.outcomes.size(), 3u);
   EXPECT_EQ(rig.listener.outcomes[2].address, 1u);
   EXPECT_EQ(rig.listener.outcomes[2].result.reason, FailureReason::refused);
+}
+
+// The addresses of one remote stay findable for such an error when the chains grow past
+// their first buckets and when addresses leave from the head, the middle and the tail.
+TEST(ExchangesUdp, RemoteChainsSurviveGrowthAndRemovalAnywhere) {
+  UdpFleet f;
+  Rig& rig = f.rig;
+  const std::uint16_t closed = closed_port(rig.io);
+  ProbeTarget far = probe_target(Transport::udp, closed);
+  far.cfg = std::make_shared<TargetConfig>(
+      test_target("sip:" + std::string(700, 'u') + "@127.0.0.1:" + std::to_string(closed),
+                  seconds(30), seconds(10)));
+  constexpr std::uint32_t kAddresses = 70;  // more than the first 64 buckets
+  for (std::uint32_t a = 0; a < kAddresses; ++a) {
+    rig.exchanges.open(a, 1, far, loopback(closed, Transport::udp));
+    rig.exchanges.start(a, rig.clock.now(), rig.clock.now() + seconds(2));  // linked, refused
+  }
+  ASSERT_EQ(rig.listener.outcomes.size(), kAddresses);
+  f.open(kAddresses, f.port);  // open, elsewhere
+  rig.exchanges.start(kAddresses, rig.clock.now(), rig.clock.now() + seconds(2));
+  rig.exchanges.close(kAddresses - 1);  // the newest: the chain's head
+  rig.exchanges.close(35);              // the middle
+  rig.exchanges.close(0);               // the oldest: its tail
+  rig.listener.outcomes.clear();
+  rig.exchanges.batch_sends();
+  for (const std::uint32_t a : {1u, 34u, 36u, kAddresses - 2}) {
+    rig.exchanges.start(a, rig.clock.now(), rig.clock.now() + seconds(2));
+  }
+  rig.exchanges.flush_sends();
+  rig.exchanges.poll();
+  std::vector<std::uint32_t> refused;
+  for (const Outcome& o : rig.listener.outcomes) {
+    EXPECT_EQ(o.result.reason, FailureReason::refused);
+    refused.push_back(o.address);
+  }
+  std::sort(refused.begin(), refused.end());
+  EXPECT_EQ(refused, (std::vector<std::uint32_t>{1, 34, 36, kAddresses - 2}));
+
+  rig.exchanges.close(kAddresses - 2);  // the new head, whose neighbour left before it
+  rig.exchanges.close(34);              // and one beside the middle that left
+  rig.listener.outcomes.clear();
+  rig.exchanges.batch_sends();
+  rig.exchanges.start(33, rig.clock.now(), rig.clock.now() + seconds(2));
+  rig.exchanges.start(36, rig.clock.now(), rig.clock.now() + seconds(2));
+  rig.exchanges.flush_sends();
+  rig.exchanges.poll();
+  ASSERT_EQ(rig.listener.outcomes.size(), 2u);
+  EXPECT_EQ(rig.listener.outcomes[0].result.reason, FailureReason::refused);
+  EXPECT_EQ(rig.listener.outcomes[1].result.reason, FailureReason::refused);
 }
 
 // A large fleet's UDP sessions hold one shared copy of our Via sent-by and Contact, not one
