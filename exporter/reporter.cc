@@ -41,10 +41,6 @@ const std::string& Reporter::name_of(std::size_t target) const {
   return known ? known->name : kNone;
 }
 
-std::string Reporter::address_of(std::size_t target, std::size_t address) const {
-  return board_.address_label(target, address);
-}
-
 void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
   metrics_.remove_target(target, probe_in_flight);
   board_.remove_target(target);
@@ -106,7 +102,7 @@ void Reporter::address_finished(std::size_t target, std::size_t address, const P
   if (change.is_transition()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "address state changed",
              {{"target", name_of(target)},
-              {"address", address_of(target, address)},
+              {"address", board_.address_label(target, address)},
               {"to", std::string(to_string(change.to))},
               {"reason", reason_of(r)},
               {"code", std::to_string(r.status_code)},
@@ -123,7 +119,7 @@ void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool 
   metrics_.keepalive_finished(address, ok);
   if (!ok) {
     log_.log(LogLevel::warn, "keepalive got no pong; connection closed",
-             {{"target", name_of(target)}, {"address", address_of(target, address)}});
+             {{"target", name_of(target)}, {"address", board_.address_label(target, address)}});
   }
 }
 
@@ -139,11 +135,11 @@ void Reporter::address_paused(std::size_t target, std::size_t address, std::chro
   if (pause.count() > 0) {
     log_.log(LogLevel::info, "peer sent Retry-After; no probe to this address until it passes",
              {{"target", name_of(target)},
-              {"address", address_of(target, address)},
+              {"address", board_.address_label(target, address)},
               {"retry_after_seconds", std::to_string(pause.count())}});
   } else {
     log_.log(LogLevel::info, "peer no longer sends Retry-After; probing as usual",
-             {{"target", name_of(target)}, {"address", address_of(target, address)}});
+             {{"target", name_of(target)}, {"address", board_.address_label(target, address)}});
   }
 }
 

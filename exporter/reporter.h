@@ -36,14 +36,13 @@ class Reporter : public ProbeSink {
 
  private:
   const std::string& name_of(std::size_t target) const;  // "" once removed
-  // "192.0.2.1:5060", from the status board, which keeps each address's destination.
-  std::string address_of(std::size_t target, std::size_t address) const;
   void log_drop(std::string_view msg, std::string_view why, const DropOrigin& origin);
 
   // The target's configuration, shared with the checker: its name for the log.
   using Known = std::shared_ptr<const TargetConfig>;
   std::vector<Known> targets_;  // by slot
-  // By address slot, the last Retry-After pause logged.
+  // By address slot, the last Retry-After pause logged. An address's label for the log
+  // comes from the status board, which keeps its destination.
   std::vector<std::chrono::seconds> pauses_;
   Metrics& metrics_;
   StatusBoard& board_;

@@ -58,14 +58,12 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   if (slot >= entries_.size() || !entries_[slot]) return;
   Entry& e = *entries_[slot];
   e.state = state.health;
-  e.last_code = static_cast<std::int16_t>(r.status_code);  // 0 or 100-699
   if (r.status_code != 0) e.last_rtt_seconds = seconds(r.rtt);
   record_heard(e, r);
   e.consecutive_failures = state.consecutive_failures;
   if (change.changed()) e.last_change_unix = unix_now;
-  e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? pack_rtt(seconds(r.rtt)) : 0;
   keep_older(e);
-  e.recorded = true;
+  e.rtts[e.rtt_count++ % kRecentRtts] = r.status_code != 0 ? pack_rtt(seconds(r.rtt)) : 0;
   Exchange& x = e.newest;
   x.unix_time = unix_now;
   x.success = r.success;
@@ -89,7 +87,7 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
 
 // The newest exchange so far goes to the ring, in front of the older ones it names.
 void StatusBoard::keep_older(Entry& e) {
-  if (!e.recorded) return;
+  if (e.rtt_count == 0) return;  // no exchange yet
   const StoredExchange stored{e.newest, e.older_at};
   e.older_at = texts_.put({reinterpret_cast<const char*>(&stored), sizeof stored}).at;
 }
@@ -204,7 +202,7 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
   s.labels = e.config->labels;
   s.uri = e.config->uri;
   s.state = to_string(e.state);
-  s.last_code = e.last_code;
+  s.last_code = e.rtt_count > 0 ? e.newest.code : 0;
   s.last_rtt_seconds = e.last_rtt_seconds;
   s.consecutive_failures = e.consecutive_failures;
   s.last_change_unix = e.last_change_unix;
@@ -221,9 +219,9 @@ TargetStatus StatusBoard::export_entry(const Entry& e, bool with_exchanges) cons
     s.recent_rtts.push_back(unpack_rtt(e.rtts[i % kRecentRtts]));
   }
   // The list page shows the newest result (its failure reason), not the texts.
-  if (e.recorded) s.exchanges.push_back(export_exchange(e.newest, with_exchanges));
+  if (e.rtt_count > 0) s.exchanges.push_back(export_exchange(e.newest, with_exchanges));
   if (!with_exchanges) return s;
-  if (e.recorded) {
+  if (e.rtt_count > 0) {
     StoredExchange older;
     for (std::uint64_t at = e.older_at; at != kNoOlder && s.exchanges.size() < kExchanges;
          at = older.older_at) {

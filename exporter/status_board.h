@@ -107,11 +107,9 @@ class StatusBoard {
   struct Entry {
     std::shared_ptr<const TargetConfig> config;  // name, URI and labels
     Health state = Health::unknown;
-    bool recorded = false;                // a probe has finished: `newest` holds it
-    std::int16_t last_code = 0;           // 0 or 100-699
     std::uint16_t last_request_size = 0;  // with last_request_at, the TextRing::Ref
     int consecutive_failures = 0;
-    std::uint32_t rtt_count = 0;
+    std::uint32_t rtt_count = 0;  // probes finished; `newest` holds the last once not 0
     double last_rtt_seconds = -1;
     double last_change_unix = 0;
     std::unique_ptr<Heard> heard;

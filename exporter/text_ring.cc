@@ -40,14 +40,8 @@ bool TextRing::get(Ref r, std::string& out) const {
   out.clear();
   if (r.size == 0) return true;  // nothing to lose
   if (written_ - r.at > capacity_) return false;
-  std::size_t pos = r.at % capacity_;
-  for (std::size_t left = r.size; left > 0;) {
-    const std::size_t n = std::min(left, capacity_ - pos);
-    out.append(bytes_, pos, n);
-    left -= n;
-    pos = 0;
-  }
-  return true;
+  out.resize(r.size);
+  return get(r, out.data());
 }
 
 }  // namespace stx

@@ -117,24 +117,25 @@ void Exchanges::udp_sent(std::uint32_t address, int error, TimePoint now) {
          errno_text(error), now);
     return;
   }
-  ++s.tx().transmissions;
-  s.tx().timer_e = kT1;
+  Transaction& tx = s.tx();
+  ++tx.transmissions;
+  tx.timer_e = kT1;
   // Timer E runs from when the request left, not from the wakeup that sent it: on a loaded
   // machine the two can be tens of milliseconds apart, and a retransmission must never be
   // early.
-  s_.timers.push({s.tx().first_sent + s.tx().timer_e, address, s.generation, s.tx().seq,
-                  TimerKind::retransmit});
+  s_.timers.push(
+      {tx.first_sent + tx.timer_e, address, s.generation, tx.seq, TimerKind::retransmit});
 }
 
 void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
   Session& s = *sessions_[address];
-  if (due >= s.tx().deadline) return;  // the timeout ends the probe first
+  Transaction& t = s.tx();
+  if (due >= t.deadline) return;  // the timeout ends the probe first
   // Timer A (RFC 3261 17.1.1.2): a call's request stops at its first
   // provisional, else doubles.
-  if (s.call && s.tx().provisional_seen) return;
-  s.tx().timer_e =
-      s.call ? s.tx().timer_e * 2 : next_timer_e(s.tx().timer_e, s.tx().provisional_seen);
-  s_.timers.push({due + s.tx().timer_e, address, s.generation, s.tx().seq, TimerKind::retransmit});
+  if (s.call && t.provisional_seen) return;
+  t.timer_e = s.call ? t.timer_e * 2 : next_timer_e(t.timer_e, t.provisional_seen);
+  s_.timers.push({due + t.timer_e, address, s.generation, t.seq, TimerKind::retransmit});
   if (batching_ && queue_send(s, address, true)) return;  // counted at the flush
   // A failed retransmission is not fatal: the next one or the timeout decides.
   const std::uint64_t tx = open_tx_[address];
