@@ -160,23 +160,21 @@ void Metrics::set_rtt_buckets(const std::vector<double>& buckets) {
 }
 
 void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t) {
-  auto s = std::make_unique<TargetSeries>();
-  s->labels = target_labels(*t);
-  if (t->method == ProbeMethod::invite) s->calls = std::make_unique<TargetSeries::CallSeries>();
-  s->transport = label_transport(*t);
-  s->config = std::move(t);
-  s->bounds = buckets_;
-  s->rtt_buckets = std::make_unique<Count[]>(buckets_->size() + 1);
+  std::string labels = target_labels(*t);
   std::lock_guard lock(mu_);
-  if (targets_.size() <= slot) targets_.resize(slot + 1);
-  targets_[slot] = std::move(s);
+  TargetSeries& s = targets_.emplace(slot);
+  s.labels = std::move(labels);
+  if (t->method == ProbeMethod::invite) s.calls = std::make_unique<TargetSeries::CallSeries>();
+  s.transport = label_transport(*t);
+  s.config = std::move(t);
+  s.bounds = buckets_;
+  s.rtt_buckets = std::make_unique<Count[]>(buckets_->size() + 1);
 }
 
 void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {
   if (probe_in_flight) in_flight_->Decrement();
-  std::unique_ptr<TargetSeries> gone;
   std::lock_guard lock(mu_);
-  gone = std::move(targets_.at(slot));
+  if (targets_[slot] != nullptr) targets_.erase(slot);
 }
 
 void Metrics::config_reloaded(bool success, double wall_seconds) {
@@ -193,7 +191,7 @@ void Metrics::schedule_lateness(std::chrono::nanoseconds late) {
 void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const StateChange& change,
                              const TargetState& state, double wall_seconds) {
   in_flight_->Decrement();
-  TargetSeries& s = *targets_.at(target);
+  TargetSeries& s = *targets_[target];
   (r.success ? s.success : s.failure).add(1);
   if (r.status_code != 0) {
     auto code = std::find_if(s.responses.begin(), s.responses.end(),
@@ -254,33 +252,31 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
 void Metrics::unmatched_response() { unmatched_total_->Increment(); }
 
 void Metrics::add_address(std::size_t target, std::size_t address, const Destination& d) {
-  auto a = std::make_unique<AddressSeries>();
-  a->labels = with_label(targets_.at(target)->labels, kAddressLabel, to_string(d));
-  a->transport = d.transport;
+  std::string labels = with_label(targets_[target]->labels, kAddressLabel, to_string(d));
   std::lock_guard lock(mu_);
-  if (addresses_.size() <= address) addresses_.resize(address + 1);
-  addresses_[address] = std::move(a);
+  AddressSeries& a = addresses_.emplace(address);
+  a.labels = std::move(labels);
+  a.transport = d.transport;
 }
 
 void Metrics::remove_address(std::size_t address) {
-  std::unique_ptr<AddressSeries> gone;
   std::lock_guard lock(mu_);
-  if (address < addresses_.size()) gone = std::move(addresses_[address]);
+  if (addresses_[address] != nullptr) addresses_.erase(address);
 }
 
 void Metrics::address_finished(std::size_t address, const ProbeResult& r,
                                const TargetState& state) {
-  AddressSeries& a = *addresses_.at(address);
+  AddressSeries& a = *addresses_[address];
   if (r.status_code != 0) a.last_rtt.set(seconds(r.rtt));
   a.health.set(static_cast<std::uint8_t>(state.health));
 }
 
 void Metrics::address_paused(std::size_t address, double until) {
-  addresses_.at(address)->paused_until.set(until);
+  addresses_[address]->paused_until.set(until);
 }
 
 void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
-  AddressSeries& a = *addresses_.at(address);
+  AddressSeries& a = *addresses_[address];
   if (info.cert_expiry) {
     a.cert_expiry.set(*info.cert_expiry);
     a.has_cert_expiry.store(true, std::memory_order_release);
@@ -298,7 +294,7 @@ void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
 }
 
 void Metrics::keepalive_finished(std::size_t address, bool ok) {
-  AddressSeries& a = *addresses_.at(address);
+  AddressSeries& a = *addresses_[address];
   (ok ? a.keepalive_ok : a.keepalive_failed).add(1);
   a.has_keepalives.store(true, std::memory_order_release);
 }
@@ -318,11 +314,11 @@ void Metrics::invalid_message(std::string_view why) {
 }
 
 template <class T, class F>
-bool Metrics::block(const std::vector<std::unique_ptr<T>>& all, std::size_t& i, F f) const {
+bool Metrics::block(const SlotTable<T>& all, std::size_t& i, F f) const {
   std::lock_guard lock(mu_);
   const std::size_t end = std::min(all.size(), i + kScrapeBlock);
   for (; i < end; ++i) {
-    if (all[i]) f(*all[i]);
+    if (const T* s = all[i]) f(*s);
   }
   return i >= all.size();
 }
@@ -354,7 +350,7 @@ class Metrics::Scrape final : public BodySource {
 
   // A family of per-target (or per-address) series: f(writer, series) writes one's lines.
   template <class T, class F>
-  void over(const std::vector<std::unique_ptr<T>>& all, FamilyId id, F f) {
+  void over(const SlotTable<T>& all, FamilyId id, F f) {
     W& w = writers_.emplace_back(out_, id);
     steps_.emplace_back([this, &all, &w, f = std::move(f), i = std::size_t{0}]() mutable {
       const bool done = m_.block(all, i, [&](const T& s) { f(w, s); });

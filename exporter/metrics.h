@@ -27,6 +27,7 @@
 #include "probes/interned.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
+#include "probes/slots.h"
 #include "probes/target_state.h"
 #include "probes/tls_context.h"
 
@@ -186,7 +187,7 @@ class Metrics {
   // Calls f(series) for the next block of live ones from `i` on, holding mu_ meanwhile so
   // that the probing thread never waits for a whole scrape; true once past the last.
   template <class T, class F>
-  bool block(const std::vector<std::unique_ptr<T>>& all, std::size_t& i, F f) const;
+  bool block(const SlotTable<T>& all, std::size_t& i, F f) const;
 
   std::shared_ptr<prometheus::Registry> registry_;  // exporter-wide series
   prometheus::Family<prometheus::Counter>& unmatched_;
@@ -205,8 +206,8 @@ class Metrics {
   std::atomic<bool> zero_series_{true};
   // By slot; null when free. Slots are filled, emptied and grown under mu_, which the
   // scrape holds to read them.
-  std::vector<std::unique_ptr<TargetSeries>> targets_;
-  std::vector<std::unique_ptr<AddressSeries>> addresses_;
+  SlotTable<TargetSeries> targets_;
+  SlotTable<AddressSeries> addresses_;
   mutable std::mutex mu_;
 };
 

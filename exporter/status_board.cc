@@ -39,23 +39,19 @@ double StatusBoard::unpack_rtt(std::uint16_t packed) {
 }
 
 void StatusBoard::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
-  auto e = std::make_unique<Entry>();
-  e->config = std::move(target);
   std::lock_guard lock(mu_);
-  if (entries_.size() <= slot) entries_.resize(slot + 1);
-  entries_[slot] = std::move(e);
+  entries_.emplace(slot).config = std::move(target);
 }
 
 void StatusBoard::remove_target(std::size_t slot) {
-  std::unique_ptr<Entry> gone;  // freed outside the lock
   std::lock_guard lock(mu_);
-  if (slot < entries_.size()) gone = std::move(entries_[slot]);
+  if (entries_[slot] != nullptr) entries_.erase(slot);
 }
 
 void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetState& state,
                          const StateChange& change, double unix_now) {
   std::lock_guard lock(mu_);
-  if (slot >= entries_.size() || !entries_[slot]) return;
+  if (entries_[slot] == nullptr) return;
   Entry& e = *entries_[slot];
   e.state = state.health;
   if (r.status_code != 0) e.last_rtt_seconds = seconds(r.rtt);
@@ -110,7 +106,7 @@ void StatusBoard::record_heard(Entry& e, const ProbeResult& r) {
 
 void StatusBoard::add_address(std::size_t slot, std::size_t address, const Destination& d) {
   std::lock_guard lock(mu_);
-  if (slot >= entries_.size() || !entries_[slot]) return;
+  if (entries_[slot] == nullptr) return;
   Address& a = entries_[slot]->addresses.emplace_back();
   a.id = static_cast<std::uint32_t>(address);
   a.dest = d;
@@ -118,14 +114,14 @@ void StatusBoard::add_address(std::size_t slot, std::size_t address, const Desti
 
 void StatusBoard::remove_address(std::size_t slot, std::size_t address) {
   std::lock_guard lock(mu_);
-  if (slot >= entries_.size() || !entries_[slot]) return;
+  if (entries_[slot] == nullptr) return;
   auto& v = entries_[slot]->addresses;
   v.erase(std::remove_if(v.begin(), v.end(), [&](const Address& a) { return a.id == address; }),
           v.end());
 }
 
 const StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t address) const {
-  if (slot >= entries_.size() || !entries_[slot]) return nullptr;
+  if (entries_[slot] == nullptr) return nullptr;
   for (const Address& a : entries_[slot]->addresses) {
     if (a.id == address) return &a;
   }
@@ -244,8 +240,8 @@ StatusSnapshot StatusBoard::snapshot(double unix_now) const {
   snap.revision = kRevision;
   {
     std::lock_guard lock(mu_);
-    for (const auto& e : entries_) {
-      if (e) snap.targets.push_back(export_entry(*e, false));
+    for (std::size_t slot = 0; slot < entries_.size(); ++slot) {
+      if (const Entry* e = entries_[slot]) snap.targets.push_back(export_entry(*e, false));
     }
   }
   std::sort(snap.targets.begin(), snap.targets.end(),
@@ -259,8 +255,8 @@ StatusSnapshot StatusBoard::snapshot_of(std::string_view name, double unix_now) 
   snap.version = kVersion;
   snap.revision = kRevision;
   std::lock_guard lock(mu_);
-  for (const auto& e : entries_) {
-    if (e && e->config->name == name) {
+  for (std::size_t slot = 0; slot < entries_.size(); ++slot) {
+    if (const Entry* e = entries_[slot]; e != nullptr && e->config->name == name) {
       snap.targets.push_back(export_entry(*e, true));
       break;
     }

@@ -18,6 +18,7 @@
 #include "exporter/text_ring.h"
 #include "probes/locator.h"
 #include "probes/probe_result.h"
+#include "probes/slots.h"
 #include "probes/tls_context.h"
 
 namespace stx {
@@ -130,7 +131,7 @@ class StatusBoard {
   TargetStatus export_entry(const Entry& e, bool with_exchanges) const;
 
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Entry>> entries_;  // by slot
+  SlotTable<Entry> entries_;  // by slot
   TextRing texts_;
   std::string scratch_;  // the redacted request, reused
 };

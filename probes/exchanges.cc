@@ -86,8 +86,8 @@ Exchanges::~Exchanges() {
 void Exchanges::stop() {
   if (stopped_) return;
   stopped_ = true;
-  for (auto& s : sessions_) {
-    if (s) close_stream(*s);
+  for (std::uint32_t address = 0; address < sessions_.size(); ++address) {
+    if (Session* s = sessions_[address]) close_stream(*s);
   }
   udp_.close();
   queued_sends_.clear();
@@ -101,24 +101,23 @@ void Exchanges::open(std::uint32_t address, std::uint32_t generation, const Prob
     open_tx_.resize(address + 1);
   }
   open_tx_[address] = 0;
-  auto s = std::make_unique<Session>();
-  s->target = &target;
-  s->generation = generation;
-  s->dest = destination;
-  if (target.prober->method() == kInvite) s->call = std::make_unique<InviteCall>();
-  if (destination.transport != Transport::udp) s->flow = std::make_unique<Session::Flow>();
+  Session& s = sessions_.emplace(address);
+  s.target = &target;
+  s.generation = generation;
+  s.dest = destination;
+  if (target.prober->method() == kInvite) s.call = std::make_unique<InviteCall>();
+  if (destination.transport != Transport::udp) s.flow = std::make_unique<Session::Flow>();
   const std::chrono::milliseconds keepalive = target.cfg->keepalive_interval;
   if (destination.transport != Transport::udp && target.background && keepalive.count() > 0) {
     s_.timers.push({s_.clock.now() + keepalive, address, generation, 0, TimerKind::keepalive});
   }
-  sessions_[address] = std::move(s);
 }
 
 void Exchanges::close(std::uint32_t address) {
   Session& s = *sessions_[address];
   if (s.registered) unlink_remote(address);
   close_stream(s);
-  sessions_[address].reset();  // its timer entries go stale: the session is gone
+  sessions_.erase(address);  // its timer entries go stale: the session is gone
   open_tx_[address] = 0;
 }
 

@@ -20,6 +20,7 @@
 #include "probes/exchange_runner.h"
 #include "probes/ids.h"
 #include "probes/interned.h"
+#include "probes/slots.h"
 #include "probes/timer_queue.h"
 #include "probes/udp_transport.h"
 #include "sip/sip_request.h"
@@ -152,7 +153,7 @@ class Exchanges final : public ExchangeRunner {
   std::function<void()> rearm_;
   IdGenerator ids_;
   UdpTransport udp_;
-  std::vector<std::unique_ptr<Session>> sessions_;  // by address; null when closed
+  SlotTable<Session> sessions_;  // by address; none when closed
   // By address, the open transaction as tx_key(generation, seq), 0 when none: retransmit
   // entries are checked against it without touching a cold Session.
   std::vector<std::uint64_t> open_tx_;

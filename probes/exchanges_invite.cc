@@ -198,7 +198,7 @@ void Exchanges::resend_in_call(std::uint32_t address, TimePoint now) {
 }
 
 TimePoint Exchanges::busy_until(std::uint32_t address) const {
-  const Session* s = sessions_[address].get();
+  const Session* s = sessions_[address];
   return s != nullptr && s->call ? s->call->linger_until : TimePoint{};
 }
 

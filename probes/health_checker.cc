@@ -124,7 +124,7 @@ void HealthChecker::reload(const TargetList& targets) {
   for (const TargetConfig& cfg : *targets) wanted.emplace(cfg.name, &cfg);
   std::unordered_set<std::string_view> kept;
   for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
-    Target* t = targets_[slot].get();
+    Target* t = targets_[slot];
     if (t == nullptr || !t->probe.background) continue;
     const auto it = wanted.find(t->cfg().name);
     if (it != wanted.end() && *it->second == t->cfg()) {
@@ -159,7 +159,7 @@ void HealthChecker::set_dns(const DnsSettings& dns) {
   locator_ = s_.locators(dns);  // drops pending lookups silently
   dns_ = dns;
   for (std::uint32_t slot = 0; slot < targets_.size(); ++slot) {
-    Target* t = targets_[slot].get();
+    Target* t = targets_[slot];
     if (t == nullptr || !t->locating) continue;
     t->locating = false;
     if (t->awaiting_dns) locate(slot);  // a cycle is waiting for this answer: ask again
@@ -186,17 +186,15 @@ TimePoint HealthChecker::spread_start(const TargetConfig& cfg, TimePoint now) {
 std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> config,
                                         OneShotDone done) {
   const std::uint32_t slot = take_slot(targets_, free_slots_);
-  auto t = std::make_unique<Target>();
-  bind(t->probe, std::move(config));
-  t->probe.slot = slot;
-  t->probe.background = !done;
-  t->generation = new_generation();
-  if (done) t->done = std::make_unique<OneShotDone>(std::move(done));
-  const bool background = t->probe.background;
-  targets_[slot] = std::move(t);
+  Target& t = targets_.emplace(slot);
+  bind(t.probe, std::move(config));
+  t.probe.slot = slot;
+  t.probe.background = !done;
+  t.generation = new_generation();
+  if (done) t.done = std::make_unique<OneShotDone>(std::move(done));
   if (stamps_.size() < targets_.size()) stamps_.resize(targets_.size());
-  stamps_[slot] = {targets_[slot]->generation, 0, false};
-  if (background) s_.sink.target_added(slot, targets_[slot]->probe.cfg);
+  stamps_[slot] = {t.generation, 0, false};
+  if (t.probe.background) s_.sink.target_added(slot, t.probe.cfg);
   return slot;
 }
 
@@ -215,7 +213,7 @@ void HealthChecker::remove_target(std::uint32_t slot) {
     if (in_flight) --in_flight_;
     s_.sink.target_removed(slot, in_flight);
   }
-  targets_[slot].reset();  // its timer entries go stale: the generation no longer matches
+  targets_.erase(slot);  // its timer entries go stale: the generation no longer matches
   stamps_[slot] = {};
   free_slots_.push_back(slot);
 }
@@ -418,12 +416,11 @@ void HealthChecker::apply_location(std::uint32_t slot, const Location& location,
 
 std::uint32_t HealthChecker::add_address(std::uint32_t target, const Destination& d) {
   const std::uint32_t slot = take_slot(addresses_, free_addresses_);
-  auto a = std::make_unique<Address>();
-  a->target = target;
-  a->generation = new_generation();
-  a->dest = d;
-  const std::uint32_t generation = a->generation;
-  addresses_[slot] = std::move(a);
+  Address& a = addresses_.emplace(slot);
+  a.target = target;
+  a.generation = new_generation();
+  a.dest = d;
+  const std::uint32_t generation = a.generation;
   const Target& t = *targets_[target];
   s_.exchanges.open(slot, generation, t.probe, d);
   if (t.probe.background) s_.sink.address_added(target, slot, d);
@@ -434,7 +431,7 @@ void HealthChecker::remove_address(std::uint32_t address) {
   const Address& a = *addresses_[address];
   s_.exchanges.close(address);
   if (targets_[a.target]->probe.background) s_.sink.address_removed(a.target, address);
-  addresses_[address].reset();
+  addresses_.erase(address);
   free_addresses_.push_back(address);
 }
 
@@ -568,7 +565,7 @@ void HealthChecker::finish_cycle(std::uint32_t slot, std::uint32_t last, const P
     }
   }
   ProbeResult r;
-  if (chosen == addresses_[last].get()) {
+  if (chosen == addresses_[last]) {
     r = result;
   } else if (chosen != nullptr && chosen->kept) {  // always kept: it finished before `last`
     r = chosen->kept->result;
