@@ -29,22 +29,13 @@ Reporter::Reporter(Metrics& metrics, StatusBoard& board, Logger& log)
     : metrics_(metrics), board_(board), log_(log) {}
 
 void Reporter::target_added(std::size_t target, const std::shared_ptr<const TargetConfig>& config) {
-  if (targets_.size() <= target) targets_.resize(target + 1);
-  targets_[target] = config;
   metrics_.add_target(target, config);
   board_.add_target(target, config);
-}
-
-const std::string& Reporter::name_of(std::size_t target) const {
-  static const std::string kNone;
-  const Known& known = targets_.at(target);
-  return known ? known->name : kNone;
 }
 
 void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
   metrics_.remove_target(target, probe_in_flight);
   board_.remove_target(target);
-  targets_.at(target) = Known{};
 }
 
 void Reporter::probe_started(std::size_t) { metrics_.probe_started(); }
@@ -61,7 +52,7 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
   // The name only when a line is written: reading it costs a cache miss or two a probe.
   if (log_.enabled(LogLevel::debug)) {
     log_.log(LogLevel::debug, "probe finished",
-             {{"target", name_of(target)},
+             {{"target", board_.name_of(target)},
               {"result", r.success ? "success" : "failure"},
               {"code", std::to_string(r.status_code)},
               {"reason", std::string(to_string(r.reason))},
@@ -73,7 +64,7 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
   }
   if (change.changed()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "target state changed",
-             {{"target", name_of(target)},
+             {{"target", board_.name_of(target)},
               {"from", std::string(to_string(change.from))},
               {"to", std::string(to_string(change.to))},
               {"reason", reason_of(r)},
@@ -101,7 +92,7 @@ void Reporter::address_finished(std::size_t target, std::size_t address, const P
   board_.record_address(target, address, r, state);
   if (change.is_transition()) {
     log_.log(change.to == Health::up ? LogLevel::info : LogLevel::warn, "address state changed",
-             {{"target", name_of(target)},
+             {{"target", board_.name_of(target)},
               {"address", board_.address_label(target, address)},
               {"to", std::string(to_string(change.to))},
               {"reason", reason_of(r)},
@@ -118,8 +109,9 @@ void Reporter::tls_peer(std::size_t target, std::size_t address, const TlsPeerIn
 void Reporter::keepalive_finished(std::size_t target, std::size_t address, bool ok) {
   metrics_.keepalive_finished(address, ok);
   if (!ok) {
-    log_.log(LogLevel::warn, "keepalive got no pong; connection closed",
-             {{"target", name_of(target)}, {"address", board_.address_label(target, address)}});
+    log_.log(
+        LogLevel::warn, "keepalive got no pong; connection closed",
+        {{"target", board_.name_of(target)}, {"address", board_.address_label(target, address)}});
   }
 }
 
@@ -134,18 +126,19 @@ void Reporter::address_paused(std::size_t target, std::size_t address, std::chro
   logged = pause;
   if (pause.count() > 0) {
     log_.log(LogLevel::info, "peer sent Retry-After; no probe to this address until it passes",
-             {{"target", name_of(target)},
+             {{"target", board_.name_of(target)},
               {"address", board_.address_label(target, address)},
               {"retry_after_seconds", std::to_string(pause.count())}});
   } else {
-    log_.log(LogLevel::info, "peer no longer sends Retry-After; probing as usual",
-             {{"target", name_of(target)}, {"address", board_.address_label(target, address)}});
+    log_.log(
+        LogLevel::info, "peer no longer sends Retry-After; probing as usual",
+        {{"target", board_.name_of(target)}, {"address", board_.address_label(target, address)}});
   }
 }
 
 void Reporter::location_failed(std::size_t target, std::string_view error) {
   log_.log(LogLevel::warn, "DNS refresh failed; keeping the previous answer",
-           {{"target", name_of(target)}, {"error", std::string(error)}});
+           {{"target", board_.name_of(target)}, {"error", std::string(error)}});
 }
 
 void Reporter::unmatched_response(std::string_view why, const DropOrigin& origin) {

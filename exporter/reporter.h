@@ -35,14 +35,11 @@ class Reporter : public ProbeSink {
   void location_failed(std::size_t target, std::string_view error) override;
 
  private:
-  const std::string& name_of(std::size_t target) const;  // "" once removed
   void log_drop(std::string_view msg, std::string_view why, const DropOrigin& origin);
 
-  // The target's configuration, shared with the checker: its name for the log.
-  using Known = std::shared_ptr<const TargetConfig>;
-  std::vector<Known> targets_;  // by slot
-  // By address slot, the last Retry-After pause logged. An address's label for the log
-  // comes from the status board, which keeps its destination.
+  // By address slot, the last Retry-After pause logged. A target's name and an address's
+  // label for the log come from the status board, which keeps the configuration and the
+  // destination.
   std::vector<std::chrono::seconds> pauses_;
   Metrics& metrics_;
   StatusBoard& board_;

@@ -132,6 +132,12 @@ StatusBoard::Address* StatusBoard::address_of(std::size_t slot, std::size_t addr
   return const_cast<Address*>(std::as_const(*this).address_of(slot, address));
 }
 
+std::string StatusBoard::name_of(std::size_t slot) const {
+  std::lock_guard lock(mu_);
+  const Entry* e = entries_[slot];
+  return e != nullptr ? e->config->name : std::string();
+}
+
 std::string StatusBoard::address_label(std::size_t slot, std::size_t address) const {
   std::lock_guard lock(mu_);
   const Address* a = address_of(slot, address);

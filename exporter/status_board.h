@@ -52,6 +52,8 @@ class StatusBoard {
   void tls_peer(std::size_t slot, std::size_t address, const TlsPeerInfo& info);
   // Retry-After: no probe to the address before `until_unix` (0: not paused).
   void address_paused(std::size_t slot, std::size_t address, double until_unix);
+  // The target's name; "" if unknown.
+  std::string name_of(std::size_t slot) const;
   // The address as the `address` label writes it ("192.0.2.1:5060"); "" if unknown.
   std::string address_label(std::size_t slot, std::size_t address) const;
 
