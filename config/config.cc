@@ -205,7 +205,7 @@ class Parser {
     TargetConfig resolved = s.resolved();
     resolved.name = std::move(target.name);
     resolved.uri = std::move(target.uri);
-    resolved.transport = transport;
+    resolved.shared.edit().transport = transport;
     interned_.intern(resolved.shared);
     config_.targets.push_back(std::move(resolved));
   }

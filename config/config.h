@@ -69,10 +69,29 @@ class Shared {
   std::shared_ptr<T> p_;  // null: the default value; only edit() changes *p_, when sole holder
 };
 
-// The settings of a target that a large fleet mostly has in common: header texts, status
-// code sets, TLS and credentials. The configuration holds one copy of each distinct set
-// (interned as it is parsed), not one per target.
+// Every setting of a target but its name, URI and labels: what a large fleet mostly has in
+// common. The configuration holds one copy of each distinct set (interned as it is parsed),
+// not one per target, so a target costs its name, URI and labels and a pointer.
 struct SharedSettings {
+  std::chrono::milliseconds interval{30000};
+  std::chrono::milliseconds fast_interval{0};  // while a change is pending; 0: the interval
+  std::chrono::milliseconds down_interval{0};  // while down or degraded; 0: the interval
+  IntervalJitter interval_jitter;
+  std::chrono::milliseconds timeout{5000};
+  int failures_before_down = 3;
+  int successes_before_up = 1;
+  // Transport: the `transport` key, else the URI's ;transport=, else tls for sips:.
+  // nullopt: RFC 3263 chooses (NAPTR/SRV for a hostname without port, else udp).
+  std::optional<Transport> transport;
+  ProbeAddresses probe = ProbeAddresses::all;
+  UpWhen up_when = UpWhen::any;
+  ProbeMethod method = ProbeMethod::options;
+  std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
+  int min_contacts = 0;  // register: fewer bindings are unhealthy (no_binding); 0: no minimum
+  // invite: how long after the first 18x the CANCEL goes out; 0: at once.
+  std::chrono::milliseconds invite_cancel_after{0};
+  // RFC 5626 CRLF ping on tcp/tls (a WebSocket ping on ws/wss); 0 off
+  std::chrono::milliseconds keepalive_interval{0};
   HealthyCodes healthy_codes;   // default 2xx
   HealthyCodes degraded_codes;  // default 503: alive, refusing service; healthy_codes win
   std::string from;
@@ -98,28 +117,8 @@ struct TargetConfig {
   // `uri` parsed, made when asked: only locating, connecting and /probe's checks need it,
   // and a large fleet would hold a copy of its parts per target. Empty if it does not parse.
   SipUri parsed_uri() const;
-  std::chrono::milliseconds interval{30000};
-  std::chrono::milliseconds fast_interval{0};  // while a change is pending; 0: the interval
-  std::chrono::milliseconds down_interval{0};  // while down or degraded; 0: the interval
-  IntervalJitter interval_jitter;
-  std::chrono::milliseconds timeout{5000};
-  int failures_before_down = 3;
-  int successes_before_up = 1;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
-
-  // Transport: the `transport` key, else the URI's ;transport=, else tls for sips:.
-  // nullopt: RFC 3263 chooses (NAPTR/SRV for a hostname without port, else udp).
-  std::optional<Transport> transport;
-  ProbeAddresses probe = ProbeAddresses::all;
-  UpWhen up_when = UpWhen::any;
-  ProbeMethod method = ProbeMethod::options;
-  std::uint16_t source_port = 0;  // 0: ephemeral (shared socket)
-  int min_contacts = 0;  // register: fewer bindings are unhealthy (no_binding); 0: no minimum
-  // invite: how long after the first 18x the CANCEL goes out; 0: at once.
-  std::chrono::milliseconds invite_cancel_after{0};
-  // RFC 5626 CRLF ping on tcp/tls (a WebSocket ping on ws/wss); 0 off
-  std::chrono::milliseconds keepalive_interval{0};
-  Shared<SharedSettings> shared;  // texts, codes, TLS, credentials
+  Shared<SharedSettings> shared;  // the rest: schedule, thresholds, texts, TLS, credentials
   bool operator==(const TargetConfig&) const = default;
 };
 

@@ -27,15 +27,16 @@ bool is_valid_module_name(std::string_view name) {
 ModuleConfig default_module(ConfigSource& src, const Settings& defaults) {
   ModuleConfig module{kDefaultModule, defaults.resolved(), {}};  // never trusts a host
   module.settings.labels.clear();
-  module.settings.keepalive_interval = Millis::zero();  // one probe keeps no connection alive
-  if (module.settings.timeout > kMaxModuleTimeout) {
+  module.settings.shared.edit().keepalive_interval =
+      Millis::zero();  // one probe keeps no connection alive
+  if (module.settings.shared->timeout > kMaxModuleTimeout) {
     // Not an error: the timeout is fine for [[target]] tables, which may not use /probe.
     src.warn(defaults.timeout_node->source(), "[defaults]: timeout",
-             format_duration(module.settings.timeout) + " is longer than the " +
+             format_duration(module.settings.shared->timeout) + " is longer than the " +
                  format_duration(kMaxModuleTimeout) +
                  " allowed for /probe modules; /probe requests with module \"default\" use " +
                  format_duration(kMaxModuleTimeout));
-    module.settings.timeout = kMaxModuleTimeout;
+    module.settings.shared.edit().timeout = kMaxModuleTimeout;
   }
   return module;
 }
@@ -148,14 +149,16 @@ TargetConfig target_for_probe(const ModuleConfig& module, std::string_view uri) 
   };
   const std::string of_module = " (module " + quote_utf8(module.name) + ")";
   TargetConfig target = module.settings;
-  if (target.transport) {
-    if (std::string conflict = transport_conflict(*parsed, *target.transport); !conflict.empty()) {
+  if (target.shared->transport) {
+    if (std::string conflict = transport_conflict(*parsed, *target.shared->transport);
+        !conflict.empty()) {
       throw reject("transport " + conflict + of_module);
     }
   }
-  target.transport = effective_transport(*parsed, target.transport);
-  if (target.transport && !is_secure(*target.transport) && target.shared->tls != TlsSettings{}) {
-    throw reject("the transport is " + quoted(*target.transport) +
+  target.shared.edit().transport = effective_transport(*parsed, target.shared->transport);
+  if (target.shared->transport && !is_secure(*target.shared->transport) &&
+      target.shared->tls != TlsSettings{}) {
+    throw reject("the transport is " + quoted(*target.shared->transport) +
                  ", but TLS settings need transport \"tls\" or \"wss\"" + of_module);
   }
   if (std::string conflict = source_family_conflict(target.shared->source_address, *parsed);

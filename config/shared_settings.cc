@@ -14,6 +14,10 @@ void mix(std::size_t& h, std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h <<
 std::size_t hash_of(const SharedSettings& s) {
   const std::hash<std::string> text;
   std::size_t h = text(s.from);
+  mix(h, static_cast<std::size_t>(s.interval.count()));
+  mix(h, static_cast<std::size_t>(s.timeout.count()));
+  mix(h, static_cast<std::size_t>(s.method));
+  mix(h, s.transport ? static_cast<std::size_t>(*s.transport) + 1 : 0);
   mix(h, text(s.user_agent));
   mix(h, text(s.to));
   mix(h, text(s.contact));

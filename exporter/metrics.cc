@@ -58,7 +58,7 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 // The configured transport; RFC 3263 makes a literal host or an explicit port udp, and
 // leaves only a bare hostname to DNS (nullopt: "auto").
 std::optional<Transport> label_transport(const TargetConfig& t) {
-  if (t.transport) return t.transport;
+  if (t.shared->transport) return t.shared->transport;
   const SipUri uri = t.parsed_uri();
   if (uri.host_kind != HostKind::name || uri.port != 0) return Transport::udp;
   return std::nullopt;
@@ -164,7 +164,8 @@ void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t
   std::lock_guard lock(mu_);
   TargetSeries& s = targets_.emplace(slot);
   s.labels = std::move(labels);
-  if (t->method == ProbeMethod::invite) s.calls = std::make_unique<TargetSeries::CallSeries>();
+  if (t->shared->method == ProbeMethod::invite)
+    s.calls = std::make_unique<TargetSeries::CallSeries>();
   s.transport = label_transport(*t);
   s.config = std::move(t);
   s.bounds = buckets_;

@@ -84,7 +84,7 @@ void run_probe_request(Engine& engine, const Config& config, const ProbeRequest&
                           " is not in probe_allowed_targets ([exporter])\n"));
     return;
   }
-  target.timeout = probe_timeout(target.timeout, req.scrape_timeout);
+  target.shared.edit().timeout = probe_timeout(target.shared->timeout, req.scrape_timeout);
   engine.probe_once(target, [req, target, respond = std::move(respond)](const ProbeResult& r) {
     WebResponse w;
     if (req.debug) {
@@ -150,7 +150,7 @@ std::string probe_debug_text(const ProbeRequest& req, const TargetConfig& target
   std::string out;
   out += "Module: " + req.module + "\n";  // a configured module: a safe name
   out += "Target: " + target.uri + "\n";
-  out += "Timeout: " + format_duration(target.timeout) + "\n";
+  out += "Timeout: " + format_duration(target.shared->timeout) + "\n";
   out += "Result: " + std::string(r.success ? "success" : "failure");
   if (r.status_code != 0) {
     out += ", status code " + std::to_string(r.status_code);

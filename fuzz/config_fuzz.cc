@@ -41,15 +41,15 @@ bool sorted_unique_names(const Pairs& pairs) {
 }
 
 void check_target(const TargetConfig& t) {
-  FUZZ_CHECK(t.interval >= milliseconds(1000));
-  FUZZ_CHECK(t.timeout < t.interval);
-  FUZZ_CHECK(t.failures_before_down >= 1 && t.failures_before_down <= 100);
-  FUZZ_CHECK(t.successes_before_up >= 1 && t.successes_before_up <= 100);
+  FUZZ_CHECK(t.shared->interval >= milliseconds(1000));
+  FUZZ_CHECK(t.shared->timeout < t.shared->interval);
+  FUZZ_CHECK(t.shared->failures_before_down >= 1 && t.shared->failures_before_down <= 100);
+  FUZZ_CHECK(t.shared->successes_before_up >= 1 && t.shared->successes_before_up <= 100);
   FUZZ_CHECK(t.shared->headers.size() <= 16);
   FUZZ_CHECK(sorted_unique_names(t.labels));
-  FUZZ_CHECK(t.keepalive_interval == milliseconds(0) ||
-             (t.keepalive_interval >= milliseconds(5000) &&
-              t.keepalive_interval <= milliseconds(3'600'000)));
+  FUZZ_CHECK(t.shared->keepalive_interval == milliseconds(0) ||
+             (t.shared->keepalive_interval >= milliseconds(5000) &&
+              t.shared->keepalive_interval <= milliseconds(3'600'000)));
   FUZZ_CHECK(t.shared->tls.cert_file.empty() == t.shared->tls.key_file.empty());
 }
 

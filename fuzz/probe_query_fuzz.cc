@@ -75,9 +75,9 @@ void resolve(const stx::ProbeRequest& req) {
   try {
     stx::TargetConfig target = stx::target_for_probe(*module, req.target);
     FUZZ_CHECK(target.uri == req.target);
-    const milliseconds t = stx::probe_timeout(target.timeout, req.scrape_timeout);
+    const milliseconds t = stx::probe_timeout(target.shared->timeout, req.scrape_timeout);
     FUZZ_CHECK(t >= stx::kMinProbeTimeout);
-    FUZZ_CHECK(t <= std::max(target.timeout, stx::kMinProbeTimeout));
+    FUZZ_CHECK(t <= std::max(target.shared->timeout, stx::kMinProbeTimeout));
   } catch (const stx::ConfigError& e) {
     FUZZ_CHECK(one_line(e.what()));  // it becomes a 400 body of one line
   }

@@ -29,7 +29,7 @@ std::string_view via_transport_of(Transport t) {
 }
 
 std::optional<boost::asio::ip::address> source_address_of(const TargetConfig& cfg, bool v6) {
-  if (cfg.shared->source_address.empty() && cfg.source_port == 0) return std::nullopt;
+  if (cfg.shared->source_address.empty() && cfg.shared->source_port == 0) return std::nullopt;
   if (cfg.shared->source_address.empty()) {
     return v6 ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
               : boost::asio::ip::address(boost::asio::ip::address_v4::any());
@@ -107,7 +107,7 @@ void Exchanges::open(std::uint32_t address, std::uint32_t generation, const Prob
   s.dest = destination;
   if (target.prober->method() == kInvite) s.call = std::make_unique<InviteCall>();
   if (destination.transport != Transport::udp) s.flow = std::make_unique<Session::Flow>();
-  const std::chrono::milliseconds keepalive = target.cfg->keepalive_interval;
+  const std::chrono::milliseconds keepalive = target.cfg->shared->keepalive_interval;
   if (destination.transport != Transport::udp && target.background && keepalive.count() > 0) {
     s_.timers.push({s_.clock.now() + keepalive, address, generation, 0, TimerKind::keepalive});
   }
@@ -124,7 +124,7 @@ void Exchanges::close(std::uint32_t address) {
 void Exchanges::start(std::uint32_t address, TimePoint now, TimePoint deadline) {
   Session& s = *sessions_[address];
   take_in_flight(s);
-  open_transaction(s.tx(), address, ids_, now, s.cfg().timeout);
+  open_transaction(s.tx(), address, ids_, now, s.cfg().shared->timeout);
   open_tx_[address] = tx_key(s.generation, s.tx().seq);
   s.tx().deadline = deadline;
   s.auth_sent = false;

@@ -66,7 +66,7 @@ void Exchanges::call_provisional(std::uint32_t address, const SipResponse& r, Ti
   if (!is_ringing(r.status_code) || c.rang) return;
   c.rang = true;
   c.post_dial_delay = std::max(received - s.tx().first_sent, TimePoint::duration::zero());
-  const auto after = s.cfg().invite_cancel_after;
+  const auto after = s.cfg().shared->invite_cancel_after;
   if (after.count() == 0) {
     send_cancel(address, received);
   } else {

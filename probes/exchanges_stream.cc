@@ -69,7 +69,7 @@ void Exchanges::stream_connect(std::uint32_t address) {
   o.transport = s.dest.transport;
   o.remote = boost::asio::ip::tcp::endpoint(s.dest.address, s.dest.port);
   if (const auto addr = source_address_of(cfg, s.dest.address.is_v6())) {
-    o.local = boost::asio::ip::tcp::endpoint(*addr, cfg.source_port);
+    o.local = boost::asio::ip::tcp::endpoint(*addr, cfg.shared->source_port);
   }
   if (is_websocket(s.dest.transport)) {
     o.ws_host = ws_host_of(cfg.parsed_uri(), s.dest.transport);
@@ -207,7 +207,7 @@ void Exchanges::on_stream_failed(std::uint32_t address, StreamFailure failure,
 void Exchanges::on_keepalive_timer(std::uint32_t address, TimePoint now) {
   Session& s = *sessions_[address];
   s_.timers.push(
-      {now + s.cfg().keepalive_interval, address, s.generation, 0, TimerKind::keepalive});
+      {now + s.cfg().shared->keepalive_interval, address, s.generation, 0, TimerKind::keepalive});
   if (s.flow->ping_outstanding) return;
   if (s.tx_open()) {
     // Probes and keepalives on the same schedule would always collide: ping right after.

@@ -49,7 +49,7 @@ std::error_code Exchanges::udp_route(Session& s, TimePoint now) {
   const UdpEndpoint remote(s.dest.address, s.dest.port);
   std::optional<UdpEndpoint> source;
   if (const auto addr = source_address_of(s.cfg(), remote.address().is_v6())) {
-    source = UdpEndpoint(*addr, s.cfg().source_port);
+    source = UdpEndpoint(*addr, s.cfg().shared->source_port);
   }
   std::error_code ec;
   s.socket = udp_.socket_for(remote, source ? &*source : nullptr, ec);

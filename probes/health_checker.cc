@@ -26,7 +26,7 @@ std::string_view user_in(std::string_view uri) {
 // Points `p` at `cfg`, with what the exchanges derive from it.
 void bind(ProbeTarget& p, std::shared_ptr<const TargetConfig> cfg) {
   p.cfg = std::move(cfg);
-  p.prober = &prober_for(p.cfg->method);
+  p.prober = &prober_for(p.cfg->shared->method);
   p.from_user = user_in(p.cfg->shared->from);
   std::string uri = p.prober->request_uri(*p.cfg);
   p.own_request_uri =
@@ -147,12 +147,19 @@ void HealthChecker::reload(const TargetList& targets) {
 void HealthChecker::schedule_first(const std::vector<std::uint32_t>& slots, bool spread) {
   // Planned from after the targets were added: with 100,000 of them that takes a while, and
   // planning from before would make the first probes late by it.
+  // Pushed in deadline order, they fill one FIFO lane of the timer queue instead of its
+  // heap, whose storage a spread of 100,000 random starts would grow for good (3.6 MB).
   const TimePoint now = s_.clock.now();
+  std::vector<TimerEntry> starts;
+  starts.reserve(slots.size());
   for (const std::uint32_t slot : slots) {
     Target& t = *targets_[slot];
     t.next_start = spread ? spread_start(t.cfg(), now) : now;
-    s_.timers.push({t.next_start, slot, t.generation, 0, TimerKind::start});
+    starts.push_back({t.next_start, slot, t.generation, 0, TimerKind::start});
   }
+  std::stable_sort(starts.begin(), starts.end(),
+                   [](const TimerEntry& a, const TimerEntry& b) { return a.due < b.due; });
+  for (const TimerEntry& e : starts) s_.timers.push(e);
 }
 
 void HealthChecker::set_dns(const DnsSettings& dns) {
@@ -179,7 +186,7 @@ void HealthChecker::stop() {
 
 TimePoint HealthChecker::spread_start(const TargetConfig& cfg, TimePoint now) {
   // Spread first probes over the interval so thousands of targets do not fire at once.
-  std::uniform_int_distribution<std::int64_t> offset(0, cfg.interval.count() - 1);
+  std::uniform_int_distribution<std::int64_t> offset(0, cfg.shared->interval.count() - 1);
   return now + std::chrono::milliseconds(offset(jitter_));
 }
 
@@ -263,13 +270,13 @@ std::chrono::milliseconds HealthChecker::next_interval(const Target& t) const {
     pending = pending || addresses_[address]->state.change_pending();
   }
   const auto or_interval = [&](std::chrono::milliseconds d) {
-    return d.count() > 0 ? d : cfg.interval;
+    return d.count() > 0 ? d : cfg.shared->interval;
   };
-  if (pending) return or_interval(cfg.fast_interval);
+  if (pending) return or_interval(cfg.shared->fast_interval);
   if (t.state.health == Health::down || t.state.health == Health::degraded) {
-    return or_interval(cfg.down_interval);
+    return or_interval(cfg.shared->down_interval);
   }
-  return cfg.interval;
+  return cfg.shared->interval;
 }
 
 bool HealthChecker::all_paused(const Target& t, TimePoint at) const {
@@ -284,7 +291,7 @@ void HealthChecker::schedule_next(std::uint32_t slot, TimePoint now) {
   // Fixed rate: planned from the last planned start, not from `now`, so nothing drifts; but
   // never before the last cycle ended (fast_interval may be shorter than the timeout).
   TimePoint next = t.planned + interval;
-  if (const auto jitter = t.cfg().interval_jitter.upto(interval); jitter.count() > 0) {
+  if (const auto jitter = t.cfg().shared->interval_jitter.upto(interval); jitter.count() > 0) {
     std::uniform_int_distribution<std::int64_t> extra(0, jitter.count());
     next += std::chrono::milliseconds(extra(jitter_));
   }
@@ -332,7 +339,7 @@ void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
   ++t.cycle_seq;
   stamps_[slot] = {t.generation, t.cycle_seq, true};
   t.cycle_started = now;
-  t.deadline = now + t.cfg().timeout;
+  t.deadline = now + t.cfg().shared->timeout;
   t.outstanding = 0;
   t.cycle_dns = std::chrono::nanoseconds(0);
   if (t.probe.background) {
@@ -354,7 +361,7 @@ void HealthChecker::locate(std::uint32_t slot) {
   t.locating = true;
   t.lookup_started = s_.clock.now();
   const std::uint32_t gen = t.generation;
-  locator_->locate(t.cfg().parsed_uri(), t.cfg().transport,
+  locator_->locate(t.cfg().parsed_uri(), t.cfg().shared->transport,
                    [this, slot, gen](const LocateResult& r) {
                      if (stopped_ || slot >= targets_.size() || !targets_[slot] ||
                          targets_[slot]->generation != gen) {
@@ -398,7 +405,7 @@ void HealthChecker::apply_location(std::uint32_t slot, const Location& location,
   t.located = true;
   t.located_at = located_at;
   std::size_t wanted = location.destinations.size();
-  if (t.cfg().probe == ProbeAddresses::first) wanted = std::min<std::size_t>(wanted, 1);
+  if (t.cfg().shared->probe == ProbeAddresses::first) wanted = std::min<std::size_t>(wanted, 1);
   Addresses next;
   for (std::size_t i = 0; i < wanted; ++i) {
     const Destination& d = location.destinations[i];
@@ -489,7 +496,8 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
   a.degraded = result.degraded;
   if (!(counts && t.outstanding == 1)) keep(a, result);
   const StateChange change =
-      a.state.record(verdict_of(result), t.cfg().failures_before_down, t.cfg().successes_before_up);
+      a.state.record(verdict_of(result), t.cfg().shared->failures_before_down,
+                     t.cfg().shared->successes_before_up);
   if (t.probe.background) {
     s_.sink.address_finished(target, address, result, change, a.state);
     note_retry_after(address, result, now);
@@ -538,7 +546,7 @@ void HealthChecker::note_retry_after(std::uint32_t address, const ProbeResult& r
 void HealthChecker::finish_cycle(std::uint32_t slot, std::uint32_t last, const ProbeResult& result,
                                  TimePoint now) {
   Target& t = *targets_[slot];
-  const bool want_all = t.cfg().up_when == UpWhen::all;
+  const bool want_all = t.cfg().shared->up_when == UpWhen::all;
   bool any_ok = false;
   bool all_ok = true;
   const Address* first = nullptr;
@@ -601,8 +609,8 @@ void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint n
   }
   --in_flight_;
   const std::uint32_t gen = t.generation;
-  const StateChange change =
-      t.state.record(verdict_of(r), t.cfg().failures_before_down, t.cfg().successes_before_up);
+  const StateChange change = t.state.record(verdict_of(r), t.cfg().shared->failures_before_down,
+                                            t.cfg().shared->successes_before_up);
   s_.sink.probe_finished(slot, r, change, t.state);
   if (targets_[slot] && targets_[slot]->generation == gen) schedule_next(slot, now);
 }

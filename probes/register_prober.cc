@@ -28,11 +28,11 @@ Judgement RegisterProber::judge(const TargetConfig& cfg, const FinalResponse& an
   }
   // A Contact list that cannot be counted proves no binding.
   if (r.contacts_malformed) {
-    return {cfg.min_contacts == 0,
-            cfg.min_contacts == 0 ? FailureReason::none : FailureReason::no_binding,
+    return {cfg.shared->min_contacts == 0,
+            cfg.shared->min_contacts == 0 ? FailureReason::none : FailureReason::no_binding,
             {}};
   }
-  if (r.contact_count < static_cast<std::uint32_t>(cfg.min_contacts)) {
+  if (r.contact_count < static_cast<std::uint32_t>(cfg.shared->min_contacts)) {
     return {false, FailureReason::no_binding, r.contact_count};
   }
   return {true, FailureReason::none, r.contact_count};

@@ -47,10 +47,10 @@ TEST(ConfigDefaults, TargetWithOnlyNameAndUriGetsBuiltInDefaults) {
   EXPECT_EQ(t.parsed_uri().host, "203.0.113.7");
   EXPECT_EQ(t.parsed_uri().host_kind, HostKind::ipv4);
   EXPECT_EQ(t.parsed_uri().port, 0);
-  EXPECT_EQ(t.interval, milliseconds(30'000));
-  EXPECT_EQ(t.timeout, milliseconds(5'000));
-  EXPECT_EQ(t.failures_before_down, 3);
-  EXPECT_EQ(t.successes_before_up, 1);
+  EXPECT_EQ(t.shared->interval, milliseconds(30'000));
+  EXPECT_EQ(t.shared->timeout, milliseconds(5'000));
+  EXPECT_EQ(t.shared->failures_before_down, 3);
+  EXPECT_EQ(t.shared->successes_before_up, 1);
   EXPECT_TRUE(t.shared->healthy_codes.contains(200));
   EXPECT_TRUE(t.shared->healthy_codes.contains(299));
   EXPECT_FALSE(t.shared->healthy_codes.contains(404));
@@ -131,10 +131,10 @@ labels = { site = "lon", carrier = "twilio" }
   EXPECT_EQ(a.name, "inherits");
   EXPECT_EQ(a.parsed_uri().host, "edge.example.com");
   EXPECT_EQ(a.parsed_uri().port, 5080);
-  EXPECT_EQ(a.interval, milliseconds(60'000));
-  EXPECT_EQ(a.timeout, milliseconds(2'000));
-  EXPECT_EQ(a.failures_before_down, 5);
-  EXPECT_EQ(a.successes_before_up, 2);
+  EXPECT_EQ(a.shared->interval, milliseconds(60'000));
+  EXPECT_EQ(a.shared->timeout, milliseconds(2'000));
+  EXPECT_EQ(a.shared->failures_before_down, 5);
+  EXPECT_EQ(a.shared->successes_before_up, 2);
   EXPECT_TRUE(a.shared->healthy_codes.contains(204));
   EXPECT_TRUE(a.shared->healthy_codes.contains(404));
   EXPECT_TRUE(a.shared->healthy_codes.contains(486));
@@ -147,10 +147,10 @@ labels = { site = "lon", carrier = "twilio" }
   EXPECT_EQ(b.name, "overrides");
   EXPECT_EQ(b.parsed_uri().host, "2001:db8::1");
   EXPECT_EQ(b.parsed_uri().host_kind, HostKind::ipv6);
-  EXPECT_EQ(b.interval, milliseconds(15'000));
-  EXPECT_EQ(b.timeout, milliseconds(1'500));
-  EXPECT_EQ(b.failures_before_down, 1);
-  EXPECT_EQ(b.successes_before_up, 4);
+  EXPECT_EQ(b.shared->interval, milliseconds(15'000));
+  EXPECT_EQ(b.shared->timeout, milliseconds(1'500));
+  EXPECT_EQ(b.shared->failures_before_down, 1);
+  EXPECT_EQ(b.shared->successes_before_up, 4);
   EXPECT_FALSE(b.shared->healthy_codes.contains(200));  // replaced, not merged
   EXPECT_FALSE(b.shared->healthy_codes.contains(404));
   EXPECT_TRUE(b.shared->healthy_codes.contains(503));
@@ -164,7 +164,7 @@ labels = { site = "lon", carrier = "twilio" }
 TEST(ConfigDefaults, DefaultsApplyEvenWhenWrittenAfterTheTargets) {
   Config config = parse_ok(kTarget + "[defaults]\ninterval = \"45s\"\n");
   ASSERT_EQ(config.targets.size(), 1u);
-  EXPECT_EQ(config.targets[0].interval, milliseconds(45'000));
+  EXPECT_EQ(config.targets[0].shared->interval, milliseconds(45'000));
 }
 
 TEST(ConfigDefaults, LabelsAsStandardTablesAndSorted) {
@@ -248,7 +248,7 @@ TEST(HealthyCodes, ParsedFromConfig) {
 TEST(ConfigWarnings, ShortTargetIntervalWarns) {
   Config config = parse_ok(kTarget + "interval = \"5s\"\ntimeout = \"2s\"\n");
   ASSERT_EQ(config.targets.size(), 1u);
-  EXPECT_EQ(config.targets[0].interval, milliseconds(5'000));
+  EXPECT_EQ(config.targets[0].shared->interval, milliseconds(5'000));
   EXPECT_THAT(config.warnings,
               ElementsAre("config.toml:4:12: [[target]] #1 \"a\": interval: 5s is shorter than "
                           "10s; some providers such as Twilio ban OPTIONS pingers faster than one "
@@ -272,7 +272,7 @@ name = "b"
 uri = "sip:b.example.com"
 )");
   ASSERT_EQ(config.targets.size(), 2u);
-  EXPECT_EQ(config.targets[1].interval, milliseconds(2'000));
+  EXPECT_EQ(config.targets[1].shared->interval, milliseconds(2'000));
   EXPECT_THAT(config.warnings,
               ElementsAre("config.toml:2:12: [defaults]: interval: 2s is shorter than 10s; some "
                           "providers such as Twilio ban OPTIONS pingers faster than one per 10-15 "
@@ -284,9 +284,9 @@ uri = "sip:b.example.com"
 TEST(ConfigHealthPolicy, DefaultsKeepTodaysScheduleAndMake503Degraded) {
   Config config = parse_ok(kTarget);
   const TargetConfig& t = config.targets[0];
-  EXPECT_EQ(t.fast_interval, milliseconds(0)) << "0: the interval";
-  EXPECT_EQ(t.down_interval, milliseconds(0));
-  EXPECT_EQ(t.interval_jitter.upto(t.interval), milliseconds(0));
+  EXPECT_EQ(t.shared->fast_interval, milliseconds(0)) << "0: the interval";
+  EXPECT_EQ(t.shared->down_interval, milliseconds(0));
+  EXPECT_EQ(t.shared->interval_jitter.upto(t.shared->interval), milliseconds(0));
   EXPECT_TRUE(t.shared->degraded_codes.contains(503));
   EXPECT_FALSE(t.shared->degraded_codes.contains(500));
 }
@@ -310,20 +310,20 @@ degraded_codes = []
 )");
   ASSERT_EQ(config.targets.size(), 2u);
   const TargetConfig& a = config.targets[0];
-  EXPECT_EQ(a.fast_interval, milliseconds(2'000));
-  EXPECT_EQ(a.down_interval, milliseconds(30'000));
-  EXPECT_EQ(a.interval_jitter.upto(milliseconds(15'000)), milliseconds(1'500));
+  EXPECT_EQ(a.shared->fast_interval, milliseconds(2'000));
+  EXPECT_EQ(a.shared->down_interval, milliseconds(30'000));
+  EXPECT_EQ(a.shared->interval_jitter.upto(milliseconds(15'000)), milliseconds(1'500));
   EXPECT_TRUE(a.shared->degraded_codes.contains(480));
   const TargetConfig& b = config.targets[1];
-  EXPECT_EQ(b.fast_interval, milliseconds(3'000));
-  EXPECT_EQ(b.interval_jitter.upto(milliseconds(30'000)), milliseconds(1'500));
+  EXPECT_EQ(b.shared->fast_interval, milliseconds(3'000));
+  EXPECT_EQ(b.shared->interval_jitter.upto(milliseconds(30'000)), milliseconds(1'500));
   EXPECT_FALSE(b.shared->degraded_codes.contains(503)) << "[] turns degraded off";
   EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
 }
 
 TEST(ConfigHealthPolicy, FastIntervalShorterThanTheTimeoutIsAllowedAndDoesNotWarn) {
   Config config = parse_ok(kTarget + "fast_interval = \"1s\"\ntimeout = \"4s\"\n");
-  EXPECT_EQ(config.targets[0].fast_interval, milliseconds(1'000));
+  EXPECT_EQ(config.targets[0].shared->fast_interval, milliseconds(1'000));
   EXPECT_TRUE(config.warnings.empty());
 }
 
@@ -588,7 +588,7 @@ TEST(ConfigErrors, TimeoutCheckPointsAtDefaultsWhenTargetSetsNeither) {
 
 TEST(ConfigErrors, TargetCanRepairTheDefaultsTimeout) {
   Config config = parse_ok("[defaults]\ntimeout = \"1m\"\n" + kTarget + "timeout = \"2s\"\n");
-  EXPECT_EQ(config.targets.at(0).timeout, milliseconds(2'000));
+  EXPECT_EQ(config.targets.at(0).shared->timeout, milliseconds(2'000));
 }
 
 TEST(ConfigErrors, CountWrongType) {
@@ -612,7 +612,7 @@ TEST(ConfigErrors, CountOutOfRange) {
 
 TEST(ConfigErrors, CountBoundsAccepted) {
   Config config = parse_ok(kTarget + "failures_before_down = 100\nsuccesses_before_up = 1\n");
-  EXPECT_EQ(config.targets.at(0).failures_before_down, 100);
+  EXPECT_EQ(config.targets.at(0).shared->failures_before_down, 100);
 }
 
 TEST(ConfigErrors, HealthyCodesNotAnArray) {
@@ -916,7 +916,7 @@ TEST(ConfigErrors, UriTooLong) {
 TEST(ConfigErrors, UriTransportParameterIsTheTransport) {
   Config config = parse_ok("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=TCP\"\n");
   EXPECT_EQ(config.targets.at(0).parsed_uri().transport, "tcp");
-  EXPECT_EQ(config.targets.at(0).transport, Transport::tcp);
+  EXPECT_EQ(config.targets.at(0).shared->transport, Transport::tcp);
   EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sip:x.example;transport=sctp\"\n"),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sip:x.example;transport=sctp\": "
             "transport \"sctp\" is not supported (want udp, tcp, tls, ws or wss)");
@@ -924,7 +924,7 @@ TEST(ConfigErrors, UriTransportParameterIsTheTransport) {
 
 TEST(ConfigErrors, UriSipsIsTls) {
   Config config = parse_ok("[[target]]\nname = \"a\"\nuri = \"sips:x.example\"\n");
-  EXPECT_EQ(config.targets.at(0).transport, Transport::tls);
+  EXPECT_EQ(config.targets.at(0).shared->transport, Transport::tls);
   EXPECT_EQ(error_of("[[target]]\nname = \"a\"\nuri = \"sips:x.example;transport=udp\"\n"),
             "config.toml:3:7: [[target]] #1 \"a\": uri \"sips:x.example;transport=udp\": sips: "
             "needs transport tls or wss, not ;transport=udp");

@@ -20,29 +20,29 @@ const std::string kTarget = "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"
 
 TEST(MethodConfig, OptionsIsTheDefault) {
   const Config c = parse_ok(kTarget);
-  EXPECT_EQ(c.targets[0].method, ProbeMethod::options);
+  EXPECT_EQ(c.targets[0].shared->method, ProbeMethod::options);
   EXPECT_EQ(c.targets[0].shared->aor, "");
-  EXPECT_EQ(c.targets[0].min_contacts, 0);
+  EXPECT_EQ(c.targets[0].shared->min_contacts, 0);
 }
 
 TEST(MethodConfig, RegisterPerTargetWithAorAndMinContacts) {
   const Config c = parse_ok(kTarget +
                             "method = \"register\"\naor = \"sip:pbx01@carrier.example\"\n"
                             "min_contacts = 2\n");
-  EXPECT_EQ(c.targets[0].method, ProbeMethod::register_);
+  EXPECT_EQ(c.targets[0].shared->method, ProbeMethod::register_);
   EXPECT_EQ(c.targets[0].shared->aor, "sip:pbx01@carrier.example");
-  EXPECT_EQ(c.targets[0].min_contacts, 2);
+  EXPECT_EQ(c.targets[0].shared->min_contacts, 2);
 }
 
 TEST(MethodConfig, DefaultsApplyAndATargetMayGoBackToOptions) {
   const Config c = parse_ok(
       "[defaults]\nmethod = \"register\"\naor = \"sip:pbx@example.com\"\nmin_contacts = 1\n" +
       kTarget + "[[target]]\nname = \"b\"\nuri = \"sip:203.0.113.8\"\nmethod = \"options\"\n");
-  EXPECT_EQ(c.targets[0].method, ProbeMethod::register_);
+  EXPECT_EQ(c.targets[0].shared->method, ProbeMethod::register_);
   EXPECT_EQ(c.targets[0].shared->aor, "sip:pbx@example.com");
-  EXPECT_EQ(c.targets[0].min_contacts, 1);
+  EXPECT_EQ(c.targets[0].shared->min_contacts, 1);
   // Inherited register keys wait for the targets that choose register.
-  EXPECT_EQ(c.targets[1].method, ProbeMethod::options);
+  EXPECT_EQ(c.targets[1].shared->method, ProbeMethod::options);
 }
 
 TEST(MethodConfig, RegisterWithoutCredentialsIsAllowed) {
@@ -67,9 +67,10 @@ TEST(MethodConfig, AorMustBeASipUri) {
 }
 
 TEST(MethodConfig, MinContactsIsAnIntegerFrom1To1000) {
-  EXPECT_EQ(
-      parse_ok(kTarget + "method = \"register\"\nmin_contacts = 1000\n").targets[0].min_contacts,
-      1000);
+  EXPECT_EQ(parse_ok(kTarget + "method = \"register\"\nmin_contacts = 1000\n")
+                .targets[0]
+                .shared->min_contacts,
+            1000);
   EXPECT_EQ(error_of(kTarget + "method = \"register\"\nmin_contacts = 0\n"),
             "config.toml:5:16: [[target]] #1 \"a\": min_contacts: must be from 1 to 1000, got 0");
   EXPECT_THAT(error_of(kTarget + "method = \"register\"\nmin_contacts = 1001\n"),
@@ -108,12 +109,12 @@ TEST(MethodConfig, ModulesTakeTheMethodAndItsKeys) {
       "[module.reg]\nmethod = \"register\"\naor = \"sip:pbx@example.com\"\nmin_contacts = 1\n");
   const ModuleConfig* m = find_module(c, "reg");
   ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->settings.method, ProbeMethod::register_);
+  EXPECT_EQ(m->settings.shared->method, ProbeMethod::register_);
   EXPECT_EQ(m->settings.shared->aor, "sip:pbx@example.com");
-  EXPECT_EQ(m->settings.min_contacts, 1);
+  EXPECT_EQ(m->settings.shared->min_contacts, 1);
   const TargetConfig t = target_for_probe(*m, "sip:registrar.example.com");
-  EXPECT_EQ(t.method, ProbeMethod::register_);
-  EXPECT_EQ(t.min_contacts, 1);
+  EXPECT_EQ(t.shared->method, ProbeMethod::register_);
+  EXPECT_EQ(t.shared->min_contacts, 1);
   EXPECT_THAT(error_of("[module.m]\nmin_contacts = 1\n\n[exporter]\nallow_no_targets = true\n"),
               HasSubstr("config.toml:2:16: [module.m]: min_contacts: applies to method "
                         "\"register\" only"));
@@ -122,12 +123,12 @@ TEST(MethodConfig, ModulesTakeTheMethodAndItsKeys) {
 TEST(MethodConfig, InviteIsPerTargetOrModuleWithItsCancelDelay) {
   const Config c = parse_ok(kTarget + "method = \"invite\"\nruri_user = \"echo\"\n" +
                             "invite_cancel_after = \"2s\"\n");
-  EXPECT_EQ(c.targets[0].method, ProbeMethod::invite);
-  EXPECT_EQ(c.targets[0].invite_cancel_after, std::chrono::seconds(2));
-  EXPECT_EQ(parse_ok(kTarget + "method = \"invite\"\n").targets[0].invite_cancel_after,
+  EXPECT_EQ(c.targets[0].shared->method, ProbeMethod::invite);
+  EXPECT_EQ(c.targets[0].shared->invite_cancel_after, std::chrono::seconds(2));
+  EXPECT_EQ(parse_ok(kTarget + "method = \"invite\"\n").targets[0].shared->invite_cancel_after,
             std::chrono::milliseconds(0));
   const Config m = parse_probe_only("[module.call]\nmethod = \"invite\"\n");
-  EXPECT_EQ(find_module(m, "call")->settings.method, ProbeMethod::invite);
+  EXPECT_EQ(find_module(m, "call")->settings.shared->method, ProbeMethod::invite);
 }
 
 TEST(MethodConfig, InviteIsRefusedInDefaults) {

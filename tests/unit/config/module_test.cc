@@ -49,10 +49,10 @@ TEST(ConfigModules, DefaultModuleAlwaysPresentWithBuiltInDefaults) {
   EXPECT_EQ(s.name, "");
   EXPECT_EQ(s.uri, "");
   EXPECT_EQ(s.parsed_uri(), SipUri{});
-  EXPECT_EQ(s.interval, milliseconds(30'000));
-  EXPECT_EQ(s.timeout, milliseconds(5'000));
-  EXPECT_EQ(s.failures_before_down, 3);
-  EXPECT_EQ(s.successes_before_up, 1);
+  EXPECT_EQ(s.shared->interval, milliseconds(30'000));
+  EXPECT_EQ(s.shared->timeout, milliseconds(5'000));
+  EXPECT_EQ(s.shared->failures_before_down, 3);
+  EXPECT_EQ(s.shared->successes_before_up, 1);
   EXPECT_TRUE(s.shared->healthy_codes.contains(200));
   EXPECT_FALSE(s.shared->healthy_codes.contains(404));
   EXPECT_EQ(s.shared->from, "sip:sip_trunk_exporter@localhost");
@@ -82,15 +82,15 @@ labels = { site = "nyc" }
   expected.uri.clear();
   expected.labels.clear();
   EXPECT_EQ(module->settings, expected);
-  EXPECT_EQ(module->settings.timeout, milliseconds(2'000));
+  EXPECT_EQ(module->settings.shared->timeout, milliseconds(2'000));
   EXPECT_EQ(module->settings.shared->user_agent, "probe/1");
 }
 
 TEST(ConfigModules, DefaultModuleTimeoutIsCappedWithAWarning) {
   // Valid for targets (shorter than the interval), too long for a /probe request.
   Config config = parse_ok("[defaults]\ninterval = \"5m\"\ntimeout = \"2m\"\n" + kTarget);
-  EXPECT_EQ(config.targets.at(0).timeout, milliseconds(120'000));
-  EXPECT_EQ(find_module(config, "default")->settings.timeout, milliseconds(60'000));
+  EXPECT_EQ(config.targets.at(0).shared->timeout, milliseconds(120'000));
+  EXPECT_EQ(find_module(config, "default")->settings.shared->timeout, milliseconds(60'000));
   EXPECT_THAT(config.warnings,
               ElementsAre("config.toml:3:11: [defaults]: timeout: 2m is longer than the 1m "
                           "allowed for /probe modules; /probe requests with module \"default\" "
@@ -100,7 +100,7 @@ TEST(ConfigModules, DefaultModuleTimeoutIsCappedWithAWarning) {
 TEST(ConfigModules, DefaultsTimeoutOfOneMinuteDoesNotWarn) {
   Config config = parse_ok("[defaults]\ntimeout = \"1m\"\ninterval = \"2m\"\n" + kTarget);
   EXPECT_TRUE(config.warnings.empty());
-  EXPECT_EQ(find_module(config, "default")->settings.timeout, milliseconds(60'000));
+  EXPECT_EQ(find_module(config, "default")->settings.shared->timeout, milliseconds(60'000));
 }
 
 // --- [module.<name>] -------------------------------------------------------------
@@ -120,14 +120,14 @@ user_agent = "probe"
   ASSERT_THAT(module_names(config), ElementsAre("default", "lenient", "strict"));
 
   const TargetConfig& strict = find_module(config, "strict")->settings;
-  EXPECT_EQ(strict.timeout, milliseconds(3'000));
+  EXPECT_EQ(strict.shared->timeout, milliseconds(3'000));
   EXPECT_TRUE(strict.shared->healthy_codes.contains(200));
   EXPECT_FALSE(strict.shared->healthy_codes.contains(202));
   EXPECT_EQ(strict.shared->from, "sip:sip_trunk_exporter@localhost");
   EXPECT_EQ(strict.shared->user_agent, default_user_agent());
 
   const TargetConfig& lenient = find_module(config, "lenient")->settings;
-  EXPECT_EQ(lenient.timeout, milliseconds(5'000));
+  EXPECT_EQ(lenient.shared->timeout, milliseconds(5'000));
   EXPECT_TRUE(lenient.shared->healthy_codes.contains(202));
   EXPECT_TRUE(lenient.shared->healthy_codes.contains(404));
   EXPECT_TRUE(lenient.shared->healthy_codes.contains(405));
@@ -154,12 +154,12 @@ labels = { site = "nyc" }
   const ModuleConfig* quick = find_module(config, "quick");
   ASSERT_NE(quick, nullptr);
   EXPECT_EQ(quick->name, "quick");
-  EXPECT_EQ(quick->settings.timeout, milliseconds(1'000));
+  EXPECT_EQ(quick->settings.shared->timeout, milliseconds(1'000));
   EXPECT_TRUE(quick->settings.shared->healthy_codes.contains(486));
   EXPECT_EQ(quick->settings.shared->from, "sip:probe@example.com");
   EXPECT_EQ(quick->settings.shared->user_agent, "probe/1");
-  EXPECT_EQ(quick->settings.interval, milliseconds(60'000));
-  EXPECT_EQ(quick->settings.failures_before_down, 7);
+  EXPECT_EQ(quick->settings.shared->interval, milliseconds(60'000));
+  EXPECT_EQ(quick->settings.shared->failures_before_down, 7);
   EXPECT_TRUE(quick->settings.labels.empty());
   EXPECT_TRUE(quick->settings.name.empty());
   EXPECT_TRUE(quick->settings.uri.empty());
@@ -185,7 +185,7 @@ TEST(ConfigModules, DottedKeysAndInlineTables) {
   Config config =
       parse_probe_only("module.x.timeout = \"2s\"\nmodule.y = { user_agent = \"y\" }\n");
   EXPECT_THAT(module_names(config), ElementsAre("default", "x", "y"));
-  EXPECT_EQ(find_module(config, "x")->settings.timeout, milliseconds(2'000));
+  EXPECT_EQ(find_module(config, "x")->settings.shared->timeout, milliseconds(2'000));
   EXPECT_EQ(find_module(config, "y")->settings.shared->user_agent, "y");
 }
 
@@ -281,8 +281,8 @@ TEST(ConfigModuleErrors, TimeoutRange) {
             "config.toml:2:11: [module.strict]: timeout: missing unit in \"5\"");
   Config config =
       parse_probe_only("[module.slow]\ntimeout = \"1m\"\n[module.fast]\ntimeout = \"1ms\"\n");
-  EXPECT_EQ(find_module(config, "slow")->settings.timeout, milliseconds(60'000));
-  EXPECT_EQ(find_module(config, "fast")->settings.timeout, milliseconds(1));
+  EXPECT_EQ(find_module(config, "slow")->settings.shared->timeout, milliseconds(60'000));
+  EXPECT_EQ(find_module(config, "fast")->settings.shared->timeout, milliseconds(1));
 }
 
 TEST(ConfigModuleErrors, InheritedTimeoutTooLong) {
@@ -292,7 +292,7 @@ TEST(ConfigModuleErrors, InheritedTimeoutTooLong) {
   // The module can repair it.
   Config config = parse_probe_only(
       "[defaults]\ninterval = \"5m\"\ntimeout = \"2m\"\n[module.strict]\ntimeout = \"10s\"\n");
-  EXPECT_EQ(find_module(config, "strict")->settings.timeout, milliseconds(10'000));
+  EXPECT_EQ(find_module(config, "strict")->settings.shared->timeout, milliseconds(10'000));
 }
 
 TEST(ConfigModuleErrors, ValuesUseTheTargetValidators) {
@@ -362,7 +362,7 @@ TEST_F(TargetForProbe, CopiesTheModuleAndSetsTheUri) {
   EXPECT_EQ(target.parsed_uri().host, "edge.example.com");
   EXPECT_EQ(target.parsed_uri().port, 5080);
   EXPECT_EQ(target.parsed_uri().transport, "udp");
-  EXPECT_EQ(target.timeout, milliseconds(3'000));
+  EXPECT_EQ(target.shared->timeout, milliseconds(3'000));
   EXPECT_TRUE(target.shared->healthy_codes.contains(200));
   EXPECT_FALSE(target.shared->healthy_codes.contains(202));
   EXPECT_EQ(target.shared->user_agent, "probe/1");
@@ -370,7 +370,7 @@ TEST_F(TargetForProbe, CopiesTheModuleAndSetsTheUri) {
 
   TargetConfig expected = strict_.settings;
   expected.name = expected.uri = "sip:edge.example.com:5080;transport=udp";
-  expected.transport = Transport::udp;  // from the URI's ;transport=
+  expected.shared.edit().transport = Transport::udp;  // from the URI's ;transport=
   EXPECT_EQ(target, expected);
 }
 
@@ -385,7 +385,7 @@ TEST_F(TargetForProbe, SameUriParseAsAConfiguredTarget) {
 
 TEST_F(TargetForProbe, DefaultModule) {
   TargetConfig target = target_for_probe(*find_module(config_, "default"), "sip:203.0.113.7");
-  EXPECT_EQ(target.timeout, milliseconds(5'000));
+  EXPECT_EQ(target.shared->timeout, milliseconds(5'000));
   EXPECT_TRUE(target.shared->healthy_codes.contains(202));
   EXPECT_EQ(target.parsed_uri().host_kind, HostKind::ipv4);
 }

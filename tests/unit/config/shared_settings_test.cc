@@ -13,19 +13,25 @@ using test::parse_ok;
 const std::string kTwoAlike =
     "[defaults]\nuser_agent = \"probe/1\"\n"
     "[[target]]\nname = \"a\"\nuri = \"sip:203.0.113.7\"\n"
-    "[[target]]\nname = \"b\"\nuri = \"sip:203.0.113.8\"\ninterval = \"10s\"\n";
+    "[[target]]\nname = \"b\"\nuri = \"sip:203.0.113.8\"\nlabels = { site = \"east\" }\n";
 
-TEST(SharedSettings, TargetsThatDifferOnlyInIdentityAndTimingHoldOneCopy) {
+TEST(SharedSettings, TargetsThatDifferOnlyInNameUriAndLabelsHoldOneCopy) {
   const Config config = parse_ok(kTwoAlike + "[[target]]\nname = \"c\"\nuri = \"sip:x\"\n" +
-                                 "user_agent = \"other\"\n");
-  ASSERT_EQ(config.targets.size(), 3u);
+                                 "user_agent = \"other\"\n" +
+                                 "[[target]]\nname = \"d\"\nuri = \"sip:y\"\ninterval = \"10s\"\n");
+  ASSERT_EQ(config.targets.size(), 4u);
   const TargetConfig& a = config.targets[0];
   const TargetConfig& b = config.targets[1];
   const TargetConfig& c = config.targets[2];
+  const TargetConfig& d = config.targets[3];
   EXPECT_EQ(&*a.shared, &*b.shared);
   EXPECT_NE(&*a.shared, &*c.shared);
+  EXPECT_NE(&*a.shared, &*d.shared);  // the schedule is shared too, so it tells sets apart
   EXPECT_EQ(a.shared->user_agent, "probe/1");
   EXPECT_EQ(c.shared->user_agent, "other");
+  EXPECT_EQ(a.shared->interval, std::chrono::seconds(30));
+  EXPECT_EQ(d.shared->interval, std::chrono::seconds(10));
+  EXPECT_EQ(d.shared->user_agent, "probe/1");
 }
 
 TEST(SharedSettings, EqualityIsByValueSoAReloadKeepsUnchangedTargets) {

@@ -95,21 +95,25 @@ class ScopedEnv {
 // --- transport ---------------------------------------------------------------------
 
 TEST(ConfigTransport, AbsentMeansRfc3263Chooses) {
-  EXPECT_EQ(only_target(parse_ok(kTarget)).transport, std::nullopt);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:edge.example.com"))).transport, std::nullopt);
+  EXPECT_EQ(only_target(parse_ok(kTarget)).shared->transport, std::nullopt);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:edge.example.com"))).shared->transport,
+            std::nullopt);
 }
 
 TEST(ConfigTransport, KeyValues) {
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"udp\"\n")).transport, Transport::udp);
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"tcp\"\n")).transport, Transport::tcp);
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"tls\"\n")).transport, Transport::tls);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"udp\"\n")).shared->transport,
+            Transport::udp);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"tcp\"\n")).shared->transport,
+            Transport::tcp);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"tls\"\n")).shared->transport,
+            Transport::tls);
   // From [defaults], and a target may override it.
   Config config = parse_ok("[defaults]\ntransport = \"tcp\"\n" + kTarget +
                            "[[target]]\nname = \"b\"\nuri = \"sip:x.example\"\ntransport = "
                            "\"tls\"\n");
-  EXPECT_EQ(config.targets.at(0).transport, Transport::tcp);
-  EXPECT_EQ(config.targets.at(1).transport, Transport::tls);
-  EXPECT_EQ(find_module(config, "default")->settings.transport, Transport::tcp);
+  EXPECT_EQ(config.targets.at(0).shared->transport, Transport::tcp);
+  EXPECT_EQ(config.targets.at(1).shared->transport, Transport::tls);
+  EXPECT_EQ(find_module(config, "default")->settings.shared->transport, Transport::tcp);
 }
 
 TEST(ConfigTransport, ToString) {
@@ -119,22 +123,24 @@ TEST(ConfigTransport, ToString) {
 }
 
 TEST(ConfigTransport, FoldedFromTheUri) {
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=UDP"))).transport,
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=UDP"))).shared->transport,
             Transport::udp);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=tcp"))).transport,
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=tcp"))).shared->transport,
             Transport::tcp);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=tls"))).transport,
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=tls"))).shared->transport,
             Transport::tls);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example"))).transport, Transport::tls);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example;transport=tls"))).transport,
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example"))).shared->transport,
             Transport::tls);
-  // A key that agrees is fine.
   EXPECT_EQ(
-      only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"tls\"\n")).transport,
+      only_target(parse_ok(target_with_uri("sips:x.example;transport=tls"))).shared->transport,
       Transport::tls);
+  // A key that agrees is fine.
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"tls\"\n"))
+                .shared->transport,
+            Transport::tls);
   EXPECT_EQ(only_target(
                 parse_ok(target_with_uri("sip:x.example;transport=tcp") + "transport = \"tcp\"\n"))
-                .transport,
+                .shared->transport,
             Transport::tcp);
 }
 
@@ -186,17 +192,21 @@ TEST(ConfigTransport, Conflicts) {
 TEST(ConfigWebSocket, TransportsFromTheKeyAndTheUri) {
   EXPECT_EQ(to_string(Transport::ws), "ws");
   EXPECT_EQ(to_string(Transport::wss), "wss");
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).transport, Transport::ws);
-  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"wss\"\n")).transport, Transport::wss);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example:8080;transport=ws"))).transport,
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"ws\"\n")).shared->transport,
             Transport::ws);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=WSS"))).transport,
-            Transport::wss);
-  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example;transport=wss"))).transport,
+  EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"wss\"\n")).shared->transport,
             Transport::wss);
   EXPECT_EQ(
-      only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"wss\"\n")).transport,
+      only_target(parse_ok(target_with_uri("sip:x.example:8080;transport=ws"))).shared->transport,
+      Transport::ws);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sip:x.example;transport=WSS"))).shared->transport,
+            Transport::wss);
+  EXPECT_EQ(
+      only_target(parse_ok(target_with_uri("sips:x.example;transport=wss"))).shared->transport,
       Transport::wss);
+  EXPECT_EQ(only_target(parse_ok(target_with_uri("sips:x.example") + "transport = \"wss\"\n"))
+                .shared->transport,
+            Transport::wss);
 }
 
 TEST(ConfigWebSocket, SipsNeedsWss) {
@@ -227,12 +237,12 @@ TEST(ConfigWebSocket, WsPathDefaultsAndInheritance) {
   Config config = parse_ok("[defaults]\nws_path = \"/ws\"\n" + kTarget + "transport = \"ws\"\n" +
                            "[[target]]\nname = \"b\"\nuri = \"sip:x.example;transport=tcp\"\n");
   EXPECT_EQ(config.targets.at(0).shared->ws_path, "/ws");
-  EXPECT_EQ(config.targets.at(1).transport, Transport::tcp);
+  EXPECT_EQ(config.targets.at(1).shared->transport, Transport::tcp);
   // Modules and /probe targets carry it.
   config = parse_probe_only("[module.gw]\ntransport = \"wss\"\nws_path = \"/gw\"\n");
   EXPECT_EQ(find_module(config, "gw")->settings.shared->ws_path, "/gw");
   TargetConfig target = target_for_probe(*find_module(config, "gw"), "sips:gw.example");
-  EXPECT_EQ(target.transport, Transport::wss);
+  EXPECT_EQ(target.shared->transport, Transport::wss);
   EXPECT_EQ(target.shared->ws_path, "/gw");
   // TLS settings go with wss as with tls.
   EXPECT_TRUE(only_target(parse_ok(kTarget + "transport = \"wss\"\ntls_server_name = "
@@ -270,14 +280,14 @@ TEST(ConfigWebSocket, BadWsPaths) {
 
 TEST(ConfigProbeChoices, ValuesAndDefaults) {
   const TargetConfig t = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
-  EXPECT_EQ(t.probe, ProbeAddresses::all);
-  EXPECT_EQ(t.up_when, UpWhen::any);
+  EXPECT_EQ(t.shared->probe, ProbeAddresses::all);
+  EXPECT_EQ(t.shared->up_when, UpWhen::any);
   Config config = parse_ok("[defaults]\nprobe = \"first\"\nup_when = \"all\"\n" + kTarget);
-  EXPECT_EQ(only_target(config).probe, ProbeAddresses::first);
-  EXPECT_EQ(only_target(config).up_when, UpWhen::all);
+  EXPECT_EQ(only_target(config).shared->probe, ProbeAddresses::first);
+  EXPECT_EQ(only_target(config).shared->up_when, UpWhen::all);
   config = parse_ok(kTarget + "probe = \"all\"\nup_when = \"any\"\n");
-  EXPECT_EQ(only_target(config).probe, ProbeAddresses::all);
-  EXPECT_EQ(only_target(config).up_when, UpWhen::any);
+  EXPECT_EQ(only_target(config).shared->probe, ProbeAddresses::all);
+  EXPECT_EQ(only_target(config).shared->up_when, UpWhen::any);
 }
 
 TEST(ConfigProbeChoices, BadValues) {
@@ -453,17 +463,17 @@ TEST(ConfigHeaders, AtMostSixteen) {
 TEST(ConfigSource, AddressAndPort) {
   const TargetConfig none = only_target(parse_ok(kTarget));  // a copy: the Config is a temporary
   EXPECT_EQ(none.shared->source_address, "");
-  EXPECT_EQ(none.source_port, 0);
+  EXPECT_EQ(none.shared->source_port, 0);
   Config config = parse_ok(kTarget + "source_address = \"192.0.2.10\"\nsource_port = 5060\n");
   EXPECT_EQ(only_target(config).shared->source_address, "192.0.2.10");
-  EXPECT_EQ(only_target(config).source_port, 5060);
+  EXPECT_EQ(only_target(config).shared->source_port, 5060);
   config = parse_ok(target_with_uri("sip:[2001:db8::1]") + "source_address = \"2001:db8::10\"\n");
   EXPECT_EQ(only_target(config).shared->source_address, "2001:db8::10");
   // A host name resolves to either family.
   config = parse_ok(target_with_uri("sip:x.example") + "source_address = \"::1\"\n");
   EXPECT_EQ(only_target(config).shared->source_address, "::1");
-  EXPECT_EQ(only_target(parse_ok(kTarget + "source_port = 65535\n")).source_port, 65535);
-  EXPECT_EQ(only_target(parse_ok(kTarget + "source_port = 1\n")).source_port, 1);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "source_port = 65535\n")).shared->source_port, 65535);
+  EXPECT_EQ(only_target(parse_ok(kTarget + "source_port = 1\n")).shared->source_port, 1);
 }
 
 TEST(ConfigSource, Errors) {
@@ -641,17 +651,19 @@ TEST(ConfigTls, InsecureSkipVerifyWarnsNamingTheTarget) {
 // --- keepalive ------------------------------------------------------------------------------
 
 TEST(ConfigKeepalive, Values) {
-  EXPECT_EQ(only_target(parse_ok(kTarget)).keepalive_interval, milliseconds(0));
-  EXPECT_EQ(only_target(parse_ok(kTarget + "keepalive_interval = \"0s\"\n")).keepalive_interval,
-            milliseconds(0));
-  EXPECT_EQ(only_target(parse_ok(kTarget + "keepalive_interval = \"5s\"\n")).keepalive_interval,
-            milliseconds(5'000));
+  EXPECT_EQ(only_target(parse_ok(kTarget)).shared->keepalive_interval, milliseconds(0));
+  EXPECT_EQ(
+      only_target(parse_ok(kTarget + "keepalive_interval = \"0s\"\n")).shared->keepalive_interval,
+      milliseconds(0));
+  EXPECT_EQ(
+      only_target(parse_ok(kTarget + "keepalive_interval = \"5s\"\n")).shared->keepalive_interval,
+      milliseconds(5'000));
   EXPECT_EQ(only_target(parse_ok(kTarget + "keepalive_interval = \"1h\"\ntransport = \"tls\"\n"))
-                .keepalive_interval,
+                .shared->keepalive_interval,
             milliseconds(3'600'000));
   // udp with keepalives off is fine.
   EXPECT_EQ(only_target(parse_ok(kTarget + "transport = \"udp\"\nkeepalive_interval = \"0s\"\n"))
-                .transport,
+                .shared->transport,
             Transport::udp);
 }
 
@@ -682,10 +694,10 @@ TEST(ConfigKeepalive, ModulesDoNotInheritIt) {
       "[defaults]\nkeepalive_interval = \"30s\"\n[module.m]\ntransport = "
       "\"udp\"\n" +
       kTarget);
-  EXPECT_EQ(only_target(config).keepalive_interval, milliseconds(30'000));
-  EXPECT_EQ(find_module(config, "default")->settings.keepalive_interval, milliseconds(0));
-  EXPECT_EQ(find_module(config, "m")->settings.keepalive_interval, milliseconds(0));
-  EXPECT_EQ(find_module(config, "m")->settings.transport, Transport::udp);
+  EXPECT_EQ(only_target(config).shared->keepalive_interval, milliseconds(30'000));
+  EXPECT_EQ(find_module(config, "default")->settings.shared->keepalive_interval, milliseconds(0));
+  EXPECT_EQ(find_module(config, "m")->settings.shared->keepalive_interval, milliseconds(0));
+  EXPECT_EQ(find_module(config, "m")->settings.shared->transport, Transport::udp);
 }
 
 // --- digest credentials -----------------------------------------------------------------------
@@ -874,20 +886,20 @@ auth_password_env = "STX_TEST_SIP_PASSWORD"
 auth_trusted_hosts = ["127.0.0.1"]
 )");
   const TargetConfig& s = find_module(config, "carrier")->settings;
-  EXPECT_EQ(s.transport, Transport::tcp);
-  EXPECT_EQ(s.probe, ProbeAddresses::first);
-  EXPECT_EQ(s.up_when, UpWhen::all);
+  EXPECT_EQ(s.shared->transport, Transport::tcp);
+  EXPECT_EQ(s.shared->probe, ProbeAddresses::first);
+  EXPECT_EQ(s.shared->up_when, UpWhen::all);
   EXPECT_EQ(s.shared->to, "sip:+15551234567@carrier.example");
   EXPECT_EQ(s.shared->contact, "sip:probe@198.51.100.7");
   EXPECT_EQ(s.shared->ruri_user, "+15551234567");
   EXPECT_THAT(s.shared->headers, ElementsAre(Pair("X-Account", "42")));
   EXPECT_EQ(s.shared->source_address, "127.0.0.1");
-  EXPECT_EQ(s.source_port, 5070);
+  EXPECT_EQ(s.shared->source_port, 5070);
   ASSERT_TRUE(s.shared->auth.has_value());
   EXPECT_EQ(s.shared->auth->password, kSecret);
 
   TargetConfig target = target_for_probe(*find_module(config, "carrier"), "sip:127.0.0.1:5080");
-  EXPECT_EQ(target.transport, Transport::tcp);
+  EXPECT_EQ(target.shared->transport, Transport::tcp);
   EXPECT_EQ(target.shared->ruri_user, "+15551234567");
   EXPECT_EQ(target.shared->auth, s.shared->auth);
   EXPECT_EQ(target.shared->headers, s.shared->headers);
@@ -918,9 +930,9 @@ TEST(ConfigModuleSettings, InsecureModuleWarns) {
 TEST(TargetForProbeTransport, UriFoldsIntoTheModule) {
   Config config = parse_probe_only("");
   const ModuleConfig& def = *find_module(config, "default");
-  EXPECT_EQ(target_for_probe(def, "sip:127.0.0.1").transport, std::nullopt);
-  EXPECT_EQ(target_for_probe(def, "sip:127.0.0.1;transport=tcp").transport, Transport::tcp);
-  EXPECT_EQ(target_for_probe(def, "sips:x.example").transport, Transport::tls);
+  EXPECT_EQ(target_for_probe(def, "sip:127.0.0.1").shared->transport, std::nullopt);
+  EXPECT_EQ(target_for_probe(def, "sip:127.0.0.1;transport=tcp").shared->transport, Transport::tcp);
+  EXPECT_EQ(target_for_probe(def, "sips:x.example").shared->transport, Transport::tls);
 }
 
 TEST(TargetForProbeTransport, ConflictsWithTheModule) {

@@ -335,7 +335,7 @@ TEST(Engine, ReloadKeepsUnchangedTargetsAndReplacesTheRest) {
   const std::size_t slot_a = sink.added[0].first;
 
   TargetConfig b2 = b;
-  b2.timeout = milliseconds(800);  // changed: replaced
+  b2.shared.edit().timeout = milliseconds(800);  // changed: replaced
   TargetConfig d = a;
   d.name = "d";
   engine.reload({a, b2, d});  // c removed, d added
@@ -526,7 +526,7 @@ TEST(EngineRegister, DigestAnsweredForRegisterAndBindingsReachTheSink) {
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
   t.uri = "sip:pbx01@127.0.0.1:" + std::to_string(peer.port());
-  t.method = ProbeMethod::register_;
+  t.shared.edit().method = ProbeMethod::register_;
   t.shared.edit().aor = "sip:pbx01@example.test";
   t.shared.edit().auth = DigestCredentials{"pbx01", "s3cret", ""};
   engine.start({t}, false);
@@ -559,7 +559,7 @@ TEST(EngineRegister, ASecondChallengeIsReasonAuthWithTheCodeRecorded) {
   ManualClock clock;
   Engine engine(io, sink, 1, {}, on(clock));
   TargetConfig t = target(peer.port());
-  t.method = ProbeMethod::register_;
+  t.shared.edit().method = ProbeMethod::register_;
   t.shared.edit().auth = DigestCredentials{"pbx01", "wrong", ""};
   engine.start({t}, false);
   run_until(io, clock, [&] { return !sink.finished.empty(); });
@@ -591,11 +591,11 @@ TEST(EngineIdentity, FixedSourcePortIsUsedAndABusyOneIsASendError) {
   TargetConfig ok = target(peer.port());
   ok.name = "fixed";
   ok.shared.edit().source_address = "127.0.0.1";
-  ok.source_port = free_port;
+  ok.shared.edit().source_port = free_port;
   TargetConfig bad = target(peer.port());
   bad.name = "busy";
   bad.shared.edit().source_address = "127.0.0.1";
-  bad.source_port = busy.local_endpoint().port();
+  bad.shared.edit().source_port = busy.local_endpoint().port();
   engine.start({ok, bad}, false);
   run_until(io, clock, [&] { return sink.finished.size() >= 2; });
   ASSERT_EQ(sink.finished.size(), 2u);
@@ -631,8 +631,8 @@ TEST(EngineKeepalive, APeerThatNeverPongsLosesNoProbeOverMinutes) {
     parts.connections = flows.factory();
     Engine engine(io, sink, 1, {}, std::move(parts));
     TargetConfig t = target(5060, c.interval, milliseconds(1000));
-    t.transport = Transport::tcp;
-    t.keepalive_interval = c.keepalive;
+    t.shared.edit().transport = Transport::tcp;
+    t.shared.edit().keepalive_interval = c.keepalive;
     engine.start({t}, false);
     std::map<FakeConnection*, std::size_t> answered;
     std::vector<std::pair<TimePoint, std::string>> due;  // answers on their way

@@ -47,8 +47,8 @@ ProbeTarget probe_target(Transport transport, std::uint16_t port,
                          milliseconds keepalive = milliseconds(0)) {
   auto cfg = std::make_shared<TargetConfig>(
       test_target("sip:127.0.0.1:" + std::to_string(port), seconds(30), seconds(10)));
-  cfg->transport = transport;
-  cfg->keepalive_interval = keepalive;
+  cfg->shared.edit().transport = transport;
+  cfg->shared.edit().keepalive_interval = keepalive;
   ProbeTarget t;
   t.cfg = cfg;
   t.prober = &prober_for(ProbeMethod::options);

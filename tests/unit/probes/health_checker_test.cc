@@ -178,8 +178,8 @@ TEST(HealthChecker, HysteresisOverManyCycles) {
   Rig rig;
   rig.auto_locate = located({dest("192.0.2.1")});
   TargetConfig t = target();
-  t.failures_before_down = 3;
-  t.successes_before_up = 2;
+  t.shared.edit().failures_before_down = 3;
+  t.shared.edit().successes_before_up = 2;
   // One answer per cycle, in order: ok, ok, 3 failures (down on the third), 1 failure,
   // 1 success (still down), 1 failure, 2 successes (up on the second), then 2 failures
   // and a success (never down).
@@ -231,7 +231,7 @@ TEST(HealthChecker, UpWhenAllNeedsEveryAddressAndReportsTheOneThatFailed) {
   Rig rig;
   rig.two_addresses_answering(200, 503);  // the first address opened answers, the second fails
   TargetConfig t = target();
-  t.up_when = UpWhen::all;
+  t.shared.edit().up_when = UpWhen::all;
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   rig.run_for(seconds(1));
   ASSERT_EQ(rig.sink.finished.size(), 1u);
@@ -417,7 +417,7 @@ TEST(HealthChecker, ReloadKeepsStateAndScheduleOfAnUnchangedTarget) {
   rig.auto_locate = located({dest("192.0.2.1")});
   rig.exchanges.answer_with = [](std::uint32_t) { return 503; };
   TargetConfig t = target();
-  t.failures_before_down = 2;
+  t.shared.edit().failures_before_down = 2;
   const TimePoint t0 = rig.clock.now();
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   rig.run_for(seconds(5));  // one failure: down at once (first verdict)
@@ -487,10 +487,10 @@ TEST(HealthChecker, FastIntervalWhileAChangeIsPendingAndDownIntervalWhileDown) {
   Rig rig;
   rig.auto_locate = located({dest("192.0.2.1")});
   TargetConfig t = target(seconds(15), seconds(1));
-  t.fast_interval = seconds(2);
-  t.down_interval = seconds(30);
-  t.failures_before_down = 3;
-  t.successes_before_up = 2;
+  t.shared.edit().fast_interval = seconds(2);
+  t.shared.edit().down_interval = seconds(30);
+  t.shared.edit().failures_before_down = 3;
+  t.shared.edit().successes_before_up = 2;
   // up, up, fail, fail, fail (down), fail, ok, ok (up), up
   const std::vector<int> script = {200, 200, 0, 0, 0, 0, 200, 200, 200, 200};
   std::size_t next = 0;
@@ -522,7 +522,7 @@ TEST(HealthChecker, FastIntervalShorterThanTheTimeoutStartsWhenTheLastProbeEnds)
   Rig rig;
   rig.auto_locate = located({dest("192.0.2.1")});
   TargetConfig t = target(seconds(15), seconds(4));
-  t.fast_interval = seconds(1);
+  t.shared.edit().fast_interval = seconds(1);
   rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   rig.run_for(seconds(1));              // up
@@ -542,9 +542,9 @@ TEST(HealthChecker, IntervalJitterStaysWithinItsBoundsAndIsNotConstant) {
     rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
     TargetConfig t = target(seconds(10), seconds(1));
     if (percent) {
-      t.interval_jitter.percent = 20;  // up to 2 s
+      t.shared.edit().interval_jitter.percent = 20;  // up to 2 s
     } else {
-      t.interval_jitter.max = seconds(2);
+      t.shared.edit().interval_jitter.max = seconds(2);
     }
     rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
     rig.run_for(std::chrono::hours(1));
@@ -562,7 +562,7 @@ TEST(HealthChecker, DegradedAnswersLeaveUpByTheThresholdAndNameTheState) {
   rig.auto_locate = located({dest("192.0.2.1")});
   rig.exchanges.degraded_503 = true;
   TargetConfig t = target(seconds(10), seconds(2));
-  t.failures_before_down = 2;
+  t.shared.edit().failures_before_down = 2;
   // up, 503 (still up), 503 (degraded), timeout (down), 503 (degraded), 200 (up)
   const std::vector<int> script = {200, 503, 503, 0, 503, 200};
   std::size_t next = 0;
@@ -597,7 +597,7 @@ TEST(HealthChecker, RetryAfterPausesProbesToThatAddressAndIsCappedAtAnHour) {
   rig.exchanges.retry_after = 25;
   rig.exchanges.answer_with = [](std::uint32_t) { return 503; };
   TargetConfig t = target(seconds(10), seconds(2));
-  t.down_interval = seconds(10);
+  t.shared.edit().down_interval = seconds(10);
   const TimePoint t0 = rig.clock.now();
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   rig.run_for(seconds(24));
@@ -650,7 +650,7 @@ TEST(HealthChecker, ReloadKeepsAPendingChangeAndItsFastInterval) {
   Rig rig;
   rig.auto_locate = located({dest("192.0.2.1")});
   TargetConfig t = target(seconds(15), seconds(1));
-  t.fast_interval = seconds(2);
+  t.shared.edit().fast_interval = seconds(2);
   rig.exchanges.answer_with = [](std::uint32_t) { return 200; };
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(std::vector{t}), false);
   rig.run_for(seconds(1));  // up

@@ -59,9 +59,9 @@ ProbeTarget call_target(Transport transport, std::uint16_t port,
                         milliseconds cancel_after = milliseconds(0)) {
   auto cfg = std::make_shared<TargetConfig>(
       test_target("sip:127.0.0.1:" + std::to_string(port), seconds(30), seconds(10)));
-  cfg->transport = transport;
-  cfg->method = ProbeMethod::invite;
-  cfg->invite_cancel_after = cancel_after;
+  cfg->shared.edit().transport = transport;
+  cfg->shared.edit().method = ProbeMethod::invite;
+  cfg->shared.edit().invite_cancel_after = cancel_after;
   ProbeTarget t;
   t.cfg = cfg;
   t.prober = &prober_for(ProbeMethod::invite);

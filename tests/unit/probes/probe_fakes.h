@@ -21,8 +21,8 @@ inline TargetConfig test_target(const std::string& uri, std::chrono::millisecond
   TargetConfig t;
   t.name = "t";
   t.uri = uri;
-  t.interval = interval;
-  t.timeout = timeout;
+  t.shared.edit().interval = interval;
+  t.shared.edit().timeout = timeout;
   t.shared.edit().healthy_codes.classes[2] = true;
   t.shared.edit().from = "sip:prober@localhost";
   return t;

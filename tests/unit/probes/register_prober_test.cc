@@ -15,7 +15,7 @@ TargetConfig config() {
   t.uri = "sip:pbx01@registrar.example.com:5070;transport=tcp";
   t.shared.edit().from = "sip:pbx01@example.com";
   t.shared.edit().user_agent = "ua/1";
-  t.method = ProbeMethod::register_;
+  t.shared.edit().method = ProbeMethod::register_;
   t.shared.edit().healthy_codes.classes[2] = true;
   t.shared.edit().healthy_codes.codes = {404};
   return t;
@@ -105,7 +105,7 @@ TEST(RegisterProber, A2xxIsHealthyAndCarriesTheBindingCount) {
 
 TEST(RegisterProber, MinContactsMakesTooFewBindingsNoBinding) {
   TargetConfig cfg = config();
-  cfg.min_contacts = 2;
+  cfg.shared.edit().min_contacts = 2;
   Judgement j = judge(cfg, 200, 1);
   EXPECT_FALSE(j.healthy);
   EXPECT_EQ(j.reason, FailureReason::no_binding);
@@ -118,7 +118,7 @@ TEST(RegisterProber, MinContactsMakesTooFewBindingsNoBinding) {
   EXPECT_FALSE(j.healthy);
   EXPECT_EQ(j.reason, FailureReason::no_binding);
   EXPECT_FALSE(j.contacts);
-  cfg.min_contacts = 0;
+  cfg.shared.edit().min_contacts = 0;
   j = judge(cfg, 200, 5, false, true);
   EXPECT_TRUE(j.healthy);
   EXPECT_FALSE(j.contacts);
