@@ -1,5 +1,6 @@
 #include "exporter/app.h"
 
+#include <malloc.h>  // malloc_trim (glibc)
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
@@ -115,6 +116,9 @@ std::string App::reload() {
   metrics_->set_zero_series(next.exporter.zero_series);  // counts go on either way
   config_ = std::make_shared<const Config>(std::move(next));
   engine_->reload(Engine::TargetList(config_, &config_->targets));
+  // Parsing held the whole file as a TOML tree, and the old configuration is gone now: hand
+  // the freed pages back, or glibc keeps them and a large fleet grows with every reload.
+  malloc_trim(0);
   metrics_->config_reloaded(true, unix_now());
   log_.log(LogLevel::info, "configuration reloaded",
            {{"config", flags_.config_file}, {"targets", std::to_string(config_->targets.size())}});

@@ -172,6 +172,11 @@ void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t
   s.rtt_buckets = std::make_unique<Count[]>(buckets_->size() + 1);
 }
 
+void Metrics::keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
+  std::lock_guard lock(mu_);
+  targets_[slot]->config = std::move(target);
+}
+
 void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {
   if (probe_in_flight) in_flight_->Decrement();
   std::lock_guard lock(mu_);

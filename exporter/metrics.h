@@ -82,6 +82,8 @@ class Metrics {
   void add_target(std::size_t slot, const TargetConfig& target) {
     add_target(slot, std::make_shared<const TargetConfig>(target));
   }
+  // A reload kept the target: its equal configuration from the new list replaces the old.
+  void keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
   // Removes every series of the target. `probe_in_flight`: one of its probes was abandoned.
   void remove_target(std::size_t slot, bool probe_in_flight);
   // RTT buckets for targets added from now on.

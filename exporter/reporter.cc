@@ -33,6 +33,11 @@ void Reporter::target_added(std::size_t target, const std::shared_ptr<const Targ
   board_.add_target(target, config);
 }
 
+void Reporter::target_kept(std::size_t target, const std::shared_ptr<const TargetConfig>& config) {
+  metrics_.keep_target(target, config);
+  board_.keep_target(target, config);
+}
+
 void Reporter::target_removed(std::size_t target, bool probe_in_flight) {
   metrics_.remove_target(target, probe_in_flight);
   board_.remove_target(target);

@@ -18,6 +18,7 @@ class Reporter : public ProbeSink {
   Reporter(Metrics& metrics, StatusBoard& board, Logger& log);
 
   void target_added(std::size_t target, const std::shared_ptr<const TargetConfig>& config) override;
+  void target_kept(std::size_t target, const std::shared_ptr<const TargetConfig>& config) override;
   void target_removed(std::size_t target, bool probe_in_flight) override;
   void probe_started(std::size_t target) override;
   void schedule_lateness(std::chrono::nanoseconds late) override;

@@ -43,6 +43,11 @@ void StatusBoard::add_target(std::size_t slot, std::shared_ptr<const TargetConfi
   entries_.emplace(slot).config = std::move(target);
 }
 
+void StatusBoard::keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
+  std::lock_guard lock(mu_);
+  entries_[slot]->config = std::move(target);
+}
+
 void StatusBoard::remove_target(std::size_t slot) {
   std::lock_guard lock(mu_);
   if (entries_[slot] != nullptr) entries_.erase(slot);

@@ -42,6 +42,8 @@ class StatusBoard {
 
   // `target` is kept, not copied: it is immutable, and shared with the checker.
   void add_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
+  // A reload kept the target: its equal configuration from the new list replaces the old.
+  void keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
   void remove_target(std::size_t slot);
   void record(std::size_t slot, const ProbeResult& r, const TargetState& state,
               const StateChange& change, double unix_now);

@@ -35,8 +35,8 @@ struct ProbeTarget {
 class ExchangeListener {
  public:
   virtual ~ExchangeListener() = default;
-  // The exchange on `address` ended. The result's views are valid during the call only;
-  // the listener may close `address` (and others) from inside it.
+  // The exchange on `address` ended; the result names the address's destination. Its views are
+  // valid during the call only; the listener may close `address` (and others) from inside it.
   virtual void exchange_finished(std::uint32_t address, ProbeResult& result, TimePoint now) = 0;
 };
 
@@ -58,6 +58,8 @@ class ExchangeRunner {
   // CANCEL or BYE resent until answered, and the peer's late answers until Timer B. A
   // one-shot probe closes its addresses only then, or a lost BYE would leave the call up.
   virtual TimePoint busy_until(std::uint32_t address) const = 0;
+  // Where the open `address` sends: the checker keeps no copy of its own.
+  virtual const Destination& destination(std::uint32_t address) const = 0;
 };
 
 }  // namespace stx

@@ -113,6 +113,10 @@ void Exchanges::open(std::uint32_t address, std::uint32_t generation, const Prob
   }
 }
 
+const Destination& Exchanges::destination(std::uint32_t address) const {
+  return sessions_[address]->dest;
+}
+
 void Exchanges::close(std::uint32_t address) {
   Session& s = *sessions_[address];
   if (s.registered) unlink_remote(address);

@@ -53,6 +53,7 @@ class Exchanges final : public ExchangeRunner {
   void start(std::uint32_t address, TimePoint now, TimePoint deadline) override;
   void expire(std::uint32_t address, TimePoint now) override;
   TimePoint busy_until(std::uint32_t address) const override;
+  const Destination& destination(std::uint32_t address) const override;
   // Requests and transactions kept for the next exchanges (memory accounting and tests).
   std::size_t spare_in_flight() const { return spare_in_flight_.size(); }
   // Our Via sent-by and Contact pairs held for UDP sessions (memory accounting and tests).

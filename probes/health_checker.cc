@@ -75,7 +75,6 @@ struct HealthChecker::Target {
 struct HealthChecker::Address {
   std::uint32_t target = 0;
   std::uint32_t generation = 0;
-  Destination dest;
   TargetState state;
   bool in_cycle = false;  // probed in the current cycle
   bool done = false;      // finished in the current cycle
@@ -131,6 +130,7 @@ void HealthChecker::reload(const TargetList& targets) {
       kept.insert(it->first);
       // The same settings, now read from the new list, so that the old one can go.
       bind(t->probe, std::shared_ptr<const TargetConfig>(targets, it->second));
+      s_.sink.target_kept(slot, t->probe.cfg);
     } else {
       remove_target(slot);
     }
@@ -411,7 +411,7 @@ void HealthChecker::apply_location(std::uint32_t slot, const Location& location,
     const Destination& d = location.destinations[i];
     std::uint32_t found = UINT32_MAX;
     for (const std::uint32_t address : t.addresses) {
-      if (addresses_[address]->dest == d) found = address;
+      if (s_.exchanges.destination(address) == d) found = address;
     }
     next.push_back(found != UINT32_MAX ? found : add_address(slot, d));
   }
@@ -426,7 +426,6 @@ std::uint32_t HealthChecker::add_address(std::uint32_t target, const Destination
   Address& a = addresses_.emplace(slot);
   a.target = target;
   a.generation = new_generation();
-  a.dest = d;
   const std::uint32_t generation = a.generation;
   const Target& t = *targets_[target];
   s_.exchanges.open(slot, generation, t.probe, d);
@@ -491,7 +490,6 @@ void HealthChecker::exchange_finished(std::uint32_t address, ProbeResult& result
   const std::uint32_t target = a.target;
   Target& t = *targets_[target];
   const bool counts = t.cycle_open && a.in_cycle && !a.done;
-  result.destination = a.dest;
   a.success = result.success;
   a.degraded = result.degraded;
   if (!(counts && t.outstanding == 1)) keep(a, result);

@@ -98,6 +98,11 @@ class ProbeSink {
   // `config` stays valid while the target exists: keep it rather than copies of its texts.
   virtual void target_added(std::size_t target,
                             const std::shared_ptr<const TargetConfig>& config) = 0;
+  // A reload kept the target, its settings unchanged: `config` is the new configuration's
+  // equal copy. Keep it instead of the one from target_added, which holds the old
+  // configuration in memory (every target of it) for as long as it is kept.
+  virtual void target_kept(std::size_t target,
+                           const std::shared_ptr<const TargetConfig>& config) = 0;
   // `probe_in_flight`: a started probe of this target is abandoned and will never finish.
   virtual void target_removed(std::size_t target, bool probe_in_flight) = 0;
   virtual void probe_started(std::size_t target) = 0;

@@ -35,16 +35,21 @@ class FakeExchanges final : public ExchangeRunner {
   void expire(std::uint32_t address, TimePoint now) override {
     expired.push_back({address, now, now});
     ProbeResult r;
+    r.destination = open_addresses.at(address);  // as the real exchanges report it
     r.reason = FailureReason::timeout;
     r.detail = "no final response";
     listener->exchange_finished(address, r, now);
   }
   TimePoint busy_until(std::uint32_t) const override { return busy; }
+  const Destination& destination(std::uint32_t address) const override {
+    return open_addresses.at(address);
+  }
 
   // What the exchanges decide with the default healthy_codes (2xx) and degraded_codes
   // (503); `code` 0 is a timeout. `retry_after` is the answer's Retry-After.
   void finish(std::uint32_t address, int code, TimePoint now) {
     ProbeResult r;
+    r.destination = open_addresses.at(address);
     r.status_code = code;
     r.success = code >= 200 && code < 300;
     r.degraded = code == 503 && degraded_503;
@@ -330,6 +335,7 @@ TEST(HealthChecker, ACycleReportsAnAddressThatFinishedEarlyFromItsOwnCopy) {
   {
     std::string server = "carrier-sbc/1.0";
     ProbeResult r;
+    r.destination = rig.exchanges.open_addresses.at(first);
     r.status_code = 200;
     r.success = true;
     r.server = server;
@@ -449,7 +455,10 @@ TEST(HealthChecker, WhatTheExchangesSeeFollowsAReloadedConfiguration) {
     t.shared.edit().ruri_user = ruri_user;
     return std::make_shared<const std::vector<TargetConfig>>(std::vector{t});
   };
-  rig.checker.start(config(""), false);
+  auto first = config("");
+  const std::weak_ptr<const std::vector<TargetConfig>> old = first;
+  rig.checker.start(first, false);
+  first.reset();
   rig.run_for(seconds(1));
   ASSERT_EQ(rig.exchanges.targets.size(), 1u);
   const ProbeTarget& t = *rig.exchanges.targets.begin()->second;
@@ -462,6 +471,11 @@ TEST(HealthChecker, WhatTheExchangesSeeFollowsAReloadedConfiguration) {
   const TargetConfig* next_cfg = &next->front();
   rig.checker.reload(next);
   EXPECT_EQ(t.cfg.get(), next_cfg);
+  // The sink hears of the new copy too, so that what it keeps does not hold the old list.
+  ASSERT_EQ(rig.sink.kept.size(), 1u);
+  EXPECT_EQ(rig.sink.kept[0].first, 0u);
+  EXPECT_EQ(rig.sink.kept[0].second.get(), next_cfg);
+  EXPECT_TRUE(old.expired());
   EXPECT_EQ(t.from_user, "alice");
   EXPECT_GE(t.from_user.data(), next_cfg->shared->from.data());
   EXPECT_LT(t.from_user.data(), next_cfg->shared->from.data() + next_cfg->shared->from.size());

@@ -46,6 +46,9 @@ class RecordingSink : public ProbeSink {
                     const std::shared_ptr<const TargetConfig>& config) override {
     added.emplace_back(target, config->name);
   }
+  void target_kept(std::size_t target, const std::shared_ptr<const TargetConfig>& config) override {
+    kept.emplace_back(target, config);
+  }
   void target_removed(std::size_t target, bool in_flight) override {
     removed.emplace_back(target, in_flight);
   }
@@ -80,6 +83,7 @@ class RecordingSink : public ProbeSink {
 
   int started = 0;
   std::vector<std::pair<std::size_t, std::string>> added;
+  std::vector<std::pair<std::size_t, std::shared_ptr<const TargetConfig>>> kept;
   std::vector<std::pair<std::size_t, bool>> removed;
   std::vector<Finished> finished;
   std::vector<Finished> address_results;
