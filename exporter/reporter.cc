@@ -81,7 +81,7 @@ void Reporter::probe_finished(std::size_t target, const ProbeResult& r, const St
 
 void Reporter::address_added(std::size_t target, std::size_t address, const Destination& d) {
   if (pauses_.size() <= address) pauses_.resize(address + 1);
-  pauses_[address] = std::chrono::seconds(0);
+  pauses_[address] = 0;
   metrics_.add_address(target, address, d);
   board_.add_address(target, address, d);
 }
@@ -126,9 +126,9 @@ void Reporter::address_paused(std::size_t target, std::size_t address, std::chro
   board_.address_paused(target, address, until);
   // RFC 3261 21.5.4: worth a line when the peer starts (or changes, or stops) asking for a
   // pause, not on every probe it answers the same way.
-  std::chrono::seconds& logged = pauses_.at(address);
-  if (logged == pause) return;
-  logged = pause;
+  std::uint32_t& logged = pauses_.at(address);
+  if (logged == pause.count()) return;
+  logged = static_cast<std::uint32_t>(pause.count());
   if (pause.count() > 0) {
     log_.log(LogLevel::info, "peer sent Retry-After; no probe to this address until it passes",
              {{"target", board_.name_of(target)},

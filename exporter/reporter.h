@@ -41,7 +41,7 @@ class Reporter : public ProbeSink {
   // By address slot, the last Retry-After pause logged. A target's name and an address's
   // label for the log come from the status board, which keeps the configuration and the
   // destination.
-  std::vector<std::chrono::seconds> pauses_;
+  std::vector<std::uint32_t> pauses_;  // seconds: the checker caps a pause at an hour
   Metrics& metrics_;
   StatusBoard& board_;
   Logger& log_;

@@ -23,10 +23,12 @@ struct ProbeTarget {
   // The prober's request_uri(cfg) where it is not cfg's URI as written (an R-URI user, or
   // a prober's own form): most targets need no copy.
   std::unique_ptr<const std::string> own_request_uri;
-  std::string_view from_user;  // for the Contact: the user part of cfg's From, or a literal
   std::uint32_t slot = 0;      // the target's slot, as the sink names it
   bool background = true;      // false for one-shot probes: the sink hears nothing of them
 
+  // For the Contact: the user part of cfg's From. Worked out when a session is routed (a few
+  // times a minute at most), so that a fleet keeps no view of it per target.
+  std::string_view from_user() const { return user_part_of(cfg->shared->from); }
   std::string_view request_uri() const {
     return own_request_uri != nullptr ? std::string_view(*own_request_uri) : cfg->uri;
   }

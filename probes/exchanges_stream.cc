@@ -142,10 +142,10 @@ void Exchanges::on_stream_ready(std::uint32_t address, const TlsPeerInfo* tls) {
   if (is_websocket(s.dest.transport)) {
     // RFC 7118 5.2: a WebSocket client has no address of its own to offer; a fresh
     // .invalid name per connection, as browsers do. Answers come back on the connection.
-    s.local = identity_of(t.from_user, invalid_host(ids_.next()), s.dest.transport,
+    s.local = identity_of(t.from_user(), invalid_host(ids_.next()), s.dest.transport,
                           s.cfg().parsed_uri().secure);
   } else if (const auto local = s.flow->conn->local_endpoint()) {
-    s.local = identity_of(t.from_user, sent_by_of(local->address(), local->port()),
+    s.local = identity_of(t.from_user(), sent_by_of(local->address(), local->port()),
                           s.dest.transport, s.cfg().parsed_uri().secure);
   }
   if (s.tx_open()) send(address, s_.clock.now());  // a probe was waiting for this connection

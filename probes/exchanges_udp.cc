@@ -57,7 +57,7 @@ std::error_code Exchanges::udp_route(Session& s, TimePoint now) {
   const auto local = udp_.local_endpoint_for(*s.socket, remote, ec);
   if (!local) return ec ? ec : std::make_error_code(std::errc::network_unreachable);
   s.routed_at = now;
-  s.local = udp_identity(s.target->from_user, sent_by_of(local->address(), local->port()));
+  s.local = udp_identity(s.target->from_user(), sent_by_of(local->address(), local->port()));
   return {};
 }
 

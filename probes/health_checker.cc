@@ -13,21 +13,10 @@
 namespace stx {
 namespace {
 
-// The user part of a sip: URI string, for the Contact, as a view into it; empty if none.
-std::string_view user_in(std::string_view uri) {
-  std::string error;
-  const auto parsed = parse_sip_uri(uri, &error);
-  if (!parsed || parsed->user.empty()) return {};
-  // The userinfo starts right after the scheme's colon (sip_uri.cc).
-  const std::string_view user = uri.substr(uri.find(':') + 1, parsed->user.size());
-  return user == parsed->user ? user : std::string_view();
-}
-
 // Points `p` at `cfg`, with what the exchanges derive from it.
 void bind(ProbeTarget& p, std::shared_ptr<const TargetConfig> cfg) {
   p.cfg = std::move(cfg);
   p.prober = &prober_for(p.cfg->shared->method);
-  p.from_user = user_in(p.cfg->shared->from);
   std::string uri = p.prober->request_uri(*p.cfg);
   p.own_request_uri =
       uri == p.cfg->uri ? nullptr : std::make_unique<const std::string>(std::move(uri));

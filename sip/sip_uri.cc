@@ -420,4 +420,13 @@ std::string request_uri_without_user(const SipUri& uri, std::string_view uri_tex
   return out;
 }
 
+std::string_view user_part_of(std::string_view uri) {
+  std::string error;
+  const auto parsed = parse_sip_uri(uri, &error);
+  if (!parsed || parsed->user.empty()) return {};
+  // The userinfo starts right after the scheme's colon.
+  const std::string_view user = uri.substr(uri.find(':') + 1, parsed->user.size());
+  return user == parsed->user ? user : std::string_view();
+}
+
 }  // namespace stx

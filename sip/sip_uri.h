@@ -23,6 +23,8 @@ struct SipUri {
 // Returns the parsed URI, or nullopt with a one-line reason in *error
 // (e.g. "missing host", "port 70000 out of range").
 std::optional<SipUri> parse_sip_uri(std::string_view text, std::string* error);
+// The user part of a sip: URI string, as a view into it; empty if it has none or does not parse.
+std::string_view user_part_of(std::string_view uri);
 
 // "host" or "[v6]" for use in Via, Contact and address labels.
 std::string host_for_uri(std::string_view host, HostKind kind);

@@ -52,7 +52,6 @@ ProbeTarget probe_target(Transport transport, std::uint16_t port,
   ProbeTarget t;
   t.cfg = cfg;
   t.prober = &prober_for(ProbeMethod::options);
-  t.from_user = "prober";
   return t;
 }
 

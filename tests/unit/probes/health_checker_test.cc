@@ -462,7 +462,7 @@ TEST(HealthChecker, WhatTheExchangesSeeFollowsAReloadedConfiguration) {
   rig.run_for(seconds(1));
   ASSERT_EQ(rig.exchanges.targets.size(), 1u);
   const ProbeTarget& t = *rig.exchanges.targets.begin()->second;
-  EXPECT_EQ(t.from_user, "alice");
+  EXPECT_EQ(t.from_user(), "alice");
   EXPECT_EQ(t.request_uri(), "sip:trunk.example");
   EXPECT_EQ(t.own_request_uri, nullptr);  // the configuration's URI, not a copy
 
@@ -476,9 +476,9 @@ TEST(HealthChecker, WhatTheExchangesSeeFollowsAReloadedConfiguration) {
   EXPECT_EQ(rig.sink.kept[0].first, 0u);
   EXPECT_EQ(rig.sink.kept[0].second.get(), next_cfg);
   EXPECT_TRUE(old.expired());
-  EXPECT_EQ(t.from_user, "alice");
-  EXPECT_GE(t.from_user.data(), next_cfg->shared->from.data());
-  EXPECT_LT(t.from_user.data(), next_cfg->shared->from.data() + next_cfg->shared->from.size());
+  EXPECT_EQ(t.from_user(), "alice");
+  EXPECT_GE(t.from_user().data(), next_cfg->shared->from.data());
+  EXPECT_LT(t.from_user().data(), next_cfg->shared->from.data() + next_cfg->shared->from.size());
 
   // A changed one is a new target, with the prober's own Request-URI.
   rig.checker.reload(config("+15550100"));

@@ -67,7 +67,6 @@ ProbeTarget call_target(Transport transport, std::uint16_t port,
   t.prober = &prober_for(ProbeMethod::invite);
   t.own_request_uri =
       std::make_unique<const std::string>("sip:echo@127.0.0.1:" + std::to_string(port));
-  t.from_user = "prober";
   return t;
 }
 
