@@ -27,8 +27,8 @@ bool is_valid_module_name(std::string_view name) {
 ModuleConfig default_module(ConfigSource& src, const Settings& defaults) {
   ModuleConfig module{kDefaultModule, defaults.resolved(), {}};  // never trusts a host
   module.settings.labels.clear();
-  module.settings.shared.edit().keepalive_interval =
-      Millis::zero();  // one probe keeps no connection alive
+  // One probe keeps no connection alive.
+  module.settings.shared.edit().keepalive_interval = Millis::zero();
   if (module.settings.shared->timeout > kMaxModuleTimeout) {
     // Not an error: the timeout is fine for [[target]] tables, which may not use /probe.
     src.warn(defaults.timeout_node->source(), "[defaults]: timeout",

@@ -173,8 +173,9 @@ void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t
 }
 
 void Metrics::keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
+  std::shared_ptr<const TargetConfig> old;  // perhaps the last hold on the old list: freed unlocked
   std::lock_guard lock(mu_);
-  targets_[slot]->config = std::move(target);
+  old = std::exchange(targets_[slot]->config, std::move(target));
 }
 
 void Metrics::remove_target(std::size_t slot, bool probe_in_flight) {

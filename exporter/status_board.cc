@@ -44,8 +44,9 @@ void StatusBoard::add_target(std::size_t slot, std::shared_ptr<const TargetConfi
 }
 
 void StatusBoard::keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target) {
+  std::shared_ptr<const TargetConfig> old;  // perhaps the last hold on the old list: freed unlocked
   std::lock_guard lock(mu_);
-  entries_[slot]->config = std::move(target);
+  old = std::exchange(entries_[slot]->config, std::move(target));
 }
 
 void StatusBoard::remove_target(std::size_t slot) {

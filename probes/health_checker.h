@@ -93,7 +93,7 @@ class HealthChecker final : public ExchangeListener {
   std::mt19937_64 jitter_;
   DnsSettings dns_;
   std::unique_ptr<LocationService> locator_;
-  SlotTable<Target> targets_;  // by slot; null when free
+  SlotTable<Target> targets_;  // by slot; none when free
   // By slot, what timer entries are checked against, apart from the targets: most entries
   // are stale (their probe was answered), and checking one must not touch a cold Target.
   struct Stamp {
@@ -103,7 +103,7 @@ class HealthChecker final : public ExchangeListener {
   };
   std::vector<Stamp> stamps_;
   std::vector<std::uint32_t> free_slots_;
-  SlotTable<Address> addresses_;  // by address number; null when free
+  SlotTable<Address> addresses_;  // by address number; none when free
   std::vector<std::uint32_t> free_addresses_;
   std::uint32_t next_generation_ = 1;
   std::size_t in_flight_ = 0;
