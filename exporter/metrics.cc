@@ -161,6 +161,7 @@ void Metrics::set_rtt_buckets(const std::vector<double>& buckets) {
 
 void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t) {
   std::string labels = target_labels(*t);
+  labels.shrink_to_fit();  // kept for the target's life: a short one goes back inline
   std::lock_guard lock(mu_);
   TargetSeries& s = targets_.emplace(slot);
   s.labels = std::move(labels);
@@ -260,6 +261,7 @@ void Metrics::unmatched_response() { unmatched_total_->Increment(); }
 
 void Metrics::add_address(std::size_t target, std::size_t address, const Destination& d) {
   std::string labels = with_label(targets_[target]->labels, kAddressLabel, to_string(d));
+  labels.shrink_to_fit();
   std::lock_guard lock(mu_);
   AddressSeries& a = addresses_.emplace(address);
   a.labels = std::move(labels);
@@ -282,28 +284,38 @@ void Metrics::address_paused(std::size_t address, double until) {
   addresses_[address]->paused_until.set(until);
 }
 
+Metrics::AddressSeries::Stream& Metrics::stream_of(AddressSeries& a) {
+  if (a.stream == nullptr) {
+    auto made = std::make_unique<AddressSeries::Stream>();
+    std::lock_guard lock(mu_);
+    a.stream = std::move(made);
+  }
+  return *a.stream;
+}
+
 void Metrics::tls_peer(std::size_t address, const TlsPeerInfo& info) {
   AddressSeries& a = *addresses_[address];
+  AddressSeries::Stream& s = stream_of(a);
   if (info.cert_expiry) {
-    a.cert_expiry.set(*info.cert_expiry);
-    a.has_cert_expiry.store(true, std::memory_order_release);
+    s.cert_expiry.set(*info.cert_expiry);
+    s.has_cert_expiry.store(true, std::memory_order_release);
   }
   if (info.version.empty()) return;  // the handshake failed: no version or cipher to show
   std::string version = sanitize_label_value(info.version);
   std::string cipher = sanitize_label_value(info.cipher);
-  if (a.tls != nullptr && version == a.tls->version && cipher == a.tls->cipher) return;
+  if (s.tls != nullptr && version == s.tls->version && cipher == s.tls->cipher) return;
   auto tls = std::make_unique<AddressSeries::TlsSeries>();
   tls->labels = with_label(with_label(a.labels, kCipherLabel, cipher), kVersionLabel, version);
   tls->version = std::move(version);
   tls->cipher = std::move(cipher);
   std::lock_guard lock(mu_);
-  a.tls = std::move(tls);
+  s.tls = std::move(tls);
 }
 
 void Metrics::keepalive_finished(std::size_t address, bool ok) {
-  AddressSeries& a = *addresses_[address];
-  (ok ? a.keepalive_ok : a.keepalive_failed).add(1);
-  a.has_keepalives.store(true, std::memory_order_release);
+  AddressSeries::Stream& s = stream_of(*addresses_[address]);
+  (ok ? s.keepalive_ok : s.keepalive_failed).add(1);
+  s.has_keepalives.store(true, std::memory_order_release);
 }
 
 void Metrics::invalid_message(std::string_view why) {
@@ -523,17 +535,17 @@ void Metrics::Scrape<W>::plan_addresses() {
   over(addresses, FamilyId::address_paused,
        [](auto& w, const A& a) { w.sample(transport_labels(a), a.paused_until.get()); });
   over(addresses, FamilyId::cert_expiry, [](auto& w, const A& a) {
-    if (a.has_cert_expiry.load(std::memory_order_acquire)) {
-      w.sample(a.labels, a.cert_expiry.get());
+    if (a.stream != nullptr && a.stream->has_cert_expiry.load(std::memory_order_acquire)) {
+      w.sample(a.labels, a.stream->cert_expiry.get());
     }
   });
   over(addresses, FamilyId::tls_info, [](auto& w, const A& a) {
-    if (a.tls != nullptr) w.sample(a.tls->labels, 1.0);
+    if (a.stream != nullptr && a.stream->tls != nullptr) w.sample(a.stream->tls->labels, 1.0);
   });
   over(addresses, FamilyId::keepalives, [](auto& w, const A& a) {
-    if (!a.has_keepalives.load(std::memory_order_acquire)) return;
-    w.sample(a.labels, a.keepalive_ok.get(), kResultLabel, "success");
-    w.sample(a.labels, a.keepalive_failed.get(), kResultLabel, "failure");
+    if (a.stream == nullptr || !a.stream->has_keepalives.load(std::memory_order_acquire)) return;
+    w.sample(a.labels, a.stream->keepalive_ok.get(), kResultLabel, "success");
+    w.sample(a.labels, a.stream->keepalive_failed.get(), kResultLabel, "failure");
   });
 }
 

@@ -167,19 +167,24 @@ class Metrics {
     std::string labels;             // the target's labels and address
     Cell<double> paused_until;      // Unix time; 0 when not paused
     Cell<double> last_rtt{kNoRtt};  // as the target's
-    Cell<double> cert_expiry;       // valid once has_cert_expiry
-    // After a handshake only (TLS addresses), set under mu_.
     struct TlsSeries {
       std::string labels;  // the address's labels, version and cipher
       std::string version, cipher;
     };
-    std::unique_ptr<TlsSeries> tls;
-    Count keepalive_ok, keepalive_failed;
+    // Connection addresses only (TLS handshakes, keepalives), which most of a UDP fleet
+    // never has: made under mu_ at the first, so a scrape reads the pointer under mu_.
+    struct Stream {
+      Cell<double> cert_expiry;  // valid once has_cert_expiry
+      Count keepalive_ok, keepalive_failed;
+      std::atomic<bool> has_cert_expiry{false};
+      std::atomic<bool> has_keepalives{false};
+      std::unique_ptr<TlsSeries> tls;  // after a handshake only, set under mu_
+    };
+    std::unique_ptr<Stream> stream;
     Transport transport = Transport::udp;  // a label of some families, added as they are written
     Cell<std::uint8_t> health;             // Health; sip_address_up is health == up
-    std::atomic<bool> has_cert_expiry{false};
-    std::atomic<bool> has_keepalives{false};
   };
+  AddressSeries::Stream& stream_of(AddressSeries& a);
 
   // A scrape in progress: what is written next, family by family (metrics.cc), by a
   // FamilyWriter (text) or a ProtoFamilyWriter (protobuf).

@@ -166,15 +166,14 @@ void StatusBoard::tls_peer(std::size_t slot, std::size_t address, const TlsPeerI
   std::lock_guard lock(mu_);
   Address* a = address_of(slot, address);
   if (a == nullptr) return;
-  if (!info.version.empty())
-    a->tls = std::make_unique<std::string>(info.version + " " + info.cipher);
-  if (info.cert_expiry) a->cert_expiry_unix = *info.cert_expiry;
+  if (!info.version.empty()) a->extras().tls = info.version + " " + info.cipher;
+  if (info.cert_expiry) a->extras().cert_expiry_unix = *info.cert_expiry;
 }
 
 void StatusBoard::address_paused(std::size_t slot, std::size_t address, double until_unix) {
   std::lock_guard lock(mu_);
   Address* a = address_of(slot, address);
-  if (a != nullptr) a->paused_until_unix = until_unix;
+  if (a != nullptr && (a->extra || until_unix != 0)) a->extras().paused_until_unix = until_unix;
 }
 
 AddressStatus StatusBoard::export_address(const Address& a) {
@@ -185,9 +184,11 @@ AddressStatus StatusBoard::export_address(const Address& a) {
   out.last_code = a.last_code;
   if (a.recorded) out.reason = to_string(a.reason);
   out.last_rtt_seconds = a.last_rtt_seconds;
-  if (a.tls) out.tls = *a.tls;
-  out.cert_expiry_unix = a.cert_expiry_unix;
-  out.paused_until_unix = a.paused_until_unix;
+  if (a.extra) {
+    out.tls = a.extra->tls;
+    out.cert_expiry_unix = a.extra->cert_expiry_unix;
+    out.paused_until_unix = a.extra->paused_until_unix;
+  }
   return out;
 }
 

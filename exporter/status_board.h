@@ -100,9 +100,15 @@ class StatusBoard {
     int last_code = 0;
     double last_rtt_seconds = -1;
     Destination dest;
-    double cert_expiry_unix = 0;
-    double paused_until_unix = 0;
-    std::unique_ptr<std::string> tls;  // TLS addresses only
+    // What few addresses have: a TLS handshake's words and certificate expiry, a peer's
+    // Retry-After pause. Made at the first of them; most of a UDP fleet never needs it.
+    struct Extra {
+      std::string tls;  // "<version> <cipher>"; empty before a handshake told them
+      double cert_expiry_unix = 0;
+      double paused_until_unix = 0;
+    };
+    std::unique_ptr<Extra> extra;
+    Extra& extras() { return extra ? *extra : *(extra = std::make_unique<Extra>()); }
   };
   // Header values of the last responses: allocated once a response carried any.
   struct Heard {

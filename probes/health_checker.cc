@@ -97,6 +97,7 @@ HealthChecker::~HealthChecker() = default;
 
 void HealthChecker::start(const TargetList& targets, bool spread) {
   targets_.reserve(targets->size());
+  stamps_.reserve(targets->size());
   addresses_.reserve(targets->size());
   s_.timers.reserve(targets->size() * 3 + 16);
   std::vector<std::uint32_t> added;

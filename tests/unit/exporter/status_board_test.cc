@@ -50,6 +50,36 @@ TEST(StatusBoard, KeepsTheCapabilitiesOfTheLast2xxThatHadAny) {
   EXPECT_EQ(a.accept, "application/sdp");
 }
 
+// TLS words, certificate expiry and a Retry-After pause are kept per address, and only
+// for the addresses that had them; lifting a pause that was never set shows nothing.
+TEST(StatusBoard, AnAddressShowsItsTlsAndItsPauseAndOthersShowNone) {
+  StatusBoard board;
+  board.add_target(0, config_named("a"));
+  board.add_address(0, 7, {boost::asio::ip::make_address("192.0.2.1"), 5061, Transport::tls});
+  board.add_address(0, 8, {boost::asio::ip::make_address("192.0.2.2"), 5060, Transport::udp});
+  TlsPeerInfo info;
+  info.version = "TLSv1.3";
+  info.cipher = "TLS_AES_128_GCM_SHA256";
+  info.cert_expiry = 1800000000;
+  board.tls_peer(0, 7, info);
+  board.address_paused(0, 7, 1700000000.5);
+  board.address_paused(0, 8, 0);
+  auto addresses = [&] { return board.snapshot_of("a", 0).targets.at(0).addresses; };
+  std::vector<AddressStatus> a = addresses();
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].tls, "TLSv1.3 TLS_AES_128_GCM_SHA256");
+  EXPECT_EQ(a[0].cert_expiry_unix, 1800000000);
+  EXPECT_EQ(a[0].paused_until_unix, 1700000000.5);
+  EXPECT_EQ(a[1].tls, "");
+  EXPECT_EQ(a[1].cert_expiry_unix, 0);
+  EXPECT_EQ(a[1].paused_until_unix, 0);
+  board.address_paused(0, 7, 0);  // lifted: the TLS details stay
+  a = addresses();
+  EXPECT_EQ(a[0].paused_until_unix, 0);
+  EXPECT_EQ(a[0].tls, "TLSv1.3 TLS_AES_128_GCM_SHA256");
+  EXPECT_EQ(a[0].cert_expiry_unix, 1800000000);
+}
+
 // The recent RTTs are kept in two bytes each: close enough for a sparkline and its title over
 // every RTT a probe can take, and a probe without answer stays marked.
 TEST(StatusBoard, PackedRttsKeepTheirValueWithinTwoTenThousandths) {
