@@ -109,8 +109,8 @@ std::string App::reload() {
   keep_share(next, flags_.shard, log_);
   if (next.exporter.rtt_buckets != config_->exporter.rtt_buckets) {
     // Histograms cannot change buckets in place: every target's series start over.
-    metrics_->set_rtt_buckets(next.exporter.rtt_buckets);
     engine_->reload(std::make_shared<const std::vector<TargetConfig>>());
+    metrics_->set_rtt_buckets(next.exporter.rtt_buckets);
   }
   if (next.exporter.dns != config_->exporter.dns) engine_->set_dns(next.exporter.dns);
   metrics_->set_zero_series(next.exporter.zero_series);  // counts go on either way

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <type_traits>
 
 #include "exporter/exposition.h"
@@ -156,7 +157,13 @@ Metrics::Metrics(const Config& config, const Shard& shard)
 }
 
 void Metrics::set_rtt_buckets(const std::vector<double>& buckets) {
-  buckets_ = std::make_shared<const std::vector<double>>(buckets);
+  auto next = std::make_shared<const std::vector<double>>(buckets);
+  std::lock_guard lock(mu_);
+  for (std::size_t slot = 0; slot < targets_.size(); ++slot) {
+    // Their bucket arrays are sized for the old bounds.
+    if (targets_[slot] != nullptr) throw std::logic_error("RTT buckets changed with targets");
+  }
+  buckets_ = std::move(next);
 }
 
 void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t) {
@@ -169,7 +176,6 @@ void Metrics::add_target(std::size_t slot, std::shared_ptr<const TargetConfig> t
     s.calls = std::make_unique<TargetSeries::CallSeries>();
   s.transport = label_transport(*t);
   s.config = std::move(t);
-  s.bounds = buckets_;
   s.rtt_buckets = std::make_unique<Count[]>(buckets_->size() + 1);
 }
 
@@ -212,7 +218,7 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
       s.responses.back().second.set(1);
     }
     const double rtt = seconds(r.rtt);
-    const auto& bounds = *s.bounds;
+    const auto& bounds = *buckets_;
     const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), rtt) - bounds.begin();
     s.rtt_native.observe(rtt, mu_);
     s.rtt_buckets[static_cast<std::size_t>(bucket)].add(1);
@@ -451,20 +457,22 @@ void Metrics::Scrape<W>::plan_targets() {
       std::shared_ptr<const std::vector<double>> of;
       std::vector<std::string> texts;
     };
+    // buckets_ is read under mu_, as the series are: it changes only while there are none.
     over(targets, FamilyId::rtt,
-         [names = HistogramNames(family(FamilyId::rtt).name), les = Les{}](auto& w,
-                                                                           const S& s) mutable {
-           const std::size_t n = s.bounds->size();
-           if (s.bounds != les.of) {
-             les.of = s.bounds;
+         [this, names = HistogramNames(family(FamilyId::rtt).name), les = Les{}](
+             auto& w, const S& s) mutable {
+           const std::shared_ptr<const std::vector<double>>& bounds = m_.buckets_;
+           const std::size_t n = bounds->size();
+           if (bounds != les.of) {
+             les.of = bounds;
              les.texts.assign(n + 1, std::string());
              for (std::size_t i = 0; i <= n; ++i) {
                put_double(les.texts[i],
-                          i < n ? (*s.bounds)[i] : std::numeric_limits<double>::infinity());
+                          i < n ? (*bounds)[i] : std::numeric_limits<double>::infinity());
              }
            }
            write_histogram(w, names, s.labels, std::span<const Count>(s.rtt_buckets.get(), n + 1),
-                           s.rtt_sum.get(), les.texts, *s.bounds, &s.rtt_native);
+                           s.rtt_sum.get(), les.texts, *bounds, &s.rtt_native);
          });
   }
   over(targets, FamilyId::last_rtt, [](auto& w, const S& s) {

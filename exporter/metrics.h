@@ -86,7 +86,8 @@ class Metrics {
   void keep_target(std::size_t slot, std::shared_ptr<const TargetConfig> target);
   // Removes every series of the target. `probe_in_flight`: one of its probes was abandoned.
   void remove_target(std::size_t slot, bool probe_in_flight);
-  // RTT buckets for targets added from now on.
+  // The RTT buckets of every target's histogram. Only while there is no target: buckets
+  // cannot change in place, so every series starts over (throws std::logic_error if not).
   void set_rtt_buckets(const std::vector<double>& buckets);
   // [exporter] zero_series, from the next scrape on: false leaves out a target's failure
   // reason series until that reason's first count. Counts are kept either way.
@@ -139,8 +140,7 @@ class Metrics {
     // The `server` label of sip_target_info: one copy per distinct value (a fleet answers
     // with a handful), changed under mu_; null before the first answer.
     std::shared_ptr<const std::string> server;
-    std::shared_ptr<const std::vector<double>> bounds;   // RTT bucket upper bounds
-    std::unique_ptr<Count[]> rtt_buckets;                // bounds->size() + 1 (+Inf)
+    std::unique_ptr<Count[]> rtt_buckets;  // buckets_->size() + 1 (+Inf)
     Cell<double> rtt_sum;
     NativeHistogram rtt_native;  // the same RTTs, served in the protobuf exposition only
     Cell<double> last_change;

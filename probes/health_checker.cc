@@ -29,15 +29,21 @@ void bind(ProbeTarget& p, std::shared_ptr<const TargetConfig> cfg) {
 using Addresses = boost::container::small_vector<std::uint32_t, 2>;
 
 struct HealthChecker::Target {
-  ProbeTarget probe;                  // what the exchanges see; its address never changes
-  std::unique_ptr<OneShotDone> done;  // probe_once() callback; none for configured targets
+  ProbeTarget probe;  // what the exchanges see; its address never changes
+  // What few targets need, made when one does: a probe_once() callback, and a refreshed
+  // DNS answer that came in during a cycle (applied when the next one starts).
+  struct Aside {
+    OneShotDone done;
+    std::optional<Location> pending;
+  };
+  std::unique_ptr<Aside> aside;
+  Aside& asides() { return aside ? *aside : *(aside = std::make_unique<Aside>()); }
 
   // Where it is: the addresses of the last good RFC 3263 answer, and its lifetime.
   Addresses addresses;  // in location order
   std::chrono::seconds ttl{0};
   TimePoint located_at{};
-  TimePoint lookup_started{};         // of the lookup in progress (locating)
-  std::unique_ptr<Location> pending;  // a refresh that came in during a cycle (rare)
+  TimePoint lookup_started{};  // of the lookup in progress (locating)
 
   // The current cycle: one exchange per probed address, one deadline for all.
   TimePoint cycle_started{};
@@ -188,7 +194,7 @@ std::uint32_t HealthChecker::add_target(std::shared_ptr<const TargetConfig> conf
   t.probe.slot = slot;
   t.probe.background = !done;
   t.generation = new_generation();
-  if (done) t.done = std::make_unique<OneShotDone>(std::move(done));
+  if (done) t.asides().done = std::move(done);
   if (stamps_.size() < targets_.size()) stamps_.resize(targets_.size());
   stamps_[slot] = {t.generation, 0, false};
   if (t.probe.background) s_.sink.target_added(slot, t.probe.cfg);
@@ -303,9 +309,10 @@ bool HealthChecker::same_cycle(std::uint32_t slot, std::uint32_t gen, std::uint3
 void HealthChecker::start_cycle(std::uint32_t slot, TimePoint now) {
   Target& t = *targets_[slot];
   if (t.cycle_open) return;  // the next start is planned when a cycle ends: never two at once
-  if (t.pending) {
-    apply_location(slot, *t.pending, t.located_at);
-    t.pending.reset();
+  if (t.aside && t.aside->pending) {
+    const Location pending = std::move(*t.aside->pending);
+    t.aside->pending.reset();
+    apply_location(slot, pending, t.located_at);
   }
   bool refresh = false;
   if (t.located && t.from_dns) {
@@ -380,7 +387,7 @@ void HealthChecker::on_located(std::uint32_t slot, const LocateResult& r) {
     apply_location(slot, r.location, now);
     probe_addresses(slot, now);
   } else if (t.cycle_open) {
-    t.pending = std::make_unique<Location>(r.location);  // never under a running cycle
+    t.asides().pending = r.location;  // never under a running cycle
     t.located_at = now;
   } else {
     apply_location(slot, r.location, now);
@@ -590,7 +597,7 @@ void HealthChecker::report_cycle(std::uint32_t slot, ProbeResult& r, TimePoint n
   r.duration = now - t.cycle_started;
   r.dns_lookup = t.cycle_dns;
   if (!t.probe.background) {
-    const OneShotDone done = std::move(*t.done);
+    const OneShotDone done = std::move(t.aside->done);
     done(r);
     retire_one_shot(slot, now);
     return;

@@ -188,5 +188,35 @@ TEST_F(OperateTest, BrokenReloadKeepsProbingAndGoodReloadRemovesSeries) {
   EXPECT_EQ(after.value("sip_target_state_changes_total", sipp_t), 0.0);
 }
 
+// New RTT buckets on reload: a histogram cannot change its buckets in place, so every
+// target's series start over with the new ones, and probing goes on.
+TEST_F(OperateTest, AReloadWithNewRttBucketsStartsTheHistogramsOver) {
+  SippPeer sipp(tmp_.path(), "options_200.xml");
+  ExporterConfigSpec spec;
+  spec.targets = {{"sipp", sipp.uri(), {}, {}}};
+  Exporter exporter(tmp_.path(), spec);
+  const Labels sipp_t{{"target", "sipp"}};
+  auto answered = [&](const Exposition& e) {
+    return e.value("sip_probe_rtt_seconds_count", sipp_t).value_or(0) >= 1;
+  };
+  ASSERT_TRUE(exporter.scrape_until(10s, answered).ok);
+
+  ExporterConfigSpec coarse = spec;
+  coarse.extra_toml = "\n[exporter]\nrtt_buckets = [0.25, 4]\n";
+  write_file(exporter.config_path(), render_config(coarse));
+  exporter.process().signal(SIGHUP);
+  auto rebucketed = exporter.scrape_until(10s, [&](const Exposition& e) {
+    return !e.find("sip_probe_rtt_seconds_bucket", {{"target", "sipp"}, {"le", "4"}}).empty() &&
+           answered(e);
+  });
+  ASSERT_TRUE(rebucketed.ok) << rebucketed.last.grep("sip_probe_rtt_seconds_bucket");
+  EXPECT_EQ(rebucketed.last.value("sip_exporter_config_last_reload_successful"), 1.0);
+  EXPECT_EQ(rebucketed.last.find("sip_probe_rtt_seconds_bucket", sipp_t).size(), 3u)
+      << "0.25, 4 and +Inf only";
+  EXPECT_EQ(
+      rebucketed.last.value("sip_probe_rtt_seconds_bucket", {{"target", "sipp"}, {"le", "4"}}),
+      rebucketed.last.value("sip_probe_rtt_seconds_count", sipp_t));
+}
+
 }  // namespace
 }  // namespace stx::it

@@ -59,6 +59,30 @@ TEST(Metrics, SeriesExistBeforeAnyProbe) {
   EXPECT_EQ(t.find("sip_target_last_rtt_seconds"), std::string::npos) << t;
 }
 
+// A histogram cannot change its buckets in place: new buckets only once every target's
+// series are gone (a reload removes them all first), and the targets added after use them.
+TEST(Metrics, RttBucketsChangeOnlyWhileThereAreNoTargets) {
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
+  EXPECT_THROW(m.set_rtt_buckets({0.1, 1}), std::logic_error);
+  m.remove_target(0, false);
+  EXPECT_THROW(m.set_rtt_buckets({0.1, 1}), std::logic_error);
+  m.remove_target(1, false);
+  m.set_rtt_buckets({0.1, 1});
+  m.add_target(0, fixture.config.targets[0]);
+  fixture.answer(0, std::chrono::milliseconds(250));
+  const std::string t = m.serialize();
+  EXPECT_TRUE(
+      has_line(t, "sip_probe_rtt_seconds_bucket{carrier=\"acme\",target=\"a\",le=\"0.1\"} 0"));
+  EXPECT_TRUE(
+      has_line(t, "sip_probe_rtt_seconds_bucket{carrier=\"acme\",target=\"a\",le=\"1\"} 1"));
+  EXPECT_TRUE(
+      has_line(t, "sip_probe_rtt_seconds_bucket{carrier=\"acme\",target=\"a\",le=\"+Inf\"} 1"));
+  EXPECT_EQ(t.find("sip_probe_rtt_seconds_bucket{carrier=\"acme\",target=\"a\",le=\"0.025\""),
+            std::string::npos)
+      << "none of the old buckets";
+}
+
 TEST(Metrics, AnsweredProbe) {
   TwoTargets fixture;
   Metrics& m = fixture.m;

@@ -288,6 +288,34 @@ TEST(HealthChecker, DnsAnswerIsRefreshedAfterItsTtlAndDroppedAfterTheGrace) {
   EXPECT_TRUE(rig.sink.finished.back().result.success);
 }
 
+// A refreshed answer that arrives while a cycle is running waits: the running cycle keeps
+// its addresses, and the next one starts on the new answer.
+TEST(HealthChecker, ARefreshThatAnswersDuringACycleIsAppliedAtTheNextOne) {
+  DnsSettings dns;
+  dns.grace = seconds(60);
+  Rig rig(dns);  // no answers: each exchange runs to its 5 s timeout
+  rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(
+                        std::vector<TargetConfig>{target(seconds(10), seconds(5))}),
+                    false);
+  rig.run_for(seconds(0));
+  rig.dns_service->answer(located({dest("192.0.2.1")}, seconds(30)));
+  rig.run_for(seconds(30));  // t=30: the answer expired; the cycle probes it and asks again
+  ASSERT_EQ(rig.dns_service->calls, 2);
+  ASSERT_EQ(rig.exchanges.starts.size(), 4u);
+  const std::uint32_t old_address = rig.exchanges.starts.back().address;
+  rig.dns_service->answer(located({dest("192.0.2.9")}, seconds(30)));
+  rig.run_for(seconds(9));  // t=39: that cycle ended on the old address, which is still open
+  EXPECT_EQ(rig.exchanges.closed, 0);
+  EXPECT_EQ(rig.exchanges.expired.size(), 4u);
+  EXPECT_EQ(rig.exchanges.open_addresses.at(old_address), dest("192.0.2.1"));
+  rig.run_for(seconds(1));  // t=40: the next cycle starts on the new answer
+  ASSERT_EQ(rig.exchanges.starts.size(), 5u);
+  EXPECT_EQ(rig.exchanges.closed, 1);
+  EXPECT_EQ(rig.exchanges.open_addresses.at(rig.exchanges.starts.back().address),
+            dest("192.0.2.9"));
+  EXPECT_EQ(rig.dns_service->calls, 2) << "the new answer is fresh";
+}
+
 TEST(HealthChecker, NoDnsAnswerBeforeTheDeadlineFailsTheCycle) {
   Rig rig;
   rig.checker.start(std::make_shared<const std::vector<TargetConfig>>(
