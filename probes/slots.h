@@ -25,7 +25,8 @@ namespace stx {
 // which is about 20 bytes of each of a target's half-dozen records at 100,000 targets.
 // Records never move, so a reference stays valid while other slots come and go; a chunk is
 // freed when its last record goes. A slot that holds no record is poisoned under ASan, so a
-// use after erase() is still caught.
+// use after erase() is still caught (for records whose size is a multiple of ASan's 8-byte
+// granule, as every record kept in one is).
 template <typename T>
 class SlotTable {
  public:
@@ -102,6 +103,10 @@ class SlotTable {
   std::vector<std::uint64_t> live_;             // bit s % kChunk of word s / kChunk: s has one
   std::size_t size_ = 0;
 };
+
+// The templates above were read with them; no includer needs them.
+#undef STX_POISON
+#undef STX_UNPOISON
 
 // A free slot of `slots` (reused first, else appended).
 template <typename T>

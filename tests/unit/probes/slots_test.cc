@@ -44,7 +44,6 @@ TEST(SlotTable, RecordsStayPutAsTheTableGrowsAndOthersGo) {
   SlotTable<Record> t;
   Record& first = t.emplace(0, "first");
   Record& last_of_chunk = t.emplace(SlotTable<Record>::kChunk - 1, "edge");
-  std::vector<const Record*> seen;
   for (std::size_t s = 1; s < 10 * SlotTable<Record>::kChunk; ++s) {
     if (t[s] == nullptr) t.emplace(s, std::to_string(s));
   }
