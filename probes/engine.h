@@ -74,6 +74,9 @@ class Engine {
   void arm_timer();
   bool live(const TimerEntry& e) const;  // false: its target, address or exchange is gone
   void run_due_timers();
+  // Runs the timers due by `now` and the starts due by `early`; returns how many ran.
+  std::size_t run_timers(TimePoint now, TimePoint early);
+  bool runs_now(const TimerEntry& e, TimePoint now, TimePoint early) const;
 
   std::unique_ptr<Clock> own_clock_;  // when none was given
   Clock& clock_;

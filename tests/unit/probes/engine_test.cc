@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/ip/udp.hpp>
 #include <functional>
 #include <map>
@@ -274,6 +275,60 @@ TEST(Engine, SilentPeerTimesOutAfterRetransmitting) {
   EXPECT_EQ(arrivals[1] - arrivals[0], milliseconds(500));
   EXPECT_EQ(arrivals[2] - arrivals[0], milliseconds(1500));
   EXPECT_EQ(sink.finished[0].state.health, Health::down);
+}
+
+// Targets all started at t0, whose second probes fall due `intervals` after it (in ms): when
+// each of those probes reaches the peer, in ms after t0.
+std::vector<long> second_arrivals(const std::vector<int>& intervals) {
+  boost::asio::io_context io;
+  ManualClock clock;
+  const TimePoint t0 = clock.now();
+  std::vector<long> arrivals;
+  ScriptedPeer peer(io, [&](const std::string& req, int) {
+    arrivals.push_back(std::chrono::duration_cast<milliseconds>(clock.now() - t0).count());
+    return std::vector<std::string>{reply(req, 200)};
+  });
+  std::vector<TargetConfig> targets;
+  for (const int ms : intervals) targets.push_back(target(peer.port(), milliseconds(ms)));
+  RecordingSink sink;
+  Engine engine(io, sink, 1, {}, on(clock));
+  engine.start(targets, false);
+  run_until(io, clock, [&] { return arrivals.size() == 2 * intervals.size(); });
+  return {arrivals.begin() + static_cast<long>(intervals.size()), arrivals.end()};
+}
+
+TEST(Engine, AWakeupWithManyProbesDueStartsThoseDueWithinAMillisecondToo) {
+  // Four due at 1000 ms load the wakeup: the two due at 1001 ms go with them, so the loop
+  // wakes once less; the one due at 1002 ms is outside the lookahead and waits.
+  EXPECT_EQ(second_arrivals({1000, 1000, 1000, 1000, 1001, 1001, 1002}),
+            (std::vector<long>{1000, 1000, 1000, 1000, 1000, 1000, 1002}));
+}
+
+TEST(Engine, AWakeupWithFewProbesDueStartsNoneEarly) {
+  EXPECT_EQ(second_arrivals({1000, 1000, 1000, 1001}), (std::vector<long>{1000, 1000, 1000, 1001}));
+}
+
+TEST(Engine, ALoadedWakeupNeverRunsATimeoutEarly) {
+  boost::asio::io_context io;
+  ManualClock clock;
+  const TimePoint t0 = clock.now();
+  ScriptedPeer answering(
+      io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 200)}; });
+  ScriptedPeer silent(io, [](const std::string&, int) { return std::vector<std::string>{}; });
+  // The silent target's timeout falls due at 1001 ms, within the lookahead of the wakeup at
+  // 1000 ms that four starts load.
+  std::vector<TargetConfig> targets{target(silent.port(), milliseconds(60000), milliseconds(1001))};
+  for (int i = 0; i < 4; ++i) targets.push_back(target(answering.port(), milliseconds(1000)));
+  RecordingSink sink(&clock);
+  Engine engine(io, sink, 1, {}, on(clock));
+  engine.start(targets, false);
+  run_until(io, clock,
+            [&] { return answering.received == 8 && clock.now() > t0 + milliseconds(1010); });
+  const auto timed_out = std::find_if(sink.finished.begin(), sink.finished.end(),
+                                      [](const Finished& f) { return !f.result.success; });
+  ASSERT_NE(timed_out, sink.finished.end());
+  EXPECT_EQ(timed_out->result.reason, FailureReason::timeout);
+  EXPECT_EQ(timed_out->at - t0, milliseconds(1001));
 }
 
 TEST(Engine, ClosedPortIsRefused) {
