@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import shipped
 from procs import BenchError, free_port
 
 
@@ -76,7 +77,7 @@ class Exporter:
                     "--log.level=" + self.log_level]
             if self.netns:
                 argv = ["ip", "netns", "exec", self.netns] + argv
-            self.proc = self.procs.start(self.name, argv)
+            self.proc = self.procs.start(self.name, argv, env=shipped.unit_environment())
             # Loading and scheduling 100k targets takes a while on a slow machine.
             deadline = time.monotonic() + 60 + self.count / 1000
             while time.monotonic() < deadline and self.proc.alive():

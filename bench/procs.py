@@ -24,9 +24,10 @@ class Skip(Exception):
 class Proc:
     """One child process with its output in files under `logdir`."""
 
-    def __init__(self, name, argv, logdir, stop_signal=signal.SIGTERM):
+    def __init__(self, name, argv, logdir, stop_signal=signal.SIGTERM, env=None):
         self.name = name
         self.argv = [str(a) for a in argv]
+        self.env = env  # added to the inherited environment
         self.stdout_path = os.path.join(logdir, name + ".out")
         self.stderr_path = os.path.join(logdir, name + ".err")
         self.stop_signal = stop_signal
@@ -37,8 +38,9 @@ class Proc:
     def start(self):
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             # Own process group: a Ctrl-C reaches the driver only, which stops children in order.
+            env = dict(os.environ, **self.env) if self.env else None
             self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
-                                          stderr=err, start_new_session=True)
+                                          stderr=err, start_new_session=True, env=env)
         return self
 
     @property
@@ -85,8 +87,8 @@ class Procs:
         self.started = []
         os.makedirs(logdir, exist_ok=True)
 
-    def start(self, name, argv, stop_signal=signal.SIGTERM):
-        proc = Proc(name, argv, self.logdir, stop_signal)
+    def start(self, name, argv, stop_signal=signal.SIGTERM, env=None):
+        proc = Proc(name, argv, self.logdir, stop_signal, env)
         self.started.append(proc)
         return proc.start()
 

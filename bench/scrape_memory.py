@@ -4,7 +4,9 @@
 For each binary: an exporter with N targets (unanswered, probed every 30 s) on loopback,
 warmed up with one scrape; then its steady RSS, the peak RSS of one plain and one gzip
 scrape (VmHWM, reset through /proc/PID/clear_refs before each), and the median time of
-plain and gzip scrapes from the request to the last byte. Standard library only.
+plain and gzip scrapes from the request to the last byte. Each runs with the Environment= of
+the shipped systemd unit (bench/shipped.py), as the driver's exporters do. Standard library
+only.
 
 usage: scrape_memory.py --binary NAME=PATH [--binary NAME=PATH ...] --targets N [--reps R]
 """
@@ -17,6 +19,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+import shipped
 
 
 def free_port():
@@ -67,7 +71,7 @@ def run(name, binary, targets, reps, workdir):
     log = open(os.path.join(workdir, "%s-%d.log" % (name, targets)), "w")
     p = subprocess.Popen([binary, "--config.file=" + config,
                           "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
-                         stdout=log, stderr=log)
+                         stdout=log, stderr=log, env=dict(os.environ, **shipped.unit_environment()))
     try:
         deadline = time.monotonic() + 300
         while True:

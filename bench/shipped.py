@@ -16,6 +16,21 @@ RULES_FILE = os.path.join(SOURCE_DIR, "alerts", "sip_trunk_exporter.rules.yml")
 ALERTMANAGER_YML = os.path.join(SOURCE_DIR, "alerts", "alertmanager.yml")
 
 
+UNIT_FILE = os.path.join(SOURCE_DIR, "deploy", "sip_trunk_exporter.service")
+
+
+def unit_environment():
+    """The Environment= settings of the shipped systemd unit, which the bench gives the
+    exporter too, so that it measures the exporter as it is deployed."""
+    env = {}
+    with open(UNIT_FILE) as f:
+        for line in f:
+            m = re.fullmatch(r"Environment=(\w+)=(\S*)\s*", line)
+            if m:
+                env[m.group(1)] = m.group(2)
+    return env
+
+
 def seconds(text):
     """'15s', '500ms', '1m30s', '0s' -> seconds."""
     total, rest = 0.0, str(text).strip().strip("'\"")
