@@ -2,9 +2,14 @@
 // Character classes of the RFC 3261 grammar (section 25.1), shared by the URI
 // and the response parsers. Locale-free on purpose: <cctype> depends on the
 // C locale and on the signedness of char.
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace stx {
 
@@ -113,6 +118,58 @@ inline bool has_forbidden_ctl(std::string_view line) {
   }
   // The last eight again, overlapping: no byte-by-byte tail.
   return line.size() % 8 != 0 && suspect(line.size() - 8);
+}
+
+// One line of a message, found by one pass over its bytes: where the LF that ends it is
+// (npos: no LF yet), and where its first control character is (npos: none). A line's
+// content ends before the LF, or before a CR right before it; it holds a forbidden control
+// character (as has_forbidden_ctl tells) when `first_ctl` lies before that end.
+struct LineScan {
+  std::size_t lf = std::string_view::npos;
+  std::size_t first_ctl = std::string_view::npos;
+};
+
+// Every line of every answer passes here: sixteen bytes at a time where SSE2 is there.
+inline LineScan scan_line(std::string_view in, std::size_t pos) {
+  LineScan r;
+  const auto is_ctl = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  };
+  std::size_t i = pos;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i tab = _mm_set1_epi8('\t');
+  const __m128i del = _mm_set1_epi8(0x7f);
+  const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i below = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+  for (; i + 16 <= in.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in.data() + i));
+    // Unsigned v < 0x20 as a signed compare of both sides with the top bit flipped.
+    const __m128i ctl = _mm_or_si128(
+        _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), _mm_cmplt_epi8(_mm_xor_si128(v, bias), below)),
+        _mm_cmpeq_epi8(v, del));
+    const auto ctl_bits = static_cast<unsigned>(_mm_movemask_epi8(ctl));
+    if (ctl_bits == 0) continue;  // no LF either: it is a control character
+    if (r.first_ctl == std::string_view::npos) {
+      r.first_ctl = i + static_cast<std::size_t>(__builtin_ctz(ctl_bits));
+    }
+    const auto lf_bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    if (lf_bits != 0) {
+      r.lf = i + static_cast<std::size_t>(__builtin_ctz(lf_bits));
+      return r;
+    }
+  }
+#endif
+  for (; i < in.size(); ++i) {
+    if (!is_ctl(in[i])) continue;
+    if (r.first_ctl == std::string_view::npos) r.first_ctl = i;
+    if (in[i] == '\n') {
+      r.lf = i;
+      return r;
+    }
+  }
+  return r;
 }
 
 }  // namespace stx

@@ -451,7 +451,7 @@ SipParseError handle_header(std::string_view name, std::string_view value, Seen&
 }
 
 // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (line ending removed).
-// The version prefix has been checked already.
+// The version prefix has been checked already, and the line has no control character.
 SipParseError parse_status_line(std::string_view line, SipResponse& out) {
   std::string_view rest = line.substr(8);  // after "SIP/2.0 "
   if (rest.size() < 3 || !is_digit(rest[0]) || !is_digit(rest[1]) || !is_digit(rest[2])) {
@@ -465,7 +465,6 @@ SipParseError parse_status_line(std::string_view line, SipResponse& out) {
     if (rest[0] != ' ') return SipParseError::bad_status_line;
     rest.remove_prefix(1);
   }
-  if (has_forbidden_ctl(rest)) return SipParseError::bad_status_line;
   out.status_code = code;
   out.reason = rest;
   return SipParseError::ok;
@@ -584,19 +583,23 @@ SipParseError parse_sip_response(std::string_view in, SipResponse& out) {
   }
   if (avail < kVersion.size()) return SipParseError::incomplete;
 
-  // Splits the next line at pos; returns false when no line ending is left.
+  // Splits the next line at pos; returns false when no line ending is left. `forbidden`:
+  // the line holds a control character no line may carry.
+  bool forbidden = false;
   auto next_line = [&](std::string_view& line) -> bool {
-    const std::size_t lf = in.find('\n', pos);
-    if (lf == std::string_view::npos) return false;
-    std::size_t end = lf;
+    const LineScan scan = scan_line(in, pos);
+    if (scan.lf == std::string_view::npos) return false;
+    std::size_t end = scan.lf;
     if (end > pos && in[end - 1] == '\r') --end;
+    forbidden = scan.first_ctl < end;
     line = in.substr(pos, end - pos);
-    pos = lf + 1;
+    pos = scan.lf + 1;
     return true;
   };
 
   std::string_view line;
   if (!next_line(line)) return SipParseError::incomplete;
+  if (forbidden) return SipParseError::bad_status_line;
   if (const SipParseError e = parse_status_line(line, out); e != SipParseError::ok) return e;
 
   Seen seen;
@@ -620,7 +623,7 @@ SipParseError parse_sip_response(std::string_view in, SipResponse& out) {
 
   for (;;) {
     if (!next_line(line)) return SipParseError::incomplete;
-    if (has_forbidden_ctl(line)) return SipParseError::bad_header;
+    if (forbidden) return SipParseError::bad_header;
     if (line.empty()) {
       if (const SipParseError e = flush(); e != SipParseError::ok) return e;
       break;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -930,6 +931,41 @@ TEST(SipGrammar, ForbiddenControlScanMatchesTheRule) {
   }
   EXPECT_FALSE(has_forbidden_ctl(""));
   EXPECT_FALSE(has_forbidden_ctl("\t\t\t\t\t\t\t\t\xc3\xa9\xc3\xa9 UTF-8 and tabs"));
+}
+
+// The sixteen-bytes-at-a-time line scan finds the LF and the first control character a
+// byte-by-byte reading finds, for every byte at every position of lines across two blocks,
+// after an offset, with and without a CR before the LF, and with no LF at all.
+TEST(SipGrammar, LineScanAgreesWithAByteByByteReading) {
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t len = 0; len <= 37; ++len) {
+      for (std::size_t at = 0; at < std::max<std::size_t>(len, 1); ++at) {
+        for (const std::string_view ending : {"\r\n", "\n", ""}) {
+          std::string text = "xx";  // scanning starts after these
+          std::string body(len, 'a');
+          if (len > 0) body[at] = static_cast<char>(b);
+          text += body;
+          text += ending;
+          text += "next: line\r\n";
+          const LineScan scan = scan_line(text, 2);
+          const std::size_t lf = text.find('\n', 2);
+          ASSERT_EQ(scan.lf, lf) << b << " " << at << "/" << len;
+          std::size_t ctl = std::string_view::npos;
+          for (std::size_t i = 2; i <= lf && ctl == std::string_view::npos; ++i) {
+            const auto u = static_cast<unsigned char>(text[i]);
+            if ((u < 0x20 && u != '\t') || u == 0x7f) ctl = i;
+          }
+          ASSERT_EQ(scan.first_ctl, ctl) << b << " " << at << "/" << len;
+          // What the parser concludes: the line's content holds a forbidden byte.
+          std::size_t end = lf;
+          if (end > 2 && text[end - 1] == '\r') --end;
+          ASSERT_EQ(scan.first_ctl < end, has_forbidden_ctl(text.substr(2, end - 2)))
+              << b << " " << at << "/" << len;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(scan_line("no line end here, long enough for a block", 0).lf, std::string_view::npos);
 }
 
 }  // namespace
