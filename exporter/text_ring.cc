@@ -12,10 +12,10 @@ TextRing::Ref TextRing::put(std::string_view text) {
   // are touched only as they are written.
   if (bytes_.capacity() < capacity_) bytes_.reserve(capacity_);
   while (!text.empty()) {
-    const std::size_t pos = written_ % capacity_;
-    const std::size_t n = std::min(text.size(), capacity_ - pos);
-    if (bytes_.size() < pos + n) bytes_.resize(pos + n);
-    bytes_.replace(pos, n, text.data(), n);
+    const std::size_t n = std::min(text.size(), capacity_ - head_);
+    if (bytes_.size() < head_ + n) bytes_.resize(head_ + n);  // the first time round only
+    std::memcpy(bytes_.data() + head_, text.data(), n);
+    head_ = head_ + n == capacity_ ? 0 : head_ + n;
     written_ += n;
     text.remove_prefix(n);
   }

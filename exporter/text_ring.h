@@ -30,6 +30,7 @@ class TextRing {
   std::size_t capacity_;
   std::string bytes_;  // grows to capacity_ on first use, then wraps
   std::uint64_t written_ = 0;
+  std::size_t head_ = 0;  // written_ % capacity_, kept: a division at every put costs
 };
 
 }  // namespace stx
