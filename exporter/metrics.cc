@@ -224,18 +224,7 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
     s.rtt_buckets[static_cast<std::size_t>(bucket)].add(1);
     s.rtt_sum.add(rtt);
     s.last_rtt.set(rtt);
-    // Most servers send the same clean header every time: compared as it is, no copy.
-    std::string_view server = r.server;
-    if (!is_clean_label_value(server)) {
-      sanitize_label_value(server, server_scratch_);  // reused buffer: no allocation per probe
-      server = server_scratch_;
-    }
-    if (s.server == nullptr || *s.server != server) {
-      auto interned =
-          servers_.get(server, [server] { return std::make_shared<const std::string>(server); });
-      std::lock_guard lock(mu_);
-      s.server = std::move(interned);
-    }
+    note_server(s, r.server);
   }
   // No final response, or (auth, no_binding) a final response the prober judged a failure.
   if (r.reason != FailureReason::none) {
@@ -261,6 +250,21 @@ void Metrics::probe_finished(std::size_t target, const ProbeResult& r, const Sta
   s.consecutive_failures.set(static_cast<std::uint32_t>(state.consecutive_failures));
   if (change.is_transition()) s.state_changes.add(1);
   if (change.changed()) s.last_change.set(wall_seconds);
+}
+
+// Most servers send the same clean header every time, and the kept value is clean: a header
+// equal to it needs neither the check nor a copy.
+void Metrics::note_server(TargetSeries& s, std::string_view server) {
+  if (s.server != nullptr && *s.server == server) return;
+  if (!is_clean_label_value(server)) {
+    sanitize_label_value(server, server_scratch_);  // reused buffer: no allocation per probe
+    server = server_scratch_;
+    if (s.server != nullptr && *s.server == server) return;
+  }
+  auto interned =
+      servers_.get(server, [server] { return std::make_shared<const std::string>(server); });
+  std::lock_guard lock(mu_);
+  s.server = std::move(interned);
 }
 
 void Metrics::unmatched_response() { unmatched_total_->Increment(); }

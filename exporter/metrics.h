@@ -185,6 +185,8 @@ class Metrics {
     Cell<std::uint8_t> health;             // Health; sip_address_up is health == up
   };
   AddressSeries::Stream& stream_of(AddressSeries& a);
+  // The `server` label of sip_target_info from an answer's Server (or User-Agent) header.
+  void note_server(TargetSeries& s, std::string_view server);
 
   // A scrape in progress: what is written next, family by family (metrics.cc), by a
   // FamilyWriter (text) or a ProtoFamilyWriter (protobuf).

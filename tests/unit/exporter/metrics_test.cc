@@ -298,6 +298,27 @@ TEST(Metrics, ServerLabelIsBoundedAndPrintable) {
   EXPECT_EQ(Metrics::sanitize_label_value(std::string(1000, 'x')).size(), 128u);
 }
 
+// The server label follows the answers, whether a header is clean, dirty, repeated or back.
+TEST(Metrics, ServerLabelFollowsEachAnswersHeader) {
+  TwoTargets fixture;
+  Metrics& m = fixture.m;
+  const auto server_of_b = [&](std::string_view header) {
+    TargetState s;
+    m.probe_finished(1, answered(200, milliseconds(5), header), s.record(true, 1, 1), s, 1);
+    const std::string t = m.serialize();
+    const auto at = t.find("sip_target_info{server=\"");
+    return at == std::string::npos ? std::string("?")
+                                   : t.substr(at + 24, t.find('"', at + 24) - at - 24);
+  };
+  EXPECT_EQ(server_of_b("Kamailio"), "Kamailio");
+  EXPECT_EQ(server_of_b("Kamailio"), "Kamailio");
+  EXPECT_EQ(server_of_b("  Asterisk\t 20 "), "Asterisk 20");
+  EXPECT_EQ(server_of_b("  Asterisk\t 20 "), "Asterisk 20");
+  EXPECT_EQ(server_of_b("Asterisk 20"), "Asterisk 20");
+  EXPECT_EQ(server_of_b("Kamailio"), "Kamailio");
+  EXPECT_EQ(server_of_b(""), "");
+}
+
 // The per-probe shortcut: a value is "clean" exactly when sanitising leaves it as it is.
 TEST(Metrics, CleanLabelValuesAreThoseSanitisingLeavesAlone) {
   const std::string alphabet("ab ~\t\r\n\x7f\x01\xc3", 10);
