@@ -289,6 +289,7 @@ std::vector<long> second_arrivals(const std::vector<int>& intervals) {
     return std::vector<std::string>{reply(req, 200)};
   });
   std::vector<TargetConfig> targets;
+  targets.reserve(intervals.size());
   for (const int ms : intervals) targets.push_back(target(peer.port(), milliseconds(ms)));
   RecordingSink sink;
   Engine engine(io, sink, 1, {}, on(clock));
