@@ -239,7 +239,7 @@ void Exchanges::send(std::uint32_t address, TimePoint now) {
   write_request(s);
   if (s.call) log_message(*s.call, now, true, s.in_flight->request);
   if (s.dest.transport == Transport::udp) {
-    udp_send(address, now);
+    udp_send(address);
   } else {
     stream_send(address);
   }

@@ -120,9 +120,10 @@ class Exchanges final : public ExchangeRunner {
   std::error_code udp_route(Session& s, TimePoint now);
   std::shared_ptr<const LocalIdentity> udp_identity(std::string_view from_user,
                                                     std::string sent_by);
-  void udp_send(std::uint32_t address, TimePoint now);
+  void udp_send(std::uint32_t address);
   bool queue_send(Session& s, std::uint32_t address, bool retransmit);
-  void udp_sent(std::uint32_t address, int error, TimePoint now);  // a first transmission
+  // A first transmission; `left`: the clock read after the send returned.
+  void udp_sent(std::uint32_t address, int error, TimePoint left);
   void udp_retransmit(std::uint32_t address, TimePoint due);
   std::size_t remote_bucket(const AddressKey& k) const;
   void link_remote(std::uint32_t address);

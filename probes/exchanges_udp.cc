@@ -70,7 +70,7 @@ std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view fr
   });
 }
 
-void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
+void Exchanges::udp_send(std::uint32_t address) {
   Session& s = *sessions_[address];
   if (!s.registered) link_remote(address);
   if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
@@ -81,7 +81,7 @@ void Exchanges::udp_send(std::uint32_t address, TimePoint now) {
   const int error = udp_.send(*s.socket, s.remote(), s.in_flight->request);
   // An ICMP report read during the send may have ended this probe, or closed the address.
   if (open_tx_[address] != tx) return;
-  udp_sent(address, error, now);
+  udp_sent(address, error, s_.clock.now());
 }
 
 bool Exchanges::queue_send(Session& s, std::uint32_t address, bool retransmit) {
@@ -94,8 +94,9 @@ bool Exchanges::queue_send(Session& s, std::uint32_t address, bool retransmit) {
 void Exchanges::flush_sends() {
   batching_ = false;  // what the outcomes below start leaves at once
   if (queued_sends_.empty()) return;
-  const TimePoint at = s_.clock.now();  // when the batch leaves
+  const TimePoint at = s_.clock.now();  // when the batch leaves: RTTs start here
   udp_.flush(send_errors_);
+  const TimePoint left = s_.clock.now();  // when it has left: Timer E starts here
   for (std::size_t i = 0; i < queued_sends_.size(); ++i) {
     const QueuedSend q = queued_sends_[i];
     if (open_tx_[q.address] != q.tx) continue;  // ended, or closed, since it was queued
@@ -105,26 +106,26 @@ void Exchanges::flush_sends() {
       continue;
     }
     s.tx().first_sent = at;
-    udp_sent(q.address, send_errors_[i], at);
+    udp_sent(q.address, send_errors_[i], left);
   }
   queued_sends_.clear();
 }
 
-void Exchanges::udp_sent(std::uint32_t address, int error, TimePoint now) {
+void Exchanges::udp_sent(std::uint32_t address, int error, TimePoint left) {
   Session& s = *sessions_[address];
   if (error != 0) {
     fail(address, is_unreachable_errno(error) ? FailureReason::refused : FailureReason::send_error,
-         errno_text(error), now);
+         errno_text(error), left);
     return;
   }
   Transaction& tx = s.tx();
   ++tx.transmissions;
   tx.timer_e = kT1;
-  // Timer E runs from when the request left, not from the wakeup that sent it: on a loaded
-  // machine the two can be tens of milliseconds apart, and a retransmission must never be
-  // early.
-  s_.timers.push(
-      {tx.first_sent + tx.timer_e, address, s.generation, tx.seq, TimerKind::retransmit});
+  // Timer E runs from a clock read once the send has returned, not from the wakeup nor from
+  // the read before the send (the RTT's start): on a loaded machine the process can lose the
+  // CPU between a read and the send for tens of milliseconds, and a retransmission must never
+  // be early.
+  s_.timers.push({left + tx.timer_e, address, s.generation, tx.seq, TimerKind::retransmit});
 }
 
 void Exchanges::udp_retransmit(std::uint32_t address, TimePoint due) {
