@@ -81,6 +81,6 @@ EXPOSE 15060/tcp
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/usr/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:15060/-/healthy"]
 
-# Heap in transparent huge pages, as the systemd unit does (README "Large fleets").
+# Heap in transparent huge pages, as the systemd unit does (README "Running more than one").
 ENV GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 ENTRYPOINT ["/usr/bin/sip_trunk_exporter", "--config.file=/etc/sip_trunk_exporter/config.toml"]
