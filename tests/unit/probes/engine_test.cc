@@ -298,11 +298,11 @@ std::vector<long> second_arrivals(const std::vector<int>& intervals) {
   return {arrivals.begin() + static_cast<long>(intervals.size()), arrivals.end()};
 }
 
-TEST(Engine, AWakeupWithManyProbesDueStartsThoseDueWithinAMillisecondToo) {
-  // Four due at 1000 ms load the wakeup: the two due at 1001 ms go with them, so the loop
-  // wakes once less; the one due at 1002 ms is outside the lookahead and waits.
-  EXPECT_EQ(second_arrivals({1000, 1000, 1000, 1000, 1001, 1001, 1002}),
-            (std::vector<long>{1000, 1000, 1000, 1000, 1000, 1000, 1002}));
+TEST(Engine, AWakeupWithManyProbesDueStartsThoseDueWithinFiveMillisecondsToo) {
+  // Four due at 1000 ms load the wakeup: those due at 1001 and 1005 ms go with them, so the
+  // loop wakes twice less; the one due at 1006 ms is outside the lookahead and waits.
+  EXPECT_EQ(second_arrivals({1000, 1000, 1000, 1000, 1001, 1005, 1006}),
+            (std::vector<long>{1000, 1000, 1000, 1000, 1000, 1000, 1006}));
 }
 
 TEST(Engine, AWakeupWithFewProbesDueStartsNoneEarly) {
@@ -316,9 +316,9 @@ TEST(Engine, ALoadedWakeupNeverRunsATimeoutEarly) {
   ScriptedPeer answering(
       io, [](const std::string& req, int) { return std::vector<std::string>{reply(req, 200)}; });
   ScriptedPeer silent(io, [](const std::string&, int) { return std::vector<std::string>{}; });
-  // The silent target's timeout falls due at 1001 ms, within the lookahead of the wakeup at
+  // The silent target's timeout falls due at 1004 ms, within the lookahead of the wakeup at
   // 1000 ms that four starts load.
-  std::vector<TargetConfig> targets{target(silent.port(), milliseconds(60000), milliseconds(1001))};
+  std::vector<TargetConfig> targets{target(silent.port(), milliseconds(60000), milliseconds(1004))};
   for (int i = 0; i < 4; ++i) targets.push_back(target(answering.port(), milliseconds(1000)));
   RecordingSink sink(&clock);
   Engine engine(io, sink, 1, {}, on(clock));
@@ -329,7 +329,7 @@ TEST(Engine, ALoadedWakeupNeverRunsATimeoutEarly) {
                                       [](const Finished& f) { return !f.result.success; });
   ASSERT_NE(timed_out, sink.finished.end());
   EXPECT_EQ(timed_out->result.reason, FailureReason::timeout);
-  EXPECT_EQ(timed_out->at - t0, milliseconds(1001));
+  EXPECT_EQ(timed_out->at - t0, milliseconds(1004));
 }
 
 TEST(Engine, ClosedPortIsRefused) {
