@@ -71,8 +71,16 @@ std::shared_ptr<const LocalIdentity> Exchanges::udp_identity(std::string_view fr
 }
 
 void Exchanges::udp_send(std::uint32_t address) {
+  if (!sessions_[address]->registered) link_remote(address);
+  if (batching_ && udp_.batch_full()) {
+    // A full batch leaves now, and this request starts the next: one system call a batch,
+    // not one a request past it, when a wakeup starts more probes than a batch holds.
+    const std::uint64_t tx = open_tx_[address];
+    flush_sends();
+    batching_ = true;
+    if (open_tx_[address] != tx) return;  // an outcome of that batch ended this probe
+  }
   Session& s = *sessions_[address];
-  if (!s.registered) link_remote(address);
   if (batching_ && queue_send(s, address, false)) return;  // flush_sends() times it
   // The clock is read per send, not per wakeup: one wakeup may send hundreds of probes
   // after a stall, and each RTT must start when its own request left.

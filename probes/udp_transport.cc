@@ -24,7 +24,7 @@ constexpr int kBatch = 32;                                  // datagrams per rec
 constexpr std::size_t kSlotBytes = kMaxSipMessageSize + 1;  // one more: tells "too large"
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 constexpr std::chrono::seconds kMaxQueueAge{1};  // older kernel timestamps are not trusted
-constexpr int kSendBatch = 64;                   // datagrams per sendmmsg
+constexpr int kSendBatch = UdpTransport::kSendBatch;
 constexpr std::size_t kSendSlotBytes = 2048;     // larger requests are sent on their own
 
 bool is_error_cmsg(const cmsghdr* c) {
@@ -322,6 +322,8 @@ bool UdpTransport::queue(SocketId socket, const UdpEndpoint& to, std::string_vie
   ++b.count;
   return true;
 }
+
+bool UdpTransport::batch_full() const { return sends_->count == kSendBatch; }
 
 void UdpTransport::flush(std::vector<int>& errors) {
   SendBatch& b = *sends_;

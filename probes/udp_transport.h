@@ -30,6 +30,7 @@ using UdpEndpoint = boost::asio::ip::udp::endpoint;
 
 class UdpTransport {
  public:
+  static constexpr int kSendBatch = 64;  // datagrams per sendmmsg
   struct Handlers {
     // A datagram arrived. `truncated` when it was larger than the receive buffer.
     std::function<void(const UdpEndpoint& from, std::string_view data, bool truncated,
@@ -62,6 +63,8 @@ class UdpTransport {
   // batch is full or for another socket, the datagram is large) or a flush is under way:
   // then flush() first, or send() it.
   bool queue(SocketId socket, const UdpEndpoint& to, std::string_view data);
+  // The batch holds as many datagrams as one flush() sends.
+  bool batch_full() const;
   // Sends the batch with as few sendmmsg calls as the kernel allows and empties it;
   // `errors` gets 0 or an errno value per datagram, in the order they were queued.
   void flush(std::vector<int>& errors);

@@ -11,6 +11,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "probes/probers.h"
+#include "probes/udp_transport.h"
 #include "tests/unit/probes/probe_fakes.h"
 
 namespace stx {
@@ -216,6 +217,36 @@ TEST(ExchangesUdp, RequestsOfOneWakeupLeaveTogetherAtTheFlushAndTimeFromIt) {
   const double rtt = std::chrono::duration<double>(rig.listener.outcomes[0].result.rtt).count();
   EXPECT_LE(rtt, 0.610);
   EXPECT_GT(rtt, 0.600);
+}
+
+// A wakeup that starts more probes than one sendmmsg takes: each full batch leaves as the
+// next request comes, and that request starts a new batch, instead of leaving on its own.
+TEST(ExchangesUdp, RequestsPastAFullBatchStartTheNextBatch) {
+  UdpFleet f;
+  Rig& rig = f.rig;
+  SilentPeer& peer = f.peer;
+  const TimePoint t0 = rig.clock.now();
+  constexpr std::uint32_t kBatch = UdpTransport::kSendBatch;
+  constexpr std::uint32_t kProbes = kBatch + 6;
+  rig.exchanges.batch_sends();
+  for (std::uint32_t a = 0; a < kProbes; ++a) {
+    f.open(a, f.port);
+    rig.exchanges.start(a, t0, t0 + seconds(2));
+  }
+  peer.drain(rig.clock.now());
+  EXPECT_EQ(peer.arrivals.size(), kBatch) << "the first batch left when it was full; no more";
+  rig.clock.advance(milliseconds(3));
+  rig.exchanges.flush_sends();
+  peer.drain(rig.clock.now());
+  ASSERT_EQ(peer.arrivals.size(), kProbes);
+  std::vector<milliseconds> want(kBatch, milliseconds(0));
+  want.resize(kProbes, milliseconds(3));
+  EXPECT_EQ(offsets(peer.arrivals, t0), want);
+  // Timer E of each runs from its own batch's send.
+  rig.run_for(milliseconds(510), [&] { peer.drain(rig.clock.now()); });
+  ASSERT_EQ(peer.arrivals.size(), 2 * kProbes);
+  EXPECT_EQ(peer.arrivals[kProbes] - t0, milliseconds(500));
+  EXPECT_EQ(peer.arrivals.back() - t0, milliseconds(503));
 }
 
 // A request the kernel refuses fails its own probe only; the rest of the batch still leaves.
