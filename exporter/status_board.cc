@@ -78,7 +78,7 @@ void StatusBoard::record(std::size_t slot, const ProbeResult& r, const TargetSta
   x.response_at = response.at;
   x.response_size = static_cast<std::uint16_t>(response.size);
   std::string_view request = r.request;
-  if (has_credentials(request)) {
+  if (r.request_has_credentials) {
     scratch_ = redact_credentials(request);
     request = scratch_;
   }

@@ -254,6 +254,7 @@ void Exchanges::finish(std::uint32_t address, ProbeResult& result, TimePoint now
   result.transmissions = tx.transmissions;
   // The views stay valid when the record changes hands: moving the pointer moves no text.
   result.request = s.request_text();
+  result.request_has_credentials = s.auth_sent;
   result.call_id = tx.call_id_view();
   std::unique_ptr<InFlight> done;  // back to the spares once reported; a call keeps its own
   if (!s.call) {

@@ -66,6 +66,9 @@ struct ProbeResult {
   std::string_view detail;                   // human detail for logs (e.g. errno text)
   std::string_view call_id;                  // of the last request sent, empty if none
   std::string_view request;                  // the request as sent
+  // It carries our Authorization or Proxy-Authorization (a challenge was answered): shown
+  // only redacted. The exchange that wrote the header knows; no reader has to search.
+  bool request_has_credentials = false;
   std::string_view response;                 // the final response as received, empty if none
   // The address this result is about; for a cycle, the one that decided the verdict (empty
   // when none was probed: the DNS lookup failed).

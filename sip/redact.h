@@ -6,9 +6,6 @@
 
 namespace stx {
 
-// Whether `message` has an Authorization or Proxy-Authorization header line.
-bool has_credentials(std::string_view message);
-
 // `message` with every Authorization / Proxy-Authorization value replaced by
 // "Digest <credentials hidden>".
 std::string redact_credentials(std::string_view message);

@@ -93,6 +93,28 @@ TEST(StatusBoard, PackedRttsKeepTheirValueWithinTwoTenThousandths) {
   EXPECT_EQ(StatusBoard::pack_rtt(1e9), 65535) << "beyond the range: the largest, not a wrap";
 }
 
+// A request that answered a challenge is stored with its credentials hidden; the others
+// as they were sent.
+TEST(StatusBoard, StoresARequestWithCredentialsOnlyRedacted) {
+  StatusBoard board;
+  board.add_target(0, config_named("a"));
+  TargetState st;
+  const std::string sent =
+      "OPTIONS sip:192.0.2.1 SIP/2.0\r\nAuthorization: Digest username=\"u\", "
+      "response=\"0123abcd\"\r\n\r\n";
+  ProbeResult with = answered(200, milliseconds(5));
+  with.request = sent;
+  with.request_has_credentials = true;
+  board.record(0, with, st, st.record(true, 1, 1), 100);
+  const StatusSnapshot a = board.snapshot_of("a", 200);
+  EXPECT_EQ(a.targets.at(0).exchanges.at(0).request,
+            "OPTIONS sip:192.0.2.1 SIP/2.0\r\nAuthorization: Digest <credentials hidden>\r\n\r\n");
+  ProbeResult plain = answered(200, milliseconds(5));
+  board.record(0, plain, st, st.record(true, 1, 1), 101);
+  const StatusSnapshot b = board.snapshot_of("a", 200);
+  EXPECT_EQ(b.targets.at(0).exchanges.at(0).request, "OPTIONS sip:192.0.2.1 SIP/2.0\r\n\r\n");
+}
+
 TEST(StatusBoard, RecordsStateRingsAndExchanges) {
   StatusBoard board;
   board.add_target(3, config_named("b"));

@@ -118,6 +118,7 @@ TEST(Engine, AnsweredProbeSucceedsWithCodeServerAndRtt) {
   EXPECT_GE(f.result.rtt, milliseconds(69));
   EXPECT_LE(f.result.rtt, milliseconds(72));
   EXPECT_EQ(f.result.transmissions, 1);
+  EXPECT_FALSE(f.result.request_has_credentials);
   EXPECT_EQ(f.state.health, Health::up);
   EXPECT_EQ(engine.in_flight(), 0u);
   EXPECT_TRUE(sink.unmatched.empty());
@@ -514,6 +515,7 @@ TEST(EngineIdentity, DigestChallengeIsAnsweredOnce) {
   ASSERT_EQ(sink.finished.size(), 1u);
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
   EXPECT_EQ(sink.finished[0].result.transmissions, 2);
+  EXPECT_TRUE(sink.finished[0].result.request_has_credentials) << "shown only redacted";
   ASSERT_EQ(seen.size(), 2u);
   const std::string auth = header(seen[1], "Authorization");
   EXPECT_EQ(auth.rfind("Digest username=\"probe\"", 0), 0u) << auth;
