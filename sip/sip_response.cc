@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "sip/sip_grammar.h"
@@ -22,9 +23,40 @@ constexpr char to_upper(char c) {
 }
 
 // gen-value = token / host / quoted-string; a host adds ':' '[' ']' to the token set.
-constexpr bool is_param_value_char(char c) {
+constexpr bool param_value_char_by_rule(char c) {
   return is_token_char(c) || c == ':' || c == '[' || c == ']';
 }
+
+// A host name's characters in a Via sent-by: alphanum, '-', '.', '_'.
+constexpr bool via_host_char_by_rule(char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+// Both rules as tables: every answer's Via branch and host are read a byte at a time.
+struct CharTable {
+  bool is[256] = {};
+  constexpr explicit CharTable(bool (*rule)(char)) {
+    for (int c = 0; c < 256; ++c) is[c] = rule(static_cast<char>(c));
+  }
+  constexpr bool operator()(char c) const { return is[static_cast<unsigned char>(c)]; }
+};
+constexpr CharTable is_via_host_char(via_host_char_by_rule);
+
+// A parameter value's bytes in one reading: whether each may be in a gen-value, and whether
+// it is a token character too, so that a branch or tag needs no second pass to be a token.
+struct ParamValueTable {
+  static constexpr std::uint8_t kValue = 1;
+  static constexpr std::uint8_t kToken = 2;
+  std::uint8_t bits[256] = {};
+  constexpr ParamValueTable() {
+    for (int c = 0; c < 256; ++c) {
+      const auto ch = static_cast<char>(c);
+      bits[c] = static_cast<std::uint8_t>((param_value_char_by_rule(ch) ? kValue : 0) |
+                                          (is_token_char(ch) ? kToken : 0));
+    }
+  }
+};
+constexpr ParamValueTable kParamValue;
 
 // Whitespace inside a header line.
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
@@ -32,15 +64,35 @@ constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 // Whitespace inside a (possibly folded) header value: LWS spans CRLF + WSP.
 constexpr bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+// Whether `n` bytes at `a`, each with bit 0x20 set, equal those at `lower`: in words of W,
+// the last one overlapping the one before (sizeof(W) <= n <= 2 * sizeof(W) per step).
+template <typename W>
+bool words_equal_lowered(const char* a, const char* lower, std::size_t n) {
+  constexpr W kCase = static_cast<W>(0x2020202020202020ULL);
+  const auto same = [&](std::size_t at) {
+    W x;
+    W y;
+    std::memcpy(&x, a + at, sizeof x);
+    std::memcpy(&y, lower + at, sizeof y);
+    return static_cast<W>(x | kCase) == y;
+  };
+  std::size_t i = 0;
+  for (; i + sizeof(W) < n; i += sizeof(W)) {
+    if (!same(i)) return false;
+  }
+  return same(n - sizeof(W));
+}
+
 // `a` is a token (header or parameter name) and `lower` a lower-case name of letters and
 // '-': for token characters, setting bit 0x20 lower-cases a letter and changes no byte into
-// another that could match.
+// another that could match. A word at a time: every header name of every answer comes here.
 bool iequals(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (static_cast<char>(a[i] | 0x20) != lower[i]) return false;
-  }
-  return true;
+  const std::size_t n = a.size();
+  if (n != lower.size()) return false;
+  if (n >= 8) return words_equal_lowered<std::uint64_t>(a.data(), lower.data(), n);
+  if (n >= 4) return words_equal_lowered<std::uint32_t>(a.data(), lower.data(), n);
+  if (n >= 2) return words_equal_lowered<std::uint16_t>(a.data(), lower.data(), n);
+  return n == 0 || static_cast<char>(a[0] | 0x20) == lower[0];
 }
 
 std::string_view trim_lws(std::string_view s) {
@@ -80,7 +132,7 @@ bool skip_quoted_string(std::string_view s, std::size_t& i) {
 
 // Parses `*( LWS ";" LWS name [ LWS "=" LWS value ] ) LWS` starting at s[i].
 // Stops at the end of s or before a ',' (the next element of a list).
-// on_param(name, value, has_value) returns false to reject the parameter.
+// on_param(name, value, has_value, value_is_token) returns false to reject the parameter.
 template <typename OnParam>
 bool parse_params(std::string_view s, std::size_t& i, OnParam&& on_param) {
   for (;;) {
@@ -94,6 +146,7 @@ bool parse_params(std::string_view s, std::size_t& i, OnParam&& on_param) {
     skip_lws(s, i);
     std::string_view value;
     bool has_value = false;
+    bool value_is_token = false;
     if (i < s.size() && s[i] == '=') {
       ++i;
       skip_lws(s, i);
@@ -102,12 +155,18 @@ bool parse_params(std::string_view s, std::size_t& i, OnParam&& on_param) {
       if (i < s.size() && s[i] == '"') {
         if (!skip_quoted_string(s, i)) return false;
       } else {
-        while (i < s.size() && is_param_value_char(s[i])) ++i;
+        std::uint8_t all = ParamValueTable::kToken;
+        for (; i < s.size(); ++i) {
+          const std::uint8_t bits = kParamValue.bits[static_cast<unsigned char>(s[i])];
+          if ((bits & ParamValueTable::kValue) == 0) break;
+          all &= bits;
+        }
         if (i == b) return false;
+        value_is_token = all != 0;
       }
       value = s.substr(b, i - b);
     }
-    if (!on_param(name, value, has_value)) return false;
+    if (!on_param(name, value, has_value, value_is_token)) return false;
   }
 }
 
@@ -224,7 +283,7 @@ bool parse_top_via(std::string_view v, SipResponse& out) {
     if (i >= v.size() || v[i] != ']' || i == host_begin + 1) return false;
     ++i;
   } else {
-    while (i < v.size() && (is_alnum(v[i]) || v[i] == '-' || v[i] == '.' || v[i] == '_')) ++i;
+    while (i < v.size() && is_via_host_char(v[i])) ++i;
     if (i == host_begin) return false;
   }
   std::size_t after_host = i;
@@ -244,10 +303,11 @@ bool parse_top_via(std::string_view v, SipResponse& out) {
 
   std::string_view branch;
   bool have_branch = false;
-  const bool params_ok =
-      parse_params(v, i, [&](std::string_view name, std::string_view value, bool has_value) {
+  const bool params_ok = parse_params(
+      v, i,
+      [&](std::string_view name, std::string_view value, bool has_value, bool value_is_token) {
         if (!iequals(name, "branch")) return true;
-        if (!has_value || !is_token(value)) return false;
+        if (!has_value || !value_is_token) return false;
         if (!have_branch) {
           branch = value;
           have_branch = true;
@@ -260,12 +320,34 @@ bool parse_top_via(std::string_view v, SipResponse& out) {
   return true;
 }
 
+// Whether `v` holds LWS. Eight bytes at a time, since every answer's Call-ID passes here:
+// a word with no byte below 0x21 has none (bytes of 0x80 and above never look like one),
+// and the exact rule decides for a word that has one.
+bool has_lws(std::string_view v) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const auto scalar = [](std::string_view s) {
+    for (const char c : s) {
+      if (is_lws(c)) return true;
+    }
+    return false;
+  };
+  if (v.size() < 8) return scalar(v);
+  const auto suspect = [&](std::size_t at) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, v.data() + at, 8);
+    return ((w - kOnes * 0x21) & ~w & kHigh) != 0 && scalar(v.substr(at, 8));
+  };
+  for (std::size_t i = 0; i + 8 <= v.size(); i += 8) {
+    if (suspect(i)) return true;
+  }
+  // The last eight again, overlapping: no byte-by-byte tail.
+  return v.size() % 8 != 0 && suspect(v.size() - 8);
+}
+
 // Call-ID: non-empty, no whitespace inside.
 bool parse_call_id(std::string_view v, std::string_view& call_id) {
-  if (v.empty()) return false;
-  for (char c : v) {
-    if (is_lws(c)) return false;
-  }
+  if (v.empty() || has_lws(v)) return false;
   call_id = v;
   return true;
 }
@@ -315,10 +397,11 @@ bool parse_to(std::string_view v, std::string_view& tag) {
 
   std::size_t p = params_begin;
   bool have_tag = false;
-  const bool params_ok =
-      parse_params(v, p, [&](std::string_view name, std::string_view value, bool has_value) {
+  const bool params_ok = parse_params(
+      v, p,
+      [&](std::string_view name, std::string_view value, bool has_value, bool value_is_token) {
         if (!iequals(name, "tag")) return true;
-        if (!has_value || !is_token(value)) return false;
+        if (!has_value || !value_is_token) return false;
         if (!have_tag) {
           tag = value;
           have_tag = true;

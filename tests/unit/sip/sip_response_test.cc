@@ -473,6 +473,9 @@ TEST(SipResponseErrors, BadVia) {
            "Via: SIP/2.0/UDP 192.0.2.1;branch=\r\n",
            "Via: SIP/2.0/UDP 192.0.2.1;branch\r\n",
            "Via: SIP/2.0/UDP 192.0.2.1;branch=a:b\r\n",
+           "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1:\r\n",
+           "Via: SIP/2.0/UDP 192.0.2.1;branch=[z9hG4bK1]\r\n",
+           "Via: SIP/2.0/UDP 192.0.2.1;branch=\"z9hG4bK1\"\r\n",
            "Via: SIP/2.0/UDP 192.0.2.1:99999;branch=z9hG4bK1\r\n",
            "Via: SIP/2.0/UDP 192.0.2.1:;branch=z9hG4bK1\r\n",
            "Via: SIP/2.0/UDP [2001:db8::1;branch=z9hG4bK1\r\n",
@@ -483,6 +486,25 @@ TEST(SipResponseErrors, BadVia) {
        }) {
     SCOPED_TRACE(via);
     EXPECT_EQ(parse(replacing(kVia, via)), E::bad_via);
+  }
+}
+
+// A branch and a To tag are tokens: every token character is theirs, and what a parameter
+// value may hold besides (':' '[' ']', a quoted string) is not.
+TEST(SipResponse, BranchAndTagTakeEveryTokenCharacterAndNothingElse) {
+  const std::string token = "z9hG4bK-.!%*_+`'~09AZaz";
+  SipResponse r;
+  ASSERT_EQ(parse_sip_response(
+                replacing(kVia, "Via: SIP/2.0/UDP 192.0.2.1;rport=5;branch=" + token + "\r\n"), r),
+            E::ok);
+  EXPECT_EQ(r.via_branch, token);
+  ASSERT_EQ(parse_sip_response(replacing(kTo, "To: <sip:203.0.113.7>;tag=" + token + "\r\n"), r),
+            E::ok);
+  EXPECT_EQ(r.to_tag, token);
+  for (const std::string_view bad : {"a:b", "[a]", "\"a\""}) {
+    EXPECT_EQ(parse(replacing(kTo, "To: <sip:203.0.113.7>;tag=" + std::string(bad) + "\r\n")),
+              E::bad_header)
+        << bad;
   }
 }
 
@@ -966,6 +988,71 @@ TEST(SipGrammar, LineScanAgreesWithAByteByByteReading) {
     }
   }
   EXPECT_EQ(scan_line("no line end here, long enough for a block", 0).lf, std::string_view::npos);
+}
+
+// Header names match in any case and at their full length only, whatever word the
+// comparison reads: every known name in mixed case is recognised, and each with any one
+// character changed to another is not (a required header then goes missing).
+TEST(SipResponse, HeaderNamesMatchInAnyCaseAndNoOtherName) {
+  const std::vector<std::pair<std::string, std::string_view>> required = {
+      {"Via", kVia}, {"From", kFrom}, {"To", kTo}, {"Call-ID", kCallId}, {"CSeq", kCSeq}};
+  for (const auto& [name, line] : required) {
+    const std::string value(line.substr(line.find(':')));
+    std::string mixed = name;
+    for (std::size_t i = 0; i < mixed.size(); i += 2) {
+      if (mixed[i] >= 'a' && mixed[i] <= 'z') mixed[i] = static_cast<char>(mixed[i] - 32);
+      if (mixed[i] >= 'A' && mixed[i] <= 'Z' && i + 1 < mixed.size()) {
+        mixed[i + 1] = static_cast<char>(mixed[i + 1] | 0x20);
+      }
+    }
+    EXPECT_EQ(parse(replacing(line, mixed + value)), E::ok) << mixed;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      std::string other = name;
+      other[i] = other[i] == '-' ? '.' : (other[i] == 'z' || other[i] == 'Z') ? 'y' : 'z';
+      EXPECT_EQ(parse(replacing(line, other + value)), E::missing_header) << other;
+    }
+  }
+  const std::vector<std::string> optional = {"Server",      "User-Agent", "Content-Length",
+                                             "Retry-After", "Allow",      "Supported",
+                                             "Accept",      "Contact"};
+  for (const std::string& name : optional) {
+    for (std::size_t i = 0; i <= name.size(); ++i) {
+      std::string other = name;
+      if (i < name.size()) {
+        other[i] = other[i] == '-' ? '.' : (other[i] == 'z' || other[i] == 'Z') ? 'y' : 'z';
+      }
+      const bool same = i == name.size();
+      std::transform(other.begin(), other.end(), other.begin(),
+                     [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+      SipResponse r;
+      // A body of seven bytes: a Content-Length read says 3, one not read leaves 7.
+      ASSERT_EQ(parse_sip_response(minimal(other + ": 3\r\n") + "1234567", r), E::ok) << other;
+      const bool seen = r.server == "3" || r.content_length == 3 || r.retry_after == 3u ||
+                        r.allow == "3" || r.supported == "3" || r.accept == "3" ||
+                        r.contact_count == 1;
+      EXPECT_EQ(seen, same) << other;
+    }
+  }
+}
+
+// A Call-ID holds no whitespace, wherever it is and however long the Call-ID; other bytes,
+// UTF-8 included, are its own.
+TEST(SipResponse, CallIdWithWhitespaceAnywhereIsRefused) {
+  for (std::size_t len = 3; len <= 40; ++len) {
+    for (std::size_t at = 1; at + 1 < len; ++at) {
+      for (const char ws : {' ', '\t'}) {
+        std::string id(len, 'c');
+        id[at] = ws;
+        EXPECT_EQ(parse(replacing(kCallId, "Call-ID: " + id + "\r\n")), E::bad_header)
+            << len << " " << at;
+      }
+      std::string id(len, 'c');
+      id[at] = static_cast<char>(0xc3);
+      SipResponse r;
+      ASSERT_EQ(parse_sip_response(replacing(kCallId, "Call-ID: " + id + "\r\n"), r), E::ok);
+      EXPECT_EQ(r.call_id, id);
+    }
+  }
 }
 
 }  // namespace
