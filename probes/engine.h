@@ -70,7 +70,8 @@ class Engine {
   std::size_t in_flight() const { return checker_.in_flight(); }
 
  private:
-  void service();  // one wakeup: read the sockets, run due timers, plan the next wakeup
+  void service();  // one wakeup: run due timers, read the sockets, plan the next wakeup
+  void poll_answers();
   void arm_timer();
   bool live(const TimerEntry& e) const;  // false: its target, address or exchange is gone
   void run_due_timers();
@@ -85,6 +86,8 @@ class Engine {
   bool alarm_set_ = false;
   TimePoint alarm_at_{};
   TimePoint last_wake_{};
+  bool polled_ = false;   // this wakeup has read its answers
+  bool backlog_ = false;  // the last poll left datagrams waiting: the loop watches for them
   HealthChecker checker_;
   Exchanges exchanges_;
   bool stopped_ = false;

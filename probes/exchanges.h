@@ -69,7 +69,9 @@ class Exchanges final : public ExchangeRunner {
   void batch_sends() { batching_ = true; }
   void flush_sends();
 
-  void poll() { udp_.poll(); }    // reads every waiting datagram and ICMP error
+  // Reads the waiting datagrams and ICMP errors; true when more may be waiting (see
+  // UdpTransport::poll).
+  bool poll() { return udp_.poll(); }
   void watch() { udp_.watch(); }  // one on_readable() when a datagram next arrives
   void stop();                    // closes every flow and socket
 

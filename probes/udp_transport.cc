@@ -19,7 +19,7 @@
 namespace stx {
 namespace {
 
-constexpr int kMaxDatagramsPerWakeup = 256;                 // then yield to timers and HTTP
+constexpr int kMaxDatagramsPerWakeup = UdpTransport::kMaxDatagramsPerPoll;
 constexpr int kBatch = 32;                                  // datagrams per recvmmsg
 constexpr std::size_t kSlotBytes = kMaxSipMessageSize + 1;  // one more: tells "too large"
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
@@ -198,11 +198,13 @@ int UdpTransport::open_socket(const UdpEndpoint& bind_to, std::error_code& ec) {
   return fd;
 }
 
-void UdpTransport::poll() {
+bool UdpTransport::poll() {
+  bool more = false;
   // By index: a handler may open a socket, which may reallocate sockets_.
   for (std::size_t i = 0; i < sockets_.size(); ++i) {
-    if (sockets_[i].fd >= 0) drain(static_cast<SocketId>(i));
+    if (sockets_[i].fd >= 0) more = drain(static_cast<SocketId>(i)) || more;
   }
+  return more;
 }
 
 void UdpTransport::watch() {
@@ -231,7 +233,7 @@ void UdpTransport::on_watched(const boost::system::error_code& ec) {
   handlers_.on_readable();  // also on an error: the owner polls, and watches again
 }
 
-void UdpTransport::drain(SocketId id) {
+bool UdpTransport::drain(SocketId id) {
   Batch& b = *batch_;
   for (int round = 0; round < kMaxDatagramsPerWakeup / kBatch; ++round) {
     const int n = recvmmsg(sockets_[id].fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
@@ -239,9 +241,9 @@ void UdpTransport::drain(SocketId id) {
       // With IP_RECVERR a queued ICMP error makes the call fail once (ECONNREFUSED...) when
       // no data is waiting; EAGAIN means none is pending (a send that took the error read
       // its report itself: send(), flush()), so the error queue needs no look.
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       if (errno != EINTR) drain_errors(id);
-      if (sockets_[id].fd < 0) return;
+      if (sockets_[id].fd < 0) return false;
       continue;
     }
     const TimePoint steady_now = clock_.now();
@@ -258,11 +260,12 @@ void UdpTransport::drain(SocketId id) {
       b.reset(i);
       if (sockets_[id].fd < 0) {  // a handler closed the transport
         for (int j = i + 1; j < n; ++j) b.reset(j);
-        return;
+        return false;
       }
     }
-    if (n < kBatch) return;
+    if (n < kBatch) return false;
   }
+  return true;
 }
 
 void UdpTransport::drain_errors(SocketId id) {

@@ -73,8 +73,11 @@ class UdpTransport {
   std::optional<UdpEndpoint> local_endpoint_for(SocketId socket, const UdpEndpoint& remote,
                                                 std::error_code& ec);
 
-  // Reads every datagram and error waiting on every socket, handing each to the handlers.
-  void poll();
+  // Reads the datagrams and errors waiting on every socket, handing each to the handlers:
+  // at most kMaxDatagramsPerPoll a socket, then the loop's timers get their turn. True when a
+  // socket may have more waiting (it gave that many).
+  bool poll();
+  static constexpr int kMaxDatagramsPerPoll = 256;
   // One on_readable() call when any socket next becomes readable (or has an error queued).
   void watch();
 
@@ -89,7 +92,7 @@ class UdpTransport {
   int open_socket(const UdpEndpoint& bind_to, std::error_code& ec);
   void on_watched(const boost::system::error_code& ec);
   // By id: a handler may open a socket, moving sockets_, or close them all.
-  void drain(SocketId id);
+  bool drain(SocketId id);  // true: it stopped at kMaxDatagramsPerPoll
   void drain_errors(SocketId id);
 
   boost::asio::io_context& io_;

@@ -249,6 +249,28 @@ TEST(ExchangesUdp, RequestsPastAFullBatchStartTheNextBatch) {
   EXPECT_EQ(peer.arrivals.back() - t0, milliseconds(503));
 }
 
+// One poll reads at most kMaxDatagramsPerPoll answers, then gives the loop's timers their
+// turn, and says that more may be waiting; the next poll reads the rest.
+TEST(ExchangesUdp, APollStopsAtItsLimitAndSaysMoreMayBeWaiting) {
+  UdpFleet f;
+  Rig& rig = f.rig;
+  SilentPeer& peer = f.peer;
+  const TimePoint now = rig.clock.now();
+  constexpr std::uint32_t kLimit = UdpTransport::kMaxDatagramsPerPoll;
+  constexpr std::uint32_t kProbes = kLimit + 10;
+  for (std::uint32_t a = 0; a < kProbes; ++a) {
+    f.open(a, f.port);
+    rig.exchanges.start(a, now, now + seconds(2));
+    peer.drain(now);
+    peer.socket.send_to(boost::asio::buffer(reply(peer.last, 200)), peer.sender);
+  }
+  EXPECT_TRUE(rig.exchanges.poll());
+  EXPECT_EQ(rig.listener.outcomes.size(), kLimit);
+  EXPECT_FALSE(rig.exchanges.poll());
+  EXPECT_EQ(rig.listener.outcomes.size(), kProbes);
+  EXPECT_FALSE(rig.exchanges.poll()) << "nothing left";
+}
+
 // A request the kernel refuses fails its own probe only; the rest of the batch still leaves.
 TEST(ExchangesUdp, ARequestRefusedInABatchFailsOnlyItsOwnProbe) {
   UdpFleet f;
