@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "probes/udp_transport.h"
+
 namespace stx {
 namespace {
 
@@ -18,6 +20,9 @@ constexpr std::chrono::microseconds kWakeGap{250};
 // second instead of 1,000.
 constexpr std::size_t kLoadedWakeup = 4;
 constexpr std::chrono::milliseconds kLookahead{20};
+// And at most this many early: their answers wait in our socket for the next wakeup, and a
+// stock kernel caps its receive buffer (net.core.rmem_max, 208 KiB: about 330 answers).
+constexpr std::size_t kMaxEarlyStarts = 3 * UdpTransport::kSendBatch;
 // When the next timer wakeup is this close, datagrams wait for it instead of waking the loop
 // (their kernel timestamps keep RTTs exact). It must exceed the lookahead, else each loaded
 // wakeup is followed by one for its answers (starts fall due on whole milliseconds).
@@ -139,8 +144,10 @@ void Engine::run_due_timers() {
 
 std::size_t Engine::run_timers(TimePoint now, TimePoint early) {
   std::size_t fired = 0;
+  std::size_t started_early = 0;
   while (!queue_.empty() && runs_now(queue_.top(), now, early)) {
     const TimerEntry e = queue_.top();
+    if (e.due > now && e.kind == TimerKind::start && started_early++ == kMaxEarlyStarts) break;
     if (e.kind != TimerKind::start && !polled_ && live(e)) {
       poll_answers();
       continue;  // an answer may have ended it

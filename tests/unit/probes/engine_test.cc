@@ -30,6 +30,8 @@ class ScriptedPeer {
       : socket_(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
         spoof_(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
         script_(std::move(script)) {
+    // Room for a loaded wakeup's burst (a default buffer holds about 170 requests).
+    socket_.set_option(udp::socket::receive_buffer_size(1 << 20));
     receive();
   }
   std::uint16_t port() const { return socket_.local_endpoint().port(); }
@@ -304,6 +306,16 @@ TEST(Engine, AWakeupWithManyProbesDueStartsThoseDueWithinTwentyMillisecondsToo) 
   // loop wakes twice less; the one due at 1021 ms is outside the lookahead and waits.
   EXPECT_EQ(second_arrivals({1000, 1000, 1000, 1000, 1001, 1020, 1021}),
             (std::vector<long>{1000, 1000, 1000, 1000, 1000, 1000, 1021}));
+}
+
+// The answers of early starts wait in the socket for the next wakeup: a wakeup starts at most
+// 192 early (three send batches), so that they fit a stock kernel's receive buffer.
+TEST(Engine, AWakeupStartsAtMost192ProbesEarly) {
+  std::vector<int> intervals(4, 1000);
+  intervals.resize(4 + 200, 1010);
+  std::map<long, int> at;  // arrival ms -> how many
+  for (const long ms : second_arrivals(intervals)) ++at[ms];
+  EXPECT_EQ(at, (std::map<long, int>{{1000, 4 + 192}, {1010, 8}}));
 }
 
 TEST(Engine, AWakeupWithFewProbesDueStartsNoneEarly) {
