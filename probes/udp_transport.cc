@@ -24,7 +24,6 @@ constexpr int kBatch = 32;                                  // datagrams per rec
 constexpr std::size_t kSlotBytes = kMaxSipMessageSize + 1;  // one more: tells "too large"
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 constexpr std::chrono::seconds kMaxQueueAge{1};  // older kernel timestamps are not trusted
-constexpr int kSendBatch = UdpTransport::kSendBatch;
 constexpr std::size_t kSendSlotBytes = 2048;     // larger requests are sent on their own
 
 bool is_error_cmsg(const cmsghdr* c) {
