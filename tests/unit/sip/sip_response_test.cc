@@ -494,12 +494,13 @@ TEST(SipResponseErrors, BadVia) {
 TEST(SipResponse, BranchAndTagTakeEveryTokenCharacterAndNothingElse) {
   const std::string token = "z9hG4bK-.!%*_+`'~09AZaz";
   SipResponse r;
-  ASSERT_EQ(parse_sip_response(
-                replacing(kVia, "Via: SIP/2.0/UDP 192.0.2.1;rport=5;branch=" + token + "\r\n"), r),
-            E::ok);
+  // Each message outlives `r`'s views into it.
+  const std::string via =
+      replacing(kVia, "Via: SIP/2.0/UDP 192.0.2.1;rport=5;branch=" + token + "\r\n");
+  ASSERT_EQ(parse_sip_response(via, r), E::ok);
   EXPECT_EQ(r.via_branch, token);
-  ASSERT_EQ(parse_sip_response(replacing(kTo, "To: <sip:203.0.113.7>;tag=" + token + "\r\n"), r),
-            E::ok);
+  const std::string to = replacing(kTo, "To: <sip:203.0.113.7>;tag=" + token + "\r\n");
+  ASSERT_EQ(parse_sip_response(to, r), E::ok);
   EXPECT_EQ(r.to_tag, token);
   for (const std::string_view bad : {"a:b", "[a]", "\"a\""}) {
     EXPECT_EQ(parse(replacing(kTo, "To: <sip:203.0.113.7>;tag=" + std::string(bad) + "\r\n")),
@@ -1025,8 +1026,10 @@ TEST(SipResponse, HeaderNamesMatchInAnyCaseAndNoOtherName) {
       std::transform(other.begin(), other.end(), other.begin(),
                      [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
       SipResponse r;
-      // A body of seven bytes: a Content-Length read says 3, one not read leaves 7.
-      ASSERT_EQ(parse_sip_response(minimal(other + ": 3\r\n") + "1234567", r), E::ok) << other;
+      // A body of seven bytes: a Content-Length read says 3, one not read leaves 7. The
+      // message outlives `r`'s views into it.
+      const std::string message = minimal(other + ": 3\r\n") + "1234567";
+      ASSERT_EQ(parse_sip_response(message, r), E::ok) << other;
       const bool seen = r.server == "3" || r.content_length == 3 || r.retry_after == 3u ||
                         r.allow == "3" || r.supported == "3" || r.accept == "3" ||
                         r.contact_count == 1;
@@ -1049,7 +1052,8 @@ TEST(SipResponse, CallIdWithWhitespaceAnywhereIsRefused) {
       std::string id(len, 'c');
       id[at] = static_cast<char>(0xc3);
       SipResponse r;
-      ASSERT_EQ(parse_sip_response(replacing(kCallId, "Call-ID: " + id + "\r\n"), r), E::ok);
+      const std::string message = replacing(kCallId, "Call-ID: " + id + "\r\n");
+      ASSERT_EQ(parse_sip_response(message, r), E::ok);
       EXPECT_EQ(r.call_id, id);
     }
   }
