@@ -24,9 +24,12 @@ constexpr std::chrono::milliseconds kLookahead{20};
 // stock kernel caps its receive buffer (net.core.rmem_max, 208 KiB: about 330 answers).
 constexpr std::size_t kMaxEarlyStarts = 3 * UdpTransport::kSendBatch;
 // When the next timer wakeup is this close, datagrams wait for it instead of waking the loop
-// (their kernel timestamps keep RTTs exact). It must exceed the lookahead, else each loaded
-// wakeup is followed by one for its answers (starts fall due on whole milliseconds).
-constexpr std::chrono::milliseconds kBusyWindow = kLookahead + std::chrono::milliseconds(2);
+// (their kernel timestamps keep RTTs exact). After a loaded wakeup it must exceed the
+// lookahead, else each is followed by one for its answers (starts fall due on whole
+// milliseconds). Otherwise it stays short: a flood of datagrams at an idle loop would fill
+// the socket within a lookahead, and the kernel would drop real answers with it.
+constexpr std::chrono::milliseconds kBusyWindow{2};
+constexpr std::chrono::milliseconds kLoadedBusyWindow = kLookahead + kBusyWindow;
 
 bool for_checker(TimerKind k) { return k == TimerKind::start || k == TimerKind::timeout; }
 
@@ -139,7 +142,8 @@ void Engine::run_due_timers() {
   // The lookahead's starts after the answers: they take the in-flight records the answers
   // just gave back, still in cache (12% of the CPU at 10k probes/s, measured).
   poll_answers();
-  if (fired >= kLoadedWakeup) run_timers(clock_.now(), now + kLookahead);
+  loaded_ = fired >= kLoadedWakeup;
+  if (loaded_) run_timers(clock_.now(), now + kLookahead);
 }
 
 std::size_t Engine::run_timers(TimePoint now, TimePoint early) {
@@ -174,7 +178,7 @@ void Engine::arm_timer() {
     // and every datagram queued since the last one (their kernel timestamps keep RTTs exact).
     const TimePoint due = std::max(queue_.next_due(), last_wake_ + kWakeGap);
     // Unless a poll stopped short: what it left is read at once, not a lookahead later.
-    busy = !backlog_ && due <= clock_.now() + kBusyWindow;
+    busy = !backlog_ && due <= clock_.now() + (loaded_ ? kLoadedBusyWindow : kBusyWindow);
     if (!alarm_set_ || due < alarm_at_) {
       alarm_set_ = true;
       alarm_at_ = due;

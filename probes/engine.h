@@ -88,6 +88,7 @@ class Engine {
   TimePoint last_wake_{};
   bool polled_ = false;   // this wakeup has read its answers
   bool backlog_ = false;  // the last poll left datagrams waiting: the loop watches for them
+  bool loaded_ = false;   // the last wakeup started probes early: their answers wait for the next
   HealthChecker checker_;
   Exchanges exchanges_;
   bool stopped_ = false;

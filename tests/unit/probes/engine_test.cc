@@ -367,6 +367,34 @@ TEST(Engine, AnAnswerWaitingWhenItsDeadlineComesCounts) {
   EXPECT_EQ(sink.finished[0].result.status_code, 200);
 }
 
+// A loop that is not loaded reads an answer when it arrives, even with a deadline 10 ms away:
+// waiting a lookahead for it would let a flood of datagrams fill the socket meanwhile.
+TEST(Engine, AnIdleLoopReadsAnAnswerAsItArrives) {
+  boost::asio::io_context io;
+  const auto ok = [](const std::string& req, int) {
+    return std::vector<std::string>{reply(req, 200)};
+  };
+  ScriptedPeer held(io, ok);
+  ScriptedPeer prompt(io, ok);
+  ManualClock clock;
+  RecordingSink sink(&clock);
+  const TimePoint t0 = clock.now();
+  Engine engine(io, sink, 1, {}, on(clock));
+  held.hold = true;
+  // The prompt target's answer at 2985 ms is read with the held one's deadline 15 ms away.
+  engine.start({target(held.port(), milliseconds(60000), milliseconds(3000)),
+                target(prompt.port(), milliseconds(2985))},
+               false);
+  run_until(io, clock, [&] { return clock.now() >= t0 + milliseconds(2990); });
+  ASSERT_EQ(prompt.received, 2);
+  ASSERT_EQ(sink.finished.size(), 2u);
+  held.release();
+  run_until(io, clock, [&] { return sink.finished.size() == 3; });
+  ASSERT_EQ(sink.finished.size(), 3u);
+  EXPECT_TRUE(sink.finished[2].result.success);
+  EXPECT_EQ(sink.finished[2].at - t0, milliseconds(2990));
+}
+
 TEST(Engine, ClosedPortIsRefused) {
   boost::asio::io_context io;
   std::uint16_t port;
