@@ -122,7 +122,7 @@ def main():
               "| plain scrape (median) | gzip scrape (median) | plain / gzip bytes |")
         print("|---|---|---|---|---|---|---|")
         for r in rows:
-            print("| %s | %d | %.0f MB | +%.1f MB / +%.1f MB | %.0f ms | %.0f ms | %.1f MB / %.1f MB |"
+            print("| %s | %d | %.1f MB | +%.1f MB / +%.1f MB | %.0f ms | %.0f ms | %.1f MB / %.1f MB |"
                   % (r["name"], r["targets"], r["steady_kib"] / 1024, r["peak_plain_kib"] / 1024,
                      r["peak_gzip_kib"] / 1024, r["plain_s"] * 1000, r["gzip_s"] * 1000,
                      r["plain_bytes"] / 1e6, r["gzip_bytes"] / 1e6))

@@ -157,9 +157,9 @@ class Metrics {
       std::array<Count, std::size(kPostDialDelayBuckets) + 1> pdd_buckets;
       Cell<double> pdd_sum;
     };
-    std::unique_ptr<CallSeries> calls;
-    Count success, failure, state_changes;
+    Count success, failure, state_changes;  // after the small fields: no padding between
     std::array<Count, std::size(kAllFailureReasons)> failures;
+    std::unique_ptr<CallSeries> calls;
     std::vector<std::pair<int, Count>> responses;  // by code; grows under mu_
   };
 

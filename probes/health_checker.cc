@@ -73,9 +73,9 @@ struct HealthChecker::Address {
   TargetState state;
   bool in_cycle = false;  // probed in the current cycle
   bool done = false;      // finished in the current cycle
+  bool success = false;   // the verdict of its exchange in the current cycle
+  bool degraded = false;  // (the four flags fill the hole after state: 40 bytes, not 48)
   TimePoint paused_until{};  // Retry-After: no probe before then
-  bool success = false;      // the verdict of its exchange in the current cycle
-  bool degraded = false;
 
   // An exchange that finished while others of the cycle were still open, with its texts,
   // so the cycle can report it later. Made the first time that happens (several addresses
@@ -105,7 +105,6 @@ void HealthChecker::start(const TargetList& targets, bool spread) {
   targets_.reserve(targets->size());
   stamps_.reserve(targets->size());
   addresses_.reserve(targets->size());
-  s_.timers.reserve(targets->size() * 3 + 16);
   std::vector<std::uint32_t> added;
   added.reserve(targets->size());
   for (const TargetConfig& cfg : *targets) {

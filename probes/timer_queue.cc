@@ -20,13 +20,6 @@ void TimerQueue::Lane::pop_front() {
   --count_;
 }
 
-void TimerQueue::reserve(std::size_t n) {
-  // Most entries end up in lanes, which grow as they fill; the heap takes the rest.
-  std::vector<TimerEntry> v;
-  v.reserve(n / 4);
-  heap_ = Heap(Later{}, std::move(v));
-}
-
 std::size_t TimerQueue::size() const {
   std::size_t n = heap_.size();
   for (const Lane& l : lanes_) n += l.size();

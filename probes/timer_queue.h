@@ -37,7 +37,6 @@ struct TimerEntry {
 // heap (log n, and cache misses on a heap of tens of thousands).
 class TimerQueue {
  public:
-  void reserve(std::size_t n);
   void push(const TimerEntry& e);
   // first_ names the heap only when no lane holds an earlier entry, or none at all.
   bool empty() const { return first_ == kHeap && heap_.empty(); }
@@ -84,7 +83,7 @@ class TimerQueue {
   void find_first();
 
   std::array<Lane, kLanes> lanes_;
-  Heap heap_;
+  Heap heap_;  // grows as it must: with the lanes a fleet's timers leave it nearly empty
   std::size_t first_ = kHeap;  // where top() is: a lane, or the heap
 };
 
