@@ -20,7 +20,6 @@
 namespace stx {
 namespace {
 
-constexpr int kMaxDatagramsPerWakeup = UdpTransport::kMaxDatagramsPerPoll;
 constexpr int kBatch = 32;                                  // datagrams per recvmmsg
 constexpr std::size_t kSlotBytes = kMaxSipMessageSize + 1;  // one more: tells "too large"
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
@@ -235,7 +234,7 @@ void UdpTransport::on_watched(const boost::system::error_code& ec) {
 
 bool UdpTransport::drain(SocketId id) {
   Batch& b = *batch_;
-  for (int round = 0; round < kMaxDatagramsPerWakeup / kBatch; ++round) {
+  for (int round = 0; round < kMaxDatagramsPerPoll / kBatch; ++round) {
     const int n = recvmmsg(sockets_[id].fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       // With IP_RECVERR a queued ICMP error makes the call fail once (ECONNREFUSED...) when
@@ -269,7 +268,7 @@ bool UdpTransport::drain(SocketId id) {
 }
 
 void UdpTransport::drain_errors(SocketId id) {
-  for (int i = 0; i < kMaxDatagramsPerWakeup && sockets_[id].fd >= 0; ++i) {
+  for (int i = 0; i < kMaxDatagramsPerPoll && sockets_[id].fd >= 0; ++i) {
     UdpEndpoint dest;
     char original[2048];
     alignas(cmsghdr) char control[512];
