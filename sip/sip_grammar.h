@@ -91,33 +91,49 @@ constexpr bool is_token(std::string_view s) {
   return true;
 }
 
-// Whether `line` holds a control character a header line may not carry: below 0x20 but HTAB,
-// or DEL. Eight bytes at a time, since every byte of every answer passes here.
-inline bool has_forbidden_ctl(std::string_view line) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  const auto scalar = [](std::string_view s) {
-    for (const char c : s) {
-      const auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+// Whether a byte of `s` is one `is` accepts, eight bytes at a time: `may_hold(word)` is true
+// for every word of eight that holds one (and rarely for others); `is` decides for those,
+// and for an `s` shorter than a word. The tail is the last eight again, overlapping.
+template <typename MayHold, typename Is>
+bool any_byte(std::string_view s, MayHold may_hold, Is is) {
+  const auto scalar = [&](std::string_view part) {
+    for (const char c : part) {
+      if (is(c)) return true;
     }
     return false;
   };
-  // A byte below 0x20 (bytes of 0x80 and above never match), or a byte equal to 0x7f; the
-  // exact rule decides for eight that look suspect (a tab, or a bad byte), which is rare.
+  if (s.size() < 8) return scalar(s);
   const auto suspect = [&](std::size_t at) {
     std::uint64_t w = 0;
-    std::memcpy(&w, line.data() + at, 8);
-    const std::uint64_t below = (w - kOnes * 0x20) & ~w & kHigh;
-    const std::uint64_t del = w ^ (kOnes * 0x7f);
-    return (below | ((del - kOnes) & ~del & kHigh)) != 0 && scalar(line.substr(at, 8));
+    std::memcpy(&w, s.data() + at, 8);
+    return may_hold(w) && scalar(s.substr(at, 8));
   };
-  if (line.size() < 8) return scalar(line);
-  for (std::size_t i = 0; i + 8 <= line.size(); i += 8) {
+  for (std::size_t i = 0; i + 8 <= s.size(); i += 8) {
     if (suspect(i)) return true;
   }
-  // The last eight again, overlapping: no byte-by-byte tail.
-  return line.size() % 8 != 0 && suspect(line.size() - 8);
+  return s.size() % 8 != 0 && suspect(s.size() - 8);
+}
+
+// Non-zero when a byte of `w` is below `n` (n <= 0x80; bytes of 0x80 and above never count).
+constexpr std::uint64_t bytes_below(std::uint64_t w, unsigned n) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  return (w - kOnes * n) & ~w & kHigh;
+}
+
+// Whether `line` holds a control character a header line may not carry: below 0x20 but HTAB,
+// or DEL. Eight bytes at a time, since every byte of every answer passes here; a word with
+// a tab looks suspect too, and the exact rule decides for it.
+inline bool has_forbidden_ctl(std::string_view line) {
+  return any_byte(
+      line,
+      [](std::uint64_t w) {
+        return (bytes_below(w, 0x20) | bytes_below(w ^ 0x7f7f7f7f7f7f7f7fULL, 1)) != 0;
+      },
+      [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\t') || u == 0x7f;
+      });
 }
 
 // One line of a message, found by one pass over its bytes: where the LF that ends it is
